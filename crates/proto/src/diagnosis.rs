@@ -1,0 +1,618 @@
+//! The diagnosis catalogue: every failure Candor can name, as data.
+//!
+//! Each entry has a stable dotted code (`redirect_uri.trailing_slash`), the RFC 6749 `error`
+//! value and HTTP status the server answers with, a one-line title, an explanation and a fix.
+//! The server's error responses, the gateway's refusals, the doctor's findings, the
+//! `/docs/errors/<code>` pages and `docs/errors.md` are all generated from this one table.
+//!
+//! Codes are part of the public contract: never rename or remove one; add new ones.
+
+use std::fmt;
+
+/// Who meets a failure: the server refuses a request, or a client sees a bad response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Returned by Candor's endpoints (and the gateway) to a client.
+    Server,
+    /// Seen by a client (or the doctor) in what some provider returned.
+    Client,
+}
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub code: &'static str,
+    pub side: Side,
+    /// The RFC 6749 / 6750 / 7009 / 8707 `error` value, for server-side codes.
+    pub error: Option<&'static str>,
+    /// The HTTP status the server answers with, for server-side codes.
+    pub status: Option<u16>,
+    pub title: &'static str,
+    pub explanation: &'static str,
+    pub fix: &'static str,
+}
+
+macro_rules! catalogue {
+    ($( $variant:ident => $code:literal, $side:ident, $error:expr, $status:expr,
+        $title:literal, $explanation:literal, $fix:literal; )*) => {
+        /// A diagnosis code. `Code::X.entry()` gives its catalogue entry.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// This code's catalogue entry.
+            pub fn entry(self) -> &'static Entry {
+                match self {
+                    $( Code::$variant => {
+                        const ENTRY: Entry = Entry {
+                            code: $code,
+                            side: Side::$side,
+                            error: $error,
+                            status: $status,
+                            title: $title,
+                            explanation: $explanation,
+                            fix: $fix,
+                        };
+                        &ENTRY
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// The dotted code, e.g. `redirect_uri.trailing_slash`.
+    pub fn as_str(self) -> &'static str {
+        self.entry().code
+    }
+
+    /// Finds a code by its dotted name.
+    pub fn parse(code: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// The RFC `error` value; `server_error` for a client-side code used on the server.
+    pub fn error(self) -> &'static str {
+        self.entry().error.unwrap_or("server_error")
+    }
+
+    /// The HTTP status; 500 for a client-side code used on the server.
+    pub fn status(self) -> u16 {
+        self.entry().status.unwrap_or(500)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const IR: Option<&str> = Some("invalid_request");
+const IC: Option<&str> = Some("invalid_client");
+const IG: Option<&str> = Some("invalid_grant");
+const IS: Option<&str> = Some("invalid_scope");
+const IT: Option<&str> = Some("invalid_token");
+const NONE: Option<&str> = None;
+
+catalogue! {
+    // ---- requests to back-channel endpoints (token, introspection, revocation) ----------
+    TokenRequestNotPost => "token_request.not_post", Server, IR, Some(405),
+        "The endpoint was called with a method other than POST",
+        "The token, introspection and revocation endpoints accept only POST with an \
+         application/x-www-form-urlencoded body (RFC 6749 section 3.2). A GET usually means a \
+         browser was sent to the endpoint, or a client library was pointed at the wrong URL.",
+        "Send a POST request. If a browser ended up here, the redirect that led to it is wrong: \
+         browsers go to the authorization endpoint, back-ends call the token endpoint.";
+    TokenRequestJsonBody => "token_request.json_body", Server, IR, Some(400),
+        "The request body is JSON, but OAuth expects a form",
+        "RFC 6749 section 3.2 requires the parameters of a token request in an \
+         application/x-www-form-urlencoded body. Many HTTP libraries send JSON by default.",
+        "Send Content-Type: application/x-www-form-urlencoded and encode the parameters as a \
+         form (grant_type=client_credentials&scope=...). In JavaScript use URLSearchParams; in \
+         Python requests use data= rather than json=.";
+    TokenRequestUnsupportedContentType => "token_request.unsupported_content_type", Server, IR, Some(400),
+        "The request body has a Content-Type other than a form",
+        "Only application/x-www-form-urlencoded bodies are accepted (RFC 6749 section 3.2); \
+         multipart forms, XML, plain text and missing Content-Type headers are refused.",
+        "Send Content-Type: application/x-www-form-urlencoded with a form-encoded body.";
+    TokenRequestMalformedBody => "token_request.malformed_body", Server, IR, Some(400),
+        "The form body cannot be decoded",
+        "The body is not valid application/x-www-form-urlencoded data: it has bytes that are \
+         not UTF-8 once percent-decoded, or a broken percent escape.",
+        "Let your HTTP library encode the form for you rather than building the string by hand, \
+         and encode values as UTF-8.";
+    TokenRequestTooLarge => "token_request.too_large", Server, IR, Some(413),
+        "The request body is larger than the server accepts",
+        "Back-channel requests are small; a body over the limit (64 KiB) is refused before it \
+         is read, to protect the server.",
+        "Send only the OAuth parameters. If a client assertion or a scope list is genuinely this \
+         large, something upstream is generating it wrongly.";
+    TokenRequestMissingParameter => "token_request.missing_parameter", Server, IR, Some(400),
+        "A required parameter is absent or empty",
+        "Every grant has required parameters (grant_type always; the token for introspection \
+         and revocation). The error description names the parameter that is missing.",
+        "Add the parameter named in the error description to the form body.";
+    TokenRequestDuplicateParameter => "token_request.duplicate_parameter", Server, IR, Some(400),
+        "A parameter was sent more than once",
+        "RFC 6749 section 3.2: request parameters must not be included more than once. A \
+         duplicate often comes from a library that adds a parameter the caller also added by \
+         hand (client_id, scope, grant_type).",
+        "Send each parameter once. Check whether your library already adds it.";
+
+    // ---- grant types ----------------------------------------------------------------------
+    GrantTypeUnsupported => "grant_type.unsupported", Server, Some("unsupported_grant_type"), Some(400),
+        "The grant_type is not one this server supports",
+        "Candor supports client_credentials, authorization_code and refresh_token (OAuth 2.1). \
+         The implicit and password grants were removed from OAuth 2.1 and are not offered.",
+        "Use one of the grant types listed in grant_types_supported in the server metadata.";
+    GrantTypeNotAllowed => "grant_type.not_allowed", Server, Some("unauthorized_client"), Some(400),
+        "This client is not registered for the grant type",
+        "Each client is registered with the grant types it may use; this one asked for a grant \
+         outside that list.",
+        "Register the grant type for the client (candor client create --grant-type ...), or use \
+         a client that has it.";
+
+    // ---- client authentication ------------------------------------------------------------
+    ClientAuthMissing => "client_auth.missing", Server, IC, Some(401),
+        "A confidential client sent no credentials",
+        "The client is registered as confidential, but the request carried neither an \
+         Authorization: Basic header, nor client_secret in the body, nor a client assertion.",
+        "Authenticate with the method the client is registered for (token_endpoint_auth_method), \
+         for example an Authorization: Basic header with client_id:client_secret.";
+    ClientAuthUnknownClient => "client_auth.unknown_client", Server, IC, Some(401),
+        "No client with this client_id exists",
+        "The client_id in the request matches no registered client. Typical causes are a typo, \
+         a client registered on another environment, or a client_id that was URL-encoded twice.",
+        "Check the client_id against `candor client list` on the server you are calling.";
+    ClientAuthSecretMismatch => "client_auth.secret_mismatch", Server, IC, Some(401),
+        "The client secret is wrong",
+        "The client exists, but the secret presented does not match the registered one. The \
+         secret may have been rotated, copied with whitespace, or (in a Basic header) not \
+         form-encoded before base64 as RFC 6749 section 2.3.1 requires.",
+        "Use the current secret (candor client rotate-secret prints a new one). In a Basic \
+         header, form-encode client_id and secret before joining them with ':' and base64.";
+    ClientAuthMethodMismatch => "client_auth.method_mismatch", Server, IC, Some(401),
+        "The client authenticated with a method other than the registered one",
+        "Each client is registered for exactly one authentication method \
+         (token_endpoint_auth_method). Presenting a valid credential by another method is \
+         refused, so that a client's weaker method cannot be used to impersonate it.",
+        "Authenticate with the registered method, which the error description names, or \
+         re-register the client with the method you use.";
+    ClientAuthMultipleMethods => "client_auth.multiple_methods", Server, IR, Some(400),
+        "The request used more than one client authentication method",
+        "RFC 6749 section 2.3: a client must not use more than one authentication method in \
+         each request, for example a Basic header and client_secret in the body.",
+        "Send the credentials one way only: remove the body parameter or the header.";
+    ClientAuthBasicMalformed => "client_auth.basic_malformed", Server, IC, Some(401),
+        "The Authorization: Basic header cannot be decoded",
+        "The header is not 'Basic ' followed by base64 of 'client_id:client_secret', or the \
+         decoded parts are not valid form-encoded UTF-8 (RFC 6749 section 2.3.1).",
+        "Build the header as 'Basic ' + base64(urlencode(client_id) + ':' + \
+         urlencode(client_secret)).";
+    ClientAuthAssertionInvalid => "client_auth.assertion_invalid", Server, IC, Some(401),
+        "The client assertion JWT was refused",
+        "private_key_jwt and client_secret_jwt clients authenticate with a signed JWT (RFC \
+         7523). The description says which check failed: signature, algorithm, iss or sub not \
+         equal to the client_id, aud not naming this server, exp missing or past, or a jti \
+         that was used before.",
+        "Sign a fresh assertion for every request with iss = sub = client_id, aud = the token \
+         endpoint URL (or the issuer), a short exp and a unique jti.";
+    ClientAuthPublicClientForbidden => "client_auth.public_client_forbidden", Server, IC, Some(401),
+        "A public client called an endpoint reserved to confidential clients",
+        "Introspection is for resource servers and confidential clients; a public client \
+         (token_endpoint_auth_method none) cannot authenticate, so it may not introspect.",
+        "Introspect from a confidential client, for example one registered for the resource \
+         server.";
+
+    // ---- scopes and resources -------------------------------------------------------------
+    ScopeUnknown => "scope.unknown", Server, IS, Some(400),
+        "A requested scope is not known to this server",
+        "The scope is neither an OpenID Connect scope nor registered for any client, so it is \
+         most likely a typo or a scope from another provider.",
+        "Check the spelling, or register the scope for the client (--scope).";
+    ScopeNotAllowed => "scope.not_allowed", Server, IS, Some(400),
+        "A requested scope is not registered for this client",
+        "The scope exists on this server but this client may not request it.",
+        "Register the scope for the client, or stop requesting it.";
+    ScopeExceedsGrant => "scope.exceeds_grant", Server, IS, Some(400),
+        "A refresh asked for more scope than the grant holds",
+        "A refresh request may narrow the scope of the original grant but never widen it \
+         (RFC 6749 section 6).",
+        "Request a subset of the scopes originally granted, or run a new authorization.";
+    ScopeMalformed => "scope.malformed", Server, IS, Some(400),
+        "The scope parameter has characters a scope may not contain",
+        "RFC 6749 section 3.3: scopes are separated by single spaces and made of printable \
+         ASCII without double quote and backslash.",
+        "Separate scopes with spaces (not commas or '+' after decoding) and use only printable \
+         ASCII.";
+    ResourceInvalid => "resource.invalid", Server, Some("invalid_target"), Some(400),
+        "The resource parameter is not an absolute URI",
+        "RFC 8707: a resource indicator is an absolute URI without a fragment.",
+        "Send the resource server's absolute URI, e.g. https://api.example.com.";
+    ResourceNotAllowed => "resource.not_allowed", Server, Some("invalid_target"), Some(400),
+        "The resource is not an audience registered for this client",
+        "Access tokens carry only audiences registered for the client (--audience).",
+        "Register the audience for the client, or request one it has.";
+
+    // ---- redirect URIs ----------------------------------------------------------------------
+    RedirectUriTrailingSlash => "redirect_uri.trailing_slash", Server, IG, Some(400),
+        "The redirect_uri differs only by a trailing slash",
+        "Redirect URIs are compared as exact strings (RFC 9700 section 4.1.3): \
+         'https://app.example/cb/' and 'https://app.example/cb' are different URIs.",
+        "Use exactly the registered redirect_uri, character for character, in both the \
+         authorization request and the token request.";
+    RedirectUriScheme => "redirect_uri.scheme", Server, IG, Some(400),
+        "The redirect_uri differs only in its scheme (http vs https)",
+        "An app behind a TLS-terminating proxy often builds its own URL as http:// while the \
+         registered URI is https://.",
+        "Configure the application (or its framework's trusted-proxy setting) to build https:// \
+         URLs, or register the URI it actually uses.";
+    RedirectUriCase => "redirect_uri.case", Server, IG, Some(400),
+        "The redirect_uri differs only in letter case",
+        "Redirect URIs are compared as exact strings; paths are case-sensitive.",
+        "Use the registered redirect_uri with the same capitalisation.";
+    RedirectUriPort => "redirect_uri.port", Server, IG, Some(400),
+        "The redirect_uri differs only in its port",
+        "The port is part of the comparison, and an explicit default port (':443') differs \
+         from none. Only loopback redirects for native apps may vary the port (RFC 8252 \
+         section 7.3).",
+        "Use the registered port, or register the URI with the port the app listens on.";
+    RedirectUriLoopbackAlias => "redirect_uri.loopback_alias", Server, IG, Some(400),
+        "The redirect_uri uses another name for the loopback host",
+        "'localhost', '127.0.0.1' and '[::1]' all reach this machine but are different strings; \
+         RFC 8252 section 8.3 recommends the IP literal over 'localhost'.",
+        "Use the same host as the registered URI, preferably http://127.0.0.1.";
+    RedirectUriPath => "redirect_uri.path", Server, IG, Some(400),
+        "The redirect_uri differs in its path",
+        "The scheme, host and port match a registered URI but the path does not.",
+        "Use the registered path, or register the path the app uses.";
+    RedirectUriQuery => "redirect_uri.query", Server, IG, Some(400),
+        "The redirect_uri differs in its query string",
+        "The query is part of the exact comparison; extra or reordered query parameters make \
+         a different URI.",
+        "Put per-request data in 'state', not in the redirect_uri's query.";
+    RedirectUriMismatch => "redirect_uri.mismatch", Server, IG, Some(400),
+        "The redirect_uri differs from the one in the authorization request",
+        "RFC 6749 section 4.1.3: the token request must repeat the redirect_uri of the \
+         authorization request exactly. The description lists the components that differ.",
+        "Send the same redirect_uri in the token request as in the authorization request.";
+    RedirectUriNotRegistered => "redirect_uri.not_registered", Server, IR, Some(400),
+        "The redirect_uri is not registered for this client",
+        "An authorization request may only redirect to a registered URI; anything else would \
+         let an attacker receive the code. Candor shows an error page instead of redirecting.",
+        "Register the URI for the client (--redirect-uri), or fix the one the app sends.";
+    RedirectUriMissing => "redirect_uri.missing", Server, IR, Some(400),
+        "The redirect_uri is required but absent",
+        "A redirect_uri is required when the client has several registered, and at the token \
+         endpoint when one was sent in the authorization request.",
+        "Send the redirect_uri parameter.";
+
+    // ---- authorization requests -------------------------------------------------------------
+    ClientUnknown => "client.unknown", Server, Some("invalid_client"), Some(400),
+        "The authorization request names an unknown client_id",
+        "No client with this client_id is registered; Candor cannot know where to redirect, so \
+         it shows an error page.",
+        "Check the client_id the app sends against `candor client list`.";
+    ResponseTypeUnsupported => "response_type.unsupported", Server, Some("unsupported_response_type"), Some(400),
+        "The response_type is not supported",
+        "OAuth 2.1 keeps only response_type=code; the implicit flow (token, id_token) is gone.",
+        "Use response_type=code with PKCE.";
+
+    // ---- authorization codes ----------------------------------------------------------------
+    CodeUnknown => "code.unknown", Server, IG, Some(400),
+        "The authorization code is not known",
+        "No such code was issued by this server: it may be truncated, double-encoded, or from \
+         another server.",
+        "Send the code exactly as received in the callback, once.";
+    CodeExpired => "code.expired", Server, IG, Some(400),
+        "The authorization code has expired",
+        "Codes live for authorization_code_ttl (60 s by default); the exchange came too late, or \
+         the client's clock or queue delayed it.",
+        "Exchange the code immediately when the callback arrives.";
+    CodeReused => "code.reused", Server, IG, Some(400),
+        "The authorization code was already used",
+        "Codes are single-use (RFC 6749 section 4.1.2). A second redemption also revokes every \
+         token issued from the first, since the code may have been stolen. A common benign \
+         cause is a callback handler that runs twice (a page reload, a retrying proxy).",
+        "Redeem each code once; make the callback handler idempotent.";
+    CodeClientMismatch => "code.client_mismatch", Server, IG, Some(400),
+        "The authorization code was issued to another client",
+        "A code may only be redeemed by the client it was issued to.",
+        "Use the same client_id for the authorization and the token request.";
+
+    // ---- PKCE ----------------------------------------------------------------------------------
+    PkceChallengeMissing => "pkce.challenge_missing", Server, IR, Some(400),
+        "The authorization request has no code_challenge",
+        "PKCE (RFC 7636) is required for public clients and, by default, for all clients \
+         (OAuth 2.1).",
+        "Send code_challenge=BASE64URL(SHA256(code_verifier)) and code_challenge_method=S256.";
+    PkcePlainRefused => "pkce.plain_refused", Server, IR, Some(400),
+        "code_challenge_method=plain is refused",
+        "The plain method sends the verifier itself and protects nothing against an attacker \
+         who sees the authorization request; only S256 is accepted.",
+        "Use code_challenge_method=S256.";
+    PkceVerifierMissing => "pkce.verifier_missing", Server, IG, Some(400),
+        "The token request has no code_verifier",
+        "The code was issued with a code_challenge, so the token request must prove possession \
+         with the matching code_verifier.",
+        "Send the code_verifier your client generated for this authorization request.";
+    PkceVerifierMismatch => "pkce.verifier_mismatch", Server, IG, Some(400),
+        "The code_verifier does not match the code_challenge",
+        "BASE64URL(SHA256(code_verifier)) differs from the challenge of the authorization \
+         request. The usual cause is a verifier stored per user session but overwritten by a \
+         second login in another tab.",
+        "Keep the verifier with the state of the authorization request it belongs to.";
+    PkceVerifierMalformed => "pkce.verifier_malformed", Server, IR, Some(400),
+        "The code_verifier is not 43 to 128 unreserved characters",
+        "RFC 7636 section 4.1: a verifier is 43 to 128 characters from A-Z a-z 0-9 - . _ ~.",
+        "Generate the verifier as 32 random bytes, base64url-encoded without padding.";
+    PkceVerifierUnexpected => "pkce.verifier_unexpected", Server, IG, Some(400),
+        "A code_verifier was sent for a code issued without a challenge",
+        "RFC 9700 section 2.1.1: a verifier for a code that had no challenge indicates a PKCE \
+         downgrade attempt, and is refused.",
+        "Send the code_challenge in the authorization request whenever you send a verifier.";
+
+    // ---- refresh tokens ------------------------------------------------------------------------
+    RefreshTokenUnknown => "refresh_token.unknown", Server, IG, Some(400),
+        "The refresh token is not known",
+        "No such refresh token was issued by this server.",
+        "Use the latest refresh token the server returned, exactly as received.";
+    RefreshTokenExpired => "refresh_token.expired", Server, IG, Some(400),
+        "The refresh token has expired",
+        "Refresh tokens have an absolute lifetime (refresh_token_ttl) and an idle lifetime.",
+        "Run a new authorization to get a new refresh token.";
+    RefreshTokenRevoked => "refresh_token.revoked", Server, IG, Some(400),
+        "The refresh token was revoked",
+        "It was revoked explicitly, or its family was revoked after a reuse was detected.",
+        "Run a new authorization.";
+    RefreshTokenReused => "refresh_token.reused", Server, IG, Some(400),
+        "A rotated refresh token was used again",
+        "Refresh tokens rotate on every use; using an old one means two parties hold it, so the \
+         whole family is revoked (RFC 9700 section 4.14). A benign cause is two requests \
+         refreshing at once from the same client.",
+        "Store the new refresh token from every response and serialise refreshes in the client.";
+    RefreshTokenClientMismatch => "refresh_token.client_mismatch", Server, IG, Some(400),
+        "The refresh token was issued to another client",
+        "A refresh token may only be used by the client it was issued to.",
+        "Use the client that obtained the token.";
+
+    // ---- bearer tokens (userinfo, gateway) -------------------------------------------------
+    TokenMissing => "token.missing", Server, IT, Some(401),
+        "No bearer token was sent",
+        "The request had no Authorization: Bearer header (RFC 6750 section 2.1).",
+        "Send Authorization: Bearer <access_token>.";
+    TokenMalformed => "token.malformed", Server, IT, Some(401),
+        "The bearer token cannot be parsed",
+        "The Authorization header is not 'Bearer <token>', or the token is not a well-formed \
+         JWT or opaque token of this server.",
+        "Send the access_token exactly as the token endpoint returned it.";
+    TokenExpired => "token.expired", Server, IT, Some(401),
+        "The access token has expired",
+        "The token's exp is in the past (beyond the allowed clock leeway).",
+        "Refresh the token or request a new one.";
+    TokenRevoked => "token.revoked", Server, IT, Some(401),
+        "The access token was revoked",
+        "The token was revoked (RFC 7009), or the grant it came from was revoked after a code \
+         or refresh-token reuse.",
+        "Request a new token.";
+    TokenUnknown => "token.unknown", Server, IT, Some(401),
+        "The access token was not issued by this server",
+        "The signature does not verify with any of the server's keys, or no opaque token with \
+         this value exists.",
+        "Check that the token comes from this issuer.";
+    TokenInsufficientScope => "token.insufficient_scope", Server, Some("insufficient_scope"), Some(403),
+        "The access token lacks a required scope",
+        "The token is valid but does not carry the scope this resource requires (RFC 6750 \
+         section 3.1).",
+        "Request the scope named in the error when obtaining the token.";
+    TokenClientMismatch => "token.client_mismatch", Server, Some("unauthorized_client"), Some(400),
+        "The token was issued to another client",
+        "RFC 7009 section 2.1: a client may only revoke its own tokens.",
+        "Revoke the token with the client it was issued to.";
+
+    // ---- the server itself -------------------------------------------------------------------
+    ServerInternal => "server.internal", Server, Some("server_error"), Some(500),
+        "The server failed to process the request",
+        "An unexpected error happened on the server (for example the database did not answer). \
+         The request id in the logs identifies it.",
+        "Retry later; if it persists, look up the request id in the server's logs.";
+    ServerNotFound => "server.not_found", Server, IR, Some(404),
+        "No such endpoint",
+        "The path does not name an endpoint of this server.",
+        "Take endpoint URLs from the discovery document (/.well-known/openid-configuration).";
+
+    // ---- what a client sees in a provider's response (client, doctor) ---------------------
+    ResponseHtml => "response.html", Client, NONE, None,
+        "An HTML page came back where JSON was expected",
+        "The token endpoint answered with HTML: usually a login page (the request was sent to \
+         the wrong URL or through a proxy that requires a session), or an error page of a load \
+         balancer or web server in front of the provider.",
+        "Check the token endpoint URL against the discovery document and call it directly from \
+         the back-end, not through a browser session.";
+    ResponseEmpty => "response.empty", Client, NONE, None,
+        "The response body is empty",
+        "A token or error response must have a JSON body; an empty one usually comes from a \
+         proxy or a misrouted request.",
+        "Look at the status code and the path; check for a proxy between client and provider.";
+    ResponseMalformedJson => "response.malformed_json", Client, NONE, None,
+        "The response claims to be JSON but does not parse",
+        "The body is truncated or not JSON despite its Content-Type.",
+        "Check for truncation by a proxy, or a provider bug.";
+    ResponseNotJson => "response.not_json", Client, NONE, None,
+        "The response is not JSON",
+        "RFC 6749 section 5.1 requires application/json for token responses; some old providers \
+         answer with a form-encoded body.",
+        "Use a client that accepts the provider's format, or fix the provider.";
+    ResponseMissingAccessToken => "response.missing_access_token", Client, NONE, None,
+        "The token response has no access_token",
+        "A successful token response must contain access_token (RFC 6749 section 5.1).",
+        "Check the status code: a 200 without a token is a provider bug or a proxy answering.";
+    ResponseMissingTokenType => "response.missing_token_type", Client, NONE, None,
+        "The token response has no token_type",
+        "token_type is required (RFC 6749 section 5.1); strict clients refuse a response \
+         without it.",
+        "Fix the provider to return token_type (normally 'Bearer').";
+    ResponseErrorWithoutBody => "response.error_without_body", Client, NONE, None,
+        "An error status came without an RFC 6749 error body",
+        "A 4xx or 5xx response should carry a JSON object with 'error' (RFC 6749 section 5.2); \
+         without one the client cannot say what went wrong.",
+        "Look at the provider's logs for this request.";
+    StateMissing => "state.missing", Client, NONE, None,
+        "The callback has no state",
+        "The client sent state in the authorization request but the callback came back without \
+         it, so CSRF protection cannot work.",
+        "Check that the provider echoes state and that nothing strips the query string.";
+    StateMismatch => "state.mismatch", Client, NONE, None,
+        "The callback's state differs from the one sent",
+        "The state that came back is not the one this session sent: another tab's login, a \
+         lost session cookie, or a CSRF attempt.",
+        "Keep state per authorization request, and check the session cookie survives the \
+         redirect (SameSite=Lax, same host).";
+    IdTokenSignature => "id_token.signature", Client, NONE, None,
+        "The id_token signature does not verify",
+        "The signature does not verify with the key named by kid in the provider's JWKS.",
+        "Fetch the JWKS from the provider's jwks_uri; check the token was not modified.";
+    IdTokenAlgNone => "id_token.alg_none", Client, NONE, None,
+        "The id_token is unsigned (alg none)",
+        "An unsigned id_token cannot be trusted from the front channel.",
+        "Configure the provider to sign id_tokens (RS256).";
+    IdTokenKidUnknown => "id_token.kid_unknown", Client, NONE, None,
+        "The id_token's kid is not in the JWKS",
+        "The signing key is not published: a key rotation the client has not picked up, or a \
+         token from another provider.",
+        "Refetch the JWKS; check the issuer.";
+    IdTokenIssMismatch => "id_token.iss_mismatch", Client, NONE, None,
+        "The id_token's iss differs from the issuer",
+        "iss must equal the issuer of the discovery document exactly, including any trailing \
+         slash.",
+        "Configure the client with the issuer exactly as the provider states it.";
+    IdTokenAudMismatch => "id_token.aud_mismatch", Client, NONE, None,
+        "The id_token's aud does not contain the client_id",
+        "The id_token was issued to another client.",
+        "Use the client_id the token was issued to.";
+    IdTokenExpired => "id_token.expired", Client, NONE, None,
+        "The id_token has expired",
+        "exp is in the past, beyond the allowed leeway.",
+        "Check the client's clock; request a new token.";
+    IdTokenIatFuture => "id_token.iat_future", Client, NONE, None,
+        "The id_token was issued in the future",
+        "iat is later than the client's clock: one of the two clocks is wrong.",
+        "Synchronise clocks with NTP.";
+    IdTokenNonceMismatch => "id_token.nonce_mismatch", Client, NONE, None,
+        "The id_token's nonce differs from the one sent",
+        "The nonce binds the id_token to the authorization request; a mismatch means another \
+         request's token or a replay.",
+        "Keep the nonce per authorization request.";
+    IdTokenAtHashMismatch => "id_token.at_hash_mismatch", Client, NONE, None,
+        "The id_token's at_hash does not match the access token",
+        "at_hash is the left half of the hash of the access token; a mismatch means the access \
+         token was swapped.",
+        "Use the access token from the same response as the id_token.";
+    ClockSkew => "clock.skew", Client, NONE, None,
+        "The clocks of client and provider disagree",
+        "The provider's Date header or token timestamps differ from the client's clock by more \
+         than the leeway.",
+        "Synchronise clocks with NTP.";
+    ClientSecretInBrowser => "client_secret.in_browser", Client, NONE, None,
+        "A client secret was sent from a browser",
+        "A secret in front-channel traffic is visible to every user: the client must be a \
+         public client with PKCE.",
+        "Register the browser app as a public client (--public) and drop the secret.";
+    TransportDns => "transport.dns", Client, NONE, None,
+        "The host name does not resolve",
+        "DNS resolution of the provider's host failed.",
+        "Check the URL and the resolver.";
+    TransportConnect => "transport.connect", Client, NONE, None,
+        "The connection was refused or unreachable",
+        "Nothing accepted the TCP connection at that address and port.",
+        "Check the port and that the server runs.";
+    TransportTls => "transport.tls", Client, NONE, None,
+        "The TLS handshake failed",
+        "The certificate is expired, self-signed, or for another host name.",
+        "Fix the certificate, or trust its CA explicitly.";
+    TransportTimeout => "transport.timeout", Client, NONE, None,
+        "The request timed out",
+        "No answer arrived within the time limit.",
+        "Check network paths and the provider's health.";
+    TransportInsecureHttp => "transport.insecure_http", Client, NONE, None,
+        "An OAuth endpoint is plain http off loopback",
+        "Tokens and codes over plain http can be read by anyone on the path.",
+        "Serve the endpoint over https.";
+    HarSanitized => "har.sanitized", Client, NONE, None,
+        "The capture has its Authorization and Cookie headers stripped",
+        "Browsers export sanitized HAR files by default; what those headers held is unknown, \
+         and the doctor does not guess.",
+        "Export the HAR 'with sensitive data' if you need those checks (and share it with care).";
+    DiscoveryIssuerMismatch => "discovery.issuer_mismatch", Client, NONE, None,
+        "The discovery document's issuer differs from the URL it was fetched for",
+        "OpenID Connect Discovery section 4.3: issuer must equal the issuer URL exactly.",
+        "Configure the client with the issuer the document states, or fix the provider.";
+    DiscoveryNotJson => "discovery.not_json", Client, NONE, None,
+        "The discovery document is not JSON",
+        "The well-known URL returned something else, often an HTML page.",
+        "Check the issuer URL.";
+    DiscoveryMissingField => "discovery.missing_field", Client, NONE, None,
+        "The discovery document lacks a required field",
+        "issuer, authorization_endpoint, token_endpoint, jwks_uri, response_types_supported, \
+         subject_types_supported and id_token_signing_alg_values_supported are required.",
+        "Fix the provider's metadata.";
+}
+
+/// The entry for a dotted code, if it exists.
+pub fn lookup(code: &str) -> Option<&'static Entry> {
+    Code::parse(code).map(Code::entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_dotted_and_lowercase() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(s.contains('.'), "{s} is not dotted");
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{s} has characters outside [a-z._]"
+            );
+        }
+    }
+
+    #[test]
+    fn server_codes_have_an_error_and_a_status() {
+        for code in Code::ALL {
+            let e = code.entry();
+            if e.side == Side::Server {
+                assert!(e.error.is_some(), "{} has no RFC error", e.code);
+                assert!(
+                    matches!(e.status, Some(400..=599)),
+                    "{} has no error status",
+                    e.code
+                );
+            }
+            assert!(!e.title.is_empty() && !e.explanation.is_empty() && !e.fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn parse_round_trips() {
+        for code in Code::ALL {
+            assert_eq!(Code::parse(code.as_str()), Some(*code));
+        }
+        assert_eq!(Code::parse("no.such_code"), None);
+        assert_eq!(
+            lookup("redirect_uri.trailing_slash").map(|e| e.error),
+            Some(Some("invalid_grant"))
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Candor's protocol layer: what OAuth 2.1 and OpenID Connect say, as plain functions and data.
+//!
+//! Nothing here does I/O. The server, the gateway, the client and the doctor all build on it,
+//! and the diagnosis catalogue ([`diagnosis`]) is the one table every failure is named from.
+//! Each module is one concept of the specifications and names its RFC sections.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod access_token;
+pub mod client_assertion;
+pub mod client_auth;
+pub mod diagnosis;
+pub mod error;
+pub mod form;
+pub mod jose;
+pub mod scope;
+pub mod seal;
+pub mod secret;
+
+pub use diagnosis::Code;
+pub use error::OAuthError;
