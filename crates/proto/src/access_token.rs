@@ -96,8 +96,8 @@ mod tests {
     fn audience_serializes_as_string_when_single() {
         let one = serde_json::to_string(&Audience::from_list(vec!["a".into()])).unwrap_or_default();
         assert_eq!(one, "\"a\"");
-        let many =
-            serde_json::to_string(&Audience::from_list(vec!["a".into(), "b".into()])).unwrap_or_default();
+        let many = serde_json::to_string(&Audience::from_list(vec!["a".into(), "b".into()]))
+            .unwrap_or_default();
         assert_eq!(many, "[\"a\",\"b\"]");
         let parsed: Audience = serde_json::from_str("[\"x\"]").unwrap_or(Audience::Many(vec![]));
         assert!(parsed.contains("x"));

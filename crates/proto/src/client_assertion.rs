@@ -105,7 +105,10 @@ pub fn verify(
             result.map_err(|e| signature_error(e, header.alg))?
         }
         AssertionKey::Secret(secret) => {
-            if !matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            if !matches!(
+                header.alg,
+                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+            ) {
                 return Err(invalid(format!(
                     "client_assertion alg '{:?}' is not HMAC; client_secret_jwt needs HS256",
                     header.alg
@@ -214,55 +217,129 @@ mod tests {
     }
 
     fn hmac(claims: &Value, secret: &[u8]) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
-            .unwrap_or_default()
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap_or_default()
     }
 
     fn check_secret(token: &str) -> Result<Verified, OAuthError> {
-        verify(token, AssertionKey::Secret(b"s3cret"), "c1", &[AUD, "https://as.example"], NOW, 5)
+        verify(
+            token,
+            AssertionKey::Secret(b"s3cret"),
+            "c1",
+            &[AUD, "https://as.example"],
+            NOW,
+            5,
+        )
     }
 
     #[test]
     fn hmac_assertion_passes() {
         let v = check_secret(&hmac(&claims(), b"s3cret"));
-        assert_eq!(v, Ok(Verified { jti: "j1".into(), exp: NOW + 60 }));
-        assert_eq!(claimed_client_id(&hmac(&claims(), b"x")).ok().as_deref(), Some("c1"));
+        assert_eq!(
+            v,
+            Ok(Verified {
+                jti: "j1".into(),
+                exp: NOW + 60
+            })
+        );
+        assert_eq!(
+            claimed_client_id(&hmac(&claims(), b"x")).ok().as_deref(),
+            Some("c1")
+        );
     }
 
     #[test]
     fn each_claim_failure_is_named() {
         let cases: Vec<(Value, &[u8], &str)> = vec![
             (claims(), b"wrong", "signature"),
-            (json!({"iss": "c1", "sub": "c2", "aud": AUD, "exp": NOW + 60, "jti": "j"}), b"s3cret", "'sub' is 'c2'"),
-            (json!({"sub": "c1", "aud": AUD, "exp": NOW + 60, "jti": "j"}), b"s3cret", "no 'iss'"),
-            (json!({"iss": "c1", "sub": "c1", "aud": "https://other", "exp": NOW + 60, "jti": "j"}), b"s3cret", "'aud' is 'https://other'"),
-            (json!({"iss": "c1", "sub": "c1", "aud": AUD, "jti": "j"}), b"s3cret", "no 'exp'"),
-            (json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW - 60, "jti": "j"}), b"s3cret", "expired"),
-            (json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW + 6000, "jti": "j"}), b"s3cret", "at most"),
-            (json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW + 60}), b"s3cret", "no 'jti'"),
-            (json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW + 60, "iat": NOW + 300, "jti": "j"}), b"s3cret", "in the future"),
+            (
+                json!({"iss": "c1", "sub": "c2", "aud": AUD, "exp": NOW + 60, "jti": "j"}),
+                b"s3cret",
+                "'sub' is 'c2'",
+            ),
+            (
+                json!({"sub": "c1", "aud": AUD, "exp": NOW + 60, "jti": "j"}),
+                b"s3cret",
+                "no 'iss'",
+            ),
+            (
+                json!({"iss": "c1", "sub": "c1", "aud": "https://other", "exp": NOW + 60, "jti": "j"}),
+                b"s3cret",
+                "'aud' is 'https://other'",
+            ),
+            (
+                json!({"iss": "c1", "sub": "c1", "aud": AUD, "jti": "j"}),
+                b"s3cret",
+                "no 'exp'",
+            ),
+            (
+                json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW - 60, "jti": "j"}),
+                b"s3cret",
+                "expired",
+            ),
+            (
+                json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW + 6000, "jti": "j"}),
+                b"s3cret",
+                "at most",
+            ),
+            (
+                json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW + 60}),
+                b"s3cret",
+                "no 'jti'",
+            ),
+            (
+                json!({"iss": "c1", "sub": "c1", "aud": AUD, "exp": NOW + 60, "iat": NOW + 300, "jti": "j"}),
+                b"s3cret",
+                "in the future",
+            ),
         ];
         for (c, secret, needle) in cases {
             let err = check_secret(&hmac(&c, secret)).err();
             let err = err.unwrap_or_else(|| unreachable!("{c} passed"));
             assert_eq!(err.code, Code::ClientAuthAssertionInvalid);
-            assert!(err.description.contains(needle), "{} lacks {needle}", err.description);
+            assert!(
+                err.description.contains(needle),
+                "{} lacks {needle}",
+                err.description
+            );
         }
     }
 
     #[test]
     fn private_key_jwt_and_alg_confusion() {
-        let (key, _) = SigningKey::generate(SigningAlg::Es256).unwrap_or_else(|e| unreachable!("{e}"));
-        let jwks = JwkSet { keys: vec![key.public_jwk().clone()] };
+        let (key, _) =
+            SigningKey::generate(SigningAlg::Es256).unwrap_or_else(|e| unreachable!("{e}"));
+        let jwks = JwkSet {
+            keys: vec![key.public_jwk().clone()],
+        };
         let token = key.sign("JWT", &claims()).unwrap_or_default();
-        let ok = verify(&token, AssertionKey::PublicKeys(&jwks), "c1", &[AUD], NOW, 0);
+        let ok = verify(
+            &token,
+            AssertionKey::PublicKeys(&jwks),
+            "c1",
+            &[AUD],
+            NOW,
+            0,
+        );
         assert!(ok.is_ok(), "{ok:?}");
         // An HMAC token must not verify against public keys (alg confusion).
         let hs = hmac(&claims(), b"anything");
         let err = verify(&hs, AssertionKey::PublicKeys(&jwks), "c1", &[AUD], NOW, 0).err();
         assert!(err.is_some_and(|e| e.description.contains("not an asymmetric")));
         let empty = JwkSet { keys: vec![] };
-        let err = verify(&token, AssertionKey::PublicKeys(&empty), "c1", &[AUD], NOW, 0).err();
+        let err = verify(
+            &token,
+            AssertionKey::PublicKeys(&empty),
+            "c1",
+            &[AUD],
+            NOW,
+            0,
+        )
+        .err();
         assert!(err.is_some_and(|e| e.description.contains("not among")));
     }
 }

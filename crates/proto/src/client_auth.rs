@@ -51,7 +51,9 @@ impl AuthMethod {
     pub fn uses_secret(self) -> bool {
         matches!(
             self,
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt
+            AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt
         )
     }
 }
@@ -113,7 +115,9 @@ impl Presented {
         match self {
             Presented::Basic { .. } => "client_secret_basic (Authorization: Basic header)",
             Presented::Post { .. } => "client_secret_post (client_secret in the body)",
-            Presented::Assertion { .. } => "a client assertion (private_key_jwt or client_secret_jwt)",
+            Presented::Assertion { .. } => {
+                "a client assertion (private_key_jwt or client_secret_jwt)"
+            }
             Presented::ClientIdOnly { .. } => "no credentials (client_id only, method none)",
             Presented::Nothing => "no credentials",
         }
@@ -319,13 +323,22 @@ mod tests {
                 JWT_BEARER_ASSERTION
             )),
         );
-        assert!(matches!(p, Ok(Presented::Assertion { client_id: None, .. })));
+        assert!(matches!(
+            p,
+            Ok(Presented::Assertion {
+                client_id: None,
+                ..
+            })
+        ));
         let p = presented(None, &form("client_id=pub"));
         assert!(matches!(p, Ok(Presented::ClientIdOnly { .. })));
         assert_eq!(presented(None, &form("")), Ok(Presented::Nothing));
-        let e = presented(None, &form("client_assertion=x&client_assertion_type=bogus"))
-            .err()
-            .map(|e| e.code);
+        let e = presented(
+            None,
+            &form("client_assertion=x&client_assertion_type=bogus"),
+        )
+        .err()
+        .map(|e| e.code);
         assert_eq!(e, Some(Code::ClientAuthAssertionInvalid));
     }
 }

@@ -70,7 +70,11 @@ impl std::error::Error for OAuthError {}
 
 /// The docs page of `code` on the server at `issuer`.
 pub fn error_uri(issuer: &str, code: Code) -> String {
-    format!("{}/docs/errors/{}", issuer.trim_end_matches('/'), code.as_str())
+    format!(
+        "{}/docs/errors/{}",
+        issuer.trim_end_matches('/'),
+        code.as_str()
+    )
 }
 
 /// Makes `text` fit RFC 6749 §5.2's `error_description` charset: printable ASCII without `"`
@@ -122,7 +126,10 @@ mod tests {
     fn description_is_rfc_6749_safe() {
         let d = describe("bad \"value\" with \\ and é and \n newline");
         assert_eq!(d, "bad 'value' with / and ? and ? newline");
-        assert!(d.chars().all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\'));
+        assert!(
+            d.chars()
+                .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\')
+        );
     }
 
     #[test]
@@ -134,11 +141,17 @@ mod tests {
 
     #[test]
     fn body_carries_code_and_uri() {
-        let e = OAuthError::new(Code::GrantTypeUnsupported, "grant_type 'password' is not supported");
+        let e = OAuthError::new(
+            Code::GrantTypeUnsupported,
+            "grant_type 'password' is not supported",
+        );
         let b = e.body("http://127.0.0.1:8080/");
         assert_eq!(b.error, "unsupported_grant_type");
         assert_eq!(b.diagnosis, "grant_type.unsupported");
-        assert_eq!(b.error_uri, "http://127.0.0.1:8080/docs/errors/grant_type.unsupported");
+        assert_eq!(
+            b.error_uri,
+            "http://127.0.0.1:8080/docs/errors/grant_type.unsupported"
+        );
     }
 
     #[test]

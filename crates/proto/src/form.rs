@@ -14,12 +14,18 @@ use crate::error::{OAuthError, quote};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Form {
     params: HashMap<String, String>,
+    /// Parameters a specification allows more than once (RFC 8707 `resource`).
+    repeated: HashMap<String, Vec<String>>,
 }
+
+/// Parameters that may legitimately appear more than once.
+const REPEATABLE: &[&str] = &["resource"];
 
 impl Form {
     /// Decodes `body`; refuses duplicates and invalid UTF-8.
     pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
         let mut params = HashMap::new();
+        let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
         for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match pair.iter().position(|b| *b == b'=') {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
@@ -30,6 +36,12 @@ impl Form {
             if name.is_empty() {
                 continue;
             }
+            if REPEATABLE.contains(&name.as_str()) {
+                if !value.is_empty() {
+                    repeated.entry(name).or_default().push(value);
+                }
+                continue;
+            }
             if params.contains_key(&name) {
                 return Err(OAuthError::new(
                     Code::TokenRequestDuplicateParameter,
@@ -38,7 +50,12 @@ impl Form {
             }
             params.insert(name, value);
         }
-        Ok(Form { params })
+        Ok(Form { params, repeated })
+    }
+
+    /// Every value of a repeatable parameter (`resource`), in order.
+    pub fn get_all(&self, name: &str) -> &[String] {
+        self.repeated.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The value of `name`, or `None` when absent or empty.
@@ -66,7 +83,7 @@ impl Form {
 
     /// Whether `name` was sent at all (even empty).
     pub fn contains(&self, name: &str) -> bool {
-        self.params.contains_key(name)
+        self.params.contains_key(name) || self.repeated.contains_key(name)
     }
 }
 
@@ -99,7 +116,12 @@ pub fn body_kind(content_type: Option<&str>) -> BodyKind {
     let Some(ct) = content_type else {
         return BodyKind::Missing;
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/x-www-form-urlencoded" => BodyKind::Form,
         "application/json" => BodyKind::Json,
@@ -154,6 +176,17 @@ mod tests {
     }
 
     #[test]
+    fn resource_may_repeat() {
+        let f =
+            Form::parse(b"resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb").unwrap_or_default();
+        assert_eq!(
+            f.get_all("resource"),
+            ["https://a".to_string(), "https://b".to_string()]
+        );
+        assert!(f.get_all("scope").is_empty());
+    }
+
+    #[test]
     fn invalid_utf8_is_refused() {
         let e = Form::parse(b"client_id=%FF%FE").err().map(|e| e.code);
         assert_eq!(e, Some(Code::TokenRequestMalformedBody));
@@ -167,7 +200,10 @@ mod tests {
     fn missing_names_the_parameter() {
         let f = Form::parse(b"a=1&b=").unwrap_or_default();
         let e = f.require("grant_type").err().map(|e| e.description);
-        assert_eq!(e.as_deref(), Some("required parameter 'grant_type' is missing"));
+        assert_eq!(
+            e.as_deref(),
+            Some("required parameter 'grant_type' is missing")
+        );
         let e = f.require("b").err().map(|e| e.description);
         assert_eq!(e.as_deref(), Some("required parameter 'b' is empty"));
     }
@@ -181,9 +217,13 @@ mod tests {
         assert_eq!(body_kind(Some("Application/JSON")), BodyKind::Json);
         assert_eq!(body_kind(Some("text/plain")), BodyKind::Other);
         assert_eq!(body_kind(None), BodyKind::Missing);
-        let e = parse_request(Some("application/json"), b"{}").err().map(|e| e.code);
+        let e = parse_request(Some("application/json"), b"{}")
+            .err()
+            .map(|e| e.code);
         assert_eq!(e, Some(Code::TokenRequestJsonBody));
-        let e = parse_request(Some("multipart/form-data"), b"x").err().map(|e| e.code);
+        let e = parse_request(Some("multipart/form-data"), b"x")
+            .err()
+            .map(|e| e.code);
         assert_eq!(e, Some(Code::TokenRequestUnsupportedContentType));
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
-use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
+pub use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,7 +29,8 @@ pub enum SigningAlg {
 }
 
 impl SigningAlg {
-    pub const ALL: &'static [SigningAlg] = &[SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa];
+    pub const ALL: &'static [SigningAlg] =
+        &[SigningAlg::Rs256, SigningAlg::Es256, SigningAlg::EdDsa];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -350,12 +352,16 @@ mod tests {
     fn every_alg_signs_and_verifies_after_reload() {
         for alg in SigningAlg::ALL {
             let (k, der) = key(*alg);
-            let reloaded = SigningKey::from_pkcs8(*alg, &der).unwrap_or_else(|e| unreachable!("{e}"));
+            let reloaded =
+                SigningKey::from_pkcs8(*alg, &der).unwrap_or_else(|e| unreachable!("{e}"));
             assert_eq!(k.kid(), reloaded.kid(), "{alg}: kid is the thumbprint");
-            let token = k.sign("at+jwt", &json!({"sub": "x", "exp": 1})).unwrap_or_default();
+            let token = k
+                .sign("at+jwt", &json!({"sub": "x", "exp": 1}))
+                .unwrap_or_default();
             let set = KeySet::new([(reloaded, true)]);
-            let (header, claims): (Header, serde_json::Value) =
-                set.verify(&token).unwrap_or_else(|e| unreachable!("{alg}: {e}"));
+            let (header, claims): (Header, serde_json::Value) = set
+                .verify(&token)
+                .unwrap_or_else(|e| unreachable!("{alg}: {e}"));
             assert_eq!(header.typ.as_deref(), Some("at+jwt"));
             assert_eq!(claims["sub"], "x");
         }
@@ -377,7 +383,10 @@ mod tests {
             assert_eq!(k["use"], "sig");
             assert!(k["kid"].is_string());
         }
-        assert!(set.active(SigningAlg::EdDsa).is_none(), "a retired key is not active");
+        assert!(
+            set.active(SigningAlg::EdDsa).is_none(),
+            "a retired key is not active"
+        );
     }
 
     #[test]
@@ -414,7 +423,10 @@ mod tests {
         assert_eq!(check_times(&c, 100, 0), Err(TimeError::Expired(100)));
         assert_eq!(check_times(&c, 104, 5), Ok(()));
         assert_eq!(check_times(&c, 40, 5), Err(TimeError::NotYetValid(50)));
-        assert_eq!(check_times(&json!({"exp": 100, "iat": 90}), 80, 5), Err(TimeError::IssuedInFuture(90)));
+        assert_eq!(
+            check_times(&json!({"exp": 100, "iat": 90}), 80, 5),
+            Err(TimeError::IssuedInFuture(90))
+        );
         assert_eq!(check_times(&json!({}), 1, 0), Err(TimeError::MissingExp));
     }
 

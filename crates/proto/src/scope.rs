@@ -4,7 +4,14 @@ use crate::diagnosis::Code;
 use crate::error::{OAuthError, quote};
 
 /// The scopes OpenID Connect defines; known to every Candor server.
-pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "address", "phone", "offline_access"];
+pub const OIDC_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 /// Splits a scope parameter into its tokens, in order, without duplicates.
 pub fn parse(scope: &str) -> Result<Vec<String>, OAuthError> {

@@ -93,6 +93,9 @@ mod tests {
 
     #[test]
     fn wrong_length_key() {
-        assert_eq!(MasterKey::from_bytes(&[0; 16]).err(), Some(SealError::KeyLength(16)));
+        assert_eq!(
+            MasterKey::from_bytes(&[0; 16]).err(),
+            Some(SealError::KeyLength(16))
+        );
     }
 }

@@ -1,0 +1,226 @@
+//! `candor client|user|keys|docs`: administration through the same functions the server uses.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use candor_proto::access_token::Format;
+use candor_proto::client_auth::AuthMethod;
+use candor_proto::jose::SigningAlg;
+use candor_proto::secret::Secret;
+use candor_server::clients::{self, NewClient};
+use candor_server::clock::{Clock, SystemClock};
+use candor_server::{keys, users};
+use candor_store::Store;
+use serde_json::{Value, json};
+
+use crate::args::{ClientCommand, DocsCommand, Global, KeysCommand, UserCommand};
+use crate::config::{self, Resolved};
+
+async fn open_store(resolved: &Resolved) -> Result<Arc<dyn Store>> {
+    if resolved.database_url.starts_with("sqlite:") {
+        config::ensure_dir(&resolved.data_dir)?;
+    }
+    candor_store::open(&resolved.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the store at {}",
+                candor_store::redact_url(&resolved.database_url)
+            )
+        })
+}
+
+fn print(value: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn now() -> i64 {
+    SystemClock.now()
+}
+
+fn read_password() -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!(
+            "no password on standard input (pipe it in: echo \"$PASSWORD\" | candor user create ...)"
+        );
+    }
+    Ok(Secret::new(password))
+}
+
+pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
+    let resolved = config::load(global)?;
+    let store = open_store(&resolved).await?;
+    match cmd {
+        ClientCommand::Create(a) => {
+            let master = crate::master::load(&resolved.master_key_file, true)?;
+            let auth_method: AuthMethod = if a.public {
+                AuthMethod::None
+            } else {
+                a.auth_method.parse().map_err(anyhow::Error::msg)?
+            };
+            let jwks = match &a.jwks {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read --jwks {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let scopes = candor_proto::scope::parse(&a.scope)
+                .map_err(|e| anyhow::anyhow!("--scope: {}", e.description))?;
+            let mut new = NewClient::new(a.name);
+            new.client_id = a.client_id;
+            new.redirect_uris = a.redirect_uris;
+            new.post_logout_redirect_uris = a.post_logout_redirect_uris;
+            new.grant_types = a.grant_types;
+            new.scopes = scopes;
+            new.audiences = a.audiences;
+            new.auth_method = auth_method;
+            new.access_token_format = a
+                .access_token_format
+                .parse::<Format>()
+                .map_err(anyhow::Error::msg)?;
+            new.jwks = jwks;
+            new.require_pkce = !a.no_require_pkce;
+            new.id_token_signed_response_alg = a
+                .id_token_alg
+                .map(|s| s.parse::<SigningAlg>())
+                .transpose()?;
+            let registered = clients::create(store.as_ref(), &master, new, now()).await?;
+            print(&clients::to_json(
+                &registered.client,
+                registered.secret.as_ref(),
+            ))
+        }
+        ClientCommand::List => {
+            let all = store.list_clients().await?;
+            print(&Value::Array(
+                all.iter().map(|c| clients::to_json(c, None)).collect(),
+            ))
+        }
+        ClientCommand::Show { client_id } => match store.get_client(&client_id).await? {
+            Some(c) => print(&clients::to_json(&c, None)),
+            None => bail!("no client '{client_id}'"),
+        },
+        ClientCommand::Delete { client_id } => {
+            if store.delete_client(&client_id).await? {
+                print(&json!({"deleted": client_id}))
+            } else {
+                bail!("no client '{client_id}'")
+            }
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let master = crate::master::load(&resolved.master_key_file, false)?;
+            let r = clients::rotate_secret(store.as_ref(), &master, &client_id, now()).await?;
+            print(&clients::to_json(&r.client, r.secret.as_ref()))
+        }
+    }
+}
+
+pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
+    let resolved = config::load(global)?;
+    let store = open_store(&resolved).await?;
+    match cmd {
+        UserCommand::Create(a) => {
+            let password = read_password()?;
+            let user = users::create(
+                store.as_ref(),
+                &a.username,
+                &password,
+                a.email,
+                a.name,
+                now(),
+            )
+            .await?;
+            print(&users::to_json(&user))
+        }
+        UserCommand::List => {
+            let all = store.list_users().await?;
+            print(&Value::Array(all.iter().map(users::to_json).collect()))
+        }
+        UserCommand::Delete { username } => {
+            if store.delete_user(&username).await? {
+                print(&json!({"deleted": username}))
+            } else {
+                bail!("no user '{username}'")
+            }
+        }
+        UserCommand::SetPassword { username, .. } => {
+            let password = read_password()?;
+            users::set_password(store.as_ref(), &username, &password).await?;
+            print(&json!({"updated": username}))
+        }
+    }
+}
+
+pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
+    let resolved = config::load(global)?;
+    let store = open_store(&resolved).await?;
+    match cmd {
+        KeysCommand::List => {
+            let all = store.list_signing_keys().await?;
+            let list: Vec<Value> = all
+                .iter()
+                .map(|k| {
+                    json!({
+                        "kid": k.kid,
+                        "alg": k.alg,
+                        "status": if k.retired_at.is_some() { "retired" } else { "active" },
+                        "created_at": k.created_at,
+                        "retired_at": k.retired_at,
+                        "published_until": k.publish_until,
+                        "public_jwk": serde_json::from_str::<Value>(&k.public_jwk).unwrap_or(Value::Null),
+                    })
+                })
+                .collect();
+            print(&Value::Array(list))
+        }
+        KeysCommand::Rotate { alg } => {
+            let master = crate::master::load(&resolved.master_key_file, false)?;
+            // Retired keys stay published as long as the longest-lived token they can have
+            // signed; the issuer does not matter for that.
+            let settings = config::settings(&resolved, "http://127.0.0.1")?;
+            let publish_for = settings.longest_token_ttl().as_secs() as i64;
+            let algs: Vec<SigningAlg> = match alg {
+                Some(a) => vec![a.parse()?],
+                None => {
+                    let mut in_use: Vec<SigningAlg> = store
+                        .list_signing_keys()
+                        .await?
+                        .iter()
+                        .filter(|k| k.retired_at.is_none())
+                        .filter_map(|k| k.alg.parse().ok())
+                        .collect();
+                    in_use.sort_by_key(|a| a.as_str());
+                    in_use.dedup();
+                    if in_use.is_empty() {
+                        bail!("no signing keys yet: start `candor serve` once to create them");
+                    }
+                    in_use
+                }
+            };
+            let mut out = Vec::new();
+            for alg in algs {
+                let r = keys::rotate(store.as_ref(), &master, alg, now(), publish_for).await?;
+                out.push(serde_json::to_value(r)?);
+            }
+            print(&Value::Array(out))
+        }
+    }
+}
+
+pub fn docs(cmd: DocsCommand) -> Result<()> {
+    match cmd {
+        DocsCommand::Errors => {
+            print!("{}", candor_server::docs::catalogue_markdown());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The command line (DESIGN.md §3). Every flag's `///` doc is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Candor: an OAuth 2.1 / OpenID Connect server that names every failure.
+#[derive(Debug, Parser)]
+#[command(name = "candor", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// TOML configuration file (see docs/configuration.md).
+    #[arg(long, global = true, value_name = "FILE", env = "CANDOR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: the SQLite database (DIR/candor.db) and the master key live here.
+    /// Default: ./candor-data.
+    #[arg(long, global = true, value_name = "DIR", env = "CANDOR_DATA")]
+    pub data: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Overrides [storage] url.
+    #[arg(long, global = true, value_name = "URL", env = "CANDOR_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CANDOR_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the authorization server.
+    Serve(ServeArgs),
+    /// Register and manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Create and manage end users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// List and rotate signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print generated documentation.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Development mode: needs no configuration. Creates the data directory, database and keys
+    /// on first start and listens on 127.0.0.1:8080 with that issuer.
+    #[arg(long)]
+    pub dev: bool,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", env = "CANDOR_LISTEN")]
+    pub listen: Option<String>,
+    /// Issuer URL. Plain http:// is allowed on loopback only. Default in --dev:
+    /// http://<listen address>.
+    #[arg(long, value_name = "URL", env = "CANDOR_ISSUER")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints it as JSON, with the client_secret (shown only this once).
+    Create(Box<ClientCreateArgs>),
+    /// List registered clients as a JSON array.
+    List,
+    /// Show one client as JSON.
+    Show {
+        /// The client_id.
+        client_id: String,
+    },
+    /// Delete a client; its opaque tokens go with it.
+    Delete {
+        /// The client_id.
+        client_id: String,
+    },
+    /// Issue a new client secret; the old one stops working at once.
+    RotateSecret {
+        /// The client_id.
+        client_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// Human-readable name.
+    #[arg(long)]
+    pub name: String,
+    /// client_id to use (letters, digits, - . _ ~). Default: a random one.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Redirect URI (repeatable). Compared as an exact string at authorization time.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user afterwards (repeatable).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant type (repeatable): client_credentials, authorization_code, refresh_token.
+    /// Default: client_credentials without redirect URIs, else authorization_code and
+    /// refresh_token.
+    #[arg(long = "grant-type", value_name = "GRANT")]
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request, space-separated (e.g. "read write").
+    #[arg(long, value_name = "SCOPES", default_value = "")]
+    pub scope: String,
+    /// Audience (resource indicator, an absolute URI) its access tokens may carry
+    /// (repeatable). Default: the issuer.
+    #[arg(long = "audience", value_name = "URI")]
+    pub audiences: Vec<String>,
+    /// A public client (no secret; auth method none; PKCE required).
+    #[arg(long, conflicts_with = "auth_method")]
+    pub public: bool,
+    /// Client authentication method at the token endpoint.
+    #[arg(long, value_name = "METHOD", default_value = "client_secret_basic",
+          value_parser = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"])]
+    pub auth_method: String,
+    /// File with the client's public keys (a JWK Set), for private_key_jwt.
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// Access token format.
+    #[arg(long, value_name = "FORMAT", default_value = "jwt", value_parser = ["jwt", "opaque"])]
+    pub access_token_format: String,
+    /// Let this confidential client skip PKCE (public clients always need it).
+    #[arg(long)]
+    pub no_require_pkce: bool,
+    /// Signing algorithm of this client's id_tokens.
+    #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
+    pub id_token_alg: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; reads the password from the first line of standard input.
+    Create(UserCreateArgs),
+    /// List users as a JSON array.
+    List,
+    /// Delete a user.
+    Delete {
+        /// The username.
+        username: String,
+    },
+    /// Replace a user's password, read from the first line of standard input.
+    SetPassword {
+        /// The username.
+        username: String,
+        /// Read the password from standard input (required: passwords never go on the
+        /// command line, where `ps` and shell history would show them).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    /// Login name.
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input (required).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// Email address (the email claim).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Full name (the name claim).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys (public parts only) as JSON.
+    List,
+    /// Add a new signing key and retire the previous one of the same algorithm; retired keys
+    /// stay in the JWKS until every token they signed has expired.
+    Rotate {
+        /// Algorithm to rotate; default: every algorithm in use.
+        #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
+        alg: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Print the diagnosis catalogue as Markdown (docs/errors.md).
+    Errors,
+}

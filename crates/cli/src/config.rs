@@ -1,0 +1,243 @@
+//! Configuration: the TOML file, environment overrides, flags, in that order of precedence
+//! (flags win). Unknown keys in the file are errors, so that a typo is not silently ignored.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use candor_proto::jose::SigningAlg;
+use candor_server::Settings;
+use serde::Deserialize;
+
+use crate::args::Global;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+    #[serde(default)]
+    pub tokens: TokensSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub issuer: Option<String>,
+    pub listen: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// File holding the master key that seals private keys at rest. Default: DATA/master.key.
+    pub master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensSection {
+    pub authorization_code_ttl: Option<String>,
+    pub access_token_ttl: Option<String>,
+    pub refresh_token_ttl: Option<String>,
+    pub id_token_ttl: Option<String>,
+    /// RS256, ES256 or EdDSA.
+    pub access_token_alg: Option<String>,
+    /// Allowed clock difference, e.g. "60s".
+    pub leeway: Option<String>,
+}
+
+/// Everything a command needs to know, resolved.
+#[derive(Debug)]
+pub struct Resolved {
+    pub file: FileConfig,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key_file: PathBuf,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Reads the config file (if any) and applies `CANDOR_*` environment overrides.
+pub fn load(global: &Global) -> Result<Resolved> {
+    let mut file = match &global.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("config file {} is not valid", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let overrides: [(&str, &mut Option<String>); 8] = [
+        ("CANDOR_SERVER_ISSUER", &mut file.server.issuer),
+        ("CANDOR_SERVER_LISTEN", &mut file.server.listen),
+        (
+            "CANDOR_TOKENS_AUTHORIZATION_CODE_TTL",
+            &mut file.tokens.authorization_code_ttl,
+        ),
+        (
+            "CANDOR_TOKENS_ACCESS_TOKEN_TTL",
+            &mut file.tokens.access_token_ttl,
+        ),
+        (
+            "CANDOR_TOKENS_REFRESH_TOKEN_TTL",
+            &mut file.tokens.refresh_token_ttl,
+        ),
+        ("CANDOR_TOKENS_ID_TOKEN_TTL", &mut file.tokens.id_token_ttl),
+        (
+            "CANDOR_TOKENS_ACCESS_TOKEN_ALG",
+            &mut file.tokens.access_token_alg,
+        ),
+        ("CANDOR_TOKENS_LEEWAY", &mut file.tokens.leeway),
+    ];
+    for (name, slot) in overrides {
+        if let Some(v) = env(name) {
+            *slot = Some(v);
+        }
+    }
+    if let Some(v) = env("CANDOR_STORAGE_URL") {
+        file.storage.url = Some(v);
+    }
+    if let Some(v) = env("CANDOR_SERVER_MASTER_KEY_FILE") {
+        file.server.master_key_file = Some(PathBuf::from(v));
+    }
+
+    let data_dir = global
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("candor-data"));
+    let database_url = global
+        .database_url
+        .clone()
+        .or_else(|| file.storage.url.clone())
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("candor.db").display()));
+    let master_key_file = file
+        .server
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join("master.key"));
+    Ok(Resolved {
+        file,
+        data_dir,
+        database_url,
+        master_key_file,
+    })
+}
+
+fn duration(value: &Option<String>, key: &str, default: Duration) -> Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v).with_context(|| {
+            format!("[tokens] {key} = '{v}' is not a duration (e.g. \"60s\", \"1h\", \"30d\")")
+        }),
+    }
+}
+
+/// The server settings for `issuer`, with the `[tokens]` section applied.
+pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
+    let t = &resolved.file.tokens;
+    let mut s = Settings::new(issuer);
+    s.authorization_code_ttl = duration(
+        &t.authorization_code_ttl,
+        "authorization_code_ttl",
+        s.authorization_code_ttl,
+    )?;
+    s.access_token_ttl = duration(&t.access_token_ttl, "access_token_ttl", s.access_token_ttl)?;
+    s.refresh_token_ttl = duration(
+        &t.refresh_token_ttl,
+        "refresh_token_ttl",
+        s.refresh_token_ttl,
+    )?;
+    s.id_token_ttl = duration(&t.id_token_ttl, "id_token_ttl", s.id_token_ttl)?;
+    s.leeway = duration(&t.leeway, "leeway", s.leeway)?;
+    if let Some(alg) = &t.access_token_alg {
+        s.access_token_alg = alg
+            .parse::<SigningAlg>()
+            .with_context(|| format!("[tokens] access_token_alg = '{alg}'"))?;
+    }
+    for (name, d) in [
+        ("authorization_code_ttl", s.authorization_code_ttl),
+        ("access_token_ttl", s.access_token_ttl),
+        ("refresh_token_ttl", s.refresh_token_ttl),
+        ("id_token_ttl", s.id_token_ttl),
+    ] {
+        if d.is_zero() {
+            bail!("[tokens] {name} must be longer than zero");
+        }
+    }
+    Ok(s)
+}
+
+/// Creates the data directory (0700 on Unix) if the database or key lives there.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = toml::from_str::<FileConfig>("[server]\nisuer = \"x\"\n").err();
+        assert!(err.is_some_and(|e| e.to_string().contains("isuer")));
+    }
+
+    #[test]
+    fn design_example_parses() {
+        let text = r#"
+[server]
+issuer = "http://127.0.0.1:8080"
+listen = "127.0.0.1:8080"
+[storage]
+url = "sqlite://candor-data/candor.db"
+[tokens]
+authorization_code_ttl = "60s"
+access_token_ttl = "1h"
+refresh_token_ttl = "30d"
+id_token_ttl = "1h"
+"#;
+        let file: FileConfig = toml::from_str(text).unwrap_or_default();
+        let resolved = Resolved {
+            file,
+            data_dir: "d".into(),
+            database_url: "sqlite://d/candor.db".into(),
+            master_key_file: "d/master.key".into(),
+        };
+        let s = settings(&resolved, "http://127.0.0.1:8080");
+        let s = s.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(s.access_token_ttl, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn bad_durations_name_the_key() {
+        let mut file = FileConfig::default();
+        file.tokens.access_token_ttl = Some("soon".into());
+        let resolved = Resolved {
+            file,
+            data_dir: "d".into(),
+            database_url: String::new(),
+            master_key_file: "k".into(),
+        };
+        let err = settings(&resolved, "http://127.0.0.1").err();
+        assert!(err.is_some_and(|e| format!("{e:#}").contains("access_token_ttl")));
+    }
+}

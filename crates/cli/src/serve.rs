@@ -1,0 +1,105 @@
+//! `candor serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use candor_server::clock::SystemClock;
+use candor_server::settings::validate_issuer;
+
+use crate::args::{Global, ServeArgs};
+use crate::config;
+
+pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
+    let resolved = config::load(global)?;
+    if global.config.is_none() && !args.dev {
+        bail!(
+            "no configuration: pass --config FILE, or --dev for a local development server on 127.0.0.1:8080"
+        );
+    }
+    if resolved.file.server.tls_cert.is_some() || resolved.file.server.tls_key.is_some() {
+        bail!(
+            "[server] tls_cert and tls_key are not supported by this build yet; terminate TLS in front of candor"
+        );
+    }
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| resolved.file.server.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("listen address '{listen}' is not HOST:PORT"))?;
+
+    if resolved.database_url.starts_with("sqlite:") || args.dev {
+        config::ensure_dir(&resolved.data_dir)?;
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+
+    let issuer = match args
+        .issuer
+        .clone()
+        .or_else(|| resolved.file.server.issuer.clone())
+    {
+        Some(i) => i,
+        None if args.dev => format!("http://{bound}"),
+        None => bail!("no issuer: set [server] issuer in the config file or pass --issuer"),
+    };
+    validate_issuer(&issuer).map_err(anyhow::Error::msg)?;
+    let settings = config::settings(&resolved, &issuer)?;
+
+    let master = Arc::new(crate::master::load(&resolved.master_key_file, true)?);
+    let store = candor_store::open(&resolved.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the store at {}",
+                candor_store::redact_url(&resolved.database_url)
+            )
+        })?;
+    let app = candor_server::build(settings, store, master, Arc::new(SystemClock))
+        .await
+        .context("cannot start the server")?;
+
+    tracing::info!(
+        listen = %bound,
+        issuer = %app.issuer(),
+        store = %candor_store::redact_url(&resolved.database_url),
+        "candor is ready"
+    );
+    println!(
+        "candor listening on http://{bound} (issuer {})",
+        app.issuer()
+    );
+    candor_server::serve(listener, app, shutdown_signal())
+        .await
+        .context("server error")?;
+    tracing::info!("candor stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

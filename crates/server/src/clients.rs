@@ -1,0 +1,372 @@
+//! Client registration: validating metadata, issuing client_ids and secrets, rotation.
+//!
+//! Secrets are 256-bit random strings shown once; the store keeps their SHA-256 digest. A
+//! `client_secret_jwt` client's secret is also sealed with the master key, because verifying
+//! its HMAC assertions needs the secret itself.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use candor_proto::access_token::Format;
+use candor_proto::client_auth::AuthMethod;
+use candor_proto::jose::JwkSet;
+use candor_proto::jose::SigningAlg;
+use candor_proto::scope;
+use candor_proto::seal::MasterKey;
+use candor_proto::secret::{Secret, random_token};
+use candor_store::{Client, Store, StoreError};
+use serde_json::{Value, json};
+
+use crate::error::ServerError;
+
+/// Grant types a client may be registered for.
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
+
+/// What a new registration asks for.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Chosen client_id; generated when `None`.
+    pub client_id: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Empty: `client_credentials` without redirect URIs, else `authorization_code` +
+    /// `refresh_token`.
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub access_token_format: Format,
+    /// JWK Set JSON, required for `private_key_jwt`.
+    pub jwks: Option<String>,
+    pub require_pkce: bool,
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+}
+
+impl NewClient {
+    pub fn new(name: impl Into<String>) -> Self {
+        NewClient {
+            client_id: None,
+            name: name.into(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scopes: Vec::new(),
+            audiences: Vec::new(),
+            auth_method: AuthMethod::ClientSecretBasic,
+            access_token_format: Format::Jwt,
+            jwks: None,
+            require_pkce: true,
+            id_token_signed_response_alg: None,
+        }
+    }
+}
+
+fn invalid(why: impl Into<String>) -> ServerError {
+    ServerError::InvalidRegistration(why.into())
+}
+
+fn secret_context(client_id: &str) -> String {
+    format!("client-secret:{client_id}")
+}
+
+/// Checks a client_id chosen by an operator: 1 to 128 unreserved URI characters.
+pub fn validate_client_id(id: &str) -> Result<(), ServerError> {
+    if id.is_empty() || id.len() > 128 {
+        return Err(invalid("client_id must be 1 to 128 characters"));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        return Err(invalid(format!(
+            "client_id '{id}' may contain only letters, digits and - . _ ~"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a redirect URI: absolute, no fragment, https or loopback http, or a private-use
+/// scheme for native apps (RFC 8252 §7.1).
+pub fn validate_redirect_uri(uri: &str) -> Result<(), ServerError> {
+    let url = url::Url::parse(uri)
+        .map_err(|e| invalid(format!("redirect URI '{uri}' is not an absolute URI: {e}")))?;
+    if url.fragment().is_some() {
+        return Err(invalid(format!(
+            "redirect URI '{uri}' has a fragment, which RFC 6749 section 3.1.2 forbids"
+        )));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "redirect URI '{uri}' uses plain http off loopback; use https"
+                )))
+            }
+        }
+        scheme if scheme.contains('.') => Ok(()),
+        scheme => Err(invalid(format!(
+            "redirect URI '{uri}' has scheme '{scheme}'; use https, loopback http, or a reverse-domain private-use scheme such as com.example.app"
+        ))),
+    }
+}
+
+fn validate(new: &NewClient) -> Result<Vec<String>, ServerError> {
+    if new.name.trim().is_empty() || new.name.chars().count() > 200 {
+        return Err(invalid("the client name must be 1 to 200 characters"));
+    }
+    if new.name.chars().any(char::is_control) {
+        return Err(invalid(
+            "the client name must not contain control characters",
+        ));
+    }
+    if let Some(id) = &new.client_id {
+        validate_client_id(id)?;
+    }
+    let mut grants = new.grant_types.clone();
+    if grants.is_empty() {
+        grants = if new.redirect_uris.is_empty() {
+            vec!["client_credentials".into()]
+        } else {
+            vec!["authorization_code".into(), "refresh_token".into()]
+        };
+    }
+    grants.sort();
+    grants.dedup();
+    for g in &grants {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            return Err(invalid(format!(
+                "grant type '{g}' is not supported; expected one of {}",
+                GRANT_TYPES.join(", ")
+            )));
+        }
+    }
+    if new.auth_method == AuthMethod::None && grants.iter().any(|g| g == "client_credentials") {
+        return Err(invalid(
+            "a public client (auth method none) cannot use client_credentials: it has no credentials",
+        ));
+    }
+    if grants.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty() {
+        return Err(invalid(
+            "the authorization_code grant needs at least one --redirect-uri",
+        ));
+    }
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+    {
+        validate_redirect_uri(uri)?;
+    }
+    for s in &new.scopes {
+        let parsed = scope::parse(s).map_err(|e| invalid(e.description))?;
+        if parsed.len() != 1 {
+            return Err(invalid(format!("'{s}' is not a single scope")));
+        }
+    }
+    for aud in &new.audiences {
+        let url = url::Url::parse(aud)
+            .map_err(|_| invalid(format!("audience '{aud}' is not an absolute URI")))?;
+        if url.fragment().is_some() {
+            return Err(invalid(format!(
+                "audience '{aud}' must not have a fragment"
+            )));
+        }
+    }
+    match (new.auth_method, &new.jwks) {
+        (AuthMethod::PrivateKeyJwt, None) => {
+            return Err(invalid(
+                "private_key_jwt needs the client's public keys (--jwks FILE with a JWK Set)",
+            ));
+        }
+        (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
+            let set: JwkSet = serde_json::from_str(jwks)
+                .map_err(|e| invalid(format!("--jwks is not a JWK Set: {e}")))?;
+            if set.keys.is_empty() {
+                return Err(invalid("--jwks has no keys"));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(invalid("--jwks is only for private_key_jwt clients"));
+        }
+        _ => {}
+    }
+    Ok(grants)
+}
+
+/// A registered client and, when it has one, its secret (shown once).
+#[derive(Debug)]
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<Secret>,
+}
+
+/// Registers a client.
+pub async fn create(
+    store: &dyn Store,
+    master: &MasterKey,
+    new: NewClient,
+    now: i64,
+) -> Result<Registered, ServerError> {
+    let grants = validate(&new)?;
+    let client_id = match &new.client_id {
+        Some(id) => id.clone(),
+        None => {
+            let mut id = random_token().expose().to_string();
+            id.truncate(22);
+            id
+        }
+    };
+    let secret = new.auth_method.uses_secret().then(random_token);
+    let secret_sealed = match (&secret, new.auth_method) {
+        (Some(s), AuthMethod::ClientSecretJwt) => {
+            Some(master.seal(&secret_context(&client_id), s.expose().as_bytes())?)
+        }
+        _ => None,
+    };
+    let client = Client {
+        client_id,
+        name: new.name.trim().to_string(),
+        secret_digest: secret.as_ref().map(|s| s.digest().to_vec()),
+        secret_sealed,
+        auth_method: new.auth_method.as_str().to_string(),
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        grant_types: grants,
+        scopes: new.scopes,
+        audiences: new.audiences,
+        access_token_format: new.access_token_format.as_str().to_string(),
+        jwks: new.jwks,
+        require_pkce: new.require_pkce || new.auth_method == AuthMethod::None,
+        id_token_signed_response_alg: new.id_token_signed_response_alg.map(|a| a.to_string()),
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_client(&client).await.map_err(|e| match e {
+        StoreError::Conflict(_) => invalid(format!("client_id '{}' is taken", client.client_id)),
+        other => other.into(),
+    })?;
+    Ok(Registered { client, secret })
+}
+
+/// Issues a new secret for a client; the old one stops working at once.
+pub async fn rotate_secret(
+    store: &dyn Store,
+    master: &MasterKey,
+    client_id: &str,
+    now: i64,
+) -> Result<Registered, ServerError> {
+    let mut client = store
+        .get_client(client_id)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("client '{client_id}'")))?;
+    let method: AuthMethod = client
+        .auth_method
+        .parse()
+        .map_err(|e: String| ServerError::InvalidRegistration(e))?;
+    if !method.uses_secret() {
+        return Err(invalid(format!(
+            "client '{client_id}' authenticates with {method}, which has no secret"
+        )));
+    }
+    let secret = random_token();
+    client.secret_digest = Some(secret.digest().to_vec());
+    if method == AuthMethod::ClientSecretJwt {
+        client.secret_sealed =
+            Some(master.seal(&secret_context(client_id), secret.expose().as_bytes())?);
+    }
+    client.updated_at = now;
+    store.update_client(&client).await?;
+    Ok(Registered {
+        client,
+        secret: Some(secret),
+    })
+}
+
+/// Recovers a `client_secret_jwt` client's secret, to verify its HMAC assertions.
+pub fn unseal_secret(master: &MasterKey, client: &Client) -> Option<Vec<u8>> {
+    let sealed = client.secret_sealed.as_ref()?;
+    master.open(&secret_context(&client.client_id), sealed).ok()
+}
+
+/// A client's public registration as JSON (RFC 7591 names); never the secret's digest.
+pub fn to_json(client: &Client, secret: Option<&Secret>) -> Value {
+    let mut v = json!({
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "token_endpoint_auth_method": client.auth_method,
+        "grant_types": client.grant_types,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "scope": client.scopes.join(" "),
+        "audiences": client.audiences,
+        "access_token_format": client.access_token_format,
+        "require_pkce": client.require_pkce,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg.as_deref().unwrap_or("RS256"),
+        "client_id_issued_at": client.created_at,
+    });
+    if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
+        obj.insert("client_secret".into(), json!(secret.expose()));
+        obj.insert("client_secret_expires_at".into(), json!(0));
+    }
+    v
+}
+
+/// A short-lived in-memory cache of client registrations, so that the token endpoint does not
+/// read the database on every request. Changes reach every node within `ttl`.
+pub struct ClientCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
+}
+
+impl ClientCache {
+    /// Entries beyond this count make the cache start over: a bound against floods of ids.
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn new(ttl: Duration) -> Self {
+        ClientCache {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The client, from the cache when fresh, else from the store.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Ok(entries) = self.entries.read()
+            && let Some((at, client)) = entries.get(client_id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(client.clone()));
+        }
+        let Some(client) = store.get_client(client_id).await? else {
+            if let Ok(mut entries) = self.entries.write() {
+                entries.remove(client_id);
+            }
+            return Ok(None);
+        };
+        let client = Arc::new(client);
+        if !self.ttl.is_zero()
+            && let Ok(mut entries) = self.entries.write()
+        {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(client_id.to_string(), (Instant::now(), client.clone()));
+        }
+        Ok(Some(client))
+    }
+}

@@ -1,0 +1,147 @@
+//! The diagnosis catalogue rendered for people: `/docs/errors` and `/docs/errors/<code>` pages
+//! (linked from every `error_uri`), and the Markdown of `docs/errors.md`.
+
+use askama::Template;
+use candor_proto::diagnosis::{Code, Entry, Side};
+
+#[derive(Template)]
+#[template(path = "error_code.html")]
+struct CodePage<'a> {
+    entry: &'a Entry,
+    side: &'static str,
+    index_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "error_index.html")]
+struct IndexPage {
+    entries: Vec<&'static Entry>,
+    base: String,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct UnknownCodePage<'a> {
+    code: &'a str,
+    index_url: String,
+}
+
+fn side(entry: &Entry) -> &'static str {
+    match entry.side {
+        Side::Server => "a client, in Candor's response (and in its logs)",
+        Side::Client => "a client, in a provider's response (reported by candor doctor)",
+    }
+}
+
+/// The page of one code, or `None` when no such code exists.
+pub fn code_page(issuer: &str, code: &str) -> Result<Option<String>, askama::Error> {
+    let index_url = format!("{issuer}/docs/errors");
+    match Code::parse(code) {
+        Some(c) => CodePage {
+            entry: c.entry(),
+            side: side(c.entry()),
+            index_url,
+        }
+        .render()
+        .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The page shown for a code that does not exist.
+pub fn unknown_code_page(issuer: &str, code: &str) -> Result<String, askama::Error> {
+    UnknownCodePage {
+        code,
+        index_url: format!("{issuer}/docs/errors"),
+    }
+    .render()
+}
+
+/// The index of all codes.
+pub fn index_page(issuer: &str) -> Result<String, askama::Error> {
+    IndexPage {
+        entries: Code::ALL.iter().map(|c| c.entry()).collect(),
+        base: format!("{issuer}/docs/errors"),
+    }
+    .render()
+}
+
+/// `docs/errors.md`: every code with its error, status, explanation and fix.
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnosis catalogue\n\n\
+         <!-- Generated from crates/proto/src/diagnosis.rs by `candor docs errors`; do not edit. -->\n\n\
+         Every error Candor returns carries one of these codes in its `diagnosis` field, and its \
+         `error_uri` links to the code's page on the server (`<issuer>/docs/errors/<code>`). \
+         Client-side codes are what `candor doctor` reports about other providers' responses.\n\n\
+         | code | RFC error | status | meaning |\n|---|---|---|---|\n",
+    );
+    for code in Code::ALL {
+        let e = code.entry();
+        out.push_str(&format!(
+            "| [`{}`](#{}) | {} | {} | {} |\n",
+            e.code,
+            anchor(e.code),
+            e.error
+                .map(|x| format!("`{x}`"))
+                .unwrap_or_else(|| "—".into()),
+            e.status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".into()),
+            e.title
+        ));
+    }
+    for code in Code::ALL {
+        let e = code.entry();
+        out.push_str(&format!("\n## {}\n\n**{}**\n\n", e.code, e.title));
+        match (e.error, e.status) {
+            (Some(err), Some(status)) => out.push_str(&format!(
+                "Answered with `\"error\": \"{err}\"` and HTTP status {status}.\n\n"
+            )),
+            _ => out.push_str(
+                "Reported by clients and `candor doctor` about a provider's response.\n\n",
+            ),
+        }
+        out.push_str(&format!("{}\n\n*Fix:* {}\n", e.explanation, e.fix));
+    }
+    out
+}
+
+fn anchor(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_page() {
+        for code in Code::ALL {
+            let page = code_page("http://x", code.as_str())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            assert!(page.contains(code.as_str()), "{code}");
+            assert!(page.contains("How to fix it"));
+        }
+        assert_eq!(code_page("http://x", "nope").ok(), Some(None));
+    }
+
+    #[test]
+    fn unknown_code_is_escaped() {
+        let page = unknown_code_page("http://x", "<script>alert(1)</script>").unwrap_or_default();
+        assert!(!page.contains("<script>alert"));
+        assert!(page.contains("&lt;script&gt;") || page.contains("&#60;script"));
+    }
+
+    #[test]
+    fn markdown_lists_every_code() {
+        let md = catalogue_markdown();
+        for code in Code::ALL {
+            assert!(md.contains(&format!("## {}", code.as_str())), "{code}");
+        }
+    }
+}

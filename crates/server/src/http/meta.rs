@@ -1,0 +1,90 @@
+//! Discovery, JWKS, health, and the diagnosis docs pages.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use candor_proto::{Code, OAuthError};
+use serde_json::json;
+
+use super::respond::error_response;
+use crate::app::App;
+
+pub async fn discovery(State(app): State<App>) -> Response {
+    let mut r = Json(crate::discovery::metadata(&app)).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    r
+}
+
+pub async fn jwks(State(app): State<App>) -> Response {
+    let mut r = Json(app.keys().current().jwks()).into_response();
+    let headers = r.headers_mut();
+    // Short: a rotation must reach clients quickly; they refetch on an unknown kid anyway.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jwk-set+json"),
+    );
+    r
+}
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub async fn readyz(State(app): State<App>) -> Response {
+    match app.store().ping().await {
+        Ok(()) => Json(json!({"status": "ready", "store": app.store().backend().to_string()}))
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed: store unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    json!({"status": "unavailable", "store": app.store().backend().to_string(),
+                             "reason": "the store does not answer"}),
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+    match body {
+        Ok(page) => (status, Html(page)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+pub async fn docs_index(State(app): State<App>) -> Response {
+    html(StatusCode::OK, crate::docs::index_page(app.issuer()))
+}
+
+pub async fn docs_code(State(app): State<App>, Path(code): Path<String>) -> Response {
+    match crate::docs::code_page(app.issuer(), &code) {
+        Ok(Some(page)) => html(StatusCode::OK, Ok(page)),
+        Ok(None) => html(
+            StatusCode::NOT_FOUND,
+            crate::docs::unknown_code_page(app.issuer(), &code),
+        ),
+        Err(e) => html(StatusCode::INTERNAL_SERVER_ERROR, Err(e)),
+    }
+}
+
+pub async fn not_found(State(app): State<App>, uri: Uri) -> Response {
+    let error = OAuthError::new(
+        Code::ServerNotFound,
+        format!("no endpoint at {}", candor_proto::error::quote(uri.path())),
+    );
+    error_response(&app, &error)
+}

@@ -1,0 +1,84 @@
+//! The HTTP edge: routes, and the mapping of results to responses. Handlers are thin: they
+//! read the request, call a plain function of the domain modules, and map its result.
+
+mod backchannel;
+mod meta;
+mod respond;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The server's router, with the issuer's path (if any) as prefix.
+pub fn router(app: App) -> Router {
+    let endpoints = Router::new()
+        .route("/.well-known/openid-configuration", get(meta::discovery))
+        .route(
+            "/token",
+            post(backchannel::token).fallback(backchannel::not_post),
+        )
+        .route(
+            "/introspect",
+            post(backchannel::introspect).fallback(backchannel::not_post),
+        )
+        .route(
+            "/revoke",
+            post(backchannel::revoke).fallback(backchannel::not_post),
+        )
+        .route("/jwks", get(meta::jwks))
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .route("/docs/errors", get(meta::docs_index))
+        .route("/docs/errors/{code}", get(meta::docs_code));
+
+    // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
+    let path = issuer_path(app.issuer());
+    let rfc8414 = format!("/.well-known/oauth-authorization-server{path}");
+    let routes = if path.is_empty() {
+        endpoints
+    } else {
+        Router::new().nest(&path, endpoints)
+    }
+    .route(&rfc8414, get(meta::discovery))
+    .fallback(meta::not_found);
+
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!(
+            "request",
+            method = %req.method(),
+            path = %req.uri().path(),
+            request_id,
+            client_id = tracing::field::Empty,
+        )
+    });
+
+    routes
+        .with_state(app)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+}
+
+/// The path of the issuer URL without a trailing slash ("" for a bare host).
+fn issuer_path(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,90 @@
+//! Candor's authorization server: endpoints, client authentication, token issuance, and the
+//! administration functions the CLI calls (clients, users, keys).
+//!
+//! Layout: domain modules hold the logic as plain functions over [`App`] (`token`,
+//! `client_auth`, `introspection`, `revocation`, `clients`, `users`, `keys`); `http` is the
+//! thin axum edge that parses requests and maps results to responses.
+
+pub mod app;
+pub mod client_auth;
+pub mod clients;
+pub mod clock;
+pub mod discovery;
+pub mod docs;
+pub mod error;
+mod http;
+pub mod introspection;
+pub mod issue;
+pub mod keys;
+pub mod refusal;
+pub mod revocation;
+pub mod settings;
+pub mod token;
+pub mod tokens;
+pub mod users;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use candor_proto::jose::SigningAlg;
+use candor_proto::seal::MasterKey;
+use candor_store::Store;
+
+pub use app::App;
+pub use error::ServerError;
+pub use http::router;
+pub use settings::Settings;
+
+use crate::clock::Clock;
+
+/// Builds the application: loads (or creates) the signing keys and wires the state.
+pub async fn build(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    master: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+) -> Result<App, ServerError> {
+    let mut algs = vec![SigningAlg::Rs256];
+    if !algs.contains(&settings.access_token_alg) {
+        algs.push(settings.access_token_alg);
+    }
+    let keys = keys::Keys::open(store.clone(), master.clone(), &algs, clock.now()).await?;
+    Ok(App::new(settings, store, master, keys, clock))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; re-reads keys and purges expired
+/// rows in the background meanwhile.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let background = tokio::spawn(housekeeping(app.clone()));
+    let result = axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    background.abort();
+    result
+}
+
+/// Periodic work: pick up key rotations made elsewhere, purge what has expired.
+pub async fn housekeeping(app: App) {
+    let mut keys_tick = tokio::time::interval(app.settings().key_refresh_interval);
+    let mut purge_tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = keys_tick.tick() => {
+                if let Err(e) = app.keys().reload().await {
+                    tracing::warn!(error = %e, "could not reload signing keys");
+                }
+            }
+            _ = purge_tick.tick() => {
+                match app.store().purge_expired(app.now()).await {
+                    Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
+                }
+            }
+        }
+    }
+}

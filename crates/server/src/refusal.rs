@@ -1,0 +1,50 @@
+//! Why a request did not succeed: the client's fault (an [`OAuthError`] with its diagnosis) or
+//! the server's (a [`ServerError`], answered as `server.internal` and logged with its cause).
+
+use candor_proto::{Code, OAuthError};
+use candor_store::StoreError;
+
+use crate::error::ServerError;
+
+#[derive(Debug)]
+pub enum Refusal {
+    OAuth(OAuthError),
+    Internal(ServerError),
+}
+
+impl Refusal {
+    /// The error shown to the client; internal causes are not disclosed.
+    pub fn public(&self) -> OAuthError {
+        match self {
+            Refusal::OAuth(e) => e.clone(),
+            Refusal::Internal(_) => OAuthError::new(
+                Code::ServerInternal,
+                "the server failed to process the request; the request id in its logs identifies it",
+            ),
+        }
+    }
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(e: OAuthError) -> Self {
+        Refusal::OAuth(e)
+    }
+}
+
+impl From<ServerError> for Refusal {
+    fn from(e: ServerError) -> Self {
+        Refusal::Internal(e)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Internal(e.into())
+    }
+}
+
+impl From<candor_proto::jose::JoseError> for Refusal {
+    fn from(e: candor_proto::jose::JoseError) -> Self {
+        Refusal::Internal(e.into())
+    }
+}

@@ -1,0 +1,57 @@
+//! Token revocation (RFC 7009). A revoked JWT goes to the revocation feed by jti, so that
+//! introspection refuses it until it expires and gateways following the feed learn of it.
+
+use candor_proto::error::quote;
+use candor_proto::form::Form;
+use candor_proto::{Code, OAuthError};
+use candor_store::{NewRevocation, RevocationKind};
+
+use crate::app::App;
+use crate::client_auth::authenticate;
+use crate::refusal::Refusal;
+use crate::tokens::{Held, Lookup, TokenState, lookup};
+
+pub fn endpoint(app: &App) -> String {
+    format!("{}/revoke", app.issuer())
+}
+
+/// Revokes a token of the calling client. Unknown, malformed and expired tokens are answered
+/// with success, as RFC 7009 §2.2 requires: the client's goal, an unusable token, holds.
+pub async fn revoke(app: &App, authorization: Option<&str>, form: &Form) -> Result<(), Refusal> {
+    let auth = authenticate(app, authorization, form, &endpoint(app)).await?;
+    let token = form.require("token")?;
+    let Lookup::Found(facts, state) = lookup(app, token).await? else {
+        return Ok(());
+    };
+    if facts.client_id != auth.client.client_id {
+        return Err(OAuthError::new(
+            Code::TokenClientMismatch,
+            format!(
+                "the token was issued to client {}, not to {}",
+                quote(&facts.client_id),
+                quote(&auth.client.client_id)
+            ),
+        )
+        .into());
+    }
+    if state != TokenState::Active {
+        return Ok(());
+    }
+    let now = app.now();
+    match facts.held {
+        Held::Opaque { digest } => {
+            app.store().revoke_access_token(&digest, now).await?;
+        }
+        Held::Jwt => {
+            app.store()
+                .append_revocation(&NewRevocation {
+                    kind: RevocationKind::AccessToken,
+                    id: facts.jti,
+                    expires_at: facts.expires_at,
+                    revoked_at: now,
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}

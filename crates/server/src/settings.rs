@@ -1,0 +1,115 @@
+//! The server's settings, as the CLI resolved them from the config file, the environment and
+//! flags. Plain data with defaults; the CLI owns parsing.
+
+use std::time::Duration;
+
+use candor_proto::jose::SigningAlg;
+
+/// Settings of the authorization server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The issuer identifier: scheme, host, optional port and path; no trailing slash.
+    pub issuer: String,
+    pub authorization_code_ttl: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub id_token_ttl: Duration,
+    /// Algorithm of JWT access tokens (ES256 by default: an RSA signature costs far more CPU).
+    pub access_token_alg: SigningAlg,
+    /// Allowed clock difference when checking `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// Largest request body accepted by back-channel endpoints.
+    pub max_body_bytes: usize,
+    /// How often keys are re-read from the store, so that a rotation on another node (or by
+    /// `candor keys rotate`) is picked up.
+    pub key_refresh_interval: Duration,
+    /// How long a client's registration is cached in memory; changes reach every node within
+    /// this time.
+    pub client_cache_ttl: Duration,
+}
+
+impl Settings {
+    /// Defaults for `issuer`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Settings {
+            issuer: issuer.into().trim_end_matches('/').to_string(),
+            authorization_code_ttl: Duration::from_secs(60),
+            access_token_ttl: Duration::from_secs(3600),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            id_token_ttl: Duration::from_secs(3600),
+            access_token_alg: SigningAlg::Es256,
+            leeway: Duration::from_secs(60),
+            max_body_bytes: 64 * 1024,
+            key_refresh_interval: Duration::from_secs(10),
+            client_cache_ttl: Duration::from_secs(5),
+        }
+    }
+
+    /// The token endpoint URL; client assertions name it (or the issuer) as `aud`.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// The longest any signed token lives: how long a retired key stays in the JWKS.
+    pub fn longest_token_ttl(&self) -> Duration {
+        self.access_token_ttl.max(self.id_token_ttl) + self.leeway
+    }
+}
+
+/// Checks an issuer: an absolute `https` URL, or `http` on a loopback host only; no query or
+/// fragment (OIDC Discovery §3, RFC 8414 §2).
+pub fn validate_issuer(issuer: &str) -> Result<(), String> {
+    let url =
+        url::Url::parse(issuer).map_err(|e| format!("issuer '{issuer}' is not a URL: {e}"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "issuer '{issuer}' must not have a query or fragment"
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "issuer '{issuer}' uses plain http off loopback; use https (set [server] tls_cert and tls_key, or terminate TLS in front)"
+                ))
+            }
+        }
+        other => Err(format!(
+            "issuer '{issuer}' has scheme '{other}'; expected https"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuers() {
+        assert!(validate_issuer("https://id.example.com").is_ok());
+        assert!(validate_issuer("http://127.0.0.1:8080").is_ok());
+        assert!(validate_issuer("http://localhost:8080").is_ok());
+        assert!(validate_issuer("http://[::1]:8080").is_ok());
+        assert!(validate_issuer("http://id.example.com").is_err());
+        assert!(validate_issuer("https://id.example.com?x=1").is_err());
+        assert!(validate_issuer("ftp://x").is_err());
+        assert!(validate_issuer("not a url").is_err());
+    }
+
+    #[test]
+    fn trailing_slash_is_dropped() {
+        assert_eq!(
+            Settings::new("http://127.0.0.1:8080/").issuer,
+            "http://127.0.0.1:8080"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! Looking up an access token this server issued, JWT or opaque: whose it is, and whether it
+//! is active, expired or revoked. Used by introspection, revocation and userinfo.
+
+use candor_proto::access_token::Claims;
+use candor_proto::jose::{JoseError, check_times, looks_like_jwt};
+use candor_proto::secret::digest;
+use candor_store::RevocationKind;
+
+use crate::app::App;
+use crate::refusal::Refusal;
+
+/// How a token is held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// A JWT: revoking it appends its jti to the revocation feed.
+    Jwt,
+    /// An opaque token, by the digest it is stored under.
+    Opaque { digest: Vec<u8> },
+}
+
+/// What the server knows of one of its access tokens.
+#[derive(Debug, Clone)]
+pub struct TokenFacts {
+    pub held: Held,
+    pub jti: String,
+    pub client_id: String,
+    /// The user; the client_id for `client_credentials` JWTs.
+    pub subject: Option<String>,
+    pub scope: Option<String>,
+    pub audiences: Vec<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub grant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+#[derive(Debug)]
+pub enum Lookup {
+    Found(TokenFacts, TokenState),
+    /// Well-formed, but not issued by this server (unknown key, bad signature, no such row).
+    Unknown,
+    /// Not a token of any shape this server issues.
+    Malformed,
+}
+
+/// Looks up `token`.
+pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
+    if token.len() > 16 * 1024 || token.chars().any(|c| !c.is_ascii_graphic()) {
+        return Ok(Lookup::Malformed);
+    }
+    let now = app.now();
+    let facts = if looks_like_jwt(token) {
+        let keys = app.keys().current();
+        let claims: serde_json::Value = match keys.verify(token) {
+            Ok((_, claims)) => claims,
+            Err(JoseError::Malformed) => return Ok(Lookup::Malformed),
+            Err(_) => return Ok(Lookup::Unknown),
+        };
+        let parsed: Claims = match serde_json::from_value(claims.clone()) {
+            Ok(c) => c,
+            // Signed by us but not an access token (an id_token, say).
+            Err(_) => return Ok(Lookup::Unknown),
+        };
+        if parsed.iss != app.issuer() {
+            return Ok(Lookup::Unknown);
+        }
+        let expired = check_times(&claims, now, 0).is_err();
+        let facts = TokenFacts {
+            held: Held::Jwt,
+            jti: parsed.jti,
+            client_id: parsed.client_id,
+            subject: Some(parsed.sub),
+            scope: parsed.scope,
+            audiences: parsed.aud.to_list(),
+            issued_at: parsed.iat,
+            expires_at: parsed.exp,
+            grant_id: parsed.grant_id,
+        };
+        if expired {
+            return Ok(Lookup::Found(facts, TokenState::Expired));
+        }
+        facts
+    } else {
+        let digest = digest(token).to_vec();
+        let Some(record) = app.store().get_access_token(&digest).await? else {
+            return Ok(Lookup::Unknown);
+        };
+        let facts = TokenFacts {
+            held: Held::Opaque { digest },
+            jti: record.jti,
+            client_id: record.client_id,
+            subject: record.subject,
+            scope: (!record.scope.is_empty()).then_some(record.scope),
+            audiences: record.audiences,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: record.grant_id,
+        };
+        if record.revoked_at.is_some() {
+            return Ok(Lookup::Found(facts, TokenState::Revoked));
+        }
+        if record.expires_at <= now {
+            return Ok(Lookup::Found(facts, TokenState::Expired));
+        }
+        facts
+    };
+    let store = app.store();
+    let mut revoked = store
+        .is_revoked(RevocationKind::AccessToken, &facts.jti)
+        .await?;
+    if !revoked && let Some(grant) = &facts.grant_id {
+        revoked = store.is_revoked(RevocationKind::Grant, grant).await?
+            || store
+                .is_revoked(RevocationKind::RefreshFamily, grant)
+                .await?;
+    }
+    let state = if revoked {
+        TokenState::Revoked
+    } else {
+        TokenState::Active
+    };
+    Ok(Lookup::Found(facts, state))
+}

@@ -1,0 +1,135 @@
+//! End users: creation, passwords (argon2id), listing.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use candor_proto::secret::{Secret, random_bytes, random_token};
+use candor_store::{Store, StoreError, User};
+use serde_json::{Value, json};
+
+use crate::error::ServerError;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+fn invalid(why: impl Into<String>) -> ServerError {
+    ServerError::InvalidRegistration(why.into())
+}
+
+/// Hashes a password with argon2id (the crate's defaults follow RFC 9106's recommendations).
+pub fn hash_password(password: &Secret) -> Result<String, ServerError> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>())
+        .map_err(|e| ServerError::PasswordHash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServerError::PasswordHash(e.to_string()))
+}
+
+/// Whether `password` matches the PHC string `hash`. A malformed hash never matches.
+pub fn verify_password(password: &Secret, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn validate_username(username: &str) -> Result<(), ServerError> {
+    if username.is_empty() || username.chars().count() > 128 {
+        return Err(invalid("the username must be 1 to 128 characters"));
+    }
+    if username
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(invalid(
+            "the username must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_password(password: &Secret) -> Result<(), ServerError> {
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(invalid(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a user with a fresh subject identifier.
+pub async fn create(
+    store: &dyn Store,
+    username: &str,
+    password: &Secret,
+    email: Option<String>,
+    name: Option<String>,
+    now: i64,
+) -> Result<User, ServerError> {
+    validate_username(username)?;
+    validate_password(password)?;
+    if let Some(e) = &email
+        && (!e.contains('@') || e.chars().any(char::is_whitespace))
+    {
+        return Err(invalid(format!("'{e}' is not an email address")));
+    }
+    let mut id = random_token().expose().to_string();
+    id.truncate(22);
+    let user = User {
+        id,
+        username: username.to_string(),
+        password_hash: hash_password(password)?,
+        email,
+        name,
+        created_at: now,
+    };
+    store.insert_user(&user).await.map_err(|e| match e {
+        StoreError::Conflict(_) => invalid(format!("username '{username}' is taken")),
+        other => other.into(),
+    })?;
+    Ok(user)
+}
+
+/// Replaces a user's password.
+pub async fn set_password(
+    store: &dyn Store,
+    username: &str,
+    password: &Secret,
+) -> Result<(), ServerError> {
+    validate_password(password)?;
+    let hash = hash_password(password)?;
+    if store.set_password_hash(username, &hash).await? {
+        Ok(())
+    } else {
+        Err(ServerError::NotFound(format!("user '{username}'")))
+    }
+}
+
+/// A user as JSON; never the password hash.
+pub fn to_json(user: &User) -> Value {
+    json!({
+        "sub": user.id,
+        "username": user.username,
+        "email": user.email,
+        "name": user.name,
+        "created_at": user.created_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify() {
+        let p = Secret::new("correct horse");
+        let h = hash_password(&p).unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&p, &h));
+        assert!(!verify_password(&Secret::new("wrong horse"), &h));
+        assert!(!verify_password(&p, "not a hash"));
+    }
+}

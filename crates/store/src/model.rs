@@ -1,0 +1,138 @@
+//! The rows the store keeps. Plain data: validation and meaning live in `candor-proto` and the
+//! server; this layer only persists what it is given.
+
+use serde::{Deserialize, Serialize};
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    /// SHA-256 of the client secret; `None` for public clients and `private_key_jwt` clients.
+    pub secret_digest: Option<Vec<u8>>,
+    /// The secret sealed with the master key; only for `client_secret_jwt`, whose HMAC needs the
+    /// secret itself.
+    pub secret_sealed: Option<Vec<u8>>,
+    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, `private_key_jwt` or
+    /// `none`.
+    pub auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    /// Audiences (resource indicators) access tokens of this client may carry.
+    pub audiences: Vec<String>,
+    /// `jwt` or `opaque`.
+    pub access_token_format: String,
+    /// The client's public keys (a JWK Set as JSON) for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Whether PKCE is required for this client's authorization requests.
+    pub require_pkce: bool,
+    /// Algorithm for this client's id_tokens; `None` means the server default (RS256).
+    pub id_token_signed_response_alg: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An end user who can log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable subject identifier (`sub`); never reused.
+    pub id: String,
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: i64,
+}
+
+/// A signing key. The private half is sealed with the master key by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+    /// PKCS#8 DER of the private key, sealed.
+    pub private_sealed: Vec<u8>,
+    /// The public JWK as JSON (with kid, alg and use).
+    pub public_jwk: String,
+    pub created_at: i64,
+    /// When the key stopped signing; `None` while it is the active key of its algorithm.
+    pub retired_at: Option<i64>,
+    /// Until when a retired key stays in the JWKS (the expiry of the last token it signed).
+    pub publish_until: Option<i64>,
+}
+
+/// An opaque access token, stored by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    /// SHA-256 of the token string.
+    pub digest: Vec<u8>,
+    pub jti: String,
+    pub client_id: String,
+    /// The user the token speaks for; `None` for `client_credentials`.
+    pub subject: Option<String>,
+    /// Space-separated scopes.
+    pub scope: String,
+    pub audiences: Vec<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// The grant (authorization code or refresh family) it came from, so that a replayed code
+    /// or a reused refresh token can revoke it.
+    pub grant_id: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What a revocation-feed entry revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationKind {
+    /// One access token, by `jti` (JWT or opaque).
+    AccessToken,
+    /// A refresh-token family and every access token issued from it, by family id.
+    RefreshFamily,
+    /// Everything issued from one authorization code, by grant id.
+    Grant,
+}
+
+impl RevocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationKind::AccessToken => "access_token",
+            RevocationKind::RefreshFamily => "refresh_family",
+            RevocationKind::Grant => "grant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access_token" => Some(RevocationKind::AccessToken),
+            "refresh_family" => Some(RevocationKind::RefreshFamily),
+            "grant" => Some(RevocationKind::Grant),
+            _ => None,
+        }
+    }
+}
+
+/// A revocation to append to the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRevocation {
+    pub kind: RevocationKind,
+    pub id: String,
+    /// When the revoked thing would have expired anyway; the entry may be purged after it.
+    pub expires_at: i64,
+    pub revoked_at: i64,
+}
+
+/// One entry of the revocation feed: append-only, numbered by `seq` in commit order on one
+/// node (PostgreSQL sequences may commit out of order across concurrent transactions: a
+/// follower re-reads a short window behind its position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    pub seq: i64,
+    pub kind: RevocationKind,
+    pub id: String,
+    pub expires_at: i64,
+    pub revoked_at: i64,
+}
