@@ -561,6 +561,76 @@ catalogue! {
         "issuer, authorization_endpoint, token_endpoint, jwks_uri, response_types_supported, \
          subject_types_supported and id_token_signing_alg_values_supported are required.",
         "Fix the provider's metadata.";
+    DiscoveryHttpStatus => "discovery.http_status", Client, NONE, None,
+        "The discovery URL did not answer with 200",
+        "The well-known URL answered with an error or a redirect instead of the metadata \
+         document: the issuer URL is wrong (a missing or extra path such as /realms/NAME), or the \
+         provider publishes only RFC 8414 metadata at /.well-known/oauth-authorization-server.",
+        "Check the issuer URL: the document lives at <issuer>/.well-known/openid-configuration.";
+    ResponseOAuthError => "response.oauth_error", Client, NONE, None,
+        "The provider answered with an OAuth error",
+        "The body is an RFC 6749 section 5.2 error object: the request reached the endpoint and \
+         was refused. Its 'error' value says which rule the request broke; the doctor explains \
+         it, and names the provider's own diagnosis when it sends one.",
+        "Read error and error_description in the finding; the fix depends on the error value.";
+    CallbackError => "callback.error", Client, NONE, None,
+        "The authorization server redirected back with an error",
+        "The callback carries error= instead of code= (RFC 6749 section 4.1.2.1): the user \
+         denied consent, the request was invalid, or (OpenID Connect) a login was required but \
+         prompt=none forbade it.",
+        "Read error and error_description in the callback; the fix depends on the error value.";
+    CallbackIssMismatch => "callback.iss_mismatch", Client, NONE, None,
+        "The callback's iss differs from the issuer the request was sent to",
+        "RFC 9207: the iss parameter of the authorization response names the server that \
+         issued the code. A different value means the response came from another provider \
+         than the one the client sent the user to (a mix-up attack, or two providers configured \
+         with one redirect URI).",
+        "Give each provider its own redirect URI, and compare iss with the expected issuer.";
+    AuthorizationErrorPage => "authorization.error_page", Client, NONE, None,
+        "The authorization endpoint showed an error page instead of a login",
+        "Errors that must not be redirected (an unknown client_id, a redirect_uri that is not \
+         registered) are shown to the user as a page (RFC 6749 section 4.1.2.1), and the \
+         client never hears of them.",
+        "Register the redirect URI exactly as the client sends it, and check the client_id.";
+    IdTokenMalformed => "id_token.malformed", Client, NONE, None,
+        "The id_token is not a well-formed JWT",
+        "An id_token is a signed JWT: three base64url parts separated by dots, with JSON header \
+         and claims. This one does not decode (truncated, double-encoded, or an encrypted JWE \
+         the client has no key for).",
+        "Pass the id_token exactly as the token response returned it.";
+    IdTokenMissingClaim => "id_token.missing_claim", Client, NONE, None,
+        "The id_token lacks a required claim",
+        "OpenID Connect Core section 2 requires iss, sub, aud, exp and iat in every id_token.",
+        "Fix the provider to include the claim.";
+    IdTokenNotYetValid => "id_token.not_yet_valid", Client, NONE, None,
+        "The id_token is not valid yet",
+        "nbf is later than the client's clock, beyond the leeway: one of the two clocks is \
+         wrong.",
+        "Synchronise clocks with NTP.";
+    JwksUnavailable => "jwks.unavailable", Client, NONE, None,
+        "The JWKS URL did not answer with a key set",
+        "jwks_uri answered with an error status, so no signature can be verified.",
+        "Check jwks_uri in the discovery document and that the provider serves it.";
+    JwksMalformed => "jwks.malformed", Client, NONE, None,
+        "The JWKS is not a usable JWK Set",
+        "The body is not a JSON object with a 'keys' array, or a key in it does not parse \
+         (RFC 7517): a client cannot verify signatures with it.",
+        "Fix the provider's JWKS; each key needs kty, kid and its public parameters.";
+    JwksAlgMismatch => "jwks.alg_mismatch", Client, NONE, None,
+        "No key in the JWKS can verify an algorithm the provider advertises",
+        "id_token_signing_alg_values_supported names an algorithm (for example RS256) but the \
+         JWKS has no key of that type, so tokens signed that way cannot be verified.",
+        "Publish a key for every advertised algorithm, or stop advertising the algorithm.";
+    HarBodyMissing => "har.body_missing", Client, NONE, None,
+        "A body the checks need is not in the capture",
+        "Browsers leave some bodies out of HAR exports (redirects, responses of pages that \
+         navigated away, very large bodies). What the body held is unknown, and the doctor \
+         does not guess.",
+        "Record again with 'Preserve log' on, and export after the flow has finished.";
+    HarNoFlow => "har.no_flow", Client, NONE, None,
+        "The capture has no OAuth traffic",
+        "No discovery, authorization, callback, token, userinfo or JWKS request was found.",
+        "Start the recording before the login (enable 'Preserve log') and export all entries.";
 }
 
 /// The entry for a dotted code, if it exists.

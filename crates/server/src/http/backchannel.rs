@@ -4,7 +4,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use bytes::BytesMut;
+use futures::StreamExt;
 use candor_proto::error::quote;
 use candor_proto::form::{Form, parse_request};
 use candor_proto::{Code, OAuthError};
@@ -12,6 +13,10 @@ use candor_proto::{Code, OAuthError};
 use super::respond::{error_response, header_str, no_store_json, refuse};
 use crate::app::App;
 use crate::refusal::Refusal;
+
+/// Bodies up to this size are read (and discarded) even when over the limit, so that the
+/// client, still sending, receives the 413 instead of a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// Reads the body up to the configured limit, then checks its Content-Type and parses it.
 async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
@@ -23,13 +28,28 @@ async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, O
         )
     };
     let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Err(too_large());
     }
-    let bytes: Bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
-    parse_request(header_str(headers, header::CONTENT_TYPE), &bytes)
+    let mut kept = BytesMut::new();
+    let mut total = 0usize;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            OAuthError::new(Code::TokenRequestMalformedBody, "the request body could not be read")
+        })?;
+        total += chunk.len();
+        if total > DRAIN_LIMIT {
+            return Err(too_large());
+        }
+        if total <= limit {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    if total > limit {
+        return Err(too_large());
+    }
+    parse_request(header_str(headers, header::CONTENT_TYPE), &kept)
 }
 
 pub async fn token(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
