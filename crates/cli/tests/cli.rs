@@ -18,10 +18,17 @@ fn candor(data: &Path) -> Command {
 }
 
 fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn candor");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -35,7 +42,10 @@ fn json(out: &Output) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not one JSON value ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not one JSON value ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -82,7 +92,11 @@ async fn dev_server_issues_tokens_to_a_cli_registered_client() {
     assert!(data.join("candor.db").exists() && data.join("master.key").exists());
 
     let http = reqwest::Client::new();
-    let health = http.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    let health = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
     let client = json(&run(
@@ -91,7 +105,10 @@ async fn dev_server_issues_tokens_to_a_cli_registered_client() {
     ));
     let id = client["client_id"].as_str().unwrap();
     let secret = client["client_secret"].as_str().unwrap();
-    assert_eq!(client["grant_types"], serde_json::json!(["client_credentials"]));
+    assert_eq!(
+        client["grant_types"],
+        serde_json::json!(["client_credentials"])
+    );
     assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
 
     let token: Value = http
@@ -108,18 +125,32 @@ async fn dev_server_issues_tokens_to_a_cli_registered_client() {
 
     // The server picks up a rotation made by the CLI (it re-reads keys periodically; the
     // JWKS shows the new key at once after the next reload, here checked in the store).
-    let rotated = json(&run(candor(&data).args(["keys", "rotate", "--alg", "ES256"]), None));
+    let rotated = json(&run(
+        candor(&data).args(["keys", "rotate", "--alg", "ES256"]),
+        None,
+    ));
     let new_kid = rotated[0]["new_kid"].as_str().unwrap().to_string();
     let keys = json(&run(candor(&data).args(["keys", "list"]), None));
     let statuses: Vec<(String, String)> = keys
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| (k["kid"].as_str().unwrap().into(), k["status"].as_str().unwrap().into()))
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().into(),
+                k["status"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    assert!(statuses.contains(&(new_kid, "active".into())), "{statuses:?}");
+    assert!(
+        statuses.contains(&(new_kid, "active".into())),
+        "{statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|(_, s)| s == "retired").count(), 1);
-    assert!(keys.to_string().find("\"d\"").is_none(), "private key material listed");
+    assert!(
+        keys.to_string().find("\"d\"").is_none(),
+        "private key material listed"
+    );
 }
 
 #[test]
@@ -128,30 +159,56 @@ fn client_commands_round_trip() {
     let data = dir.path();
     let created = json(&run(
         candor(data).args([
-            "client", "create", "--name", "web", "--client-id", "web-app",
-            "--redirect-uri", "https://app.example/cb", "--scope", "openid profile",
+            "client",
+            "create",
+            "--name",
+            "web",
+            "--client-id",
+            "web-app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "openid profile",
         ]),
         None,
     ));
     assert_eq!(created["client_id"], "web-app");
-    assert_eq!(created["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+    assert_eq!(
+        created["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
     let secret = created["client_secret"].as_str().unwrap().to_string();
 
     let shown = json(&run(candor(data).args(["client", "show", "web-app"]), None));
-    assert!(shown.get("client_secret").is_none(), "show never prints the secret");
-    assert_eq!(shown["redirect_uris"], serde_json::json!(["https://app.example/cb"]));
+    assert!(
+        shown.get("client_secret").is_none(),
+        "show never prints the secret"
+    );
+    assert_eq!(
+        shown["redirect_uris"],
+        serde_json::json!(["https://app.example/cb"])
+    );
 
-    let rotated = json(&run(candor(data).args(["client", "rotate-secret", "web-app"]), None));
+    let rotated = json(&run(
+        candor(data).args(["client", "rotate-secret", "web-app"]),
+        None,
+    ));
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
 
     let list = json(&run(candor(data).args(["client", "list"]), None));
     assert_eq!(list.as_array().unwrap().len(), 1);
 
-    let dup = run(candor(data).args(["client", "create", "--name", "x", "--client-id", "web-app"]), None);
+    let dup = run(
+        candor(data).args(["client", "create", "--name", "x", "--client-id", "web-app"]),
+        None,
+    );
     assert!(!dup.status.success());
     assert!(stderr(&dup).contains("taken"), "{}", stderr(&dup));
 
-    json(&run(candor(data).args(["client", "delete", "web-app"]), None));
+    json(&run(
+        candor(data).args(["client", "delete", "web-app"]),
+        None,
+    ));
     let gone = run(candor(data).args(["client", "show", "web-app"]), None);
     assert!(!gone.status.success());
     assert!(stderr(&gone).contains("no client 'web-app'"));
@@ -161,17 +218,31 @@ fn client_commands_round_trip() {
 fn client_create_refuses_bad_registrations() {
     let dir = tempfile::tempdir().unwrap();
     for (args, needle) in [
-        (vec!["--redirect-uri", "http://app.example/cb"], "plain http"),
-        (vec!["--redirect-uri", "https://app.example/cb#frag"], "fragment"),
+        (
+            vec!["--redirect-uri", "http://app.example/cb"],
+            "plain http",
+        ),
+        (
+            vec!["--redirect-uri", "https://app.example/cb#frag"],
+            "fragment",
+        ),
         (vec!["--redirect-uri", "not a uri"], "not an absolute URI"),
-        (vec!["--public", "--grant-type", "client_credentials"], "public client"),
+        (
+            vec!["--public", "--grant-type", "client_credentials"],
+            "public client",
+        ),
         (vec!["--grant-type", "password"], "not supported"),
         (vec!["--auth-method", "private_key_jwt"], "--jwks"),
         (vec!["--scope", "bad\"scope"], "--scope"),
         (vec!["--client-id", "has space"], "client_id"),
         (vec!["--audience", "api"], "audience"),
     ] {
-        let out = run(candor(dir.path()).args(["client", "create", "--name", "x"]).args(&args), None);
+        let out = run(
+            candor(dir.path())
+                .args(["client", "create", "--name", "x"])
+                .args(&args),
+            None,
+        );
         assert!(!out.status.success(), "{args:?} was accepted");
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
         assert!(!stderr(&out).contains("panicked"));
@@ -183,28 +254,70 @@ fn user_commands_read_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let user = json(&run(
-        candor(data).args(["user", "create", "--username", "alice", "--password-stdin", "--email", "alice@example.com"]),
+        candor(data).args([
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--email",
+            "alice@example.com",
+        ]),
         Some("correct horse battery\n"),
     ));
     assert_eq!(user["username"], "alice");
     assert!(user["sub"].as_str().unwrap().len() >= 16);
     assert!(user.to_string().find("argon2").is_none(), "hash printed");
 
-    let short = run(candor(data).args(["user", "create", "--username", "bob", "--password-stdin"]), Some("short\n"));
+    let short = run(
+        candor(data).args(["user", "create", "--username", "bob", "--password-stdin"]),
+        Some("short\n"),
+    );
     assert!(stderr(&short).contains("at least 8"), "{}", stderr(&short));
-    let empty = run(candor(data).args(["user", "create", "--username", "bob", "--password-stdin"]), Some(""));
+    let empty = run(
+        candor(data).args(["user", "create", "--username", "bob", "--password-stdin"]),
+        Some(""),
+    );
     assert!(stderr(&empty).contains("no password"), "{}", stderr(&empty));
-    let dup = run(candor(data).args(["user", "create", "--username", "alice", "--password-stdin"]), Some("another password\n"));
+    let dup = run(
+        candor(data).args(["user", "create", "--username", "alice", "--password-stdin"]),
+        Some("another password\n"),
+    );
     assert!(stderr(&dup).contains("taken"));
-    let no_flag = run(candor(data).args(["user", "create", "--username", "carol"]), None);
+    let no_flag = run(
+        candor(data).args(["user", "create", "--username", "carol"]),
+        None,
+    );
     assert!(!no_flag.status.success());
 
-    json(&run(candor(data).args(["user", "set-password", "alice", "--password-stdin"]), Some("a new password\n")));
-    let missing = run(candor(data).args(["user", "set-password", "nobody", "--password-stdin"]), Some("whatever123\n"));
-    assert!(stderr(&missing).contains("no such user"), "{}", stderr(&missing));
-    assert_eq!(json(&run(candor(data).args(["user", "list"]), None)).as_array().unwrap().len(), 1);
+    json(&run(
+        candor(data).args(["user", "set-password", "alice", "--password-stdin"]),
+        Some("a new password\n"),
+    ));
+    let missing = run(
+        candor(data).args(["user", "set-password", "nobody", "--password-stdin"]),
+        Some("whatever123\n"),
+    );
+    assert!(
+        stderr(&missing).contains("no such user"),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(
+        json(&run(candor(data).args(["user", "list"]), None))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     json(&run(candor(data).args(["user", "delete", "alice"]), None));
-    assert_eq!(json(&run(candor(data).args(["user", "list"]), None)).as_array().unwrap().len(), 0);
+    assert_eq!(
+        json(&run(candor(data).args(["user", "list"]), None))
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[test]
@@ -216,19 +329,51 @@ fn serve_needs_a_config_or_dev_and_checks_it() {
 
     let config = dir.path().join("candor.toml");
     std::fs::write(&config, "[server]\nisuer = \"http://127.0.0.1:1\"\n").unwrap();
-    let out = run(candor(dir.path()).args(["serve", "--config"]).arg(&config), None);
-    assert!(stderr(&out).contains("isuer"), "an unknown key is named: {}", stderr(&out));
+    let out = run(
+        candor(dir.path()).args(["serve", "--config"]).arg(&config),
+        None,
+    );
+    assert!(
+        stderr(&out).contains("isuer"),
+        "an unknown key is named: {}",
+        stderr(&out)
+    );
 
-    std::fs::write(&config, "[server]\nissuer = \"http://id.example.com\"\nlisten = \"127.0.0.1:0\"\n").unwrap();
-    let out = run(candor(dir.path()).args(["serve", "--config"]).arg(&config), None);
-    assert!(stderr(&out).contains("plain http off loopback"), "{}", stderr(&out));
+    std::fs::write(
+        &config,
+        "[server]\nissuer = \"http://id.example.com\"\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let out = run(
+        candor(dir.path()).args(["serve", "--config"]).arg(&config),
+        None,
+    );
+    assert!(
+        stderr(&out).contains("plain http off loopback"),
+        "{}",
+        stderr(&out)
+    );
 
     std::fs::write(&config, "[server]\nissuer = \"http://127.0.0.1:1\"\nlisten = \"127.0.0.1:0\"\n[tokens]\naccess_token_ttl = \"soon\"\n").unwrap();
-    let out = run(candor(dir.path()).args(["serve", "--config"]).arg(&config), None);
-    assert!(stderr(&out).contains("access_token_ttl"), "{}", stderr(&out));
+    let out = run(
+        candor(dir.path()).args(["serve", "--config"]).arg(&config),
+        None,
+    );
+    assert!(
+        stderr(&out).contains("access_token_ttl"),
+        "{}",
+        stderr(&out)
+    );
 
-    let out = run(candor(dir.path()).args(["--database-url", "mysql://x", "client", "list"]), None);
-    assert!(stderr(&out).contains("unsupported database URL"), "{}", stderr(&out));
+    let out = run(
+        candor(dir.path()).args(["--database-url", "mysql://x", "client", "list"]),
+        None,
+    );
+    assert!(
+        stderr(&out).contains("unsupported database URL"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -303,6 +303,64 @@ catalogue! {
         "OAuth 2.1 keeps only response_type=code; the implicit flow (token, id_token) is gone.",
         "Use response_type=code with PKCE.";
 
+    AuthorizationRequestMissingParameter => "authorization_request.missing_parameter", Server, IR, Some(400),
+        "A required parameter of the authorization request is absent",
+        "response_type and client_id are always required; redirect_uri when the client has \
+         several registered. The description names the parameter.",
+        "Add the parameter named in the error description to the authorization URL.";
+    AuthorizationRequestDuplicateParameter => "authorization_request.duplicate_parameter", Server, IR, Some(400),
+        "A parameter of the authorization request was sent more than once",
+        "RFC 6749 section 3.1: request parameters must not be included more than once.",
+        "Build the authorization URL with each parameter once.";
+    AuthorizationRequestInvalidParameter => "authorization_request.invalid_parameter", Server, IR, Some(400),
+        "A parameter of the authorization request has an invalid value",
+        "For example max_age that is not a non-negative integer, prompt=none combined with \
+         other prompt values, or an unknown prompt value.",
+        "Fix the value named in the error description.";
+    AuthorizationRequestObjectUnsupported => "authorization_request.request_object_unsupported", Server, Some("request_not_supported"), Some(400),
+        "Request objects are not supported",
+        "The request and request_uri parameters (JAR, PAR) are not supported by this server.",
+        "Send the parameters in the authorization URL itself.";
+    PromptLoginRequired => "prompt.login_required", Server, Some("login_required"), Some(400),
+        "prompt=none, but the user is not logged in",
+        "With prompt=none the server must not show a page; the user has no session (or one \
+         older than max_age), so it cannot answer silently.",
+        "Retry without prompt=none so that the user can log in.";
+    PromptConsentRequired => "prompt.consent_required", Server, Some("consent_required"), Some(400),
+        "prompt=none, but the user has not consented",
+        "With prompt=none the server must not show a page; the user has not granted these \
+         scopes to this client yet.",
+        "Retry without prompt=none so that the user can consent.";
+    ConsentDenied => "consent.denied", Server, Some("access_denied"), Some(400),
+        "The user denied the request",
+        "The user pressed Deny on the consent page.",
+        "Nothing is broken: handle access_denied in the client by showing a friendly message.";
+    LoginCsrf => "login.csrf", Server, IR, Some(400),
+        "The login or consent form was not sent by this browser's session",
+        "The form's anti-forgery token is missing, does not match this browser's cookie, or \
+         belongs to another request. A common benign cause is a form kept open for a long \
+         time, or cookies blocked for this site.",
+        "Start the sign-in again from the application. Allow cookies for the sign-in site.";
+    LoginRequestExpired => "login.request_expired", Server, IR, Some(400),
+        "The sign-in request has expired or was already completed",
+        "Authorization requests wait at most 10 minutes for the user, and each completes once; \
+         a reloaded or resubmitted form refers to a request that no longer exists.",
+        "Start the sign-in again from the application.";
+    LoginThrottled => "login.throttled", Server, IR, Some(429),
+        "Too many failed sign-in attempts for this account",
+        "After repeated wrong passwords an account is locked for a while to stop password \
+         guessing.",
+        "Wait until the time shown, then try again; reset the password if it is forgotten.";
+    LogoutRedirectNotRegistered => "logout.redirect_not_registered", Server, IR, Some(400),
+        "The post_logout_redirect_uri is not registered for the client",
+        "RP-initiated logout redirects only to URIs registered for the client \
+         (--post-logout-redirect-uri), identified by id_token_hint or client_id.",
+        "Register the URI for the client, or send id_token_hint so the client is known.";
+    LogoutIdTokenHintInvalid => "logout.id_token_hint_invalid", Server, IR, Some(400),
+        "The id_token_hint is not an id_token of this server",
+        "The hint does not verify with this server's keys or names another issuer.",
+        "Send the id_token this server issued to the client (it may be expired).";
+
     // ---- authorization codes ----------------------------------------------------------------
     CodeUnknown => "code.unknown", Server, IG, Some(400),
         "The authorization code is not known",
@@ -336,6 +394,15 @@ catalogue! {
         "The plain method sends the verifier itself and protects nothing against an attacker \
          who sees the authorization request; only S256 is accepted.",
         "Use code_challenge_method=S256.";
+    PkceMethodUnsupported => "pkce.method_unsupported", Server, IR, Some(400),
+        "The code_challenge_method is not one this server knows",
+        "Only S256 is supported (RFC 7636; plain is refused).",
+        "Send code_challenge_method=S256.";
+    PkceChallengeMalformed => "pkce.challenge_malformed", Server, IR, Some(400),
+        "The code_challenge is not a base64url SHA-256 value",
+        "An S256 challenge is BASE64URL(SHA256(code_verifier)) without padding: exactly 43 \
+         characters from A-Z a-z 0-9 - _.",
+        "Compute the challenge from the verifier with SHA-256 and base64url without '=' padding.";
     PkceVerifierMissing => "pkce.verifier_missing", Server, IG, Some(400),
         "The token request has no code_verifier",
         "The code was issued with a code_challenge, so the token request must prove possession \

@@ -16,6 +16,8 @@ pub mod diagnosis;
 pub mod error;
 pub mod form;
 pub mod jose;
+pub mod pkce;
+pub mod redirect_uri;
 pub mod scope;
 pub mod seal;
 pub mod secret;

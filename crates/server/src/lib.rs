@@ -6,21 +6,30 @@
 //! thin axum edge that parses requests and maps results to responses.
 
 pub mod app;
+pub mod authorize;
+pub mod browser;
 pub mod client_auth;
 pub mod clients;
 pub mod clock;
+pub mod code_grant;
 pub mod discovery;
 pub mod docs;
 pub mod error;
 mod http;
+pub mod id_token;
 pub mod introspection;
 pub mod issue;
 pub mod keys;
+pub mod login;
+pub mod logout;
+pub mod refresh_grant;
 pub mod refusal;
 pub mod revocation;
 pub mod settings;
 pub mod token;
 pub mod tokens;
+pub mod user_grant;
+pub mod userinfo;
 pub mod users;
 
 use std::future::Future;

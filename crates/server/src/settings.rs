@@ -12,8 +12,25 @@ pub struct Settings {
     pub issuer: String,
     pub authorization_code_ttl: Duration,
     pub access_token_ttl: Duration,
+    /// Absolute lifetime of a refresh-token family.
     pub refresh_token_ttl: Duration,
+    /// A refresh token unused for this long expires (rotation renews it).
+    pub refresh_token_idle_ttl: Duration,
+    /// A second use of a rotated refresh token within this time is refused but does not
+    /// revoke the family: two requests racing from one client are a benign duplicate, not a
+    /// theft (the winner's tokens stay valid). Later reuse revokes the family.
+    pub refresh_reuse_grace: Duration,
     pub id_token_ttl: Duration,
+    /// Lifetime of a browser login session.
+    pub session_ttl: Duration,
+    /// How long an authorization request waits for the user to log in and consent.
+    pub pending_request_ttl: Duration,
+    /// Failed logins for one account within `login_failure_window` before it is locked for
+    /// the rest of the window.
+    pub login_max_failures: u32,
+    /// Failed logins after which each further attempt is slowed down.
+    pub login_slowdown_after: u32,
+    pub login_failure_window: Duration,
     /// Algorithm of JWT access tokens (ES256 by default: an RSA signature costs far more CPU).
     pub access_token_alg: SigningAlg,
     /// Allowed clock difference when checking `exp`, `nbf` and `iat`.
@@ -36,7 +53,14 @@ impl Settings {
             authorization_code_ttl: Duration::from_secs(60),
             access_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_token_idle_ttl: Duration::from_secs(14 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(2),
             id_token_ttl: Duration::from_secs(3600),
+            session_ttl: Duration::from_secs(12 * 3600),
+            pending_request_ttl: Duration::from_secs(600),
+            login_max_failures: 10,
+            login_slowdown_after: 3,
+            login_failure_window: Duration::from_secs(900),
             access_token_alg: SigningAlg::Es256,
             leeway: Duration::from_secs(60),
             max_body_bytes: 64 * 1024,
@@ -48,6 +72,23 @@ impl Settings {
     /// The token endpoint URL; client assertions name it (or the issuer) as `aud`.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer)
+    }
+
+    /// Whether cookies must be `Secure` (an https issuer).
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// The path cookies are scoped to: the issuer's path, or `/`.
+    pub fn cookie_path(&self) -> String {
+        let path = url::Url::parse(&self.issuer)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        if path.is_empty() {
+            "/".to_string()
+        } else {
+            path
+        }
     }
 
     /// The longest any signed token lives: how long a retired key stays in the JWKS.

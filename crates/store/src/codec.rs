@@ -6,7 +6,8 @@
 //! never a panic.
 
 use crate::{
-    AccessTokenRecord, Client, Revocation, RevocationKind, SigningKeyRecord, StoreError, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, PendingRequest, RefreshTokenRecord,
+    Revocation, RevocationKind, SessionRecord, SigningKeyRecord, StoreError, User,
 };
 
 /// Typed access to the columns of a row, by name.
@@ -165,6 +166,77 @@ pub(crate) fn revocation_from_row(row: &impl Columns) -> Result<Revocation, Stor
         expires_at: row.int("expires_at")?,
         revoked_at: row.int("revoked_at")?,
     })
+}
+
+pub(crate) fn code_from_row(row: &impl Columns) -> Result<AuthorizationCodeRecord, StoreError> {
+    Ok(AuthorizationCodeRecord {
+        digest: row.bytes("digest")?,
+        client_id: row.text("client_id")?,
+        user_id: row.text("user_id")?,
+        redirect_uri: row.text("redirect_uri")?,
+        redirect_uri_sent: row.flag("redirect_uri_sent")?,
+        scope: row.text("scope")?,
+        nonce: row.opt_text("nonce")?,
+        code_challenge: row.opt_text("code_challenge")?,
+        auth_time: row.int("auth_time")?,
+        sid: row.opt_text("sid")?,
+        amr: row.list("amr")?,
+        grant_id: row.text("grant_id")?,
+        issued_at: row.int("issued_at")?,
+        expires_at: row.int("expires_at")?,
+        used_at: row.opt_int("used_at")?,
+    })
+}
+
+pub(crate) fn refresh_token_from_row(row: &impl Columns) -> Result<RefreshTokenRecord, StoreError> {
+    Ok(RefreshTokenRecord {
+        digest: row.bytes("digest")?,
+        family_id: row.text("family_id")?,
+        client_id: row.text("client_id")?,
+        user_id: row.text("user_id")?,
+        scope: row.text("scope")?,
+        auth_time: row.int("auth_time")?,
+        sid: row.opt_text("sid")?,
+        amr: row.list("amr")?,
+        issued_at: row.int("issued_at")?,
+        expires_at: row.int("expires_at")?,
+        idle_expires_at: row.int("idle_expires_at")?,
+        used_at: row.opt_int("used_at")?,
+        revoked_at: row.opt_int("revoked_at")?,
+    })
+}
+
+pub(crate) fn session_from_row(row: &impl Columns) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        digest: row.bytes("digest")?,
+        sid: row.text("sid")?,
+        user_id: row.text("user_id")?,
+        auth_time: row.int("auth_time")?,
+        amr: row.list("amr")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+    })
+}
+
+pub(crate) fn pending_from_row(row: &impl Columns) -> Result<PendingRequest, StoreError> {
+    Ok(PendingRequest {
+        id: row.text("id")?,
+        client_id: row.text("client_id")?,
+        data: row.text("data")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+    })
+}
+
+/// A failure count as the API reports it; a count beyond `u32` (it never gets there) saturates.
+pub(crate) fn failure_count(row: &impl Columns) -> Result<u32, StoreError> {
+    let failures = row.int("failures")?;
+    if failures < 0 {
+        return Err(StoreError::Corrupt(format!(
+            "column failures is negative: {failures}"
+        )));
+    }
+    Ok(u32::try_from(failures).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use model::{
-    AccessTokenRecord, Client, NewRevocation, Revocation, RevocationKind, SigningKeyRecord, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, NewRevocation, PendingRequest,
+    RefreshTokenRecord, Revocation, RevocationKind, SessionRecord, SigningKeyRecord, User,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -38,6 +39,9 @@ pub enum StoreError {
     /// The URL is neither `sqlite://…` nor `postgres://…`, or does not parse.
     #[error("unsupported database URL '{0}': expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    /// The backend does not implement this operation yet.
+    #[error("operation not supported by this store: {0}")]
+    Unsupported(&'static str),
     /// A row with the same unique key exists already (client_id, username, kid, digest).
     #[error("{0} already exists")]
     Conflict(String),
@@ -53,6 +57,9 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How long [`Store::purge_expired`] keeps a failed-login counter after its last failure: a day.
+pub const LOGIN_FAILURE_RETENTION: i64 = 24 * 60 * 60;
 
 /// Which backend a store runs on; for logs, `/readyz` and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,10 +161,128 @@ pub trait Store: Send + Sync + 'static {
     async fn remember_assertion(&self, client_id: &str, jti: &str, expires_at: i64)
     -> Result<bool>;
 
+    // ---- authorization codes -------------------------------------------------------------
+
+    /// Inserts a code; [`StoreError::Conflict`] when the digest exists.
+    async fn insert_code(&self, _code: &AuthorizationCodeRecord) -> Result<()> {
+        Err(StoreError::Unsupported("insert_code"))
+    }
+    /// Marks the code used, atomically: of two concurrent calls exactly one gets `Fresh`; the
+    /// other gets `Spent` with the record. `NotFound` when no such digest. `Fresh` carries the
+    /// record as now stored (`used_at` = `now`); expiry is the caller's to check.
+    async fn consume_code(
+        &self,
+        _digest: &[u8],
+        _now: i64,
+    ) -> Result<Consumed<AuthorizationCodeRecord>> {
+        Err(StoreError::Unsupported("consume_code"))
+    }
+
+    // ---- refresh tokens ------------------------------------------------------------------
+
+    /// Inserts a refresh token; [`StoreError::Conflict`] when the digest exists.
+    async fn insert_refresh_token(&self, _token: &RefreshTokenRecord) -> Result<()> {
+        Err(StoreError::Unsupported("insert_refresh_token"))
+    }
+    async fn get_refresh_token(&self, _digest: &[u8]) -> Result<Option<RefreshTokenRecord>> {
+        Err(StoreError::Unsupported("get_refresh_token"))
+    }
+    /// Marks the token used if it is neither used nor revoked, atomically (`Fresh`); else
+    /// `Spent` with the record as stored, or `NotFound`.
+    async fn consume_refresh_token(
+        &self,
+        _digest: &[u8],
+        _now: i64,
+    ) -> Result<Consumed<RefreshTokenRecord>> {
+        Err(StoreError::Unsupported("consume_refresh_token"))
+    }
+    /// Revokes every token of a family and appends `(refresh_family, family_id)` to the
+    /// revocation feed with `feed_expires_at`, in one transaction; returns the feed entry's
+    /// sequence number (the existing one when the family was revoked before).
+    async fn revoke_refresh_family(
+        &self,
+        _family_id: &str,
+        _now: i64,
+        _feed_expires_at: i64,
+    ) -> Result<i64> {
+        Err(StoreError::Unsupported("revoke_refresh_family"))
+    }
+
+    // ---- browser sessions ----------------------------------------------------------------
+
+    async fn insert_session(&self, _session: &SessionRecord) -> Result<()> {
+        Err(StoreError::Unsupported("insert_session"))
+    }
+    async fn get_session(&self, _digest: &[u8]) -> Result<Option<SessionRecord>> {
+        Err(StoreError::Unsupported("get_session"))
+    }
+    /// Deletes the session with this public `sid`; `false` when none.
+    async fn delete_session(&self, _sid: &str) -> Result<bool> {
+        Err(StoreError::Unsupported("delete_session"))
+    }
+
+    // ---- pending authorization requests --------------------------------------------------
+
+    async fn insert_pending(&self, _request: &PendingRequest) -> Result<()> {
+        Err(StoreError::Unsupported("insert_pending"))
+    }
+    async fn get_pending(&self, _id: &str) -> Result<Option<PendingRequest>> {
+        Err(StoreError::Unsupported("get_pending"))
+    }
+    /// Deletes and returns the request, atomically: of two concurrent calls exactly one gets
+    /// it.
+    async fn take_pending(&self, _id: &str) -> Result<Option<PendingRequest>> {
+        Err(StoreError::Unsupported("take_pending"))
+    }
+
+    // ---- consent ---------------------------------------------------------------------------
+
+    /// The scopes `user_id` has granted `client_id`, if any consent is recorded.
+    async fn get_consent(&self, _user_id: &str, _client_id: &str) -> Result<Option<Vec<String>>> {
+        Err(StoreError::Unsupported("get_consent"))
+    }
+    /// Records (replaces) the scopes `user_id` grants `client_id`.
+    async fn put_consent(
+        &self,
+        _user_id: &str,
+        _client_id: &str,
+        _scopes: &[String],
+        _now: i64,
+    ) -> Result<()> {
+        Err(StoreError::Unsupported("put_consent"))
+    }
+
+    // ---- failed logins ---------------------------------------------------------------------
+
+    /// Counts a failed login for `username` and returns the failures within the current
+    /// window (a window starts at the first failure and lasts `window` seconds; an older
+    /// window is reset: one that started at `now - window` or before is over). Atomic across
+    /// nodes. Usernames are counted as typed, whether or not such a user exists.
+    async fn record_login_failure(&self, _username: &str, _now: i64, _window: i64) -> Result<u32> {
+        Err(StoreError::Unsupported("record_login_failure"))
+    }
+    /// The failures within the current window and the time of the last one.
+    async fn login_failures(
+        &self,
+        _username: &str,
+        _now: i64,
+        _window: i64,
+    ) -> Result<(u32, Option<i64>)> {
+        Err(StoreError::Unsupported("login_failures"))
+    }
+    async fn clear_login_failures(&self, _username: &str) -> Result<()> {
+        Err(StoreError::Unsupported("clear_login_failures"))
+    }
+
     // ---- housekeeping --------------------------------------------------------------------
 
-    /// Deletes what expired before `now`: opaque tokens, assertion jtis, and revocation-feed
-    /// entries whose token has expired anyway. Returns how many rows went.
+    /// Deletes what expired before `now` (`expires_at < now`): opaque tokens, assertion jtis,
+    /// revocation-feed entries whose token has expired anyway, authorization codes (used or
+    /// not), refresh tokens whose family has ended (`expires_at`, not `idle_expires_at`: a used
+    /// token is kept until then so that its reuse is recognised), browser sessions and pending
+    /// authorization requests; and failed-login counters whose last failure is more than
+    /// [`LOGIN_FAILURE_RETENTION`] seconds before `now` (so a failed-login window longer than
+    /// that is cut short by a purge). All in one transaction. Returns how many rows went.
     async fn purge_expired(&self, now: i64) -> Result<u64>;
 }
 

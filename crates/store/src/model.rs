@@ -136,3 +136,95 @@ pub struct Revocation {
     pub expires_at: i64,
     pub revoked_at: i64,
 }
+
+/// An authorization code, stored by digest, single-use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCodeRecord {
+    /// SHA-256 of the code.
+    pub digest: Vec<u8>,
+    pub client_id: String,
+    /// The user (`sub`).
+    pub user_id: String,
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    /// Whether the authorization request carried `redirect_uri` explicitly (then the token
+    /// request must repeat it, RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    pub nonce: Option<String>,
+    /// The PKCE challenge (always S256 when present).
+    pub code_challenge: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The browser session id (`sid` claim).
+    pub sid: Option<String>,
+    /// Authentication methods (`amr` claim), e.g. `["pwd"]`.
+    pub amr: Vec<String>,
+    /// The grant (and refresh-token family) id: everything issued from this code carries it.
+    pub grant_id: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// When it was redeemed; `None` while unused.
+    pub used_at: Option<i64>,
+}
+
+/// A refresh token, stored by digest. Rotation marks it used and issues the next one of the
+/// same family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token.
+    pub digest: Vec<u8>,
+    /// The family: every token rotated from one grant; equals the grant id.
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub sid: Option<String>,
+    pub amr: Vec<String>,
+    pub issued_at: i64,
+    /// The absolute end of the family (carried over on rotation).
+    pub expires_at: i64,
+    /// The end of this token if it is not used before (idle lifetime).
+    pub idle_expires_at: i64,
+    /// When it was rotated (used); `None` while current.
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What a single-use consumption found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumed<T> {
+    /// It was unused (and, for refresh tokens, not revoked); it is now marked used.
+    Fresh(T),
+    /// It exists but was used (or revoked) before; the record shows when.
+    Spent(T),
+    /// No such item.
+    NotFound,
+}
+
+/// A logged-in browser session, stored by the digest of its cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub digest: Vec<u8>,
+    /// Public session id (`sid` claim), distinct from the cookie value.
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An authorization request waiting for the user to log in or consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRequest {
+    /// Random id carried in the login and consent forms.
+    pub id: String,
+    pub client_id: String,
+    /// The validated request, as JSON (the server's own format).
+    pub data: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}

@@ -1,8 +1,10 @@
 //! The shared backend: PostgreSQL, for several `candor` nodes on one database.
 //!
 //! Every statement runs at READ COMMITTED. Single-row state changes are one conditional
-//! `UPDATE`/`INSERT … ON CONFLICT`, so concurrent nodes cannot both win; the revocation of an
-//! opaque token and its feed entry commit in one transaction.
+//! `UPDATE`/`INSERT … ON CONFLICT`/`DELETE … RETURNING`, so concurrent nodes cannot both win
+//! (a second writer waits for the first one's row lock, then re-checks its `WHERE` against the
+//! committed row); the revocation of an opaque token or of a refresh family and its feed entry
+//! commit in one transaction.
 
 use std::time::Duration;
 
@@ -11,8 +13,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
 use crate::codec::{self, impl_columns};
 use crate::{
-    AccessTokenRecord, Backend, Client, NewRevocation, Result, Revocation, RevocationKind,
-    SigningKeyRecord, Store, StoreError, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, LOGIN_FAILURE_RETENTION,
+    NewRevocation, PendingRequest, RefreshTokenRecord, Result, Revocation, RevocationKind,
+    SessionRecord, SigningKeyRecord, Store, StoreError, User,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -384,6 +387,323 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    // ---- authorization codes -------------------------------------------------------------
+
+    async fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (digest, client_id, user_id, redirect_uri, \
+             redirect_uri_sent, scope, nonce, code_challenge, auth_time, sid, amr, grant_id, \
+             issued_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&code.digest)
+        .bind(&code.client_id)
+        .bind(&code.user_id)
+        .bind(&code.redirect_uri)
+        .bind(code.redirect_uri_sent)
+        .bind(&code.scope)
+        .bind(&code.nonce)
+        .bind(&code.code_challenge)
+        .bind(code.auth_time)
+        .bind(&code.sid)
+        .bind(codec::encode_list(&code.amr)?)
+        .bind(&code.grant_id)
+        .bind(code.issued_at)
+        .bind(code.expires_at)
+        .bind(code.used_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            codec::conflict(e, || {
+                format!("authorization code of grant '{}'", code.grant_id)
+            })
+        })?;
+        Ok(())
+    }
+
+    async fn consume_code(
+        &self,
+        digest: &[u8],
+        now: i64,
+    ) -> Result<Consumed<AuthorizationCodeRecord>> {
+        // One conditional UPDATE: whoever flips `used_at` first gets the row back.
+        let fresh = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $2 \
+             WHERE digest = $1 AND used_at IS NULL \
+             RETURNING *",
+        )
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = fresh {
+            return Ok(Consumed::Fresh(codec::code_from_row(&row)?));
+        }
+        let spent = sqlx::query("SELECT * FROM authorization_codes WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        match spent {
+            Some(row) => Ok(Consumed::Spent(codec::code_from_row(&row)?)),
+            None => Ok(Consumed::NotFound),
+        }
+    }
+
+    // ---- refresh tokens ------------------------------------------------------------------
+
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (digest, family_id, client_id, user_id, scope, \
+             auth_time, sid, amr, issued_at, expires_at, idle_expires_at, used_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&token.digest)
+        .bind(&token.family_id)
+        .bind(&token.client_id)
+        .bind(&token.user_id)
+        .bind(&token.scope)
+        .bind(token.auth_time)
+        .bind(&token.sid)
+        .bind(codec::encode_list(&token.amr)?)
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .bind(token.idle_expires_at)
+        .bind(token.used_at)
+        .bind(token.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            codec::conflict(e, || {
+                format!("refresh token of family '{}'", token.family_id)
+            })
+        })?;
+        Ok(())
+    }
+
+    async fn get_refresh_token(&self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>> {
+        sqlx::query("SELECT * FROM refresh_tokens WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| codec::refresh_token_from_row(&row))
+            .transpose()
+    }
+
+    async fn consume_refresh_token(
+        &self,
+        digest: &[u8],
+        now: i64,
+    ) -> Result<Consumed<RefreshTokenRecord>> {
+        let fresh = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2 \
+             WHERE digest = $1 AND used_at IS NULL AND revoked_at IS NULL \
+             RETURNING *",
+        )
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = fresh {
+            return Ok(Consumed::Fresh(codec::refresh_token_from_row(&row)?));
+        }
+        let spent = sqlx::query("SELECT * FROM refresh_tokens WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        match spent {
+            Some(row) => Ok(Consumed::Spent(codec::refresh_token_from_row(&row)?)),
+            None => Ok(Consumed::NotFound),
+        }
+    }
+
+    async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        now: i64,
+        feed_expires_at: i64,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE family_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let entry = NewRevocation {
+            kind: RevocationKind::RefreshFamily,
+            id: family_id.to_string(),
+            expires_at: feed_expires_at,
+            revoked_at: now,
+        };
+        let seq = append_revocation_in(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    // ---- browser sessions ----------------------------------------------------------------
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (digest, sid, user_id, auth_time, amr, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&session.digest)
+        .bind(&session.sid)
+        .bind(&session.user_id)
+        .bind(session.auth_time)
+        .bind(codec::encode_list(&session.amr)?)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| codec::conflict(e, || format!("session '{}'", session.sid)))?;
+        Ok(())
+    }
+
+    async fn get_session(&self, digest: &[u8]) -> Result<Option<SessionRecord>> {
+        sqlx::query("SELECT * FROM sessions WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| codec::session_from_row(&row))
+            .transpose()
+    }
+
+    async fn delete_session(&self, sid: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE sid = $1")
+            .bind(sid)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // ---- pending authorization requests --------------------------------------------------
+
+    async fn insert_pending(&self, request: &PendingRequest) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pending_requests (id, client_id, data, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&request.id)
+        .bind(&request.client_id)
+        .bind(&request.data)
+        .bind(request.created_at)
+        .bind(request.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| codec::conflict(e, || format!("pending request '{}'", request.id)))?;
+        Ok(())
+    }
+
+    async fn get_pending(&self, id: &str) -> Result<Option<PendingRequest>> {
+        sqlx::query("SELECT * FROM pending_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| codec::pending_from_row(&row))
+            .transpose()
+    }
+
+    async fn take_pending(&self, id: &str) -> Result<Option<PendingRequest>> {
+        sqlx::query("DELETE FROM pending_requests WHERE id = $1 RETURNING *")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| codec::pending_from_row(&row))
+            .transpose()
+    }
+
+    // ---- consent -------------------------------------------------------------------------
+
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> Result<Option<Vec<String>>> {
+        sqlx::query("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| codec::Columns::list(&row, "scopes"))
+            .transpose()
+    }
+
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scopes, granted_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) \
+             DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(codec::encode_list(scopes)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // ---- failed logins -------------------------------------------------------------------
+
+    async fn record_login_failure(&self, username: &str, now: i64, window: i64) -> Result<u32> {
+        // One upsert: a window that started at or before `now - window` is over, and the
+        // failure starts a new one. The SET expressions all see the row as it was.
+        let row = sqlx::query(
+            "INSERT INTO login_failures (username, failures, window_start, last_failure_at) \
+             VALUES ($1, 1, $2, $2) \
+             ON CONFLICT (username) DO UPDATE SET \
+             failures = CASE WHEN login_failures.window_start <= $3 THEN 1 \
+             ELSE login_failures.failures + 1 END, \
+             window_start = CASE WHEN login_failures.window_start <= $3 THEN $2 \
+             ELSE login_failures.window_start END, \
+             last_failure_at = $2 \
+             RETURNING failures",
+        )
+        .bind(username)
+        .bind(now)
+        .bind(now.saturating_sub(window))
+        .fetch_one(&self.pool)
+        .await?;
+        codec::failure_count(&row)
+    }
+
+    async fn login_failures(
+        &self,
+        username: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<(u32, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT failures, last_failure_at FROM login_failures \
+             WHERE username = $1 AND window_start > $2",
+        )
+        .bind(username)
+        .bind(now.saturating_sub(window))
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok((
+                codec::failure_count(&row)?,
+                Some(codec::get(&row, "last_failure_at")?),
+            )),
+            None => Ok((0, None)),
+        }
+    }
+
+    async fn clear_login_failures(&self, username: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     // ---- housekeeping --------------------------------------------------------------------
 
     async fn purge_expired(&self, now: i64) -> Result<u64> {
@@ -393,6 +713,10 @@ impl Store for PostgresStore {
             "DELETE FROM access_tokens WHERE expires_at < $1",
             "DELETE FROM client_assertions WHERE expires_at < $1",
             "DELETE FROM revocations WHERE expires_at < $1",
+            "DELETE FROM authorization_codes WHERE expires_at < $1",
+            "DELETE FROM refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM sessions WHERE expires_at < $1",
+            "DELETE FROM pending_requests WHERE expires_at < $1",
         ] {
             purged += sqlx::query(sql)
                 .bind(now)
@@ -400,6 +724,11 @@ impl Store for PostgresStore {
                 .await?
                 .rows_affected();
         }
+        purged += sqlx::query("DELETE FROM login_failures WHERE last_failure_at < $1")
+            .bind(now.saturating_sub(LOGIN_FAILURE_RETENTION))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(purged)
     }

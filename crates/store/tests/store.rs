@@ -15,8 +15,9 @@ use std::task::Poll;
 
 use candor_store::testing::{PostgresTestDatabase, postgres_url_or_skip};
 use candor_store::{
-    AccessTokenRecord, Backend, Client, NewRevocation, RevocationKind, SigningKeyRecord, Store,
-    StoreError, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, LOGIN_FAILURE_RETENTION,
+    NewRevocation, PendingRequest, RefreshTokenRecord, RevocationKind, SessionRecord,
+    SigningKeyRecord, Store, StoreError, User,
 };
 use sqlx::Connection;
 
@@ -149,6 +150,21 @@ suite!(
     purge_expired,
     awkward_strings_round_trip,
     corrupt_rows_are_errors_not_panics,
+    codes_round_trip_and_are_single_use,
+    concurrent_consume_code_has_one_winner,
+    refresh_tokens_round_trip_and_are_single_use,
+    concurrent_consume_refresh_token_has_one_winner,
+    revoked_refresh_token_is_spent,
+    revoke_refresh_family,
+    sessions,
+    pending_requests,
+    concurrent_take_pending_has_one_winner,
+    consent_upsert_replaces,
+    login_failures_window,
+    concurrent_login_failures_all_count,
+    purge_expired_browser_flow,
+    deleting_client_or_user_cascades_browser_flow,
+    browser_flow_corrupt_rows_are_errors_not_panics,
 );
 
 /// Polls all `futures` concurrently on the current task (no `'static` needed, so they may
@@ -276,6 +292,105 @@ fn revocation(kind: RevocationKind, id: &str, expires_at: i64) -> NewRevocation 
         expires_at,
         revoked_at: 1_000,
     }
+}
+
+fn code(
+    digest_byte: u8,
+    client_id: &str,
+    user_id: &str,
+    expires_at: i64,
+) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        digest: vec![digest_byte; 32],
+        client_id: client_id.to_string(),
+        user_id: user_id.to_string(),
+        redirect_uri: "https://app.example/cb?x=1&y=2".to_string(),
+        redirect_uri_sent: true,
+        scope: "openid profile".to_string(),
+        nonce: Some("n-0S6_WzA2Mj".to_string()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_string()),
+        auth_time: expires_at - 120,
+        sid: Some("sid-1".to_string()),
+        amr: vec!["pwd".to_string(), "otp".to_string()],
+        grant_id: format!("grant-{digest_byte}"),
+        issued_at: expires_at - 60,
+        expires_at,
+        used_at: None,
+    }
+}
+
+/// A code with every optional field `None` and no amr.
+fn bare_code(
+    digest_byte: u8,
+    client_id: &str,
+    user_id: &str,
+    expires_at: i64,
+) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        redirect_uri_sent: false,
+        scope: String::new(),
+        nonce: None,
+        code_challenge: None,
+        sid: None,
+        amr: vec![],
+        ..code(digest_byte, client_id, user_id, expires_at)
+    }
+}
+
+fn refresh(
+    digest_byte: u8,
+    family_id: &str,
+    client_id: &str,
+    user_id: &str,
+    expires_at: i64,
+) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        digest: vec![digest_byte; 32],
+        family_id: family_id.to_string(),
+        client_id: client_id.to_string(),
+        user_id: user_id.to_string(),
+        scope: "openid offline_access".to_string(),
+        auth_time: 10,
+        sid: Some("sid-1".to_string()),
+        amr: vec!["pwd".to_string()],
+        issued_at: 20,
+        expires_at,
+        idle_expires_at: expires_at - 1,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn session(digest_byte: u8, sid: &str, user_id: &str, expires_at: i64) -> SessionRecord {
+    SessionRecord {
+        digest: vec![digest_byte; 32],
+        sid: sid.to_string(),
+        user_id: user_id.to_string(),
+        auth_time: 10,
+        amr: vec!["pwd".to_string(), "mfa".to_string()],
+        created_at: 10,
+        expires_at,
+    }
+}
+
+fn pending(id: &str, client_id: &str, expires_at: i64) -> PendingRequest {
+    PendingRequest {
+        id: id.to_string(),
+        client_id: client_id.to_string(),
+        data: format!(r#"{{"id":"{id}","scope":"openid","state":"o'brien "x""}}"#),
+        created_at: 10,
+        expires_at,
+    }
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// A client "c1" and a user "u-1" for the browser-flow records to belong to.
+async fn client_and_user(s: &dyn Store) {
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_user(&user("u-1", "alice")).await.unwrap();
 }
 
 /// The message of a [`StoreError::Corrupt`]; anything else fails the test.
@@ -931,4 +1046,760 @@ async fn corrupt_rows_are_errors_not_panics(s: &dyn Store, raw: &Raw) {
     s.ping().await.unwrap();
     assert!(s.delete_client("bad").await.unwrap());
     assert_eq!(s.list_clients().await.unwrap(), vec![client("good")]);
+}
+
+async fn codes_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let full = code(1, "c1", "u-1", 5_000);
+    let bare = bare_code(2, "c1", "u-1", 5_000);
+    s.insert_code(&full).await.unwrap();
+    s.insert_code(&bare).await.unwrap();
+
+    assert_eq!(
+        s.consume_code(&[3; 32], 100).await.unwrap(),
+        Consumed::NotFound
+    );
+    assert_eq!(s.consume_code(&[], 100).await.unwrap(), Consumed::NotFound);
+
+    // Fresh once, with the record as now stored; then Spent, showing the first use.
+    for c in [&full, &bare] {
+        let used = AuthorizationCodeRecord {
+            used_at: Some(100),
+            ..c.clone()
+        };
+        assert_eq!(
+            s.consume_code(&c.digest, 100).await.unwrap(),
+            Consumed::Fresh(used.clone())
+        );
+        assert_eq!(
+            s.consume_code(&c.digest, 200).await.unwrap(),
+            Consumed::Spent(used)
+        );
+    }
+
+    // A code stored as used already is spent from the start.
+    let stale = AuthorizationCodeRecord {
+        used_at: Some(50),
+        ..code(4, "c1", "u-1", 5_000)
+    };
+    s.insert_code(&stale).await.unwrap();
+    assert_eq!(
+        s.consume_code(&stale.digest, 100).await.unwrap(),
+        Consumed::Spent(stale.clone())
+    );
+
+    // Same digest: a conflict, and the first code is untouched.
+    let err = s
+        .insert_code(&AuthorizationCodeRecord {
+            grant_id: "other".to_string(),
+            ..bare_code(1, "c1", "u-1", 9_000)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(what) if what == "authorization code of grant 'other'"),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.consume_code(&full.digest, 300).await.unwrap(),
+        Consumed::Spent(AuthorizationCodeRecord {
+            used_at: Some(100),
+            ..full
+        })
+    );
+
+    // Unknown client or user: refused, but not as a conflict.
+    let err = s
+        .insert_code(&code(5, "nobody", "u-1", 5_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    let err = s
+        .insert_code(&code(5, "c1", "nobody", 5_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+}
+
+async fn concurrent_consume_code_has_one_winner(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let c = code(1, "c1", "u-1", 5_000);
+    s.insert_code(&c).await.unwrap();
+    let calls = (0..16)
+        .map(|i| s.consume_code(&c.digest, 1_000 + i))
+        .collect();
+    let results: Vec<_> = join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let fresh: Vec<&AuthorizationCodeRecord> = results
+        .iter()
+        .filter_map(|r| match r {
+            Consumed::Fresh(record) => Some(record),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fresh.len(), 1, "{results:?}");
+    let used_at = fresh[0].used_at;
+    assert!(used_at.is_some());
+    // Every loser saw the winner's mark.
+    for r in &results {
+        match r {
+            Consumed::Fresh(_) => {}
+            Consumed::Spent(record) => assert_eq!(record.used_at, used_at),
+            Consumed::NotFound => panic!("{results:?}"),
+        }
+    }
+}
+
+async fn refresh_tokens_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let full = refresh(1, "f1", "c1", "u-1", 9_000);
+    let bare = RefreshTokenRecord {
+        sid: None,
+        amr: vec![],
+        scope: String::new(),
+        ..refresh(2, "f1", "c1", "u-1", 9_000)
+    };
+    let stored_used = RefreshTokenRecord {
+        used_at: Some(30),
+        revoked_at: Some(40),
+        ..refresh(3, "f2", "c1", "u-1", 9_000)
+    };
+    for t in [&full, &bare, &stored_used] {
+        s.insert_refresh_token(t).await.unwrap();
+        assert_eq!(
+            s.get_refresh_token(&t.digest).await.unwrap(),
+            Some(t.clone())
+        );
+    }
+    assert_eq!(s.get_refresh_token(&[9; 32]).await.unwrap(), None);
+    assert_eq!(
+        s.consume_refresh_token(&[9; 32], 100).await.unwrap(),
+        Consumed::NotFound
+    );
+
+    let used = RefreshTokenRecord {
+        used_at: Some(100),
+        ..full.clone()
+    };
+    assert_eq!(
+        s.consume_refresh_token(&full.digest, 100).await.unwrap(),
+        Consumed::Fresh(used.clone())
+    );
+    assert_eq!(
+        s.consume_refresh_token(&full.digest, 200).await.unwrap(),
+        Consumed::Spent(used.clone())
+    );
+    assert_eq!(s.get_refresh_token(&full.digest).await.unwrap(), Some(used));
+    // The other token of the family is unaffected.
+    assert_eq!(
+        s.get_refresh_token(&bare.digest).await.unwrap(),
+        Some(bare.clone())
+    );
+    assert_eq!(
+        s.consume_refresh_token(&stored_used.digest, 100)
+            .await
+            .unwrap(),
+        Consumed::Spent(stored_used)
+    );
+
+    let err = s
+        .insert_refresh_token(&refresh(2, "f9", "c1", "u-1", 9_000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(what) if what == "refresh token of family 'f9'"),
+        "{err:?}"
+    );
+    assert_eq!(s.get_refresh_token(&bare.digest).await.unwrap(), Some(bare));
+    let err = s
+        .insert_refresh_token(&refresh(5, "f1", "nobody", "u-1", 9_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    let err = s
+        .insert_refresh_token(&refresh(5, "f1", "c1", "nobody", 9_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+}
+
+async fn concurrent_consume_refresh_token_has_one_winner(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let t = refresh(1, "f1", "c1", "u-1", 9_000);
+    s.insert_refresh_token(&t).await.unwrap();
+    let calls = (0..16)
+        .map(|i| s.consume_refresh_token(&t.digest, 1_000 + i))
+        .collect();
+    let results: Vec<_> = join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let fresh: Vec<&RefreshTokenRecord> = results
+        .iter()
+        .filter_map(|r| match r {
+            Consumed::Fresh(record) => Some(record),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fresh.len(), 1, "{results:?}");
+    let used_at = fresh[0].used_at;
+    for r in &results {
+        match r {
+            Consumed::Fresh(_) => {}
+            Consumed::Spent(record) => assert_eq!(record.used_at, used_at),
+            Consumed::NotFound => panic!("{results:?}"),
+        }
+    }
+    assert_eq!(
+        s.get_refresh_token(&t.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        used_at
+    );
+}
+
+async fn revoked_refresh_token_is_spent(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let t = refresh(1, "f1", "c1", "u-1", 9_000);
+    s.insert_refresh_token(&t).await.unwrap();
+    s.revoke_refresh_family("f1", 500, 9_000).await.unwrap();
+    let revoked = RefreshTokenRecord {
+        revoked_at: Some(500),
+        ..t.clone()
+    };
+    // Never used, but revoked: spent, and still not marked used.
+    assert_eq!(
+        s.consume_refresh_token(&t.digest, 600).await.unwrap(),
+        Consumed::Spent(revoked.clone())
+    );
+    assert_eq!(s.get_refresh_token(&t.digest).await.unwrap(), Some(revoked));
+}
+
+async fn revoke_refresh_family(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let current = refresh(1, "f1", "c1", "u-1", 9_000);
+    let rotated = RefreshTokenRecord {
+        used_at: Some(100),
+        ..refresh(2, "f1", "c1", "u-1", 9_000)
+    };
+    let early = RefreshTokenRecord {
+        revoked_at: Some(200),
+        ..refresh(3, "f1", "c1", "u-1", 9_000)
+    };
+    let other = refresh(4, "f2", "c1", "u-1", 9_000);
+    for t in [&current, &rotated, &early, &other] {
+        s.insert_refresh_token(t).await.unwrap();
+    }
+
+    let seq = s.revoke_refresh_family("f1", 500, 9_100).await.unwrap();
+    let get = |t: &RefreshTokenRecord| {
+        let digest = t.digest.clone();
+        async move { s.get_refresh_token(&digest).await }
+    };
+    assert_eq!(get(&current).await.unwrap().unwrap().revoked_at, Some(500));
+    assert_eq!(
+        get(&rotated).await.unwrap(),
+        Some(RefreshTokenRecord {
+            revoked_at: Some(500),
+            ..rotated.clone()
+        })
+    );
+    assert_eq!(
+        get(&early).await.unwrap(),
+        Some(early.clone()),
+        "an earlier revocation stands"
+    );
+    assert_eq!(
+        get(&other).await.unwrap(),
+        Some(other.clone()),
+        "another family"
+    );
+
+    let feed = s.revocations_since(0, 100).await.unwrap();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].seq, seq);
+    assert_eq!(feed[0].kind, RevocationKind::RefreshFamily);
+    assert_eq!(feed[0].id, "f1");
+    assert_eq!(feed[0].expires_at, 9_100);
+    assert_eq!(feed[0].revoked_at, 500);
+    assert!(
+        s.is_revoked(RevocationKind::RefreshFamily, "f1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.is_revoked(RevocationKind::RefreshFamily, "f2")
+            .await
+            .unwrap()
+    );
+
+    // Again: the same entry, nothing changes (a token added since is revoked, though).
+    let late = refresh(5, "f1", "c1", "u-1", 9_000);
+    s.insert_refresh_token(&late).await.unwrap();
+    assert_eq!(
+        s.revoke_refresh_family("f1", 700, 9_999).await.unwrap(),
+        seq
+    );
+    let feed = s.revocations_since(0, 100).await.unwrap();
+    assert_eq!(feed.len(), 1);
+    assert_eq!((feed[0].expires_at, feed[0].revoked_at), (9_100, 500));
+    assert_eq!(get(&current).await.unwrap().unwrap().revoked_at, Some(500));
+    assert_eq!(get(&late).await.unwrap().unwrap().revoked_at, Some(700));
+
+    // A family with no token left (purged, say) still gets its feed entry.
+    let seq2 = s.revoke_refresh_family("gone", 800, 9_000).await.unwrap();
+    assert!(seq2 > seq);
+    assert_eq!(get(&other).await.unwrap(), Some(other));
+}
+
+async fn sessions(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let full = session(1, "sid-1", "u-1", 9_000);
+    let bare = SessionRecord {
+        amr: vec![],
+        ..session(2, "sid-2", "u-1", 9_000)
+    };
+    s.insert_session(&full).await.unwrap();
+    s.insert_session(&bare).await.unwrap();
+    assert_eq!(
+        s.get_session(&full.digest).await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        s.get_session(&bare.digest).await.unwrap(),
+        Some(bare.clone())
+    );
+    assert_eq!(s.get_session(&[3; 32]).await.unwrap(), None);
+
+    // Same digest, or same sid: a conflict.
+    let err = s
+        .insert_session(&session(1, "sid-3", "u-1", 9_000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(what) if what == "session 'sid-3'"),
+        "{err:?}"
+    );
+    let err = s
+        .insert_session(&session(3, "sid-1", "u-1", 9_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .insert_session(&session(3, "sid-3", "nobody", 9_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+
+    // Deleted by the public sid, not by the digest.
+    assert!(!s.delete_session("unknown").await.unwrap());
+    assert!(s.delete_session("sid-1").await.unwrap());
+    assert!(!s.delete_session("sid-1").await.unwrap());
+    assert_eq!(s.get_session(&full.digest).await.unwrap(), None);
+    assert_eq!(s.get_session(&bare.digest).await.unwrap(), Some(bare));
+    // The sid is free again.
+    s.insert_session(&session(4, "sid-1", "u-1", 9_000))
+        .await
+        .unwrap();
+}
+
+async fn pending_requests(s: &dyn Store, _raw: &Raw) {
+    s.insert_client(&client("c1")).await.unwrap();
+    let p = pending("p1", "c1", 9_000);
+    s.insert_pending(&p).await.unwrap();
+    s.insert_pending(&pending("p2", "c1", 9_000)).await.unwrap();
+    assert_eq!(s.get_pending("p1").await.unwrap(), Some(p.clone()));
+    assert_eq!(
+        s.get_pending("p1").await.unwrap(),
+        Some(p.clone()),
+        "get does not take"
+    );
+    assert_eq!(s.get_pending("nope").await.unwrap(), None);
+
+    let err = s.insert_pending(&pending("p1", "c1", 1)).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(what) if what == "pending request 'p1'"),
+        "{err:?}"
+    );
+    let err = s
+        .insert_pending(&pending("p3", "nobody", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+
+    assert_eq!(s.take_pending("p1").await.unwrap(), Some(p));
+    assert_eq!(s.take_pending("p1").await.unwrap(), None);
+    assert_eq!(s.get_pending("p1").await.unwrap(), None);
+    assert_eq!(s.take_pending("nope").await.unwrap(), None);
+    assert!(s.get_pending("p2").await.unwrap().is_some());
+}
+
+async fn concurrent_take_pending_has_one_winner(s: &dyn Store, _raw: &Raw) {
+    s.insert_client(&client("c1")).await.unwrap();
+    let p = pending("p1", "c1", 9_000);
+    s.insert_pending(&p).await.unwrap();
+    let calls = (0..16).map(|_| s.take_pending("p1")).collect();
+    let results: Vec<_> = join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let taken: Vec<&PendingRequest> = results.iter().flatten().collect();
+    assert_eq!(taken, [&p], "{results:?}");
+}
+
+async fn consent_upsert_replaces(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_client(&client("c2")).await.unwrap();
+    s.insert_user(&user("u-2", "bob")).await.unwrap();
+    assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), None);
+
+    let first = strings(&["openid", "profile", "email"]);
+    s.put_consent("u-1", "c1", &first, 100).await.unwrap();
+    assert_eq!(
+        s.get_consent("u-1", "c1").await.unwrap(),
+        Some(first.clone())
+    );
+    // Per (user, client) pair; the arguments are not interchangeable.
+    assert_eq!(s.get_consent("u-1", "c2").await.unwrap(), None);
+    assert_eq!(s.get_consent("u-2", "c1").await.unwrap(), None);
+    assert_eq!(s.get_consent("c1", "u-1").await.unwrap(), None);
+
+    // Replaced, not merged; an empty list is a recorded consent to nothing.
+    let second = strings(&["openid"]);
+    s.put_consent("u-1", "c1", &second, 200).await.unwrap();
+    assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), Some(second));
+    s.put_consent("u-1", "c1", &[], 300).await.unwrap();
+    assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), Some(vec![]));
+
+    s.put_consent("u-2", "c1", &first, 100).await.unwrap();
+    assert_eq!(
+        s.get_consent("u-2", "c1").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), Some(vec![]));
+
+    let err = s.put_consent("nobody", "c1", &first, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+    let err = s.put_consent("u-1", "nobody", &first, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+}
+
+async fn login_failures_window(s: &dyn Store, _raw: &Raw) {
+    let window = 300;
+    assert_eq!(
+        s.login_failures("alice", 1_000, window).await.unwrap(),
+        (0, None)
+    );
+    assert_eq!(
+        s.record_login_failure("alice", 1_000, window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.record_login_failure("alice", 1_100, window)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.record_login_failure("alice", 1_299, window)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        s.login_failures("alice", 1_299, window).await.unwrap(),
+        (3, Some(1_299))
+    );
+    // Usernames are counted apart, case and all (unknown names too: nothing checks them).
+    assert_eq!(
+        s.record_login_failure("Alice", 1_299, window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.login_failures("bob", 1_299, window).await.unwrap(),
+        (0, None)
+    );
+
+    // The window started at 1000: at 1300 it is over, however recent the last failure.
+    assert_eq!(
+        s.login_failures("alice", 1_300, window).await.unwrap(),
+        (0, None)
+    );
+    assert_eq!(
+        s.record_login_failure("alice", 1_300, window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.login_failures("alice", 1_300, window).await.unwrap(),
+        (1, Some(1_300))
+    );
+    assert_eq!(
+        s.record_login_failure("alice", 1_599, window)
+            .await
+            .unwrap(),
+        2
+    );
+    // A wider window, asked for later, still sees the count.
+    assert_eq!(
+        s.login_failures("alice", 5_000, 10_000).await.unwrap(),
+        (2, Some(1_599))
+    );
+
+    s.clear_login_failures("alice").await.unwrap();
+    s.clear_login_failures("nobody").await.unwrap();
+    assert_eq!(
+        s.login_failures("alice", 1_600, window).await.unwrap(),
+        (0, None)
+    );
+    assert_eq!(
+        s.record_login_failure("alice", 1_600, window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.login_failures("Alice", 1_300, window).await.unwrap(),
+        (1, Some(1_299))
+    );
+
+    // Extreme times do not overflow.
+    for now in [i64::MIN, 0, i64::MAX] {
+        s.record_login_failure("x", now, i64::MAX).await.unwrap();
+        s.login_failures("x", now, i64::MAX).await.unwrap();
+    }
+    assert_eq!(
+        s.record_login_failure("x", i64::MAX, i64::MAX)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.login_failures("x", i64::MAX, i64::MAX).await.unwrap(),
+        (2, Some(i64::MAX))
+    );
+}
+
+async fn concurrent_login_failures_all_count(s: &dyn Store, _raw: &Raw) {
+    let calls = (0..16)
+        .map(|_| s.record_login_failure("mallory", 1_000, 300))
+        .collect();
+    let mut counts: Vec<u32> = join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=16).collect::<Vec<u32>>());
+    assert_eq!(
+        s.login_failures("mallory", 1_000, 300).await.unwrap(),
+        (16, Some(1_000))
+    );
+}
+
+async fn purge_expired_browser_flow(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    let now = 100_000;
+    // For each kind: expired, at the boundary (kept) and live.
+    for (byte, expires_at) in [(1, now - 1), (2, now), (3, now + 1)] {
+        s.insert_code(&code(byte, "c1", "u-1", expires_at))
+            .await
+            .unwrap();
+        s.insert_refresh_token(&refresh(byte, &format!("f{byte}"), "c1", "u-1", expires_at))
+            .await
+            .unwrap();
+        s.insert_session(&session(byte, &format!("sid-{byte}"), "u-1", expires_at))
+            .await
+            .unwrap();
+        s.insert_pending(&pending(&format!("p{byte}"), "c1", expires_at))
+            .await
+            .unwrap();
+    }
+    // A refresh token whose idle lifetime is over but whose family lives on is kept.
+    let idle = RefreshTokenRecord {
+        idle_expires_at: 10,
+        used_at: Some(5),
+        ..refresh(4, "f3", "c1", "u-1", now + 1)
+    };
+    s.insert_refresh_token(&idle).await.unwrap();
+    // Login failures: last failure more than a day ago goes; a day ago exactly stays.
+    let day_ago = now - LOGIN_FAILURE_RETENTION;
+    s.record_login_failure("old", day_ago - 1, 60)
+        .await
+        .unwrap();
+    s.record_login_failure("edge", day_ago, 60).await.unwrap();
+    // A long-lived window whose latest failure is recent stays whole.
+    s.record_login_failure("recent", 1, 1_000_000)
+        .await
+        .unwrap();
+    s.record_login_failure("recent", now - 10, 1_000_000)
+        .await
+        .unwrap();
+
+    assert_eq!(s.purge_expired(now).await.unwrap(), 5);
+    assert_eq!(s.purge_expired(now).await.unwrap(), 0);
+
+    assert_eq!(
+        s.consume_code(&[1; 32], now).await.unwrap(),
+        Consumed::NotFound
+    );
+    assert!(matches!(
+        s.consume_code(&[2; 32], now).await.unwrap(),
+        Consumed::Fresh(_)
+    ));
+    assert!(matches!(
+        s.consume_code(&[3; 32], now).await.unwrap(),
+        Consumed::Fresh(_)
+    ));
+    assert_eq!(s.get_refresh_token(&[1; 32]).await.unwrap(), None);
+    assert!(s.get_refresh_token(&[2; 32]).await.unwrap().is_some());
+    assert!(s.get_refresh_token(&[3; 32]).await.unwrap().is_some());
+    assert_eq!(s.get_refresh_token(&idle.digest).await.unwrap(), Some(idle));
+    assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
+    assert!(s.get_session(&[2; 32]).await.unwrap().is_some());
+    assert!(s.get_session(&[3; 32]).await.unwrap().is_some());
+    assert_eq!(s.get_pending("p1").await.unwrap(), None);
+    assert!(s.get_pending("p2").await.unwrap().is_some());
+    assert!(s.get_pending("p3").await.unwrap().is_some());
+    let forever = i64::MAX;
+    assert_eq!(
+        s.login_failures("old", now, forever).await.unwrap(),
+        (0, None)
+    );
+    assert_eq!(
+        s.login_failures("edge", now, forever).await.unwrap(),
+        (1, Some(day_ago))
+    );
+    assert_eq!(
+        s.login_failures("recent", now, forever).await.unwrap(),
+        (2, Some(now - 10))
+    );
+    // Clients, users and consents are not housekeeping's business.
+    assert!(s.get_client("c1").await.unwrap().is_some());
+    assert!(s.get_user("u-1").await.unwrap().is_some());
+
+    // Later, everything goes: codes 2, 3; refresh tokens 2, 3, idle; sessions 2, 3;
+    // pending 2, 3; failures edge, recent.
+    assert_eq!(s.purge_expired(i64::MAX).await.unwrap(), 11);
+}
+
+async fn deleting_client_or_user_cascades_browser_flow(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_client(&client("c2")).await.unwrap();
+    s.insert_user(&user("u-2", "bob")).await.unwrap();
+    let scopes = strings(&["openid"]);
+    // Records of (c1, u-1), (c2, u-1) and (c1, u-2).
+    for (byte, c, u) in [(1, "c1", "u-1"), (2, "c2", "u-1"), (3, "c1", "u-2")] {
+        s.insert_code(&code(byte, c, u, 9_000)).await.unwrap();
+        s.insert_refresh_token(&refresh(byte, "f", c, u, 9_000))
+            .await
+            .unwrap();
+        s.insert_pending(&pending(&format!("p{byte}"), c, 9_000))
+            .await
+            .unwrap();
+        s.put_consent(u, c, &scopes, 1).await.unwrap();
+    }
+    s.insert_session(&session(1, "sid-1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_session(&session(3, "sid-3", "u-2", 9_000))
+        .await
+        .unwrap();
+
+    assert!(s.delete_client("c1").await.unwrap());
+    for byte in [1, 3] {
+        assert_eq!(
+            s.consume_code(&[byte; 32], 1).await.unwrap(),
+            Consumed::NotFound
+        );
+        assert_eq!(s.get_refresh_token(&[byte; 32]).await.unwrap(), None);
+        assert_eq!(s.get_pending(&format!("p{byte}")).await.unwrap(), None);
+    }
+    assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), None);
+    assert_eq!(s.get_consent("u-2", "c1").await.unwrap(), None);
+    assert!(s.get_refresh_token(&[2; 32]).await.unwrap().is_some());
+    assert!(s.get_pending("p2").await.unwrap().is_some());
+    assert_eq!(
+        s.get_consent("u-1", "c2").await.unwrap(),
+        Some(scopes.clone())
+    );
+    assert!(
+        s.get_session(&[1; 32]).await.unwrap().is_some(),
+        "sessions are the user's"
+    );
+
+    // Deleting a user (by username) deletes their codes, tokens, sessions and consents.
+    assert!(s.delete_user("alice").await.unwrap());
+    assert_eq!(
+        s.consume_code(&[2; 32], 1).await.unwrap(),
+        Consumed::NotFound
+    );
+    assert_eq!(s.get_refresh_token(&[2; 32]).await.unwrap(), None);
+    assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
+    assert_eq!(s.get_consent("u-1", "c2").await.unwrap(), None);
+    assert!(
+        s.get_pending("p2").await.unwrap().is_some(),
+        "pending requests are the client's"
+    );
+    assert!(s.get_session(&[3; 32]).await.unwrap().is_some());
+}
+
+async fn browser_flow_corrupt_rows_are_errors_not_panics(s: &dyn Store, raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_code(&code(1, "c1", "u-1", 9_000)).await.unwrap();
+    s.insert_refresh_token(&refresh(1, "f1", "c1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_session(&session(1, "sid-1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.put_consent("u-1", "c1", &strings(&["openid"]), 1)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        raw.execute("UPDATE authorization_codes SET amr = '[\"pwd\"'")
+            .await,
+        1
+    );
+    let message = corrupt(s.consume_code(&[1; 32], 100).await);
+    assert!(message.contains("amr"), "{message}");
+    // Spent now (the mark went in before the row failed to decode), and still corrupt.
+    corrupt(s.consume_code(&[1; 32], 200).await);
+
+    assert_eq!(raw.execute("UPDATE refresh_tokens SET amr = '{}'").await, 1);
+    corrupt(s.get_refresh_token(&[1; 32]).await);
+    corrupt(s.consume_refresh_token(&[1; 32], 100).await);
+
+    assert_eq!(raw.execute("UPDATE sessions SET amr = 'null'").await, 1);
+    corrupt(s.get_session(&[1; 32]).await);
+
+    assert_eq!(raw.execute("UPDATE consents SET scopes = '[1]'").await, 1);
+    let message = corrupt(s.get_consent("u-1", "c1").await);
+    assert!(message.contains("scopes"), "{message}");
+
+    assert_eq!(
+        raw.execute("UPDATE login_failures SET failures = -1").await,
+        0
+    );
+    s.record_login_failure("alice", 1, 60).await.unwrap();
+    assert_eq!(
+        raw.execute("UPDATE login_failures SET failures = -1").await,
+        1
+    );
+    corrupt(s.login_failures("alice", 1, 60).await);
+
+    s.ping().await.unwrap();
 }

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
-use futures::StreamExt;
 use candor_proto::error::quote;
 use candor_proto::form::{Form, parse_request};
 use candor_proto::{Code, OAuthError};
+use futures::StreamExt;
 
 use super::respond::{error_response, header_str, no_store_json, refuse};
 use crate::app::App;
@@ -36,7 +36,10 @@ async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, O
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| {
-            OAuthError::new(Code::TokenRequestMalformedBody, "the request body could not be read")
+            OAuthError::new(
+                Code::TokenRequestMalformedBody,
+                "the request body could not be read",
+            )
         })?;
         total += chunk.len();
         if total > DRAIN_LIMIT {

@@ -2,7 +2,9 @@
 //! read the request, call a plain function of the domain modules, and map its result.
 
 mod backchannel;
+mod browser;
 mod meta;
+mod pages;
 mod respond;
 
 use std::time::Duration;
@@ -32,6 +34,20 @@ pub fn router(app: App) -> Router {
         .route(
             "/revoke",
             post(backchannel::revoke).fallback(backchannel::not_post),
+        )
+        .route(
+            "/authorize",
+            get(browser::authorize_get).post(browser::authorize_post),
+        )
+        .route("/login", post(browser::login))
+        .route("/consent", post(browser::consent))
+        .route(
+            "/logout",
+            get(browser::logout_get).post(browser::logout_post),
+        )
+        .route(
+            "/userinfo",
+            get(browser::userinfo_get).post(browser::userinfo_post),
         )
         .route("/jwks", get(meta::jwks))
         .route("/healthz", get(meta::healthz))

@@ -17,8 +17,17 @@ const ENDPOINTS: [&str; 3] = ["/token", "/introspect", "/revoke"];
 
 async fn methods_other_than_post(s: TestServer) {
     for path in ENDPOINTS {
-        for method in [reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::DELETE] {
-            let r = s.http.request(method.clone(), s.url(path)).send().await.unwrap();
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+        ] {
+            let r = s
+                .http
+                .request(method.clone(), s.url(path))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 405, "{method} {path}");
             assert_eq!(r.headers()["allow"], "POST");
             let body: serde_json::Value = r.json().await.unwrap();
@@ -39,11 +48,29 @@ async fn content_types_other_than_form(s: TestServer) {
             )
             .await;
         let body = json.assert_error(400, "invalid_request", "token_request.json_body");
-        assert!(body["error_description"].as_str().unwrap().contains("application/x-www-form-urlencoded"));
-        for ct in [Some("text/plain"), Some("multipart/form-data; boundary=x"), None] {
-            s.post_raw(path, ct, b"grant_type=client_credentials".to_vec(), Auth::Basic(&id, &secret))
-                .await
-                .assert_error(400, "invalid_request", "token_request.unsupported_content_type");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("application/x-www-form-urlencoded")
+        );
+        for ct in [
+            Some("text/plain"),
+            Some("multipart/form-data; boundary=x"),
+            None,
+        ] {
+            s.post_raw(
+                path,
+                ct,
+                b"grant_type=client_credentials".to_vec(),
+                Auth::Basic(&id, &secret),
+            )
+            .await
+            .assert_error(
+                400,
+                "invalid_request",
+                "token_request.unsupported_content_type",
+            );
         }
     }
     // A charset parameter is fine.
@@ -66,7 +93,12 @@ async fn duplicated_parameters(s: TestServer) {
         &format!("grant_type=client_credentials&client_id={id}&client_id={id}"),
     ] {
         let r = s
-            .post_raw("/token", Some("application/x-www-form-urlencoded"), body.as_bytes().to_vec(), Auth::Basic(&id, &secret))
+            .post_raw(
+                "/token",
+                Some("application/x-www-form-urlencoded"),
+                body.as_bytes().to_vec(),
+                Auth::Basic(&id, &secret),
+            )
             .await;
         r.assert_error(400, "invalid_request", "token_request.duplicate_parameter");
     }
@@ -86,18 +118,31 @@ async fn non_utf8_bodies(s: TestServer) {
         b"grant_type=client_credentials&scope=%FF%FE".to_vec(),
         vec![b'g', b'=', 0xc3, 0x28],
     ] {
-        s.post_raw("/token", Some("application/x-www-form-urlencoded"), body, Auth::Basic(&id, &secret))
-            .await
-            .assert_error(400, "invalid_request", "token_request.malformed_body");
+        s.post_raw(
+            "/token",
+            Some("application/x-www-form-urlencoded"),
+            body,
+            Auth::Basic(&id, &secret),
+        )
+        .await
+        .assert_error(400, "invalid_request", "token_request.malformed_body");
     }
 }
 
 async fn oversized_bodies(s: TestServer) {
     let (id, secret) = s.service_client().await;
-    let huge = format!("grant_type=client_credentials&scope={}", "a".repeat(200 * 1024));
+    let huge = format!(
+        "grant_type=client_credentials&scope={}",
+        "a".repeat(200 * 1024)
+    );
     for path in ENDPOINTS {
         let r = s
-            .post_raw(path, Some("application/x-www-form-urlencoded"), huge.clone().into_bytes(), Auth::Basic(&id, &secret))
+            .post_raw(
+                path,
+                Some("application/x-www-form-urlencoded"),
+                huge.clone().into_bytes(),
+                Auth::Basic(&id, &secret),
+            )
             .await;
         r.assert_error(413, "invalid_request", "token_request.too_large");
     }
@@ -118,7 +163,11 @@ async fn oversized_bodies(s: TestServer) {
 async fn hostile_strings_come_back_quoted(s: TestServer) {
     let hostile = "x'); DROP TABLE clients; -- <script>alert(\"1\")</script>\\";
     let r = s
-        .post_form("/token", &[("grant_type", "client_credentials")], Auth::Basic(hostile, "s"))
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(hostile, "s"),
+        )
         .await;
     let body = r.assert_error(401, "invalid_client", "client_auth.unknown_client");
     let d = body["error_description"].as_str().unwrap();
@@ -140,8 +189,18 @@ async fn empty_values_count_as_missing(s: TestServer) {
         .post_form("/token", &[("grant_type", "")], Auth::Basic(&id, &secret))
         .await
         .assert_error(400, "invalid_request", "token_request.missing_parameter");
-    assert!(body["error_description"].as_str().unwrap().contains("empty"));
-    s.post_raw("/token", Some("application/x-www-form-urlencoded"), Vec::new(), Auth::Basic(&id, &secret))
-        .await
-        .assert_error(400, "invalid_request", "token_request.missing_parameter");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("empty")
+    );
+    s.post_raw(
+        "/token",
+        Some("application/x-www-form-urlencoded"),
+        Vec::new(),
+        Auth::Basic(&id, &secret),
+    )
+    .await
+    .assert_error(400, "invalid_request", "token_request.missing_parameter");
 }

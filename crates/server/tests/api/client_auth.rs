@@ -26,10 +26,18 @@ async fn basic_succeeds_and_failures_are_named(s: TestServer) {
     s.cc_token(&id, &secret, None).await;
 
     let r = s
-        .post_form("/token", &[("grant_type", "client_credentials")], Auth::Basic(&id, "nope"))
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&id, "nope"),
+        )
         .await;
     r.assert_error(401, "invalid_client", "client_auth.secret_mismatch");
-    assert!(r.header("www-authenticate").unwrap().starts_with("Basic realm="));
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic realm=")
+    );
 
     let r = s
         .post_form(
@@ -39,12 +47,21 @@ async fn basic_succeeds_and_failures_are_named(s: TestServer) {
         )
         .await;
     let body = r.assert_error(401, "invalid_client", "client_auth.unknown_client");
-    assert!(body["error_description"].as_str().unwrap().contains("'no-such-client'"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("'no-such-client'")
+    );
     assert!(r.header("www-authenticate").is_some());
 
-    s.post_form("/token", &[("grant_type", "client_credentials")], Auth::None)
-        .await
-        .assert_error(401, "invalid_client", "client_auth.missing");
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::None,
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.missing");
     s.post_form(
         "/token",
         &[("grant_type", "client_credentials"), ("client_id", &id)],
@@ -60,9 +77,13 @@ async fn basic_succeeds_and_failures_are_named(s: TestServer) {
         "Bearer abc".to_string(),
         "Basic".to_string(),
     ] {
-        s.post_form("/token", &[("grant_type", "client_credentials")], Auth::Header(&header))
-            .await
-            .assert_error(401, "invalid_client", "client_auth.basic_malformed");
+        s.post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Header(&header),
+        )
+        .await
+        .assert_error(401, "invalid_client", "client_auth.basic_malformed");
     }
 
     // RFC 6749 §2.3.1: credentials are form-encoded before base64.
@@ -71,10 +92,18 @@ async fn basic_succeeds_and_failures_are_named(s: TestServer) {
     let (odd_id, odd_secret) = s.register(odd).await;
     let header = format!(
         "Basic {}",
-        STANDARD.encode(format!("{}:{}", odd_id.replace('~', "%7E"), odd_secret.unwrap()))
+        STANDARD.encode(format!(
+            "{}:{}",
+            odd_id.replace('~', "%7E"),
+            odd_secret.unwrap()
+        ))
     );
     let r = s
-        .post_form("/token", &[("grant_type", "client_credentials")], Auth::Header(&header))
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Header(&header),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
@@ -98,11 +127,18 @@ async fn post_succeeds_and_other_methods_are_refused(s: TestServer) {
     assert_eq!(r.status, 200, "{}", r.text);
 
     let body = s
-        .post_form("/token", &[("grant_type", "client_credentials")], Auth::Basic(&id, &secret))
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&id, &secret),
+        )
         .await
         .assert_error(401, "invalid_client", "client_auth.method_mismatch");
     let d = body["error_description"].as_str().unwrap();
-    assert!(d.contains("client_secret_post") && d.contains("client_secret_basic"), "{d}");
+    assert!(
+        d.contains("client_secret_post") && d.contains("client_secret_basic"),
+        "{d}"
+    );
 
     let (basic_id, basic_secret) = s.service_client().await;
     s.post_form(
@@ -119,7 +155,10 @@ async fn post_succeeds_and_other_methods_are_refused(s: TestServer) {
 
     s.post_form(
         "/token",
-        &[("grant_type", "client_credentials"), ("client_secret", &secret)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_secret", &secret),
+        ],
         Auth::None,
     )
     .await
@@ -141,7 +180,10 @@ async fn one_method_per_request(s: TestServer) {
     .assert_error(400, "invalid_request", "client_auth.multiple_methods");
     s.post_form(
         "/token",
-        &[("grant_type", "client_credentials"), ("client_id", "someone-else")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "someone-else"),
+        ],
         Auth::Basic(&id, &secret),
     )
     .await
@@ -195,7 +237,10 @@ async fn with_assertion(s: &TestServer, assertion: &str) -> crate::common::Respo
 
 async fn private_key_jwt_checks_every_claim(s: TestServer) {
     let c = private_key_client(&s).await;
-    let good = c.key.sign("JWT", &assertion_claims(&s, &c.id, "j-1")).unwrap();
+    let good = c
+        .key
+        .sign("JWT", &assertion_claims(&s, &c.id, "j-1"))
+        .unwrap();
     let r = with_assertion(&s, &good).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
@@ -205,12 +250,29 @@ async fn private_key_jwt_checks_every_claim(s: TestServer) {
     let r = with_assertion(&s, &c.key.sign("JWT", &claims).unwrap()).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("'aud'", Box::new(|c| c["aud"] = json!("https://elsewhere.example/token"))),
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "'aud'",
+            Box::new(|c| c["aud"] = json!("https://elsewhere.example/token")),
+        ),
         ("'sub'", Box::new(|c| c["sub"] = json!("impostor"))),
-        ("no 'exp'", Box::new(|c| { c.as_object_mut().unwrap().remove("exp"); })),
-        ("expired", Box::new(|c| c["exp"] = json!(c["iat"].as_i64().unwrap() - 3600))),
-        ("no 'jti'", Box::new(|c| { c.as_object_mut().unwrap().remove("jti"); })),
+        (
+            "no 'exp'",
+            Box::new(|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+        ),
+        (
+            "expired",
+            Box::new(|c| c["exp"] = json!(c["iat"].as_i64().unwrap() - 3600)),
+        ),
+        (
+            "no 'jti'",
+            Box::new(|c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+        ),
     ];
     for (i, (needle, mutate)) in cases.iter().enumerate() {
         let mut claims = assertion_claims(&s, &c.id, &format!("bad-{i}"));
@@ -235,10 +297,14 @@ async fn private_key_jwt_checks_every_claim(s: TestServer) {
 
     // Signed by a key the client did not register.
     let (stranger, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
-    let forged = stranger.sign("JWT", &assertion_claims(&s, &c.id, "forged")).unwrap();
-    let body = with_assertion(&s, &forged)
-        .await
-        .assert_error(401, "invalid_client", "client_auth.assertion_invalid");
+    let forged = stranger
+        .sign("JWT", &assertion_claims(&s, &c.id, "forged"))
+        .unwrap();
+    let body = with_assertion(&s, &forged).await.assert_error(
+        401,
+        "invalid_client",
+        "client_auth.assertion_invalid",
+    );
     assert!(body["error_description"].as_str().unwrap().contains("kid"));
 
     // Clock: an assertion from the future is refused, within leeway accepted.
@@ -250,9 +316,11 @@ async fn private_key_jwt_checks_every_claim(s: TestServer) {
         .assert_error(401, "invalid_client", "client_auth.assertion_invalid");
 
     // Garbage and a wrong assertion type.
-    with_assertion(&s, "not.a.jwt")
-        .await
-        .assert_error(401, "invalid_client", "client_auth.assertion_invalid");
+    with_assertion(&s, "not.a.jwt").await.assert_error(
+        401,
+        "invalid_client",
+        "client_auth.assertion_invalid",
+    );
     s.post_form(
         "/token",
         &[
@@ -277,14 +345,22 @@ async fn private_key_jwt_checks_every_claim(s: TestServer) {
 
 async fn assertion_replay_is_refused_even_concurrently(s: TestServer) {
     let c = private_key_client(&s).await;
-    let assertion = c.key.sign("JWT", &assertion_claims(&s, &c.id, "once")).unwrap();
+    let assertion = c
+        .key
+        .sign("JWT", &assertion_claims(&s, &c.id, "once"))
+        .unwrap();
     let attempts = (0..8).map(|_| with_assertion(&s, &assertion));
     let results = futures::future::join_all(attempts).await;
     let ok = results.iter().filter(|r| r.status == 200).count();
     assert_eq!(ok, 1, "exactly one of 8 concurrent uses succeeds");
     for r in results.iter().filter(|r| r.status != 200) {
         let body = r.assert_error(401, "invalid_client", "client_auth.assertion_invalid");
-        assert!(body["error_description"].as_str().unwrap().contains("used before"));
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("used before")
+        );
     }
 }
 
@@ -305,14 +381,25 @@ async fn client_secret_jwt_works(s: TestServer) {
     let r = with_assertion(&s, &good).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let bad = sign(&assertion_claims(&s, &id, "h2"), "not-the-secret");
-    let body = with_assertion(&s, &bad)
-        .await
-        .assert_error(401, "invalid_client", "client_auth.assertion_invalid");
-    assert!(body["error_description"].as_str().unwrap().contains("signature"));
+    let body = with_assertion(&s, &bad).await.assert_error(
+        401,
+        "invalid_client",
+        "client_auth.assertion_invalid",
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("signature")
+    );
     // Its secret is not usable as a Basic password: the method is enforced.
-    s.post_form("/token", &[("grant_type", "client_credentials")], Auth::Basic(&id, &secret))
-        .await
-        .assert_error(401, "invalid_client", "client_auth.method_mismatch");
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::Basic(&id, &secret),
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.method_mismatch");
 }
 
 async fn public_clients_cannot_use_client_credentials(s: TestServer) {
@@ -329,20 +416,29 @@ async fn public_clients_cannot_use_client_credentials(s: TestServer) {
     .await
     .assert_error(400, "unauthorized_client", "grant_type.not_allowed");
     // A public client may not introspect.
-    s.post_form("/introspect", &[("token", "x"), ("client_id", &id)], Auth::None)
-        .await
-        .assert_error(401, "invalid_client", "client_auth.public_client_forbidden");
+    s.post_form(
+        "/introspect",
+        &[("token", "x"), ("client_id", &id)],
+        Auth::None,
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.public_client_forbidden");
 }
 
 async fn rotated_secret_replaces_the_old_one(s: TestServer) {
     let (id, old) = s.service_client().await;
-    let rotated = candor_server::clients::rotate_secret(s.store.as_ref(), &s.master, &id, s.app.now())
-        .await
-        .unwrap();
+    let rotated =
+        candor_server::clients::rotate_secret(s.store.as_ref(), &s.master, &id, s.app.now())
+            .await
+            .unwrap();
     let new = rotated.secret.unwrap().expose().to_string();
     assert_ne!(new, old);
     s.cc_token(&id, &new, None).await;
-    s.post_form("/token", &[("grant_type", "client_credentials")], Auth::Basic(&id, &old))
-        .await
-        .assert_error(401, "invalid_client", "client_auth.secret_mismatch");
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::Basic(&id, &old),
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.secret_mismatch");
 }

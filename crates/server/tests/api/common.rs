@@ -118,8 +118,7 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -132,7 +131,11 @@ impl Response {
         let body = self.json();
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
         assert_eq!(body["error"], error, "error; body: {}", self.text);
-        assert_eq!(body["diagnosis"], diagnosis, "diagnosis; body: {}", self.text);
+        assert_eq!(
+            body["diagnosis"], diagnosis,
+            "diagnosis; body: {}",
+            self.text
+        );
         let uri = body["error_uri"].as_str().unwrap_or_default();
         assert!(
             uri.ends_with(&format!("/docs/errors/{diagnosis}")),
@@ -172,7 +175,9 @@ impl TestServer {
             ),
             Backend::Postgres => {
                 let base = postgres_url_or_skip("PostgreSQL server API tests")?;
-                let db = PostgresTestDatabase::create(&base).await.expect("test database");
+                let db = PostgresTestDatabase::create(&base)
+                    .await
+                    .expect("test database");
                 (db.url().to_string(), Some(db))
             }
         };
@@ -226,10 +231,7 @@ impl TestServer {
         let r = clients::create(self.store.as_ref(), &self.master, new, self.app.now())
             .await
             .expect("register client");
-        (
-            r.client.client_id,
-            r.secret.map(|s| s.expose().to_string()),
-        )
+        (r.client.client_id, r.secret.map(|s| s.expose().to_string()))
     }
 
     /// A confidential client_credentials client with scopes "read write".
@@ -287,7 +289,9 @@ impl TestServer {
         if let Some(s) = scope {
             form.push(("scope", s));
         }
-        let r = self.post_form("/token", &form, Auth::Basic(id, secret)).await;
+        let r = self
+            .post_form("/token", &form, Auth::Basic(id, secret))
+            .await;
         assert_eq!(r.status, 200, "token request failed: {}", r.text);
         r.json()
     }
@@ -310,7 +314,11 @@ impl TestServer {
                     .arg(&self.db_url)
                     .output()
                     .expect("pg_dump");
-                assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 out.stdout
             }
         }

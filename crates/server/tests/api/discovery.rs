@@ -26,7 +26,9 @@ async fn metadata_is_served_at_both_well_known_paths(s: TestServer) {
     assert_eq!(m["jwks_uri"], s.url("/jwks"));
     assert_eq!(m["introspection_endpoint"], s.url("/introspect"));
     assert_eq!(m["revocation_endpoint"], s.url("/revoke"));
-    let methods = m["token_endpoint_auth_methods_supported"].as_array().unwrap();
+    let methods = m["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
     for method in [
         "client_secret_basic",
         "client_secret_post",
@@ -54,7 +56,10 @@ async fn jwks_publishes_public_keys_only(s: TestServer) {
     let keys = jwks["keys"].as_array().unwrap();
     let algs: Vec<&str> = keys.iter().filter_map(|k| k["alg"].as_str()).collect();
     assert!(algs.contains(&"RS256"), "OIDC requires RS256: {algs:?}");
-    assert!(algs.contains(&"ES256"), "default access token alg: {algs:?}");
+    assert!(
+        algs.contains(&"ES256"),
+        "default access token alg: {algs:?}"
+    );
     for k in keys {
         for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             assert!(k.get(private).is_none(), "private member {private} in {k}");
@@ -77,13 +82,23 @@ async fn health_and_readiness(s: TestServer) {
 async fn docs_pages_come_from_the_catalogue(s: TestServer) {
     let page = s.get("/docs/errors/redirect_uri.trailing_slash").await;
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(page.text.contains("trailing slash"));
     let index = s.get("/docs/errors").await;
     assert!(index.text.contains("client_auth.secret_mismatch"));
-    let unknown = s.get("/docs/errors/%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
+    let unknown = s
+        .get("/docs/errors/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
     assert_eq!(unknown.status, 404);
-    assert!(!unknown.text.contains("<script>alert(1)"), "{}", unknown.text);
+    assert!(
+        !unknown.text.contains("<script>alert(1)"),
+        "{}",
+        unknown.text
+    );
 }
 
 async fn unknown_paths_get_the_error_shape(s: TestServer) {
@@ -96,11 +111,20 @@ async fn rotation_keeps_old_tokens_valid(s: TestServer) {
     let (id, secret) = s.service_client().await;
     let before = s.cc_token(&id, &secret, Some("read")).await;
     let old_token = before["access_token"].as_str().unwrap().to_string();
-    let old_kid = jsonwebtoken::decode_header(&old_token).unwrap().kid.unwrap();
-
-    let rotation = keys::rotate(s.store.as_ref(), &s.master, SigningAlg::Es256, s.app.now(), 3600)
-        .await
+    let old_kid = jsonwebtoken::decode_header(&old_token)
+        .unwrap()
+        .kid
         .unwrap();
+
+    let rotation = keys::rotate(
+        s.store.as_ref(),
+        &s.master,
+        SigningAlg::Es256,
+        s.app.now(),
+        3600,
+    )
+    .await
+    .unwrap();
     assert_eq!(rotation.retired, 1);
     s.app.keys().reload().await.unwrap();
 
@@ -118,20 +142,36 @@ async fn rotation_keeps_old_tokens_valid(s: TestServer) {
         .iter()
         .map(|k| k["kid"].as_str().unwrap().to_string())
         .collect();
-    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
+    assert!(
+        kids.contains(&old_kid) && kids.contains(&new_kid),
+        "{kids:?}"
+    );
 
     let introspected = s
-        .post_form("/introspect", &[("token", &old_token)], Auth::Basic(&id, &secret))
+        .post_form(
+            "/introspect",
+            &[("token", &old_token)],
+            Auth::Basic(&id, &secret),
+        )
         .await
         .json();
     assert_eq!(introspected["active"], true, "a retired key still verifies");
 
     // Once everything the old key signed has expired, it leaves the JWKS.
     s.clock.advance(3601);
-    keys::rotate(s.store.as_ref(), &s.master, SigningAlg::Es256, s.app.now(), 3600)
-        .await
-        .unwrap();
+    keys::rotate(
+        s.store.as_ref(),
+        &s.master,
+        SigningAlg::Es256,
+        s.app.now(),
+        3600,
+    )
+    .await
+    .unwrap();
     s.app.keys().reload().await.unwrap();
     let kids = s.get("/jwks").await.text;
-    assert!(!kids.contains(&old_kid), "expired retired key still published");
+    assert!(
+        !kids.contains(&old_kid),
+        "expired retired key still published"
+    );
 }

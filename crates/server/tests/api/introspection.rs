@@ -59,7 +59,11 @@ async fn revoked_jwt_is_inactive_until_it_expires(s: TestServer) {
     let (id, secret, token) = token_for(&s, Format::Jwt).await;
     assert_eq!(introspect(&s, &id, &secret, &token).await["active"], true);
     let r = s
-        .post_form("/revoke", &[("token", &token), ("token_type_hint", "access_token")], Auth::Basic(&id, &secret))
+        .post_form(
+            "/revoke",
+            &[("token", &token), ("token_type_hint", "access_token")],
+            Auth::Basic(&id, &secret),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(introspect(&s, &id, &secret, &token).await["active"], false);
@@ -67,11 +71,15 @@ async fn revoked_jwt_is_inactive_until_it_expires(s: TestServer) {
     let feed = s.store.revocations_since(0, 10).await.unwrap();
     assert_eq!(feed.len(), 1);
     assert_eq!(feed[0].kind, RevocationKind::AccessToken);
-    let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode(&token).unwrap().claims;
+    let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode(&token)
+        .unwrap()
+        .claims;
     assert_eq!(feed[0].id, claims["jti"].as_str().unwrap());
     assert_eq!(feed[0].expires_at, claims["exp"].as_i64().unwrap());
     // Revoking twice is harmless.
-    let again = s.post_form("/revoke", &[("token", &token)], Auth::Basic(&id, &secret)).await;
+    let again = s
+        .post_form("/revoke", &[("token", &token)], Auth::Basic(&id, &secret))
+        .await;
     assert_eq!(again.status, 200);
     assert_eq!(s.store.revocations_since(0, 10).await.unwrap().len(), 1);
 }
@@ -79,7 +87,9 @@ async fn revoked_jwt_is_inactive_until_it_expires(s: TestServer) {
 async fn revoked_opaque_token_is_inactive(s: TestServer) {
     let (id, secret, token) = token_for(&s, Format::Opaque).await;
     assert_eq!(introspect(&s, &id, &secret, &token).await["active"], true);
-    let r = s.post_form("/revoke", &[("token", &token)], Auth::Basic(&id, &secret)).await;
+    let r = s
+        .post_form("/revoke", &[("token", &token)], Auth::Basic(&id, &secret))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(introspect(&s, &id, &secret, &token).await["active"], false);
     assert_eq!(s.store.revocations_since(0, 10).await.unwrap().len(), 1);
@@ -88,16 +98,26 @@ async fn revoked_opaque_token_is_inactive(s: TestServer) {
 async fn revocation_is_for_the_owner_only(s: TestServer) {
     let (_, _, token) = token_for(&s, Format::Jwt).await;
     let (other, other_secret) = s.service_client().await;
-    s.post_form("/revoke", &[("token", &token)], Auth::Basic(&other, &other_secret))
-        .await
-        .assert_error(400, "unauthorized_client", "token.client_mismatch");
+    s.post_form(
+        "/revoke",
+        &[("token", &token)],
+        Auth::Basic(&other, &other_secret),
+    )
+    .await
+    .assert_error(400, "unauthorized_client", "token.client_mismatch");
     assert!(s.store.revocations_since(0, 10).await.unwrap().is_empty());
 }
 
 async fn revocation_of_unknown_tokens_succeeds(s: TestServer) {
     let (id, secret) = s.service_client().await;
-    for token in ["no-such-token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig", "x'; DROP TABLE clients; --"] {
-        let r = s.post_form("/revoke", &[("token", token)], Auth::Basic(&id, &secret)).await;
+    for token in [
+        "no-such-token",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig",
+        "x'; DROP TABLE clients; --",
+    ] {
+        let r = s
+            .post_form("/revoke", &[("token", token)], Auth::Basic(&id, &secret))
+            .await;
         assert_eq!(r.status, 200, "{token}: {}", r.text);
     }
     s.post_form("/revoke", &[("token", "x")], Auth::Basic(&id, "wrong"))

@@ -1,7 +1,12 @@
 //! Black-box tests of the authorization server over real HTTP, each run on SQLite and on
 //! PostgreSQL (`CANDOR_TEST_POSTGRES_URL`; skipped loudly when unset).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

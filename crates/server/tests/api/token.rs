@@ -23,7 +23,9 @@ crate::both!(
 async fn verify_with_jwks(s: &TestServer, token: &str) -> (jsonwebtoken::Header, Value) {
     let jwks: JwkSet = serde_json::from_str(&s.get("/jwks").await.text).unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid in JWKS");
     let mut v = Validation::new(header.alg);
     v.set_audience(&[s.base.as_str()]);
     v.set_issuer(&[s.base.as_str()]);
@@ -57,7 +59,10 @@ async fn client_credentials_issues_an_rfc9068_jwt(s: TestServer) {
     assert_eq!(claims["client_id"], id.as_str());
     assert_eq!(claims["aud"], s.base);
     assert_eq!(claims["scope"], "read");
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
     assert_eq!(claims["iat"].as_i64().unwrap(), s.app.now());
     assert!(claims["jti"].as_str().unwrap().len() >= 16);
     // Issuing a JWT for client_credentials writes nothing.
@@ -89,7 +94,12 @@ async fn scope_errors_are_named(s: TestServer) {
     };
     let r = ask("read reed").await;
     let body = r.assert_error(400, "invalid_scope", "scope.unknown");
-    assert!(body["error_description"].as_str().unwrap().contains("'reed'"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("'reed'")
+    );
     ask("read admin")
         .await
         .assert_error(400, "invalid_scope", "scope.not_allowed");
@@ -103,7 +113,10 @@ async fn scope_errors_are_named(s: TestServer) {
 
 async fn resource_indicators_select_the_audience(s: TestServer) {
     let mut new = NewClient::new("api-client");
-    new.audiences = vec!["https://api.example".into(), "https://billing.example".into()];
+    new.audiences = vec![
+        "https://api.example".into(),
+        "https://billing.example".into(),
+    ];
     let (id, secret) = s.register(new).await;
     let secret = secret.unwrap();
     let r = s
@@ -118,7 +131,9 @@ async fn resource_indicators_select_the_audience(s: TestServer) {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let token = r.json()["access_token"].as_str().unwrap().to_string();
-    let claims: Value = jsonwebtoken::dangerous::insecure_decode(&token).unwrap().claims;
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode(&token)
+        .unwrap()
+        .claims;
     assert_eq!(claims["aud"], "https://billing.example");
 
     let both = s
@@ -133,8 +148,13 @@ async fn resource_indicators_select_the_audience(s: TestServer) {
         )
         .await;
     let token = both.json()["access_token"].as_str().unwrap().to_string();
-    let claims: Value = jsonwebtoken::dangerous::insecure_decode(&token).unwrap().claims;
-    assert_eq!(claims["aud"], serde_json::json!(["https://api.example", "https://billing.example"]));
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode(&token)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!(["https://api.example", "https://billing.example"])
+    );
 
     // Without resource: every registered audience.
     let default = s.cc_token(&id, &secret, None).await;
@@ -146,7 +166,10 @@ async fn resource_indicators_select_the_audience(s: TestServer) {
 
     s.post_form(
         "/token",
-        &[("grant_type", "client_credentials"), ("resource", "https://evil.example")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://evil.example"),
+        ],
         Auth::Basic(&id, &secret),
     )
     .await
@@ -168,14 +191,26 @@ async fn opaque_tokens_are_stored_as_digests(s: TestServer) {
     let secret = secret.unwrap();
     let body = s.cc_token(&id, &secret, Some("read")).await;
     let token = body["access_token"].as_str().unwrap().to_string();
-    assert!(!token.contains('.'), "opaque token looks like a JWT: {token}");
+    assert!(
+        !token.contains('.'),
+        "opaque token looks like a JWT: {token}"
+    );
     assert_eq!(token.len(), 43);
     let digest = candor_proto::secret::digest(&token);
-    let record = s.store.get_access_token(&digest).await.unwrap().expect("stored by digest");
+    let record = s
+        .store
+        .get_access_token(&digest)
+        .await
+        .unwrap()
+        .expect("stored by digest");
     assert_eq!(record.client_id, id);
     assert_eq!(record.scope, "read");
     let introspected = s
-        .post_form("/introspect", &[("token", &token)], Auth::Basic(&id, &secret))
+        .post_form(
+            "/introspect",
+            &[("token", &token)],
+            Auth::Basic(&id, &secret),
+        )
         .await
         .json();
     assert_eq!(introspected["active"], true);
@@ -219,7 +254,10 @@ async fn the_database_holds_no_secret_in_the_clear(s: TestServer) {
         ("password", password),
         ("private key PEM marker", "PRIVATE KEY"),
     ] {
-        assert!(!contains(&dump, value), "{what} found in the clear in the database");
+        assert!(
+            !contains(&dump, value),
+            "{what} found in the clear in the database"
+        );
     }
 }
 
@@ -241,21 +279,36 @@ async fn refusals_are_logged_with_diagnosis_never_secrets(s: TestServer) {
         .find(|l| l.contains("client_auth.secret_mismatch") && l.contains(&id))
         .unwrap_or_else(|| panic!("no log line with the diagnosis and client_id:\n{logs}"));
     assert!(line.contains("request_id"), "no request id: {line}");
-    assert!(!logs.contains(&secret), "the client secret reached the logs");
-    assert!(!logs.contains(&wrong), "the presented secret reached the logs");
+    assert!(
+        !logs.contains(&secret),
+        "the client secret reached the logs"
+    );
+    assert!(
+        !logs.contains(&wrong),
+        "the presented secret reached the logs"
+    );
     assert!(!logs.contains(token), "an access token reached the logs");
 }
 
 async fn grant_type_errors(s: TestServer) {
     let (id, secret) = s.service_client().await;
-    s.post_form("/token", &[("grant_type", "password")], Auth::Basic(&id, &secret))
-        .await
-        .assert_error(400, "unsupported_grant_type", "grant_type.unsupported");
+    s.post_form(
+        "/token",
+        &[("grant_type", "password")],
+        Auth::Basic(&id, &secret),
+    )
+    .await
+    .assert_error(400, "unsupported_grant_type", "grant_type.unsupported");
     let body = s
         .post_form("/token", &[("scope", "read")], Auth::Basic(&id, &secret))
         .await
         .assert_error(400, "invalid_request", "token_request.missing_parameter");
-    assert!(body["error_description"].as_str().unwrap().contains("grant_type"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("grant_type")
+    );
     s.post_form(
         "/token",
         &[("grant_type", "authorization_code"), ("code", "x")],

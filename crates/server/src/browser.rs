@@ -1,0 +1,385 @@
+//! The interactive part of the authorization code flow: sessions, the login and consent steps,
+//! and issuing the code. No HTTP types here: the edge reads cookies and forms, calls these
+//! functions, and renders the [`Step`] they return.
+
+use candor_proto::error::quote;
+use candor_proto::form::Form;
+use candor_proto::secret::{Secret, digest, random_token};
+use candor_proto::{Code, OAuthError};
+use candor_store::{AuthorizationCodeRecord, PendingRequest, SessionRecord, StoreError};
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+use crate::authorize::{AuthRequest, AuthorizeError, Callback, callback_url, error_url, validate};
+use crate::error::ServerError;
+use crate::issue::new_id;
+use crate::login::{LoginResult, attempt};
+
+/// What the browser should see next.
+#[derive(Debug)]
+pub enum Step {
+    Login(LoginView),
+    Consent(ConsentView),
+    /// Back to the client: a code or an error, as a URL.
+    Redirect(String),
+    /// An error page (the request cannot go back to the client).
+    Page(OAuthError),
+}
+
+#[derive(Debug, Clone)]
+pub struct LoginView {
+    pub pending: String,
+    pub client_name: String,
+    pub username: String,
+    pub error: Option<String>,
+    /// 200 normally; 429 when the account is locked.
+    pub status: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsentView {
+    pub pending: String,
+    pub client_name: String,
+    pub username: String,
+    pub scopes: Vec<(String, &'static str)>,
+}
+
+/// A step plus, when the user just logged in, the new session cookie value.
+#[derive(Debug)]
+pub struct Outcome {
+    pub step: Step,
+    pub new_session: Option<Secret>,
+}
+
+impl From<Step> for Outcome {
+    fn from(step: Step) -> Self {
+        Outcome {
+            step,
+            new_session: None,
+        }
+    }
+}
+
+/// What a scope means, for the consent page.
+pub fn scope_description(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Confirm who you are (your user identifier)",
+        "profile" => "Your name and username",
+        "email" => "Your email address",
+        "address" => "Your postal address",
+        "phone" => "Your phone number",
+        "offline_access" => {
+            "Stay signed in: access your data when you are not using the application"
+        }
+        _ => "Access granted by this permission",
+    }
+}
+
+/// The session behind a session cookie, if valid.
+pub async fn current_session(
+    app: &App,
+    cookie: Option<&str>,
+) -> Result<Option<SessionRecord>, ServerError> {
+    let Some(value) = cookie.filter(|v| !v.is_empty() && v.len() < 256) else {
+        return Ok(None);
+    };
+    let session = app.store().get_session(&digest(value)).await?;
+    Ok(session.filter(|s| s.expires_at > app.now()))
+}
+
+fn csrf_matches(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+async fn client_name(app: &App, client_id: &str) -> Result<String, ServerError> {
+    Ok(app
+        .clients()
+        .get(app.store(), client_id)
+        .await?
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| client_id.to_string()))
+}
+
+async fn save_pending(app: &App, req: &AuthRequest) -> Result<String, ServerError> {
+    let id = random_token().expose().to_string();
+    let now = app.now();
+    let data = serde_json::to_string(req).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    app.store()
+        .insert_pending(&PendingRequest {
+            id: id.clone(),
+            client_id: req.client_id.clone(),
+            data,
+            created_at: now,
+            expires_at: now + app.settings().pending_request_ttl.as_secs() as i64,
+        })
+        .await?;
+    Ok(id)
+}
+
+fn decode_pending(p: &PendingRequest) -> Result<AuthRequest, ServerError> {
+    serde_json::from_str(&p.data).map_err(|e| StoreError::Corrupt(e.to_string()).into())
+}
+
+fn expired() -> Step {
+    Step::Page(OAuthError::new(
+        Code::LoginRequestExpired,
+        "this sign-in request has expired or was already completed; start again from the application",
+    ))
+}
+
+fn forged() -> Step {
+    Step::Page(OAuthError::new(
+        Code::LoginCsrf,
+        "the form's anti-forgery token does not match this browser's; start again from the application",
+    ))
+}
+
+/// `GET|POST /authorize`.
+pub async fn authorize(
+    app: &App,
+    raw: &[u8],
+    csrf: &str,
+    session_cookie: Option<&str>,
+) -> Result<Outcome, ServerError> {
+    let (req, client) = match validate(app, raw, csrf).await {
+        Ok(v) => v,
+        Err(AuthorizeError::Page(e)) => return Ok(Step::Page(e).into()),
+        Err(AuthorizeError::Redirect(cb, e)) => {
+            return Ok(Step::Redirect(error_url(app, &cb, &e)).into());
+        }
+        Err(AuthorizeError::Internal(e)) => return Err(e),
+    };
+    let session = current_session(app, session_cookie).await?;
+    let now = app.now();
+    let fresh_enough = |s: &SessionRecord| req.max_age.is_none_or(|max| now - s.auth_time <= max);
+    match session {
+        Some(s) if !req.prompt.login && fresh_enough(&s) => consent_step(app, req, &s).await.map(Outcome::from),
+        _ if req.prompt.none => Ok(Step::Redirect(error_url(
+            app,
+            &callback(&req),
+            &OAuthError::new(
+                Code::PromptLoginRequired,
+                "prompt=none was requested but the user is not logged in (or the login is older than max_age)",
+            ),
+        ))
+        .into()),
+        _ => {
+            let pending = save_pending(app, &req).await?;
+            Ok(Step::Login(LoginView {
+                pending,
+                client_name: client.name.clone(),
+                username: req.login_hint.clone().unwrap_or_default(),
+                error: None,
+                status: 200,
+            })
+            .into())
+        }
+    }
+}
+
+fn callback(req: &AuthRequest) -> Callback {
+    Callback {
+        redirect_uri: req.redirect_uri.clone(),
+        state: req.state.clone(),
+    }
+}
+
+/// After login: skip the consent page when the user already granted these scopes (and
+/// `prompt=consent` was not asked), else show it.
+async fn consent_step(
+    app: &App,
+    req: AuthRequest,
+    session: &SessionRecord,
+) -> Result<Step, ServerError> {
+    let granted = app
+        .store()
+        .get_consent(&session.user_id, &req.client_id)
+        .await?
+        .unwrap_or_default();
+    let covered = req.scopes.iter().all(|s| granted.contains(s));
+    if covered && !req.prompt.consent {
+        return issue_code(app, &req, session).await.map(Step::Redirect);
+    }
+    if req.prompt.none {
+        return Ok(Step::Redirect(error_url(
+            app,
+            &callback(&req),
+            &OAuthError::new(
+                Code::PromptConsentRequired,
+                format!(
+                    "prompt=none was requested but the user has not granted {} to client {}",
+                    quote(&req.scopes.join(" ")),
+                    quote(&req.client_id)
+                ),
+            ),
+        )));
+    }
+    let user = app.store().get_user(&session.user_id).await?;
+    let pending = save_pending(app, &req).await?;
+    Ok(Step::Consent(ConsentView {
+        pending,
+        client_name: client_name(app, &req.client_id).await?,
+        username: user.map(|u| u.username).unwrap_or_default(),
+        scopes: req
+            .scopes
+            .iter()
+            .map(|s| (s.clone(), scope_description(s)))
+            .collect(),
+    }))
+}
+
+/// `POST /login`.
+pub async fn login(
+    app: &App,
+    form: &Form,
+    csrf_cookie: Option<&str>,
+) -> Result<Outcome, ServerError> {
+    let Some(pending) = app
+        .store()
+        .get_pending(form.get("pending").unwrap_or(""))
+        .await?
+    else {
+        return Ok(expired().into());
+    };
+    let req = decode_pending(&pending)?;
+    let csrf = form.get("csrf").unwrap_or("");
+    if pending.expires_at <= app.now() {
+        return Ok(expired().into());
+    }
+    if !csrf_matches(csrf, csrf_cookie.unwrap_or("")) || !csrf_matches(csrf, &req.csrf) {
+        return Ok(forged().into());
+    }
+    let username = form.get("username").unwrap_or("").trim().to_string();
+    let password = Secret::new(form.get("password").unwrap_or(""));
+    let view = |error: &str, status: u16, name: String| {
+        Step::Login(LoginView {
+            pending: pending.id.clone(),
+            client_name: name,
+            username: username.clone(),
+            error: Some(error.to_string()),
+            status,
+        })
+    };
+    let name = client_name(app, &req.client_id).await?;
+    if username.is_empty() || password.expose().is_empty() {
+        return Ok(view("Enter your username and password.", 200, name).into());
+    }
+    if username.chars().count() > 128 || password.expose().len() > 1024 {
+        return Ok(view("The username or password is incorrect.", 200, name).into());
+    }
+    match attempt(app, &username, &password).await? {
+        LoginResult::Failed => Ok(view("The username or password is incorrect.", 200, name).into()),
+        LoginResult::Locked { retry_after } => {
+            let minutes = (retry_after + 59) / 60;
+            Ok(view(
+                &format!(
+                    "Too many failed sign-in attempts for this account. For your security it is locked: try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+                429,
+                name,
+            )
+            .into())
+        }
+        LoginResult::Success(user) => {
+            let now = app.now();
+            let cookie = random_token();
+            let session = SessionRecord {
+                digest: cookie.digest().to_vec(),
+                sid: new_id(),
+                user_id: user.id.clone(),
+                auth_time: now,
+                amr: vec!["pwd".into()],
+                created_at: now,
+                expires_at: now + app.settings().session_ttl.as_secs() as i64,
+            };
+            app.store().insert_session(&session).await?;
+            // The login page's pending request is done with; consent gets its own.
+            app.store().take_pending(&pending.id).await?;
+            let mut req = req;
+            req.prompt.login = false;
+            let step = consent_step(app, req, &session).await?;
+            Ok(Outcome {
+                step,
+                new_session: Some(cookie),
+            })
+        }
+    }
+}
+
+/// `POST /consent`.
+pub async fn consent(
+    app: &App,
+    form: &Form,
+    csrf_cookie: Option<&str>,
+    session_cookie: Option<&str>,
+) -> Result<Outcome, ServerError> {
+    let pending_id = form.get("pending").unwrap_or("");
+    let Some(pending) = app.store().get_pending(pending_id).await? else {
+        return Ok(expired().into());
+    };
+    let req = decode_pending(&pending)?;
+    let csrf = form.get("csrf").unwrap_or("");
+    if !csrf_matches(csrf, csrf_cookie.unwrap_or("")) || !csrf_matches(csrf, &req.csrf) {
+        return Ok(forged().into());
+    }
+    let Some(session) = current_session(app, session_cookie).await? else {
+        return Ok(expired().into());
+    };
+    // Single use: a replayed consent form finds nothing.
+    let Some(pending) = app.store().take_pending(pending_id).await? else {
+        return Ok(expired().into());
+    };
+    if pending.expires_at <= app.now() {
+        return Ok(expired().into());
+    }
+    match form.get("consent") {
+        Some("allow") => {
+            app.store()
+                .put_consent(&session.user_id, &req.client_id, &req.scopes, app.now())
+                .await?;
+            Ok(Step::Redirect(issue_code(app, &req, &session).await?).into())
+        }
+        _ => Ok(Step::Redirect(error_url(
+            app,
+            &callback(&req),
+            &OAuthError::new(Code::ConsentDenied, "the user denied the request"),
+        ))
+        .into()),
+    }
+}
+
+/// Issues a code for `req` on behalf of the session's user; returns the callback URL.
+async fn issue_code(
+    app: &App,
+    req: &AuthRequest,
+    session: &SessionRecord,
+) -> Result<String, ServerError> {
+    let code = random_token();
+    let now = app.now();
+    app.store()
+        .insert_code(&AuthorizationCodeRecord {
+            digest: code.digest().to_vec(),
+            client_id: req.client_id.clone(),
+            user_id: session.user_id.clone(),
+            redirect_uri: req.redirect_uri.clone(),
+            redirect_uri_sent: req.redirect_uri_sent,
+            scope: req.scopes.join(" "),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            auth_time: session.auth_time,
+            sid: Some(session.sid.clone()),
+            amr: session.amr.clone(),
+            grant_id: new_id(),
+            issued_at: now,
+            expires_at: now + app.settings().authorization_code_ttl.as_secs() as i64,
+            used_at: None,
+        })
+        .await?;
+    let mut params = vec![("code", code.expose())];
+    if let Some(state) = &req.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", app.issuer()));
+    Ok(callback_url(&req.redirect_uri, &params))
+}

@@ -1,0 +1,165 @@
+//! Server-rendered pages (askama), with the headers every page carries: no framing, a strict
+//! CSP, no caching, no referrer.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use candor_proto::OAuthError;
+
+use crate::browser::{ConsentView, LoginView};
+use crate::logout::ConfirmView;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    action: String,
+    pending: &'a str,
+    csrf: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    action: String,
+    pending: &'a str,
+    csrf: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    scopes: &'a [(String, &'static str)],
+}
+
+#[derive(Template)]
+#[template(path = "request_error.html")]
+struct RequestErrorPage<'a> {
+    code: &'a str,
+    description: &'a str,
+    explanation: &'a str,
+    fix: &'a str,
+    docs_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirmPage<'a> {
+    action: String,
+    csrf: &'a str,
+    id_token_hint: &'a str,
+    post_logout_redirect_uri: &'a str,
+    state: &'a str,
+    client_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOutPage;
+
+/// Adds the headers every page carries.
+pub fn harden(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+    let response = match page {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    };
+    harden(response)
+}
+
+pub fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
+    let status = StatusCode::from_u16(view.status).unwrap_or(StatusCode::OK);
+    render(
+        status,
+        LoginPage {
+            action: format!("{issuer}/login"),
+            pending: &view.pending,
+            csrf,
+            client_name: &view.client_name,
+            username: &view.username,
+            error: view.error.as_deref(),
+        }
+        .render(),
+    )
+}
+
+pub fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
+    render(
+        StatusCode::OK,
+        ConsentPage {
+            action: format!("{issuer}/consent"),
+            pending: &view.pending,
+            csrf,
+            client_name: &view.client_name,
+            username: &view.username,
+            scopes: &view.scopes,
+        }
+        .render(),
+    )
+}
+
+/// An error that must not be redirected: a 400 page with the diagnosis.
+pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
+    let entry = error.code.entry();
+    tracing::info!(
+        diagnosis = error.code.as_str(),
+        description = %error.description,
+        "request refused with an error page"
+    );
+    let status = StatusCode::from_u16(error.status())
+        .ok()
+        .filter(|s| s.is_client_error())
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    render(
+        status,
+        RequestErrorPage {
+            code: entry.code,
+            description: &error.description,
+            explanation: entry.explanation,
+            fix: entry.fix,
+            docs_url: error.error_uri(issuer),
+        }
+        .render(),
+    )
+}
+
+pub fn logout_confirm(issuer: &str, view: &ConfirmView, csrf: &str) -> Response {
+    render(
+        StatusCode::OK,
+        LogoutConfirmPage {
+            action: format!("{issuer}/logout"),
+            csrf,
+            id_token_hint: &view.id_token_hint,
+            post_logout_redirect_uri: &view.post_logout_redirect_uri,
+            state: &view.state,
+            client_id: &view.client_id,
+        }
+        .render(),
+    )
+}
+
+pub fn signed_out() -> Response {
+    render(StatusCode::OK, SignedOutPage.render())
+}

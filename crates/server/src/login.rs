@@ -1,0 +1,87 @@
+//! Checking a user's password, with the defences a login form needs: the same work and the same
+//! answer for an unknown user as for a wrong password, a slowdown after a few failures and a
+//! lock after many, counted per account in the store so that every node sees them.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use candor_proto::secret::{Secret, random_token};
+use candor_store::User;
+
+use crate::app::App;
+use crate::error::ServerError;
+use crate::users::{hash_password, verify_password};
+
+/// What a login attempt yields.
+#[derive(Debug)]
+pub enum LoginResult {
+    Success(User),
+    /// Wrong password or unknown user: the same to the caller, on purpose.
+    Failed,
+    /// Too many failures; try again after this many seconds.
+    Locked {
+        retry_after: i64,
+    },
+}
+
+/// A hash of a random password, verified against when the user does not exist, so that an
+/// unknown username costs the same time as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+}
+
+/// Checks `username` and `password`.
+pub async fn attempt(
+    app: &App,
+    username: &str,
+    password: &Secret,
+) -> Result<LoginResult, ServerError> {
+    let s = app.settings();
+    let window = s.login_failure_window.as_secs() as i64;
+    let now = app.now();
+    let (failures, last) = app.store().login_failures(username, now, window).await?;
+    if failures >= s.login_max_failures {
+        let since = last.unwrap_or(now);
+        return Ok(LoginResult::Locked {
+            retry_after: (since + window - now).max(1),
+        });
+    }
+    if failures >= s.login_slowdown_after {
+        // Doubling delays, 250 ms to 4 s: harmless for a person, ruinous for a guesser.
+        let extra = (failures - s.login_slowdown_after).min(4);
+        tokio::time::sleep(Duration::from_millis(250 << extra)).await;
+    }
+
+    let user = app.store().get_user_by_username(username).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_string());
+    let password = password.clone();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    match user {
+        Some(user) if matches => {
+            if failures > 0 {
+                app.store().clear_login_failures(username).await?;
+            }
+            Ok(LoginResult::Success(user))
+        }
+        _ => {
+            let count = app
+                .store()
+                .record_login_failure(username, now, window)
+                .await?;
+            tracing::info!(failures = count, "login failed");
+            if count >= s.login_max_failures {
+                Ok(LoginResult::Locked {
+                    retry_after: window,
+                })
+            } else {
+                Ok(LoginResult::Failed)
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Tokens for a user: the access token, the refresh token (rotated, one family per grant) and
+//! the id_token, as the authorization_code and refresh_token grants issue them.
+
+use candor_proto::secret::random_token;
+use candor_store::{Client, RefreshTokenRecord, User};
+
+use crate::app::App;
+use crate::id_token::{self, IdTokenInput};
+use crate::issue::{self, Grant};
+use crate::refusal::Refusal;
+use crate::token::TokenResponse;
+
+/// What the user granted, and how they authenticated.
+pub struct UserGrant<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub scopes: Vec<String>,
+    pub grant_id: &'a str,
+    pub auth_time: i64,
+    pub sid: Option<&'a str>,
+    pub amr: &'a [String],
+    pub nonce: Option<&'a str>,
+    /// The absolute end of the refresh family (set at the code exchange, kept on rotation).
+    pub family_expires_at: i64,
+}
+
+/// Whether this grant gets a refresh token: the client is registered for the grant, and
+/// either asked for `offline_access` or is a plain OAuth client (no `openid`).
+fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
+    client.grant_types.iter().any(|g| g == "refresh_token")
+        && (scopes.iter().any(|s| s == "offline_access") || !scopes.iter().any(|s| s == "openid"))
+}
+
+pub async fn issue(app: &App, g: UserGrant<'_>) -> Result<TokenResponse, Refusal> {
+    let audiences = if g.client.audiences.is_empty() {
+        vec![app.issuer().to_string()]
+    } else {
+        g.client.audiences.clone()
+    };
+    let access = issue::access_token(
+        app,
+        Grant {
+            client: g.client,
+            subject: Some(&g.user.id),
+            scopes: &g.scopes,
+            audiences,
+            auth_time: Some(g.auth_time),
+            grant_id: Some(g.grant_id),
+        },
+    )
+    .await?;
+
+    let refresh_token = if wants_refresh(g.client, &g.scopes) {
+        let token = random_token();
+        let now = app.now();
+        let idle = now + app.settings().refresh_token_idle_ttl.as_secs() as i64;
+        app.store()
+            .insert_refresh_token(&RefreshTokenRecord {
+                digest: token.digest().to_vec(),
+                family_id: g.grant_id.to_string(),
+                client_id: g.client.client_id.clone(),
+                user_id: g.user.id.clone(),
+                scope: g.scopes.join(" "),
+                auth_time: g.auth_time,
+                sid: g.sid.map(str::to_string),
+                amr: g.amr.to_vec(),
+                issued_at: now,
+                expires_at: g.family_expires_at,
+                idle_expires_at: idle.min(g.family_expires_at),
+                used_at: None,
+                revoked_at: None,
+            })
+            .await?;
+        Some(token.expose().to_string())
+    } else {
+        None
+    };
+
+    let id_token = if g.scopes.iter().any(|s| s == "openid") {
+        Some(
+            id_token::sign(
+                app,
+                IdTokenInput {
+                    client: g.client,
+                    user: g.user,
+                    scopes: &g.scopes,
+                    nonce: g.nonce,
+                    auth_time: g.auth_time,
+                    sid: g.sid,
+                    amr: g.amr,
+                    access_token: access.token.expose(),
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+
+    Ok(TokenResponse {
+        access_token: access.token.expose().to_string(),
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: (!g.scopes.is_empty()).then(|| g.scopes.join(" ")),
+        refresh_token,
+        id_token,
+    })
+}

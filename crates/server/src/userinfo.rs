@@ -1,0 +1,109 @@
+//! The UserInfo endpoint (OIDC Core §5.3) with RFC 6750 bearer-token errors.
+
+use candor_proto::error::quote;
+use candor_proto::{Code, OAuthError};
+use serde_json::Value;
+
+use crate::app::App;
+use crate::id_token::user_claims;
+use crate::refusal::Refusal;
+use crate::tokens::{Lookup, TokenState, lookup};
+
+fn fail(code: Code, why: impl AsRef<str>) -> Refusal {
+    Refusal::OAuth(OAuthError::new(code, why))
+}
+
+/// Extracts a bearer token from the `Authorization` header or, for POST, the form body
+/// (RFC 6750 §2.1, §2.2); never both.
+pub fn bearer(authorization: Option<&str>, body_token: Option<&str>) -> Result<String, Refusal> {
+    match (authorization, body_token) {
+        (Some(_), Some(_)) => Err(fail(
+            Code::TokenMalformed,
+            "the token was sent both in the Authorization header and in the body; use one (RFC 6750 section 2)",
+        )),
+        (None, Some(t)) => Ok(t.to_string()),
+        (None, None) => Err(fail(
+            Code::TokenMissing,
+            "no access token: send Authorization: Bearer <access_token>",
+        )),
+        (Some(h), None) => {
+            let (scheme, token) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(fail(
+                    Code::TokenMalformed,
+                    format!(
+                        "the Authorization header uses scheme {}; expected 'Bearer'",
+                        quote(scheme)
+                    ),
+                ));
+            }
+            let token = token.trim();
+            if token.is_empty() {
+                return Err(fail(
+                    Code::TokenMalformed,
+                    "the Authorization: Bearer header has no token",
+                ));
+            }
+            Ok(token.to_string())
+        }
+    }
+}
+
+/// The claims of the user the access token speaks for, as its scopes allow.
+pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
+    let facts = match lookup(app, token).await? {
+        Lookup::Found(facts, TokenState::Active) => facts,
+        Lookup::Found(facts, TokenState::Expired) => {
+            return Err(fail(
+                Code::TokenExpired,
+                format!(
+                    "the access token expired {}s ago",
+                    app.now() - facts.expires_at
+                ),
+            ));
+        }
+        Lookup::Found(_, TokenState::Revoked) => {
+            return Err(fail(Code::TokenRevoked, "the access token was revoked"));
+        }
+        Lookup::Unknown => {
+            return Err(fail(
+                Code::TokenUnknown,
+                "the access token was not issued by this server",
+            ));
+        }
+        Lookup::Malformed => {
+            return Err(fail(
+                Code::TokenMalformed,
+                "the access token is not a token of this server's formats",
+            ));
+        }
+    };
+    let scopes: Vec<String> = facts
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(fail(
+            Code::TokenInsufficientScope,
+            format!(
+                "the UserInfo endpoint requires scope 'openid'; the token has {}",
+                quote(&scopes.join(" "))
+            ),
+        ));
+    }
+    let user = match &facts.subject {
+        Some(sub) => app.store().get_user(sub).await?,
+        None => None,
+    };
+    let user = user.ok_or_else(|| {
+        fail(
+            Code::TokenUnknown,
+            "the access token does not speak for a user (client_credentials, or a deleted user)",
+        )
+    })?;
+    Ok(Value::Object(user_claims(&user, &scopes)))
+}
