@@ -40,7 +40,11 @@ pub async fn introspect(
     out.insert("active".into(), json!(true));
     out.insert("iss".into(), json!(app.issuer()));
     out.insert("client_id".into(), json!(facts.client_id));
-    out.insert("token_type".into(), json!("Bearer"));
+    let refresh = matches!(facts.held, crate::tokens::Held::Refresh { .. });
+    out.insert(
+        "token_type".into(),
+        json!(if refresh { "refresh_token" } else { "Bearer" }),
+    );
     out.insert("jti".into(), json!(facts.jti));
     out.insert("iat".into(), json!(facts.issued_at));
     out.insert("exp".into(), json!(facts.expires_at));

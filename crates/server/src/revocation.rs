@@ -42,6 +42,12 @@ pub async fn revoke(app: &App, authorization: Option<&str>, form: &Form) -> Resu
         Held::Opaque { digest } => {
             app.store().revoke_access_token(&digest, now).await?;
         }
+        Held::Refresh { family_id } => {
+            let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
+            app.store()
+                .revoke_refresh_family(&family_id, now, until)
+                .await?;
+        }
         Held::Jwt => {
             app.store()
                 .append_revocation(&NewRevocation {

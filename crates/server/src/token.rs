@@ -61,14 +61,8 @@ pub async fn exchange(
     }
     match grant_type {
         "client_credentials" => client_credentials(app, client, form).await,
-        other => Err(OAuthError::new(
-            Code::GrantTypeUnsupported,
-            format!(
-                "grant_type {} is not available on this server yet",
-                quote(other)
-            ),
-        )
-        .into()),
+        "authorization_code" => crate::code_grant::exchange(app, client, form).await,
+        _ => crate::refresh_grant::refresh(app, client, form).await,
     }
 }
 

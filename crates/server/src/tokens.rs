@@ -16,6 +16,8 @@ pub enum Held {
     Jwt,
     /// An opaque token, by the digest it is stored under.
     Opaque { digest: Vec<u8> },
+    /// A refresh token; revoking it revokes its family.
+    Refresh { family_id: String },
 }
 
 /// What the server knows of one of its access tokens.
@@ -89,7 +91,7 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
     } else {
         let digest = digest(token).to_vec();
         let Some(record) = app.store().get_access_token(&digest).await? else {
-            return Ok(Lookup::Unknown);
+            return refresh_lookup(app, &digest).await;
         };
         let facts = TokenFacts {
             held: Held::Opaque { digest },
@@ -126,4 +128,35 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
         TokenState::Active
     };
     Ok(Lookup::Found(facts, state))
+}
+
+/// A refresh token: active while neither rotated, revoked nor expired.
+async fn refresh_lookup(app: &App, digest: &[u8]) -> Result<Lookup, Refusal> {
+    let Some(r) = app.store().get_refresh_token(digest).await? else {
+        return Ok(Lookup::Unknown);
+    };
+    let now = app.now();
+    let state = if r.revoked_at.is_some() || r.used_at.is_some() {
+        TokenState::Revoked
+    } else if r.expires_at <= now || r.idle_expires_at <= now {
+        TokenState::Expired
+    } else {
+        TokenState::Active
+    };
+    Ok(Lookup::Found(
+        TokenFacts {
+            held: Held::Refresh {
+                family_id: r.family_id.clone(),
+            },
+            jti: r.family_id.clone(),
+            client_id: r.client_id,
+            subject: Some(r.user_id),
+            scope: (!r.scope.is_empty()).then_some(r.scope),
+            audiences: Vec::new(),
+            issued_at: r.issued_at,
+            expires_at: r.idle_expires_at.min(r.expires_at),
+            grant_id: Some(r.family_id),
+        },
+        state,
+    ))
 }

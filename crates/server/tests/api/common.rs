@@ -192,6 +192,9 @@ impl TestServer {
         let mut settings = candor_server::Settings::new(&base);
         // Tests change registrations and expect the next request to see them.
         settings.client_cache_ttl = std::time::Duration::ZERO;
+        // Lock after 5 failures, without the slowdown (tests never assert on time).
+        settings.login_max_failures = 5;
+        settings.login_slowdown_after = 100;
         let app = candor_server::build(
             settings,
             store.clone(),

@@ -11,7 +11,9 @@
 mod common;
 
 mod bad_input;
+mod browser;
 mod client_auth;
 mod discovery;
+mod flow;
 mod introspection;
 mod token;
