@@ -334,7 +334,8 @@ async fn authorize_errors_that_redirect(s: TestServer) {
     let setup = setup(&s).await;
     let b = Browser::new();
     let p = pkce();
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("response_type", "token")],
             "unsupported_response_type",
