@@ -45,7 +45,11 @@ pub struct TokensSection {
     pub authorization_code_ttl: Option<String>,
     pub access_token_ttl: Option<String>,
     pub refresh_token_ttl: Option<String>,
+    /// A refresh token unused this long expires.
+    pub refresh_token_idle_ttl: Option<String>,
     pub id_token_ttl: Option<String>,
+    /// Lifetime of a browser login session.
+    pub session_ttl: Option<String>,
     /// RS256, ES256 or EdDSA.
     pub access_token_alg: Option<String>,
     /// Allowed clock difference, e.g. "60s".
@@ -76,7 +80,7 @@ pub fn load(global: &Global) -> Result<Resolved> {
         }
         None => FileConfig::default(),
     };
-    let overrides: [(&str, &mut Option<String>); 8] = [
+    let overrides: [(&str, &mut Option<String>); 10] = [
         ("CANDOR_SERVER_ISSUER", &mut file.server.issuer),
         ("CANDOR_SERVER_LISTEN", &mut file.server.listen),
         (
@@ -92,6 +96,11 @@ pub fn load(global: &Global) -> Result<Resolved> {
             &mut file.tokens.refresh_token_ttl,
         ),
         ("CANDOR_TOKENS_ID_TOKEN_TTL", &mut file.tokens.id_token_ttl),
+        (
+            "CANDOR_TOKENS_REFRESH_TOKEN_IDLE_TTL",
+            &mut file.tokens.refresh_token_idle_ttl,
+        ),
+        ("CANDOR_TOKENS_SESSION_TTL", &mut file.tokens.session_ttl),
         (
             "CANDOR_TOKENS_ACCESS_TOKEN_ALG",
             &mut file.tokens.access_token_alg,
@@ -157,6 +166,12 @@ pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
         s.refresh_token_ttl,
     )?;
     s.id_token_ttl = duration(&t.id_token_ttl, "id_token_ttl", s.id_token_ttl)?;
+    s.refresh_token_idle_ttl = duration(
+        &t.refresh_token_idle_ttl,
+        "refresh_token_idle_ttl",
+        s.refresh_token_idle_ttl,
+    )?;
+    s.session_ttl = duration(&t.session_ttl, "session_ttl", s.session_ttl)?;
     s.leeway = duration(&t.leeway, "leeway", s.leeway)?;
     if let Some(alg) = &t.access_token_alg {
         s.access_token_alg = alg
@@ -168,6 +183,8 @@ pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
         ("access_token_ttl", s.access_token_ttl),
         ("refresh_token_ttl", s.refresh_token_ttl),
         ("id_token_ttl", s.id_token_ttl),
+        ("refresh_token_idle_ttl", s.refresh_token_idle_ttl),
+        ("session_ttl", s.session_ttl),
     ] {
         if d.is_zero() {
             bail!("[tokens] {name} must be longer than zero");

@@ -17,11 +17,30 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             "no configuration: pass --config FILE, or --dev for a local development server on 127.0.0.1:8080"
         );
     }
-    if resolved.file.server.tls_cert.is_some() || resolved.file.server.tls_key.is_some() {
-        bail!(
-            "[server] tls_cert and tls_key are not supported by this build yet; terminate TLS in front of candor"
-        );
-    }
+    let tls = match (
+        &resolved.file.server.tls_cert,
+        &resolved.file.server.tls_key,
+    ) {
+        (Some(cert), Some(key)) => {
+            for (what, path) in [("tls_cert", cert), ("tls_key", key)] {
+                if !path.is_file() {
+                    bail!("[server] {what} = '{}': no such file", path.display());
+                }
+            }
+            let config = candor_server::tls_config(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load the TLS certificate {} and key {} (PEM files expected)",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            Some(config)
+        }
+        (None, None) => None,
+        _ => bail!("[server] tls_cert and tls_key go together: set both, or neither"),
+    };
     let listen = args
         .listen
         .clone()
@@ -41,13 +60,14 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         .local_addr()
         .context("cannot read the bound address")?;
 
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let issuer = match args
         .issuer
         .clone()
         .or_else(|| resolved.file.server.issuer.clone())
     {
         Some(i) => i,
-        None if args.dev => format!("http://{bound}"),
+        None if args.dev => format!("{scheme}://{bound}"),
         None => bail!("no issuer: set [server] issuer in the config file or pass --issuer"),
     };
     validate_issuer(&issuer).map_err(anyhow::Error::msg)?;
@@ -73,12 +93,17 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         "candor is ready"
     );
     println!(
-        "candor listening on http://{bound} (issuer {})",
+        "candor listening on {scheme}://{bound} (issuer {})",
         app.issuer()
     );
-    candor_server::serve(listener, app, shutdown_signal())
-        .await
-        .context("server error")?;
+    match tls {
+        Some(config) => candor_server::serve_tls(listener, app, config, shutdown_signal())
+            .await
+            .context("server error")?,
+        None => candor_server::serve(listener, app, shutdown_signal())
+            .await
+            .context("server error")?,
+    }
     tracing::info!("candor stopped");
     Ok(())
 }

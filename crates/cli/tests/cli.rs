@@ -386,3 +386,111 @@ fn docs_errors_md_is_up_to_date() {
         "docs/errors.md is stale: run `cargo run -- docs errors > docs/errors.md`"
     );
 }
+
+#[tokio::test]
+async fn serves_tls_when_configured() {
+    let _ = rustls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let config = dir.path().join("candor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nissuer = \"https://localhost:{{PORT}}\"\nlisten = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            cert_path.display(),
+            key_path.display()
+        )
+        .replace("{PORT}", "1"),
+    )
+    .unwrap();
+    // Half a pair is refused with a message.
+    std::fs::write(
+        dir.path().join("half.toml"),
+        format!(
+            "[server]\nissuer = \"https://localhost\"\ntls_cert = \"{}\"\n",
+            cert_path.display()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        candor(dir.path())
+            .args(["serve", "--config"])
+            .arg(dir.path().join("half.toml")),
+        None,
+    );
+    assert!(stderr(&out).contains("go together"), "{}", stderr(&out));
+    // A key that is not PEM is refused before listening.
+    std::fs::write(dir.path().join("bad.pem"), "not a key").unwrap();
+    std::fs::write(dir.path().join("bad.toml"), format!("[server]\nissuer = \"https://localhost\"\nlisten = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n", cert_path.display(), dir.path().join("bad.pem").display())).unwrap();
+    let out = run(
+        candor(dir.path())
+            .args(["serve", "--config"])
+            .arg(dir.path().join("bad.toml")),
+        None,
+    );
+    assert!(
+        stderr(&out).contains("cannot load the TLS certificate"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A TLS server answers over https with the configured issuer.
+    let mut child = candor(&dir.path().join("data"))
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("CANDOR_SERVER_ISSUER", "")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = Server {
+        child,
+        base: String::new(),
+    };
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .unwrap_or_else(|| panic!("{line}"));
+    let port = addr.rsplit(':').next().unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
+        .build()
+        .unwrap();
+    let health = http
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let meta: Value = http
+        .get(format!(
+            "https://localhost:{port}/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        meta["issuer"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://localhost:1"),
+        "{meta}"
+    );
+    drop(server);
+}
+
+fn rustls_provider() -> Result<(), std::sync::Arc<rustls::crypto::CryptoProvider>> {
+    rustls::crypto::aws_lc_rs::default_provider().install_default()
+}

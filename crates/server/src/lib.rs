@@ -76,6 +76,40 @@ pub async fn serve(
     result
 }
 
+pub use axum_server::tls_rustls::RustlsConfig;
+
+/// Loads a PEM certificate chain and private key for [`serve_tls`]. The process must have
+/// installed a rustls crypto provider.
+pub async fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> std::io::Result<RustlsConfig> {
+    RustlsConfig::from_pem_file(cert, key).await
+}
+
+/// Serves `app` over TLS (rustls) until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: App,
+    config: RustlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = listener.into_std()?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let background = tokio::spawn(housekeeping(app.clone()));
+    let result = axum_server::tls_rustls::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(router(app).into_make_service())
+        .await;
+    background.abort();
+    result
+}
+
 /// Periodic work: pick up key rotations made elsewhere, purge what has expired.
 pub async fn housekeeping(app: App) {
     let mut keys_tick = tokio::time::interval(app.settings().key_refresh_interval);
