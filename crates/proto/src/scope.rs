@@ -37,6 +37,15 @@ pub fn parse(scope: &str) -> Result<Vec<String>, OAuthError> {
     Ok(out)
 }
 
+/// Splits a space-separated scope string this server stored itself (no validation).
+pub fn split(stored: &str) -> Vec<String> {
+    stored
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Joins scopes with single spaces.
 pub fn join(scopes: &[String]) -> String {
     scopes.join(" ")

@@ -19,6 +19,7 @@ use candor_store::{Client, Store, StoreError};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
+use crate::settings::is_loopback;
 
 /// Grant types a client may be registered for.
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
@@ -100,13 +101,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ServerError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d == "localhost",
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
+            if is_loopback(&url) {
                 Ok(())
             } else {
                 Err(invalid(format!(

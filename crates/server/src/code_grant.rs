@@ -5,7 +5,7 @@
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::redirect_uri::{Comparison, compare};
-use candor_proto::{Code, OAuthError, pkce};
+use candor_proto::{Code, OAuthError, pkce, scope};
 use candor_store::{Client, Consumed};
 
 use crate::app::App;
@@ -135,12 +135,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
                 "the user this code was issued for no longer exists",
             )
         })?;
-    let scopes: Vec<String> = record
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let scopes: Vec<String> = scope::split(&record.scope);
     user_grant::issue(
         app,
         UserGrant {

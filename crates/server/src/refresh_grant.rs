@@ -92,12 +92,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
         ));
     }
 
-    let granted: Vec<String> = record
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let granted: Vec<String> = scope::split(&record.scope);
     let scopes = match form.get("scope") {
         Some(requested) => {
             let requested = scope::parse(requested)?;

@@ -97,6 +97,16 @@ impl Settings {
     }
 }
 
+/// Whether a URL's host is this machine: `localhost` or a loopback address.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Checks an issuer: an absolute `https` URL, or `http` on a loopback host only; no query or
 /// fragment (OIDC Discovery §3, RFC 8414 §2).
 pub fn validate_issuer(issuer: &str) -> Result<(), String> {
@@ -110,13 +120,7 @@ pub fn validate_issuer(issuer: &str) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d == "localhost",
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
+            if is_loopback(&url) {
                 Ok(())
             } else {
                 Err(format!(

@@ -78,14 +78,7 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
             ));
         }
     };
-    let scopes: Vec<String> = facts
-        .scope
-        .as_deref()
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let scopes: Vec<String> = candor_proto::scope::split(facts.scope.as_deref().unwrap_or(""));
     if !scopes.iter().any(|s| s == "openid") {
         return Err(fail(
             Code::TokenInsufficientScope,
