@@ -225,6 +225,45 @@ impl TestServer {
         })
     }
 
+    /// A second node on the same database and master key (its own clock and key cache), as
+    /// several `candor` processes sharing PostgreSQL run.
+    pub async fn second_node(&self) -> TestServer {
+        let store = candor_store::open(&self.db_url).await.expect("store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let clock = ManualClock::new();
+        // Both nodes answer for one issuer, as behind a load balancer.
+        let mut settings = candor_server::Settings::new(&self.base);
+        settings.client_cache_ttl = std::time::Duration::ZERO;
+        let app = candor_server::build(
+            settings,
+            store.clone(),
+            self.master.clone(),
+            Arc::new(clock.clone()),
+        )
+        .await
+        .expect("build");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(candor_server::serve(listener, app.clone(), async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base,
+            app,
+            clock,
+            store,
+            master: self.master.clone(),
+            http: self.http.clone(),
+            backend: self.backend,
+            db_url: self.db_url.clone(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            _pg: None,
+            shutdown: Some(tx),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -16,4 +16,5 @@ mod client_auth;
 mod discovery;
 mod flow;
 mod introspection;
+mod nodes;
 mod token;
