@@ -223,6 +223,18 @@ async fn consent_and_session_are_remembered_and_prompts_override(s: TestServer) 
     let q = location_params(&r);
     assert_eq!(param(&q, "error"), Some("consent_required"));
     assert_eq!(param(&q, "diagnosis"), Some("prompt.consent_required"));
+    // An expired session means a new login.
+    s.clock.advance(13 * 3600);
+    let mut params = standard(&setup, &p, "openid profile");
+    params.push(("prompt", "none"));
+    let q = location_params(&b.get(&authorize_url(&s, &params)).await);
+    assert_eq!(
+        param(&q, "error"),
+        Some("login_required"),
+        "the 12 h session has expired"
+    );
+    let mut params = standard(&setup, &p, "openid email");
+    params.push(("prompt", "none"));
     // prompt=none in a browser with no session: login_required.
     let fresh = Browser::new();
     let r = fresh.get(&authorize_url(&s, &params)).await;
