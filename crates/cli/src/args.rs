@@ -54,6 +54,9 @@ pub enum Command {
     /// Print generated documentation.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Diagnose an OAuth exchange with any provider: a HAR capture, a token response, a JWT,
+    /// or a live probe.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod admin;
 mod args;
 mod config;
+mod doctor;
 mod master;
 mod serve;
 
@@ -43,16 +44,18 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        let done = match cli.command {
             Command::Serve(args) => serve::run(&cli.global, args).await,
             Command::Client(cmd) => admin::client(&cli.global, cmd).await,
             Command::User(cmd) => admin::user(&cli.global, cmd).await,
             Command::Keys(cmd) => admin::keys(&cli.global, cmd).await,
             Command::Docs(cmd) => admin::docs(cmd),
-        }
+            Command::Doctor(args) => return doctor::run(&cli.global, args).await,
+        };
+        done.map(|()| ExitCode::SUCCESS)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

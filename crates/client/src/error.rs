@@ -20,7 +20,10 @@ pub enum TlsFailure {
     /// The certificate's notBefore is in the future.
     NotYetValid { not_before: Option<u64> },
     /// The certificate does not name the host; `presented` lists the names it has.
-    WrongHost { host: String, presented: Vec<String> },
+    WrongHost {
+        host: String,
+        presented: Vec<String>,
+    },
     /// The chain does not lead to a trusted root: self-signed, or a private CA.
     UnknownIssuer,
     /// The certificate was revoked.
@@ -247,12 +250,16 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::InvalidUrl { url, reason } => write!(f, "'{url}' is not a usable URL: {reason}"),
+            ErrorKind::InvalidUrl { url, reason } => {
+                write!(f, "'{url}' is not a usable URL: {reason}")
+            }
             ErrorKind::InsecureHttp { url } => write!(
                 f,
                 "refusing plain http off loopback: {url} (tokens and codes would travel in clear text)"
             ),
-            ErrorKind::Dns { host, detail } => write!(f, "the host '{host}' does not resolve: {detail}"),
+            ErrorKind::Dns { host, detail } => {
+                write!(f, "the host '{host}' does not resolve: {detail}")
+            }
             ErrorKind::Connect { target, detail } => {
                 write!(f, "cannot connect to {target}: {detail}")
             }
@@ -268,7 +275,10 @@ impl fmt::Display for ErrorKind {
                     f,
                     "HTTP {status}: an HTML page ('{t}') came back where JSON was expected"
                 ),
-                None => write!(f, "HTTP {status}: an HTML page came back where JSON was expected"),
+                None => write!(
+                    f,
+                    "HTTP {status}: an HTML page came back where JSON was expected"
+                ),
             },
             ErrorKind::Empty { status } => write!(f, "HTTP {status} with an empty body"),
             ErrorKind::MalformedJson { status, detail } => {

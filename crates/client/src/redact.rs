@@ -46,27 +46,61 @@ pub fn form(body: &str) -> String {
     out.finish()
 }
 
-/// A URL with sensitive query parameters (and any userinfo password) redacted.
+/// A URL with sensitive query parameters (and any userinfo password) redacted, for display:
+/// the hints are not percent-encoded.
 pub fn url(raw: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(raw) else {
-        return raw.chars().take(200).collect();
+        return cut(raw, 200);
     };
     if parsed.password().is_some() {
         let _ = parsed.set_password(Some("REDACTED"));
     }
-    if let Some(query) = parsed.query().map(str::to_string) {
-        if query.is_empty() {
-            return parsed.to_string();
+    let query = parsed.query().map(str::to_string);
+    let fragment = parsed.fragment().map(str::to_string);
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut out = parsed.to_string();
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&raw_pairs(&q));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        if f.contains('=') {
+            out.push_str(&raw_pairs(&f));
+        } else {
+            out.push_str(&f);
         }
-        let redacted = form(&query);
-        parsed.set_query(Some(&redacted));
     }
-    if let Some(fragment) = parsed.fragment().map(str::to_string)
-        && fragment.contains('=')
-    {
-        parsed.set_fragment(Some(&form(&fragment)));
-    }
-    parsed.to_string()
+    out
+}
+
+/// A raw query string with the values of sensitive parameters replaced by hints; the other
+/// pairs are kept as written.
+fn raw_pairs(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => {
+                let decoded_name: String = form_urlencoded::parse(name.as_bytes())
+                    .next()
+                    .map(|(n, _)| n.into_owned())
+                    .unwrap_or_default();
+                if is_sensitive(&decoded_name) {
+                    let decoded_value: String =
+                        form_urlencoded::parse(format!("x={value}").as_bytes())
+                            .next()
+                            .map(|(_, v)| v.into_owned())
+                            .unwrap_or_default();
+                    format!("{name}={}", hint(&decoded_value))
+                } else {
+                    pair.to_string()
+                }
+            }
+            None => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A header value with credentials redacted: `Authorization`, `Cookie`, `Set-Cookie`,

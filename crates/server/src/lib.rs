@@ -53,11 +53,10 @@ pub async fn build(
     master: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
 ) -> Result<App, ServerError> {
-    let mut algs = vec![SigningAlg::Rs256];
-    if !algs.contains(&settings.access_token_alg) {
-        algs.push(settings.access_token_alg);
-    }
-    let keys = keys::Keys::open(store.clone(), master.clone(), &algs, clock.now()).await?;
+    // Every algorithm discovery advertises has a key from the start, so that the JWKS and
+    // id_token_signing_alg_values_supported agree.
+    let algs = SigningAlg::ALL;
+    let keys = keys::Keys::open(store.clone(), master.clone(), algs, clock.now()).await?;
     Ok(App::new(settings, store, master, keys, clock))
 }
 

@@ -72,7 +72,9 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
         if parsed.iss != app.issuer() {
             return Ok(Lookup::Unknown);
         }
-        let expired = check_times(&claims, now, 0).is_err();
+        // Expiry is strict; `iat`/`nbf` get the leeway, since another node's clock may run a
+        // little ahead of this one's.
+        let expired = parsed.exp <= now || check_times(&claims, now, app.leeway()).is_err();
         let facts = TokenFacts {
             held: Held::Jwt,
             jti: parsed.jti,

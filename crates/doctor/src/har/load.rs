@@ -1,0 +1,626 @@
+//! Reading a HAR file: refuse what cannot be examined with a clear message (exit 2), and
+//! normalise the rest into [`Capture`] (entries in time order, bodies decoded).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use url::Url;
+
+use super::model::{Content, HarFile, NameValue, PostData, RawEntry};
+use crate::input::InputError;
+
+/// Files larger than this are refused before reading: browsers write HARs of this size only
+/// when they include media, and parsing one would take gigabytes of memory.
+pub const MAX_HAR_BYTES: u64 = 200 * 1024 * 1024;
+
+/// A body as captured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The message has no body (a GET, or a request without postData).
+    None,
+    /// The body is known to be empty.
+    Empty,
+    /// The body as text.
+    Text(String),
+    /// A body that is not UTF-8 text, with its length.
+    Binary(usize),
+    /// The message had a body but the capture left it out: unknown.
+    Missing,
+}
+
+impl Body {
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Body::Text(t) => Some(t),
+            Body::Empty => Some(""),
+            _ => None,
+        }
+    }
+
+    /// The bytes for classification; `None` when unknown.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        match self {
+            Body::Text(t) => Some(t.as_bytes().to_vec()),
+            Body::Empty | Body::None => Some(Vec::new()),
+            Body::Binary(n) => Some(vec![0xff; (*n).min(16)]),
+            Body::Missing => None,
+        }
+    }
+}
+
+/// One request/response pair, normalised.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Position in `log.entries` of the file.
+    pub index: usize,
+    /// When the request started, Unix milliseconds.
+    pub started_ms: i64,
+    /// How long until the response was complete, milliseconds.
+    pub duration_ms: i64,
+    pub method: String,
+    pub url: Url,
+    pub req_headers: Vec<(String, String)>,
+    pub req_body: Body,
+    /// The request's Content-Type (header, else postData.mimeType).
+    pub req_content_type: Option<String>,
+    /// 0 when the browser recorded no response (blocked, failed, cancelled).
+    pub status: i64,
+    pub resp_headers: Vec<(String, String)>,
+    pub resp_body: Body,
+    pub resp_content_type: Option<String>,
+    pub redirect_url: Option<String>,
+    /// The browser's own error text for a failed request (Chrome's `_error`).
+    pub resp_error: Option<String>,
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+impl Entry {
+    pub fn req_header(&self, name: &str) -> Option<&str> {
+        header(&self.req_headers, name)
+    }
+
+    pub fn resp_header(&self, name: &str) -> Option<&str> {
+        header(&self.resp_headers, name)
+    }
+
+    /// The query parameters, decoded, in order, duplicates kept.
+    pub fn query(&self) -> Vec<(String, String)> {
+        self.url
+            .query_pairs()
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    /// When the response was complete, Unix milliseconds.
+    pub fn finished_ms(&self) -> i64 {
+        self.started_ms.saturating_add(self.duration_ms.max(0))
+    }
+
+    /// The URL without query or fragment, for comparing endpoints.
+    pub fn endpoint(&self) -> String {
+        endpoint_of(&self.url)
+    }
+
+    /// The Location a redirect points to (header, else redirectURL), resolved against the URL.
+    pub fn location(&self) -> Option<Url> {
+        let raw = self
+            .resp_header("location")
+            .map(str::to_string)
+            .or_else(|| self.redirect_url.clone().filter(|s| !s.is_empty()))?;
+        self.url.join(&raw).ok()
+    }
+}
+
+/// `scheme://host[:port]/path` of a URL.
+pub fn endpoint_of(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// A loaded capture.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// `creator.name creator.version` (and the browser, when named).
+    pub creator: String,
+    pub version: String,
+    /// Entries in time order (ties keep file order).
+    pub entries: Vec<Entry>,
+    /// Whether the capture was made by a browser (its requests are front-channel).
+    pub from_browser: bool,
+    /// Whether any request or response carries an Authorization, Cookie or Set-Cookie header.
+    pub credential_headers_seen: bool,
+    /// Whether any entry lists cookies in its `cookies` arrays.
+    pub cookie_arrays_seen: bool,
+}
+
+impl Capture {
+    pub fn entry(&self, index: usize) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.index == index)
+    }
+}
+
+/// Reads a HAR file, refusing it (without reading) when it is larger than [`MAX_HAR_BYTES`].
+pub fn load_path(path: &Path) -> Result<Capture, InputError> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| InputError::new(format!("cannot read {shown}: {e}")))?;
+    if meta.is_dir() {
+        return Err(InputError::new(format!(
+            "{shown} is a directory; expected a HAR file exported from the browser's network panel"
+        )));
+    }
+    if meta.len() > MAX_HAR_BYTES {
+        return Err(InputError::new(format!(
+            "{shown} is {} MB; the doctor reads HAR files up to {} MB. Export only the login (clear the network log, enable 'Preserve log', log in, export), or filter out media with the 'Fetch/XHR' and 'Doc' filters",
+            meta.len() / (1024 * 1024),
+            MAX_HAR_BYTES / (1024 * 1024)
+        )));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| InputError::new(format!("cannot open {shown}: {e}")))?;
+    parse_reader(file)
+}
+
+/// Reads a HAR from any reader (at most [`MAX_HAR_BYTES`] bytes are read).
+pub fn parse_reader<R: Read>(reader: R) -> Result<Capture, InputError> {
+    let mut buffered = BufReader::with_capacity(64 * 1024, reader.take(MAX_HAR_BYTES + 1));
+    check_start(&mut buffered)?;
+    let mut counted = CountingReader {
+        inner: buffered,
+        count: 0,
+    };
+    let file: HarFile = match serde_json::from_reader(&mut counted) {
+        Ok(f) => f,
+        Err(e) => {
+            if counted.count > MAX_HAR_BYTES {
+                return Err(InputError::new(format!(
+                    "the input is larger than {} MB; the doctor reads HAR files up to that size",
+                    MAX_HAR_BYTES / (1024 * 1024)
+                )));
+            }
+            return Err(json_error(&e));
+        }
+    };
+    normalise(file)
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Refuses, with a useful message, input that cannot be a HAR at all.
+fn check_start<R: BufRead>(r: &mut R) -> Result<(), InputError> {
+    let buf = r
+        .fill_buf()
+        .map_err(|e| InputError::new(format!("cannot read the input: {e}")))?;
+    if buf.is_empty() {
+        return Err(InputError::new(
+            "the input is empty; expected a HAR file (JSON) exported from the browser's network panel",
+        ));
+    }
+    if buf.starts_with(&[0x1f, 0x8b]) {
+        return Err(InputError::new(
+            "the input is gzip-compressed; decompress it first (gunzip FILE.har.gz)",
+        ));
+    }
+    if buf.starts_with(b"PK\x03\x04") {
+        return Err(InputError::new(
+            "the input is a ZIP archive; extract the .har file from it first",
+        ));
+    }
+    let first = buf
+        .iter()
+        .copied()
+        .find(|b| !(b.is_ascii_whitespace() || *b == 0xef || *b == 0xbb || *b == 0xbf));
+    match first {
+        Some(b'{') => Ok(()),
+        Some(b) if b.is_ascii_graphic() => {
+            let head: String = String::from_utf8_lossy(buf)
+                .trim_start()
+                .chars()
+                .take(40)
+                .filter(|c| !c.is_control())
+                .collect();
+            Err(InputError::new(format!(
+                "not a HAR file: HAR is a JSON object starting with '{{', but the input starts with '{head}'"
+            )))
+        }
+        Some(_) => Err(InputError::new(
+            "not a HAR file: the input is binary data, not JSON text",
+        )),
+        None => Err(InputError::new(
+            "the input holds only whitespace; expected a HAR file",
+        )),
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> InputError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => InputError::new(format!(
+            "the HAR file ends early at line {} column {}: it is truncated (was the export interrupted, or the file cut when copied?)",
+            e.line(),
+            e.column()
+        )),
+        Category::Syntax => InputError::new(format!("the HAR file is not valid JSON: {e}")),
+        Category::Data => InputError::new(format!("the file is JSON but not a HAR 1.2 log: {e}")),
+        Category::Io => InputError::new(format!("cannot read the HAR file: {e}")),
+    }
+}
+
+fn pairs(list: &[NameValue]) -> Vec<(String, String)> {
+    list.iter().filter_map(NameValue::pair).collect()
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn normalise(file: HarFile) -> Result<Capture, InputError> {
+    let log = file.log.ok_or_else(|| {
+        InputError::new("the JSON has no 'log' object: not a HAR file (HAR files look like {\"log\": {\"version\": \"1.2\", \"entries\": [...]}})")
+    })?;
+    let version = match &log.version {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => {
+            return Err(InputError::new(format!(
+                "log.version is {other}, expected \"1.2\""
+            )));
+        }
+        None => {
+            return Err(InputError::new(
+                "log.version is missing; a HAR file states its version (\"1.2\")",
+            ));
+        }
+    };
+    if !(version == "1.2" || version == "1.1" || version.starts_with("1.2.")) {
+        return Err(InputError::new(format!(
+            "HAR version '{version}' is not supported; the doctor reads HAR 1.1 and 1.2 (what Chrome, Firefox and Safari export)"
+        )));
+    }
+    let creator = log.creator.clone().unwrap_or_default();
+    let mut creator_text = format!(
+        "{} {}",
+        creator.name.as_deref().unwrap_or("unknown"),
+        creator.version.as_deref().unwrap_or("")
+    )
+    .trim()
+    .to_string();
+    if let Some(b) = log.browser.as_ref().filter(|b| b.name != creator.name) {
+        creator_text.push_str(&format!(
+            " ({} {})",
+            b.name.as_deref().unwrap_or(""),
+            b.version.as_deref().unwrap_or("")
+        ));
+    }
+    let raw_entries = log.entries.ok_or_else(|| {
+        InputError::new("log.entries is missing; a HAR file lists its requests there")
+    })?;
+    let mut entries = Vec::with_capacity(raw_entries.len());
+    let mut credential_headers_seen = false;
+    let mut cookie_arrays_seen = false;
+    let mut browser_headers = false;
+    for (i, raw) in raw_entries.into_iter().enumerate() {
+        let entry = normalise_entry(i, raw, &mut cookie_arrays_seen)?;
+        for (n, _) in entry.req_headers.iter().chain(entry.resp_headers.iter()) {
+            let n = n.to_ascii_lowercase();
+            if n == "authorization" || n == "cookie" || n == "set-cookie" {
+                credential_headers_seen = true;
+            }
+            if n.starts_with("sec-fetch-") || n == "origin" {
+                browser_headers = true;
+            }
+        }
+        entries.push(entry);
+    }
+    entries.sort_by_key(|e| (e.started_ms, e.index));
+    let name = format!(
+        "{} {}",
+        creator.name.as_deref().unwrap_or(""),
+        log.browser
+            .as_ref()
+            .and_then(|b| b.name.as_deref())
+            .unwrap_or("")
+    )
+    .to_ascii_lowercase();
+    let from_browser = browser_headers
+        || [
+            "webinspector",
+            "firefox",
+            "webkit",
+            "chrome",
+            "safari",
+            "edge",
+            "chromium",
+        ]
+        .iter()
+        .any(|b| name.contains(b));
+    Ok(Capture {
+        creator: creator_text,
+        version,
+        entries,
+        from_browser,
+        credential_headers_seen,
+        cookie_arrays_seen,
+    })
+}
+
+fn normalise_entry(
+    i: usize,
+    raw: RawEntry,
+    cookie_arrays_seen: &mut bool,
+) -> Result<Entry, InputError> {
+    let at = |field: &str| format!("log.entries[{i}].{field}");
+    let started = raw
+        .started_date_time
+        .ok_or_else(|| InputError::new(format!("{} is missing", at("startedDateTime"))))?;
+    let started_ms = OffsetDateTime::parse(started.trim(), &Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| {
+            InputError::new(format!(
+                "{} is '{}', not an ISO 8601 date-time such as 2024-05-01T10:00:00.123Z",
+                at("startedDateTime"),
+                started.chars().take(40).collect::<String>()
+            ))
+        })?;
+    let duration_ms = raw.time.as_ref().and_then(number).unwrap_or(0.0).max(0.0) as i64;
+    let request = raw
+        .request
+        .ok_or_else(|| InputError::new(format!("{} is missing", at("request"))))?;
+    let method = request
+        .method
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| InputError::new(format!("{} is missing", at("request.method"))))?
+        .trim()
+        .to_ascii_uppercase();
+    let raw_url = request
+        .url
+        .ok_or_else(|| InputError::new(format!("{} is missing", at("request.url"))))?;
+    let url = Url::parse(raw_url.trim()).map_err(|e| {
+        InputError::new(format!(
+            "{} '{}' is not a URL: {e}",
+            at("request.url"),
+            crate::redact::url(&raw_url)
+                .chars()
+                .take(120)
+                .collect::<String>()
+        ))
+    })?;
+    let response = raw
+        .response
+        .ok_or_else(|| InputError::new(format!("{} is missing", at("response"))))?;
+    let status = response.status.as_ref().and_then(number).ok_or_else(|| {
+        InputError::new(format!(
+            "{} is missing or not a number",
+            at("response.status")
+        ))
+    })? as i64;
+    if !request.cookies.is_empty() || !response.cookies.is_empty() {
+        *cookie_arrays_seen = true;
+    }
+    let req_headers = pairs(&request.headers);
+    let resp_headers = pairs(&response.headers);
+    let req_content_type = header(&req_headers, "content-type")
+        .map(str::to_string)
+        .or_else(|| {
+            request
+                .post_data
+                .as_ref()
+                .and_then(|p| p.mime_type.clone())
+                .filter(|m| !m.is_empty())
+        });
+    let req_body = request_body(i, request.post_data.as_ref())?;
+    let resp_content_type = header(&resp_headers, "content-type")
+        .map(str::to_string)
+        .or_else(|| {
+            response
+                .content
+                .as_ref()
+                .and_then(|c| c.mime_type.clone())
+                .filter(|m| !m.is_empty() && m != "x-unknown")
+        });
+    let resp_body = response_body(i, response.content.as_ref())?;
+    Ok(Entry {
+        index: i,
+        started_ms,
+        duration_ms,
+        method,
+        url,
+        req_headers,
+        req_body,
+        req_content_type,
+        status,
+        resp_headers,
+        resp_body,
+        resp_content_type,
+        redirect_url: response.redirect_url,
+        resp_error: response.error,
+    })
+}
+
+fn decode_text(
+    i: usize,
+    field: &str,
+    text: &str,
+    encoding: Option<&str>,
+) -> Result<Body, InputError> {
+    if encoding.is_some_and(|e| e.eq_ignore_ascii_case("base64")) {
+        let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes = STANDARD.decode(cleaned.as_bytes()).map_err(|_| {
+            InputError::new(format!(
+                "log.entries[{i}].{field} is marked base64 but does not decode: the file is damaged"
+            ))
+        })?;
+        return Ok(match String::from_utf8(bytes) {
+            Ok(t) if t.is_empty() => Body::Empty,
+            Ok(t) => Body::Text(t),
+            Err(e) => Body::Binary(e.into_bytes().len()),
+        });
+    }
+    Ok(if text.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(text.to_string())
+    })
+}
+
+fn request_body(i: usize, post: Option<&PostData>) -> Result<Body, InputError> {
+    let Some(post) = post else {
+        return Ok(Body::None);
+    };
+    if let Some(text) = &post.text {
+        return decode_text(i, "request.postData.text", text, post.encoding.as_deref());
+    }
+    if let Some(params) = &post.params {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (n, v) in pairs(params) {
+            form.append_pair(&n, &v);
+        }
+        return Ok(Body::Text(form.finish()));
+    }
+    Ok(Body::Missing)
+}
+
+fn response_body(i: usize, content: Option<&Content>) -> Result<Body, InputError> {
+    let Some(content) = content else {
+        return Ok(Body::Missing);
+    };
+    if let Some(text) = &content.text {
+        return decode_text(
+            i,
+            "response.content.text",
+            text,
+            content.encoding.as_deref(),
+        );
+    }
+    match content.size.as_ref().and_then(number) {
+        Some(0.0) => Ok(Body::Empty),
+        _ => Ok(Body::Missing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Capture, InputError> {
+        parse_reader(s.as_bytes())
+    }
+
+    fn minimal(entries: &str) -> String {
+        format!(
+            r#"{{"log":{{"version":"1.2","creator":{{"name":"WebInspector","version":"537.36"}},"entries":[{entries}]}}}}"#
+        )
+    }
+
+    const ENTRY: &str = r#"{"startedDateTime":"2024-05-01T10:00:00.000Z","time":12.5,
+        "request":{"method":"GET","url":"https://idp.example/x","headers":[]},
+        "response":{"status":200,"headers":[],"content":{"size":2,"mimeType":"application/json","text":"e30=","encoding":"base64"}}}"#;
+
+    #[test]
+    fn reads_a_minimal_capture() {
+        let c = parse(&minimal(ENTRY)).unwrap();
+        assert_eq!(c.entries.len(), 1);
+        assert_eq!(c.entries[0].resp_body, Body::Text("{}".into()));
+        assert_eq!(c.entries[0].duration_ms, 12);
+        assert!(c.from_browser);
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_message() {
+        let cases: Vec<(String, &str)> = vec![
+            ("".into(), "empty"),
+            ("not json".into(), "starts with 'not json'"),
+            ("\u{1}\u{2}\u{3}".into(), "binary"),
+            (minimal(ENTRY)[..60].to_string(), "truncated"),
+            (
+                "{\"log\": {\"version\": \"2.0\", \"entries\": []}}".into(),
+                "'2.0' is not supported",
+            ),
+            ("{\"log\": {\"entries\": []}}".into(), "version is missing"),
+            ("{\"foo\": 1}".into(), "no 'log'"),
+            (
+                "{\"log\": {\"version\": \"1.2\"}}".into(),
+                "entries is missing",
+            ),
+            (
+                minimal(&ENTRY.replace("\"method\":\"GET\",", "")),
+                "log.entries[0].request.method is missing",
+            ),
+            (
+                minimal(&ENTRY.replace("https://idp.example/x", "http://[bad")),
+                "log.entries[0].request.url",
+            ),
+            (
+                minimal(&ENTRY.replace("\"status\":200,", "")),
+                "response.status is missing",
+            ),
+            (
+                minimal(&ENTRY.replace("2024-05-01T10:00:00.000Z", "yesterday")),
+                "startedDateTime is 'yesterday'",
+            ),
+            (minimal(&ENTRY.replace("e30=", "!!!")), "marked base64"),
+            (
+                "{\"log\": {\"version\": \"1.2\", \"entries\": {}}}".into(),
+                "not a HAR 1.2 log",
+            ),
+        ];
+        for (input, expected) in cases {
+            let err = parse(&input).expect_err(expected);
+            assert!(
+                err.message.contains(expected),
+                "{expected:?} not in {:?}",
+                err.message
+            );
+        }
+        assert!(
+            parse_reader(&[0x1f, 0x8b, 0, 0][..])
+                .unwrap_err()
+                .message
+                .contains("gzip")
+        );
+    }
+
+    #[test]
+    fn huge_files_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.har");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(MAX_HAR_BYTES + 1).unwrap();
+        let err = load_path(&path).unwrap_err();
+        assert!(err.message.contains("MB"), "{}", err.message);
+        assert!(
+            load_path(dir.path())
+                .unwrap_err()
+                .message
+                .contains("directory")
+        );
+    }
+}
