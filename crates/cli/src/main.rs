@@ -18,8 +18,10 @@ use crate::args::{Cli, Command, LogFormat};
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("CANDOR_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Colour only on a terminal: log files and CI output stay readable.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().with_current_span(true).init(),

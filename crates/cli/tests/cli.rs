@@ -494,3 +494,18 @@ async fn serves_tls_when_configured() {
 fn rustls_provider() -> Result<(), std::sync::Arc<rustls::crypto::CryptoProvider>> {
     rustls::crypto::aws_lc_rs::default_provider().install_default()
 }
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        candor(dir.path()).args(["client", "create", "--name", "x"]),
+        None,
+    );
+    let err = stderr(&out);
+    assert!(err.contains("created a new master key"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escapes in piped logs: {err:?}"
+    );
+}
