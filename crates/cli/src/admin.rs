@@ -32,7 +32,7 @@ async fn open_store(resolved: &Resolved) -> Result<Arc<dyn Store>> {
 }
 
 fn print(value: &Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    crate::output::stdout(&format!("{}\n", serde_json::to_string_pretty(value)?))?;
     Ok(())
 }
 
@@ -172,8 +172,9 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
                     json!({
                         "kid": k.kid,
                         "alg": k.alg,
-                        "status": if k.retired_at.is_some() { "retired" } else { "active" },
+                        "status": keys::status_at(k, now()),
                         "created_at": k.created_at,
+                        "activates_at": k.activates_at,
                         "retired_at": k.retired_at,
                         "published_until": k.publish_until,
                         "public_jwk": serde_json::from_str::<Value>(&k.public_jwk).unwrap_or(Value::Null),
@@ -182,12 +183,25 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
                 .collect();
             print(&Value::Array(list))
         }
-        KeysCommand::Rotate { alg } => {
+        KeysCommand::Rotate {
+            alg,
+            activate_in,
+            immediately,
+        } => {
             let master = crate::master::load(&resolved.master_key_file, false)?;
             // Retired keys stay published as long as the longest-lived token they can have
             // signed; the issuer does not matter for that.
             let settings = config::settings(&resolved, "http://127.0.0.1")?;
             let publish_for = settings.longest_token_ttl().as_secs() as i64;
+            let delay = if immediately {
+                0
+            } else {
+                humantime::parse_duration(&activate_in)
+                    .with_context(|| {
+                        format!("--activate-in '{activate_in}' is not a duration (e.g. 2m)")
+                    })?
+                    .as_secs() as i64
+            };
             let algs: Vec<SigningAlg> = match alg {
                 Some(a) => vec![a.parse()?],
                 None => {
@@ -208,7 +222,10 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
             };
             let mut out = Vec::new();
             for alg in algs {
-                let r = keys::rotate(store.as_ref(), &master, alg, now(), publish_for).await?;
+                let now = now();
+                let activates_at = now + delay;
+                let r = keys::rotate(store.as_ref(), &master, alg, now, activates_at, publish_for)
+                    .await?;
                 out.push(serde_json::to_value(r)?);
             }
             print(&Value::Array(out))
@@ -219,7 +236,7 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
 pub fn docs(cmd: DocsCommand) -> Result<()> {
     match cmd {
         DocsCommand::Errors => {
-            print!("{}", candor_server::docs::catalogue_markdown());
+            crate::output::stdout(&candor_server::docs::catalogue_markdown())?;
             Ok(())
         }
     }

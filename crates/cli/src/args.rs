@@ -192,6 +192,19 @@ pub enum KeysCommand {
         /// Algorithm to rotate; default: every algorithm in use.
         #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA"])]
         alg: Option<String>,
+        /// How long the new key is published before it signs, so that clients caching the
+        /// JWKS learn it first.
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "2m",
+            conflicts_with = "immediately"
+        )]
+        activate_in: String,
+        /// Sign with the new key at once (after a key compromise); clients with a cached JWKS
+        /// refetch it when they meet the new kid.
+        #[arg(long)]
+        immediately: bool,
     },
 }
 

@@ -317,15 +317,15 @@ pub async fn run(_global: &Global, args: DoctorArgs) -> Result<ExitCode> {
             let colour = format == render::Format::Text
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            print!("{}", render::render(&report, format, colour));
+            crate::output::stdout(&render::render(&report, format, colour))?;
             Ok(ExitCode::from(report.exit_code()))
         }
         Err(e) => {
             if format == render::Format::Json {
-                println!(
-                    "{}",
+                crate::output::stdout(&format!(
+                    "{}\n",
                     serde_json::json!({"error": e.message, "findings": [], "exit_status": UNUSABLE})
-                );
+                ))?;
             }
             eprintln!("candor doctor: unusable input: {e}");
             Ok(ExitCode::from(UNUSABLE))

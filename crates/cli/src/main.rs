@@ -6,6 +6,7 @@ mod args;
 mod config;
 mod doctor;
 mod master;
+mod output;
 mod serve;
 
 use std::process::ExitCode;

@@ -92,10 +92,10 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         store = %candor_store::redact_url(&resolved.database_url),
         "candor is ready"
     );
-    println!(
-        "candor listening on {scheme}://{bound} (issuer {})",
+    crate::output::stdout(&format!(
+        "candor listening on {scheme}://{bound} (issuer {})\n",
         app.issuer()
-    );
+    ))?;
     match tls {
         Some(config) => candor_server::serve_tls(listener, app, config, shutdown_signal())
             .await

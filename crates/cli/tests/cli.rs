@@ -123,10 +123,38 @@ async fn dev_server_issues_tokens_to_a_cli_registered_client() {
         .unwrap();
     assert_eq!(token["token_type"], "Bearer", "{token}");
 
-    // The server picks up a rotation made by the CLI (it re-reads keys periodically; the
-    // JWKS shows the new key at once after the next reload, here checked in the store).
+    // By default the next key is published first and signs two minutes later; the old one
+    // signs until then.
+    let pending = json(&run(
+        candor(&data).args(["keys", "rotate", "--alg", "RS256"]),
+        None,
+    ));
+    let listed = json(&run(candor(&data).args(["keys", "list"]), None));
+    let status_of = |kid: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .map(|k| k["status"].clone())
+    };
+    assert_eq!(
+        status_of(pending[0]["new_kid"].as_str().unwrap()),
+        Some(Value::from("pending"))
+    );
+    assert_eq!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "retiring")
+            .count(),
+        1,
+        "{listed}"
+    );
+    // --immediately switches at once (after a compromise).
     let rotated = json(&run(
-        candor(&data).args(["keys", "rotate", "--alg", "ES256"]),
+        candor(&data).args(["keys", "rotate", "--alg", "ES256", "--immediately"]),
         None,
     ));
     let new_kid = rotated[0]["new_kid"].as_str().unwrap().to_string();
@@ -508,4 +536,24 @@ fn logs_to_a_pipe_have_no_colour_codes() {
         !err.contains('\u{1b}'),
         "ANSI escapes in piped logs: {err:?}"
     );
+}
+
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = candor(dir.path())
+        .args(["docs", "errors"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone (dropped above), as with `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(first.trim(), "# Diagnosis catalogue");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }

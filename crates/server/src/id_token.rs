@@ -89,8 +89,8 @@ pub async fn sign(app: &App, input: IdTokenInput<'_>) -> Result<String, Refusal>
     let mut keys = app.keys().current();
     if keys.active(alg).is_none() {
         // A client asked for an algorithm no key has yet: make one, once, for every node.
-        add_key(app.store(), app.master(), alg, now).await?;
-        app.keys().reload().await?;
+        add_key(app.store(), app.master(), alg, now, now).await?;
+        app.keys().reload_at(now).await?;
         keys = app.keys().current();
     }
     let key = keys

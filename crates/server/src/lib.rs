@@ -116,7 +116,7 @@ pub async fn housekeeping(app: App) {
     loop {
         tokio::select! {
             _ = keys_tick.tick() => {
-                if let Err(e) = app.keys().reload().await {
+                if let Err(e) = app.keys().reload_at(app.now()).await {
                     tracing::warn!(error = %e, "could not reload signing keys");
                 }
             }

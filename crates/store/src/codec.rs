@@ -136,6 +136,7 @@ pub(crate) fn signing_key_from_row(row: &impl Columns) -> Result<SigningKeyRecor
         private_sealed: row.bytes("private_sealed")?,
         public_jwk: row.text("public_jwk")?,
         created_at: row.int("created_at")?,
+        activates_at: row.int("activates_at")?,
         retired_at: row.opt_int("retired_at")?,
         publish_until: row.opt_int("publish_until")?,
     })

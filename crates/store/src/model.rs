@@ -58,7 +58,10 @@ pub struct SigningKeyRecord {
     /// The public JWK as JSON (with kid, alg and use).
     pub public_jwk: String,
     pub created_at: i64,
-    /// When the key stopped signing; `None` while it is the active key of its algorithm.
+    /// When the key starts signing. A rotation publishes the next key in the JWKS ahead of
+    /// this, so that clients caching the JWKS know it before they meet a token it signed.
+    pub activates_at: i64,
+    /// When the key stops (or stopped) signing; `None` while it is the key of its algorithm.
     pub retired_at: Option<i64>,
     /// Until when a retired key stays in the JWKS (the expiry of the last token it signed).
     pub publish_until: Option<i64>,

@@ -218,8 +218,9 @@ impl Store for PostgresStore {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO signing_keys \
-             (kid, alg, private_sealed, public_jwk, created_at, retired_at, publish_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             (kid, alg, private_sealed, public_jwk, created_at, retired_at, publish_until, \
+              activates_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&key.kid)
         .bind(&key.alg)
@@ -228,6 +229,7 @@ impl Store for PostgresStore {
         .bind(key.created_at)
         .bind(key.retired_at)
         .bind(key.publish_until)
+        .bind(key.activates_at)
         .execute(&self.pool)
         .await
         .map_err(|e| codec::conflict(e, || format!("signing key '{}'", key.kid)))?;

@@ -265,6 +265,7 @@ fn key(kid: &str, alg: &str, created_at: i64) -> SigningKeyRecord {
         private_sealed: (0..=255).collect(),
         public_jwk: format!(r#"{{"kid":"{kid}","alg":"{alg}","use":"sig"}}"#),
         created_at,
+        activates_at: created_at,
         retired_at: None,
         publish_until: None,
     }

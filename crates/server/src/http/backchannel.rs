@@ -10,7 +10,7 @@ use candor_proto::form::{Form, parse_request};
 use candor_proto::{Code, OAuthError};
 use futures::StreamExt;
 
-use super::respond::{error_response, header_str, no_store_json, refuse};
+use super::respond::{basic_challenge, error_response, header_str, no_store_json, refuse};
 use crate::app::App;
 use crate::refusal::Refusal;
 
@@ -63,7 +63,7 @@ pub async fn token(State(app): State<App>, headers: HeaderMap, body: Body) -> Re
     .await;
     match result {
         Ok(response) => no_store_json(StatusCode::OK, &response),
-        Err(refusal) => refuse(&app, refusal),
+        Err(refusal) => basic_challenge(&app, &headers, refuse(&app, refusal)),
     }
 }
 
@@ -76,7 +76,7 @@ pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) 
     .await;
     match result {
         Ok(response) => no_store_json(StatusCode::OK, &response),
-        Err(refusal) => refuse(&app, refusal),
+        Err(refusal) => basic_challenge(&app, &headers, refuse(&app, refusal)),
     }
 }
 
@@ -93,7 +93,7 @@ pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Body) -> R
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
-        Err(refusal) => refuse(&app, refusal),
+        Err(refusal) => basic_challenge(&app, &headers, refuse(&app, refusal)),
     }
 }
 

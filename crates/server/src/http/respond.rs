@@ -38,12 +38,24 @@ pub fn refuse(app: &App, refusal: Refusal) -> Response {
     error_response(app, &error)
 }
 
-/// The JSON error body with its status and, for client authentication failures, a
-/// `WWW-Authenticate` challenge (RFC 6749 §5.2).
+/// The JSON error body with its status.
 pub fn error_response(app: &App, error: &OAuthError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = no_store_json(status, &error.body(app.issuer()));
-    if status == StatusCode::UNAUTHORIZED && error.error() == "invalid_client" {
+    no_store_json(status, &error.body(app.issuer()))
+}
+
+/// RFC 6749 §5.2: when a client that authenticated with an `Authorization` header is refused
+/// as `invalid_client`, the 401 carries a `WWW-Authenticate` challenge for that scheme. Not
+/// otherwise: clients such as openid-client treat a challenge as the error and stop reading
+/// the body's `error` and `error_description`.
+pub fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -> Response {
+    let basic_attempted = header_str(request, header::AUTHORIZATION).is_some_and(|h| {
+        h.trim_start()
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
+            || h.trim().eq_ignore_ascii_case("basic")
+    });
+    if basic_attempted && response.status() == StatusCode::UNAUTHORIZED {
         let challenge = format!("Basic realm=\"{}\"", app.issuer());
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, v);

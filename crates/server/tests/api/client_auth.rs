@@ -55,13 +55,18 @@ async fn basic_succeeds_and_failures_are_named(s: TestServer) {
     );
     assert!(r.header("www-authenticate").is_some());
 
-    s.post_form(
-        "/token",
-        &[("grant_type", "client_credentials")],
-        Auth::None,
-    )
-    .await
-    .assert_error(401, "invalid_client", "client_auth.missing");
+    let r = s
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::None,
+        )
+        .await;
+    r.assert_error(401, "invalid_client", "client_auth.missing");
+    assert!(
+        r.header("www-authenticate").is_none(),
+        "a challenge only answers an Authorization header (RFC 6749 section 5.2)"
+    );
     s.post_form(
         "/token",
         &[("grant_type", "client_credentials"), ("client_id", &id)],
@@ -125,6 +130,19 @@ async fn post_succeeds_and_other_methods_are_refused(s: TestServer) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    let wrong = s
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &id),
+                ("client_secret", "wrong"),
+            ],
+            Auth::None,
+        )
+        .await;
+    wrong.assert_error(401, "invalid_client", "client_auth.secret_mismatch");
+    assert!(wrong.header("www-authenticate").is_none());
 
     let body = s
         .post_form(

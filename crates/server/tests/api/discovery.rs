@@ -116,37 +116,51 @@ async fn rotation_keeps_old_tokens_valid(s: TestServer) {
         .kid
         .unwrap();
 
+    // The next key is published at once and signs two minutes later.
+    let now = s.app.now();
     let rotation = keys::rotate(
         s.store.as_ref(),
         &s.master,
         SigningAlg::Es256,
-        s.app.now(),
+        now,
+        now + 120,
         3600,
     )
     .await
     .unwrap();
     assert_eq!(rotation.retired, 1);
-    s.app.keys().reload().await.unwrap();
-
-    let after = s.cc_token(&id, &secret, Some("read")).await;
-    let new_kid = jsonwebtoken::decode_header(after["access_token"].as_str().unwrap())
-        .unwrap()
-        .kid
-        .unwrap();
-    assert_eq!(new_kid, rotation.new_kid);
-    assert_ne!(new_kid, old_kid);
-
-    let kids: Vec<String> = s.get("/jwks").await.json()["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect();
+    assert_eq!(rotation.activates_at, now + 120);
+    s.app.keys().reload_at(s.app.now()).await.unwrap();
+    let kid_of = |token: &serde_json::Value| {
+        jsonwebtoken::decode_header(token["access_token"].as_str().unwrap())
+            .unwrap()
+            .kid
+            .unwrap()
+    };
+    let kids = || async {
+        s.get("/jwks").await.json()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect::<Vec<String>>()
+    };
+    let published = kids().await;
     assert!(
-        kids.contains(&old_kid) && kids.contains(&new_kid),
-        "{kids:?}"
+        published.contains(&old_kid) && published.contains(&rotation.new_kid),
+        "{published:?}"
+    );
+    let during = s.cc_token(&id, &secret, Some("read")).await;
+    assert_eq!(
+        kid_of(&during),
+        old_kid,
+        "the old key signs until the new one activates"
     );
 
+    s.clock.advance(121);
+    s.app.keys().reload_at(s.app.now()).await.unwrap();
+    let after = s.cc_token(&id, &secret, Some("read")).await;
+    assert_eq!(kid_of(&after), rotation.new_kid);
     let introspected = s
         .post_form(
             "/introspect",
@@ -159,19 +173,11 @@ async fn rotation_keeps_old_tokens_valid(s: TestServer) {
 
     // Once everything the old key signed has expired, it leaves the JWKS.
     s.clock.advance(3601);
-    keys::rotate(
-        s.store.as_ref(),
-        &s.master,
-        SigningAlg::Es256,
-        s.app.now(),
-        3600,
-    )
-    .await
-    .unwrap();
-    s.app.keys().reload().await.unwrap();
-    let kids = s.get("/jwks").await.text;
+    s.app.keys().reload_at(s.app.now()).await.unwrap();
+    let published = kids().await;
     assert!(
-        !kids.contains(&old_kid),
-        "expired retired key still published"
+        !published.contains(&old_kid),
+        "expired retired key still published: {published:?}"
     );
+    assert!(published.contains(&rotation.new_kid));
 }

@@ -47,16 +47,18 @@ async fn nodes_share_clients_keys_and_revocations(a: TestServer) {
         .json();
     assert_eq!(inactive["active"], false);
     // A rotation made through one node reaches the other on its next key reload.
+    let now = a.app.now();
     let rotation = candor_server::keys::rotate(
         a.store.as_ref(),
         &a.master,
         SigningAlg::Es256,
-        a.app.now(),
+        now,
+        now,
         3600,
     )
     .await
     .unwrap();
-    b.app.keys().reload().await.unwrap();
+    b.app.keys().reload_at(b.app.now()).await.unwrap();
     let jwks = b.get("/jwks").await.text;
     assert!(
         jwks.contains(&rotation.new_kid),
