@@ -8,10 +8,18 @@
 #   BENCH_CONNECTIONS  wrk connections           (default 16)
 #   BENCH_DURATION     measured seconds / round  (default 10)
 #   BENCH_WARMUP       warm-up seconds / round   (default 3)
+#   BENCH_REPEAT       measured runs / round     (default 3; the median is reported)
+#   BENCH_MAX_OTHER    a run during which other processes (anything but the server and wrk,
+#                      including kernel network work) used more than this % of one core is
+#                      discarded and measured again (default 33)
+#   BENCH_RETRIES      at most this many discarded runs per round (default 6); after that
+#                      noisy runs are kept and flagged in RESULTS.md
+#   BENCH_GIT_REV      build and measure this commit (a clean export of it) instead of the
+#                      working tree, e.g. BENCH_GIT_REV=HEAD
 #   BENCH_PG_URL       PostgreSQL server URL without a database name
 #                      (default postgres://postgres@127.0.0.1:5432); a fresh database is
 #                      created for each PostgreSQL round and dropped at exit.
-set -euo pipefail
+set -Eeuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -22,11 +30,17 @@ THREADS=${BENCH_THREADS:-1}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
+REPEAT=${BENCH_REPEAT:-3}
+MAX_OTHER=${BENCH_MAX_OTHER:-33}
+RETRIES=${BENCH_RETRIES:-6}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 ALGS=(ES256 RS256)
 
-for n in "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP"; do
-  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "[bench] BENCH_* settings must be positive integers (got '$n')" >&2; exit 2; }
+for n in "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$REPEAT"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "[bench] BENCH_THREADS/CONNECTIONS/DURATION/WARMUP/REPEAT must be positive integers (got '$n')" >&2; exit 2; }
+done
+for n in "$MAX_OTHER" "$RETRIES"; do
+  [[ $n =~ ^[0-9]+$ ]] || { echo "[bench] BENCH_MAX_OTHER/RETRIES must be integers >= 0 (got '$n')" >&2; exit 2; }
 done
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -52,6 +66,7 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+trap 'log "FAIL: command failed (status $?) at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -92,11 +107,36 @@ log "npm ci in bench/node"
 (cd "$BENCH_DIR/node" && npm ci --no-audit --no-fund --loglevel=error >"$OUT/npm-ci.log" 2>&1) \
   || { cat "$OUT/npm-ci.log" >&2; die "npm ci failed"; }
 
-log "cargo build --release (waits if another build holds the lock)"
-(cd "$ROOT" && cargo build --release) 2>"$OUT/cargo-build.log" \
-  || { tail -30 "$OUT/cargo-build.log" >&2; die "cargo build --release failed"; }
-CANDOR="${CARGO_TARGET_DIR:-$ROOT/target}/release/candor"
+if [[ -n ${BENCH_GIT_REV:-} ]]; then
+  # Benchmark a commit, not the working tree: build a clean export of it (kept under target/,
+  # which git ignores, so a re-run reuses the build).
+  REV_FULL=$(git -C "$ROOT" rev-parse --verify "${BENCH_GIT_REV}^{commit}") \
+    || die "BENCH_GIT_REV=$BENCH_GIT_REV is not a commit"
+  SRC="$ROOT/target/bench-src/$REV_FULL"
+  if [[ ! -f $SRC/Cargo.toml ]]; then
+    rm -rf "$SRC" && mkdir -p "$SRC"
+    git -C "$ROOT" archive "$REV_FULL" | tar -x -C "$SRC"
+  fi
+  BUILD_TARGET="$ROOT/target/bench-build"
+  log "cargo build --release of commit ${REV_FULL:0:7} in $SRC (waits if another build holds the lock)"
+  (cd "$SRC" && CARGO_TARGET_DIR="$BUILD_TARGET" cargo build --release) 2>"$OUT/cargo-build.log" \
+    || { tail -30 "$OUT/cargo-build.log" >&2; die "cargo build --release failed"; }
+  CANDOR="$BUILD_TARGET/release/candor"
+  GIT_REV="${REV_FULL:0:7} (BENCH_GIT_REV=$BENCH_GIT_REV, built from a clean export of the commit)"
+else
+  log "cargo build --release (waits if another build holds the lock)"
+  (cd "$ROOT" && cargo build --release) 2>"$OUT/cargo-build.log" \
+    || { tail -30 "$OUT/cargo-build.log" >&2; die "cargo build --release failed"; }
+  CANDOR="${CARGO_TARGET_DIR:-$ROOT/target}/release/candor"
+  GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no -- crates Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+    GIT_REV="$GIT_REV + uncommitted changes in the working tree"
+  fi
+fi
 [[ -x $CANDOR ]] || die "no binary at $CANDOR"
+# A private copy, so that a concurrent build cannot replace the binary between rounds.
+cp "$CANDOR" "$OUT/candor"
+CANDOR="$OUT/candor"
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.
@@ -108,10 +148,11 @@ free_port() {
 basic_credentials() {
   node -e 'const [i,s]=process.argv.slice(1);
     const e=v=>encodeURIComponent(v).replace(/%20/g,"+");
-    console.log(Buffer.from(e(i)+":"+e(s)).toString("base64"))' "$1" "$2"
+    console.log(Buffer.from(e(i)+":"+e(s)).toString("base64"))' -- "$1" "$2"
 }
 
-# wait_ready URL PID LOG: polls URL until it answers 200, failing if the process dies.
+# wait_ready URL PID LOG: polls URL until it answers 200; fails the run if the process dies,
+# returns 1 (after writing what the process was doing to LOG) if it is not ready within 30 s.
 wait_ready() {
   local url=$1 pid=$2 logfile=$3 i
   for i in $(seq 1 300); do
@@ -119,13 +160,19 @@ wait_ready() {
       tail -30 "$logfile" >&2
       die "server (pid $pid) exited before it was ready; log: $logfile"
     fi
-    if [[ $(curl -s -o /dev/null -w '%{http_code}' "$url" || true) == 200 ]]; then
+    if [[ $(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$url" || true) == 200 ]]; then
       return 0
     fi
     sleep 0.1
   done
-  tail -30 "$logfile" >&2
-  die "server (pid $pid) not ready at $url after 30 s; log: $logfile"
+  {
+    echo "--- bench/run.sh: not ready at $url after 30 s; process state:"
+    grep -E '^(State|Threads)' "/proc/$pid/status" 2>/dev/null || true
+    for t in /proc/"$pid"/task/*; do
+      echo "thread ${t##*/} $(cat "$t/comm" 2>/dev/null) state $(awk '{print $3}' "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+    done
+  } >>"$logfile" 2>&1
+  return 1
 }
 
 stop_server() {
@@ -162,12 +209,24 @@ verify() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # total and idle jiffies of the whole machine
 machine_ticks() { awk '/^cpu /{idle=$5+$6; t=0; for(i=2;i<=NF;i++) t+=$i; print t, idle}' /proc/stat; }
+# per-thread "tid ticks comm" of a process
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)" "$(cat "$t/comm" 2>/dev/null || echo '?')"
+  done
+}
+# user+system seconds of this shell's finished children, from bash's `times` (second line)
+children_seconds() {
+  awk 'NR==2{t=0; for(i=1;i<=2;i++){split($i,a,/[ms]/); t+=a[1]*60+a[2]} printf "%.3f", t}' "$1"
+}
 
 WRK_CMD_TEMPLATE="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/token.lua http://127.0.0.1:PORT/token"
 CLK_TCK=$(getconf CLK_TCK)
-declare -A RPS NON2XX SOCKERR P50 P99 REQS SRV_CPU MACHINE_BUSY PER_CPU TOKEN_LEN
+declare -A RPS NON2XX SOCKERR P50 P99 REQS SRV_CPU WRK_CPU OTHER_CPU PER_CPU TOKEN_LEN ALL_RPS MEDIAN_REP DISCARDED
 
-# measure NAME PORT BASIC ALG PID
+# measure NAME PORT BASIC ALG PID: warm-up, then BENCH_REPEAT measured runs; the run with the
+# median req/s is reported, every run's req/s is kept.
 measure() {
   local name=$1 port=$2 basic=$3 alg=$4 pid=$5
   local url="http://127.0.0.1:$port/token" base="http://127.0.0.1:$port"
@@ -175,35 +234,63 @@ measure() {
   log "$name: warm-up ${WARMUP}s"
   BENCH_BASIC=$basic wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH_DIR/token.lua" "$url" \
     >"$OUT/warmup-$name.txt" 2>&1 || die "$name: wrk warm-up failed"
-  verify "$name" "$base" "$basic" "$alg"
-  log "$name: measuring ${DURATION}s"
-  local c0 c1 m0 m1 top_pid
-  c0=$(cpu_ticks "$pid"); m0=$(machine_ticks)
-  (sleep $(( (DURATION + 1) / 2 )); top -b -H -d 1 -n 2 -p "$pid" >"$OUT/top-$name.txt" 2>&1 || true) &
-  top_pid=$!
-  BENCH_BASIC=$basic wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH_DIR/token.lua" "$url" \
-    >"$OUT/wrk-$name.txt" 2>&1 || { cat "$OUT/wrk-$name.txt" >&2; die "$name: wrk failed"; }
-  c1=$(cpu_ticks "$pid"); m1=$(machine_ticks)
-  wait "$top_pid" 2>/dev/null || true
 
-  local line
-  line=$(grep '^BENCH_RESULT ' "$OUT/wrk-$name.txt") || die "$name: no BENCH_RESULT line in wrk output"
-  local -A r=()
-  local kv
-  for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
-  (( r[requests] > 0 )) || die "$name: wrk completed no requests"
-  REQS[$name]=${r[requests]}
-  RPS[$name]=$(awk -v n="${r[requests]}" -v us="${r[duration_us]}" 'BEGIN{printf "%.0f", n/(us/1e6)}')
-  NON2XX[$name]=${r[status_errors]}
-  SOCKERR[$name]=$(( r[connect_errors] + r[read_errors] + r[write_errors] + r[timeouts] ))
-  P50[$name]=$(awk -v v="${r[lat_p50_us]}" 'BEGIN{printf "%.2f", v/1000}')
-  P99[$name]=$(awk -v v="${r[lat_p99_us]}" 'BEGIN{printf "%.2f", v/1000}')
-  # server CPU in % of one core over the measured interval; machine busy in % of all cores
-  SRV_CPU[$name]=$(awk -v d="$((c1 - c0))" -v hz="$CLK_TCK" -v us="${r[duration_us]}" 'BEGIN{printf "%.0f", 100*d/hz/(us/1e6)}')
-  PER_CPU[$name]=$(awk -v n="${r[requests]}" -v d="$((c1 - c0))" -v hz="$CLK_TCK" 'BEGIN{ if (d>0) printf "%.0f", n/(d/hz); else print "n/a"}')
-  MACHINE_BUSY[$name]=$(awk -v a="$m0" -v b="$m1" 'BEGIN{split(a,x," "); split(b,y," "); t=y[1]-x[1]; i=y[2]-x[2]; printf "%.0f", 100*(t-i)/t}')
+  local rep=0 line kv c0 c1 m0 m1 w0 w1 rows=() non2xx=0 sockerr=0 discarded=()
+  while (( ${#rows[@]} < REPEAT )); do
+    rep=$((rep + 1))
+    verify "$name" "$base" "$basic" "$alg"
+    local tag="$name.$rep"
+    log "$tag: measuring ${DURATION}s"
+    thread_ticks "$pid" >"$OUT/threads-$tag.before"
+    c0=$(cpu_ticks "$pid"); m0=$(machine_ticks)
+    times >"$OUT/.times0"
+    BENCH_BASIC=$basic wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH_DIR/token.lua" "$url" \
+      >"$OUT/wrk-$tag.txt" 2>&1 || { cat "$OUT/wrk-$tag.txt" >&2; die "$tag: wrk failed"; }
+    times >"$OUT/.times1"
+    c1=$(cpu_ticks "$pid"); m1=$(machine_ticks)
+    thread_ticks "$pid" >"$OUT/threads-$tag.after"
+    w0=$(children_seconds "$OUT/.times0"); w1=$(children_seconds "$OUT/.times1")
+
+    line=$(grep '^BENCH_RESULT ' "$OUT/wrk-$tag.txt") || die "$tag: no BENCH_RESULT line in wrk output"
+    local -A r=()
+    for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+    (( r[requests] > 0 )) || die "$tag: wrk completed no requests"
+    local secs rps srv wrkc other
+    secs=$(awk -v us="${r[duration_us]}" 'BEGIN{printf "%.6f", us/1e6}')
+    rps=$(awk -v n="${r[requests]}" -v s="$secs" 'BEGIN{printf "%.0f", n/s}')
+    # CPU in % of one core over the measured interval (200 % = both cores of this machine)
+    srv=$(awk -v d="$((c1 - c0))" -v hz="$CLK_TCK" -v s="$secs" 'BEGIN{printf "%.0f", 100*d/hz/s}')
+    wrkc=$(awk -v a="$w0" -v b="$w1" -v s="$secs" 'BEGIN{printf "%.0f", 100*(b-a)/s}')
+    other=$(awk -v a="$m0" -v b="$m1" -v hz="$CLK_TCK" -v s="$secs" -v srv="$srv" -v w="$wrkc" \
+      'BEGIN{split(a,x," "); split(b,y," "); busy=(y[1]-x[1])-(y[2]-x[2]); o=100*busy/hz/s - srv - w; printf "%.0f", (o < 0 ? 0 : o)}')
+    non2xx=$(( non2xx + r[status_errors] ))
+    sockerr=$(( sockerr + r[connect_errors] + r[read_errors] + r[write_errors] + r[timeouts] ))
+    # per-thread CPU of the server during this run
+    awk -v hz="$CLK_TCK" -v s="$secs" 'NR==FNR{b[$1]=$2; next} {d=$2-b[$1]; if (d>0) printf "%-20s tid %-8s %5.0f %%\n", $3, $1, 100*d/hz/s}' \
+      "$OUT/threads-$tag.before" "$OUT/threads-$tag.after" | sort -k4 -rn >"$OUT/threads-$tag.txt"
+    log "$tag: $rps req/s, non-2xx ${r[status_errors]}, server CPU $srv %, wrk CPU $wrkc %, other $other % (of one core)"
+    if (( other > MAX_OTHER && ${#discarded[@]} < RETRIES )); then
+      # Something else used the machine during this run: discard it and measure again.
+      discarded+=("$rps (run $rep, other $other %)")
+      log "$tag: discarded, other processes used $other % > $MAX_OTHER % of a core; measuring again in 5 s"
+      sleep 5
+      continue
+    fi
+    rows+=("$rps ${r[requests]} ${r[lat_p50_us]} ${r[lat_p99_us]} $srv $wrkc $other $((c1 - c0)) $rep")
+  done
+  DISCARDED[$name]=$(IFS=';'; echo "${discarded[*]:-}" | sed 's/;/; /g')
+
+  local median _ticks
+  median=$(printf '%s\n' "${rows[@]}" | sort -n -k1,1 | sed -n "$(( (REPEAT + 1) / 2 ))p")
+  read -r RPS[$name] REQS[$name] P50[$name] P99[$name] SRV_CPU[$name] WRK_CPU[$name] OTHER_CPU[$name] _ticks MEDIAN_REP[$name] <<<"$median"
+  P50[$name]=$(awk -v v="${P50[$name]}" 'BEGIN{printf "%.2f", v/1000}')
+  P99[$name]=$(awk -v v="${P99[$name]}" 'BEGIN{printf "%.2f", v/1000}')
+  PER_CPU[$name]=$(awk -v n="${REQS[$name]}" -v d="$_ticks" -v hz="$CLK_TCK" 'BEGIN{ if (d>0) printf "%.0f", n/(d/hz); else print "n/a"}')
+  ALL_RPS[$name]=$(printf '%s\n' "${rows[@]}" | awk '{print $1}' | paste -sd' ' - | sed 's/ /, /g')
+  NON2XX[$name]=$non2xx
+  SOCKERR[$name]=$sockerr
   TOKEN_LEN[$name]=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).length)' "$OUT/verify-$name.txt")
-  log "$name: ${RPS[$name]} req/s, non-2xx ${NON2XX[$name]}, socket errors ${SOCKERR[$name]}, server CPU ${SRV_CPU[$name]}%"
+  log "$name: median ${RPS[$name]} req/s (runs: ${ALL_RPS[$name]})"
 }
 
 # run_candor BACKEND ALG
@@ -211,7 +298,6 @@ run_candor() {
   local backend=$1 alg=$2 name="candor-$1-$2"
   local dir="$OUT/$name" port url db
   mkdir -p "$dir"
-  port=$(free_port)
   if [[ $backend == sqlite ]]; then
     url="sqlite://$dir/candor.db"
   else
@@ -220,7 +306,10 @@ run_candor() {
     DATABASES+=("$db")
     url="$PG_URL/$db"
   fi
-  cat >"$dir/candor.toml" <<EOF
+  local pid attempt
+  for attempt in 1 2; do
+    port=$(free_port)
+    cat >"$dir/candor.toml" <<EOF
 [server]
 issuer = "http://127.0.0.1:$port"
 listen = "127.0.0.1:$port"
@@ -229,34 +318,47 @@ url = "$url"
 [tokens]
 access_token_alg = "$alg"
 EOF
-  log "$name: starting on port $port"
-  "$CANDOR" serve --config "$dir/candor.toml" --data "$dir" >"$dir/server.log" 2>&1 &
-  local pid=$!
-  PIDS+=("$pid")
-  wait_ready "http://127.0.0.1:$port/healthz" "$pid" "$dir/server.log"
+    log "$name: starting on port $port"
+    "$CANDOR" serve --config "$dir/candor.toml" --data "$dir" </dev/null >>"$dir/server.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait_ready "http://127.0.0.1:$port/healthz" "$pid" "$dir/server.log" && break
+    stop_server "$pid"
+    (( attempt < 2 )) || { tail -30 "$dir/server.log" >&2; die "$name: not ready after two starts; log: $dir/server.log"; }
+    log "$name: not ready after 30 s (see $dir/server.log); starting it again"
+  done
   "$CANDOR" client create --name bench --scope read --config "$dir/candor.toml" --data "$dir" \
     >"$dir/client.json" 2>"$dir/client.log" || { cat "$dir/client.log" >&2; die "$name: client create failed"; }
   local id secret
   id=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).client_id)' "$dir/client.json")
   secret=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).client_secret)' "$dir/client.json")
-  measure "$name" "$port" "$(basic_credentials "$id" "$secret")" "$alg" "$pid"
+  local basic
+  basic=$(basic_credentials "$id" "$secret")
+  measure "$name" "$port" "$basic" "$alg" "$pid"
   stop_server "$pid"
 }
 
 # run_node ALG
 run_node() {
   local alg=$1 name="oidc-provider-$1"
-  local dir="$OUT/$name" port secret
+  local dir="$OUT/$name" port secret pid attempt
   mkdir -p "$dir"
-  port=$(free_port)
   secret=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))')
-  log "$name: starting on port $port"
-  NODE_ENV=production PORT=$port ALG=$alg CLIENT_ID=bench CLIENT_SECRET=$secret \
-    node "$BENCH_DIR/node/server.mjs" >"$dir/server.log" 2>&1 &
-  local pid=$!
-  PIDS+=("$pid")
-  wait_ready "http://127.0.0.1:$port/.well-known/openid-configuration" "$pid" "$dir/server.log"
-  measure "$name" "$port" "$(basic_credentials bench "$secret")" "$alg" "$pid"
+  for attempt in 1 2; do
+    port=$(free_port)
+    log "$name: starting on port $port"
+    NODE_ENV=production PORT=$port ALG=$alg CLIENT_ID=bench CLIENT_SECRET=$secret \
+      node "$BENCH_DIR/node/server.mjs" </dev/null >>"$dir/server.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait_ready "http://127.0.0.1:$port/.well-known/openid-configuration" "$pid" "$dir/server.log" && break
+    stop_server "$pid"
+    (( attempt < 2 )) || { tail -30 "$dir/server.log" >&2; die "$name: not ready after two starts; log: $dir/server.log"; }
+    log "$name: not ready after 30 s (see $dir/server.log); starting it again"
+  done
+  local basic
+  basic=$(basic_credentials bench "$secret")
+  measure "$name" "$port" "$basic" "$alg" "$pid"
   stop_server "$pid"
 }
 
@@ -276,25 +378,30 @@ FINISHED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 # RESULTS.md
 CPU_MODEL=$( (lscpu 2>/dev/null | awk -F: '/^Model name/{sub(/^ +/,"",$2); print $2; exit}') || true)
 [[ -n $CPU_MODEL ]] || CPU_MODEL=$(awk -F: '/^model name/{sub(/^ +/,"",$2); print $2; exit}' /proc/cpuinfo)
+CPU_DETAIL=$(awk -F': *' '/^cpu family/{f=$2} /^model\t/{m=$2} /^stepping/{st=$2} /^cpu MHz/{mhz=$2} f!="" && m!="" && st!="" && mhz!=""{printf "family %s model %s stepping %s, %.0f MHz", f, m, st, mhz; exit}' /proc/cpuinfo)
 MEM=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 OS=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s)
-GIT_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(cd "$ROOT" && git status --porcelain --untracked-files=no 2>/dev/null) ]]; then GIT_REV="$GIT_REV (with uncommitted changes)"; fi
 CANDOR_VERSION=$("$CANDOR" --version)
 RUSTC_VERSION=$(rustc --version 2>/dev/null || echo unknown)
-WRK_VERSION=$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')
+WRK_VERSION=$( (wrk -v 2>&1 || true) | head -1 | awk '{print $1, $2}')
 NODE_VERSION=$(node --version)
 OP_VERSION=$(node -p 'require(process.argv[1]).version' "$BENCH_DIR/node/node_modules/oidc-provider/package.json")
 JOSE_VERSION=$(node -p 'require(process.argv[1]).version' "$BENCH_DIR/node/node_modules/jose/package.json")
 PG_VERSION=$(psql "$PG_URL/postgres" -qAtc 'show server_version')
-SQLITE_CRATE=$(awk '/^name = "libsqlite3-sys"/{getline; gsub(/[^0-9.]/,""); print; exit}' "$ROOT/Cargo.lock")
+SQLITE_CRATE=$(awk '/^name = "libsqlite3-sys"/{getline; gsub(/[^0-9.]/,""); print; exit}' "${SRC:-$ROOT}/Cargo.lock")
 
 ratio() { awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'; }
+ratio_of() { local -n arr=$1; awk -v a="${arr[$2]}" -v b="${arr[$3]}" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'; }
 meets() { awk -v r="$1" 'BEGIN{ print (r+0 >= 10) ? "yes" : "no" }'; }
 
 INVALID=()
 for name in "${!RPS[@]}"; do
   if (( NON2XX[$name] > 0 || SOCKERR[$name] > 0 )); then INVALID+=("$name"); fi
+done
+# Other processes using more than MAX_OTHER % of a core during a median run: the machine was not quiet.
+NOISY=()
+for name in "${!RPS[@]}"; do
+  if (( OTHER_CPU[$name] > MAX_OTHER )); then NOISY+=("$name"); fi
 done
 
 {
@@ -303,7 +410,11 @@ done
   echo "Generated by \`bench/run.sh\`; overwritten on every run. Run started $STARTED, finished $FINISHED."
   echo
   if (( ${#INVALID[@]} > 0 )); then
-    echo "**WARNING: rounds with non-2xx responses or socket errors: ${INVALID[*]}. Their numbers are not valid.**"
+    echo "**WARNING: rounds with non-2xx responses or socket errors: $(printf '%s\n' "${INVALID[@]}" | sort | paste -sd' ' -). Their numbers are not valid.**"
+    echo
+  fi
+  if (( ${#NOISY[@]} > 0 )); then
+    echo "**Note: other processes used noticeable CPU during: $(printf '%s\n' "${NOISY[@]}" | sort | paste -sd' ' -) (column \"other CPU\"). Those numbers are probably low; re-run on a quiet machine.**"
     echo
   fi
   echo "## Ratios (Candor req/s ÷ oidc-provider req/s)"
@@ -316,40 +427,57 @@ done
     echo "| $alg | ${rs}× | ${rp}× | $(meets "$rs") / $(meets "$rp") |"
   done
   echo
+  echo "Per unit of server CPU (req per server CPU-second, Candor ÷ oidc-provider), which depends less on how the two cores are shared with wrk:"
+  echo
+  echo "| algorithm | Candor SQLite / oidc-provider | Candor PostgreSQL / oidc-provider |"
+  echo "|---|---:|---:|"
+  for alg in "${ALGS[@]}"; do
+    echo "| $alg | $(ratio_of PER_CPU "candor-sqlite-$alg" "oidc-provider-$alg")× | $(ratio_of PER_CPU "candor-postgres-$alg" "oidc-provider-$alg")× |"
+  done
+  echo
   echo "## Raw numbers"
   echo
-  echo "| target | alg | requests | req/s | non-2xx | socket errors | p50 ms | p99 ms | server CPU (% of one core) | machine busy (% of all cores) | req per server CPU-second | token length |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "Each round: ${REPEAT} measured runs of ${DURATION} s; the table shows the run with the median req/s, and the last column every run's req/s in order."
+  echo
+  echo "| target | alg | requests | req/s | non-2xx | socket errors | p50 ms | p99 ms | server CPU | wrk CPU | other CPU | req per server CPU-second | token bytes | req/s of every run |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for alg in "${ALGS[@]}"; do
     for target in candor-sqlite candor-postgres oidc-provider; do
       n="$target-$alg"
-      echo "| $target | $alg | ${REQS[$n]} | ${RPS[$n]} | ${NON2XX[$n]} | ${SOCKERR[$n]} | ${P50[$n]} | ${P99[$n]} | ${SRV_CPU[$n]} | ${MACHINE_BUSY[$n]} | ${PER_CPU[$n]} | ${TOKEN_LEN[$n]} |"
+      echo "| $target | $alg | ${REQS[$n]} | ${RPS[$n]} | ${NON2XX[$n]} | ${SOCKERR[$n]} | ${P50[$n]} | ${P99[$n]} | ${SRV_CPU[$n]} % | ${WRK_CPU[$n]} % | ${OTHER_CPU[$n]} % | ${PER_CPU[$n]} | ${TOKEN_LEN[$n]} | ${ALL_RPS[$n]} |"
     done
   done
   echo
-  echo "- req/s = completed requests ÷ measured duration (wrk's own \"Requests/sec\")."
-  echo "- non-2xx = wrk's count of responses with status ≥ 400; socket errors = connect + read + write errors + timeouts."
-  echo "- server CPU = user+system time of the server process during the measured interval (/proc/PID/stat), in % of one core; 200 % = both cores."
-  echo "- machine busy = all non-idle CPU time on the machine during the interval (/proc/stat), in % of all cores; the rest of it is mostly wrk."
-  echo "- req per server CPU-second = requests ÷ server CPU seconds: throughput per unit of server CPU, less sensitive to the load generator sharing the cores."
+  echo "- req/s = completed requests ÷ measured duration (wrk's \"Requests/sec\")."
+  echo "- non-2xx = wrk's count of responses with status ≥ 400, summed over all measured runs of the round; socket errors = connect + read + write errors + timeouts, summed likewise."
+  echo "- CPU columns are in % of one core over the measured interval (200 % = both cores): server = user+system time of the server process (/proc/PID/stat); wrk = user+system time of the wrk process (bash \`times\`); other = all remaining non-idle time on the machine (/proc/stat): other processes, and kernel work charged to no process (clamped at 0: the three sources round differently)."
+  echo "- req per server CPU-second = requests ÷ server CPU seconds."
+  echo "- A run during which \"other\" exceeded ${MAX_OTHER} % of a core was discarded and measured again (at most ${RETRIES} times per round). Discarded runs:"
+  for alg in "${ALGS[@]}"; do
+    for target in candor-sqlite candor-postgres oidc-provider; do
+      n="$target-$alg"
+      echo "  - $n: ${DISCARDED[$n]:-none}"
+    done
+  done
+  echo "- Per-thread CPU of each server during each run is in bench/out/threads-NAME.RUN.txt (not committed)."
   echo
   echo "## Machine"
   echo
-  echo "- CPU: $CPU_MODEL, \`nproc\` = $(nproc)"
+  echo "- CPU: $CPU_MODEL ($CPU_DETAIL), \`nproc\` = $(nproc)"
   echo "- Memory: $MEM; OS: $OS; kernel $(uname -r)"
   echo "- Load average before the run: $LOAD_BEFORE"
-  echo "- **The load generator (wrk) runs on the same $(nproc)-core machine and competes with the server for CPU.** Its settings are identical for every target, so the comparison is fair in that sense, but absolute numbers are lower than on a machine where client and server have their own cores. node oidc-provider runs its request handling on one thread; Candor (tokio) uses every core, which here it shares with wrk."
+  echo "- **The load generator (wrk, one thread) runs on the same $(nproc)-core machine and competes with the server for CPU.** Its settings are identical for every target, so the comparison is like for like, but absolute numbers are lower than where client and server have their own cores. oidc-provider runs its JavaScript on one thread (node's libuv pool does the WebCrypto signing, which \`jose\` uses); Candor (tokio, one worker per core) uses every core, which here it shares with wrk."
   echo
   echo "## Software"
   echo
-  echo "- Candor: $CANDOR_VERSION, git $GIT_REV, built with \`cargo build --release\` ($RUSTC_VERSION)"
+  echo "- Candor: $CANDOR_VERSION, git $GIT_REV, built with \`cargo build --release\` ($RUSTC_VERSION), profile.release as in the workspace Cargo.toml"
   echo "- Candor storage: SQLite via sqlx (libsqlite3-sys $SQLITE_CRATE, bundled) in WAL mode; PostgreSQL $PG_VERSION on 127.0.0.1 (a fresh database per round, dropped afterwards)"
-  echo "- node $NODE_VERSION, oidc-provider $OP_VERSION (jose $JOSE_VERSION), pinned in bench/node/package-lock.json, \`NODE_ENV=production\`, in-memory adapter (JWT access tokens are not stored by oidc-provider)"
+  echo "- node $NODE_VERSION, oidc-provider $OP_VERSION (jose $JOSE_VERSION), pinned in bench/node/package-lock.json, \`NODE_ENV=production\`, in-memory adapter (oidc-provider does not store JWT access tokens)"
   echo "- Load generator: $WRK_VERSION"
   echo
   echo "## What each round does"
   echo
-  echo "Every round: start the server on a free loopback port, register one confidential client with scope \`read\` (client_secret_basic), check that one token request answers 200 with a JWT access token signed with the round's algorithm and scope \`read\` (the run fails otherwise), warm up ${WARMUP} s with the same wrk settings, check again, measure ${DURATION} s, stop the server. Rounds run one after the other, never two servers at once."
+  echo "Every round: start the server on a free loopback port, register one confidential client with scope \`read\` (client_secret_basic), check that one token request answers 200 with a JWT access token signed with the round's algorithm and scope \`read\` (the run fails otherwise), warm up ${WARMUP} s with the same wrk settings, then ${REPEAT} times: check again and measure ${DURATION} s; stop the server. Rounds run one after the other, never two servers at once."
   echo
   echo "The request, identical for every target (bench/token.lua):"
   echo
@@ -361,16 +489,17 @@ done
   echo "grant_type=client_credentials&scope=read"
   echo '```'
   echo
-  echo "Both servers answer with an RFC 9068 JWT access token (\`typ: at+jwt\`), 1 h lifetime, one signing key of the round's algorithm: P-256 for ES256, RSA 2048 for RS256. Candor looks the client up in its database on every request (SHA-256 digest of the secret, constant-time compare); oidc-provider holds its one static client in memory. Neither writes anything per JWT token."
+  echo "Both servers answer with an RFC 9068 JWT access token (\`typ: at+jwt\`), 1 h lifetime, one signing key of the round's algorithm: P-256 for ES256, RSA 2048 for RS256. Candor keeps client registrations in an in-memory cache for 5 s (\`client_cache_ttl\`), so it reads its database about once per 5 s during a round and checks the secret's SHA-256 digest in constant time; oidc-provider holds its one static client in memory. Neither writes anything per JWT access token, so these rounds measure HTTP handling, client authentication and JWT signing far more than the storage backend."
   echo
   echo "## Exact commands"
   echo
   echo '```sh'
-  echo "bash bench/run.sh    # BENCH_THREADS=$THREADS BENCH_CONNECTIONS=$CONNECTIONS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP"
+  echo "${BENCH_GIT_REV:+BENCH_GIT_REV=$BENCH_GIT_REV }bash bench/run.sh    # BENCH_THREADS=$THREADS BENCH_CONNECTIONS=$CONNECTIONS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_REPEAT=$REPEAT"
   echo
   echo "# Candor (per backend and algorithm; candor.toml below)"
-  echo "target/release/candor serve --config bench/out/NAME/candor.toml --data bench/out/NAME"
-  echo "target/release/candor client create --name bench --scope read --config bench/out/NAME/candor.toml --data bench/out/NAME"
+  echo "# candor = the binary built above (copied to bench/out/candor for the run)"
+  echo "candor serve --config bench/out/NAME/candor.toml --data bench/out/NAME"
+  echo "candor client create --name bench --scope read --config bench/out/NAME/candor.toml --data bench/out/NAME"
   echo
   echo "# oidc-provider"
   echo "NODE_ENV=production PORT=PORT ALG=ES256|RS256 CLIENT_ID=bench CLIENT_SECRET=RANDOM node bench/node/server.mjs"
@@ -391,10 +520,10 @@ done
     for target in candor-sqlite candor-postgres oidc-provider; do
       n="$target-$alg"
       echo
-      echo "### $n"
+      echo "### $n (run ${MEDIAN_REP[$n]}: the median of the kept runs)"
       echo
       echo '```'
-      sed -e 's/[[:space:]]*$//' "$OUT/wrk-$n.txt"
+      sed -e 's/[[:space:]]*$//' "$OUT/wrk-$n.${MEDIAN_REP[$n]}.txt"
       echo '```'
     done
   done

@@ -38,6 +38,7 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 }
 
 function signingJwk(algorithm) {
+  const started = process.hrtime.bigint();
   let pair;
   switch (algorithm) {
     case 'ES256':
@@ -50,6 +51,8 @@ function signingJwk(algorithm) {
       console.error(`server.mjs: ALG must be ES256 or RS256, not '${algorithm}'`);
       process.exit(2);
   }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  console.error(`server.mjs: ${algorithm} key generated in ${ms.toFixed(0)} ms`);
   const jwk = pair.privateKey.export({ format: 'jwk' });
   return { ...jwk, kid: `bench-${algorithm.toLowerCase()}`, alg: algorithm, use: 'sig' };
 }
