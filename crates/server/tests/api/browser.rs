@@ -27,6 +27,8 @@ crate::both!(
     logout_ends_the_session,
     plain_oauth_clients_get_refresh_tokens_without_id_tokens,
     denied_consent_goes_back_to_the_client,
+    id_tokens_follow_the_client_algorithm,
+    oversized_authorization_requests_are_refused,
 );
 
 async fn full_oidc_flow_with_pages_tokens_and_userinfo(s: TestServer) {
@@ -938,6 +940,27 @@ async fn refresh_scope_and_lifetime_rules(s: TestServer) {
         .await
         .assert_error(400, "invalid_grant", "refresh_token.expired");
     assert!(body["error_description"].as_str().unwrap().contains("idle"));
+    // Absolute lifetime (30 days), even when every refresh comes within the idle time.
+    let t = tokens(&s, &b, &setup, "openid offline_access").await;
+    let mut current = t["refresh_token"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        s.clock.advance(13 * 24 * 3600);
+        let r = refresh(&s, &setup, &current, None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        current = r.json()["refresh_token"].as_str().unwrap().to_string();
+    }
+    s.clock.advance(5 * 24 * 3600);
+    let body = refresh(&s, &setup, &current, None).await.assert_error(
+        400,
+        "invalid_grant",
+        "refresh_token.expired",
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("absolute")
+    );
     // An OIDC client that did not ask for offline_access gets no refresh token.
     let b2 = Browser::new();
     let t = tokens(&s, &b2, &setup, "openid").await;
@@ -1094,4 +1117,76 @@ async fn denied_consent_goes_back_to_the_client(s: TestServer) {
     assert_eq!(param(&q, "error"), Some("access_denied"));
     assert_eq!(param(&q, "diagnosis"), Some("consent.denied"));
     assert_eq!(param(&q, "state"), Some("st-1"));
+}
+
+async fn id_tokens_follow_the_client_algorithm(s: TestServer) {
+    let base = setup(&s).await;
+    for (alg, jwt_alg) in [
+        (
+            candor_proto::jose::SigningAlg::Es256,
+            jsonwebtoken::Algorithm::ES256,
+        ),
+        (
+            candor_proto::jose::SigningAlg::EdDsa,
+            jsonwebtoken::Algorithm::EdDSA,
+        ),
+    ] {
+        let mut new = candor_server::clients::NewClient::new("alg");
+        new.redirect_uris = vec![REDIRECT.into()];
+        new.scopes = vec!["openid".into()];
+        new.id_token_signed_response_alg = Some(alg);
+        let (client_id, secret) = s.register(new).await;
+        let setup = Setup {
+            client_id,
+            secret: secret.unwrap(),
+            user_sub: base.user_sub.clone(),
+        };
+        let b = Browser::new();
+        let t = tokens(&s, &b, &setup, "openid").await;
+        let id_token = t["id_token"].as_str().unwrap();
+        let header = jsonwebtoken::decode_header(id_token).unwrap();
+        assert_eq!(header.alg, jwt_alg);
+        let jwks: JwkSet = serde_json::from_str(&s.get("/jwks").await.text).unwrap();
+        let mut v = Validation::new(jwt_alg);
+        v.set_audience(&[setup.client_id.as_str()]);
+        let claims: Value = jsonwebtoken::decode(
+            id_token,
+            &DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap(),
+            &v,
+        )
+        .unwrap()
+        .claims;
+        assert_eq!(
+            claims["at_hash"],
+            candor_server::id_token::at_hash(alg, t["access_token"].as_str().unwrap()),
+            "{alg}"
+        );
+    }
+}
+
+async fn oversized_authorization_requests_are_refused(s: TestServer) {
+    let setup = setup(&s).await;
+    let b = Browser::new();
+    let p = pkce();
+    let long_state = "s".repeat(3000);
+    let mut params = standard(&setup, &p, "openid");
+    params.retain(|(k, _)| *k != "state");
+    params.push(("state", &long_state));
+    let q = location_params(&b.get(&authorize_url(&s, &params)).await);
+    assert_eq!(
+        param(&q, "diagnosis"),
+        Some("authorization_request.invalid_parameter")
+    );
+    assert_eq!(param(&q, "state"), None, "an oversized state is not echoed");
+    // A POSTed authorization request over 64 KiB is refused with a page, not redirected.
+    let mut form = standard(&setup, &p, "openid");
+    let padding = "y".repeat(70 * 1024);
+    form.push(("x", &padding));
+    let r = b.post(&s.url("/authorize"), &form).await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.header("location").is_none());
+    assert!(
+        r.text.contains("token_request.too_large"),
+        "the page names the diagnosis"
+    );
 }
