@@ -18,6 +18,7 @@
 mod codec;
 mod model;
 mod postgres;
+mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
