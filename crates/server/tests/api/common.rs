@@ -181,15 +181,43 @@ impl TestServer {
                 (db.url().to_string(), Some(db))
             }
         };
+        let (master, _) = MasterKey::generate().expect("master key");
+        Some(TestServer::node(backend, db_url, Arc::new(master), None, dir, pg).await)
+    }
+
+    /// A second node on the same database and master key (its own clock and key cache), as
+    /// several `candor` processes sharing PostgreSQL run. Both answer for one issuer, as
+    /// behind a load balancer.
+    pub async fn second_node(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let issuer = Some(self.base.clone());
+        TestServer::node(
+            self.backend,
+            self.db_url.clone(),
+            self.master.clone(),
+            issuer,
+            dir,
+            None,
+        )
+        .await
+    }
+
+    /// Starts a server on `db_url`; its issuer is its own address unless `issuer` is given.
+    async fn node(
+        backend: Backend,
+        db_url: String,
+        master: Arc<MasterKey>,
+        issuer: Option<String>,
+        dir: tempfile::TempDir,
+        pg: Option<PostgresTestDatabase>,
+    ) -> TestServer {
         let store = candor_store::open(&db_url).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (master, _) = MasterKey::generate().expect("master key");
-        let master = Arc::new(master);
         let clock = ManualClock::new();
-        let mut settings = candor_server::Settings::new(&base);
+        let mut settings = candor_server::Settings::new(issuer.as_deref().unwrap_or(&base));
         // Tests change registrations and expect the next request to see them.
         settings.client_cache_ttl = std::time::Duration::ZERO;
         // Lock after 5 failures, without the slowdown (tests never assert on time).
@@ -207,7 +235,7 @@ impl TestServer {
         tokio::spawn(candor_server::serve(listener, app.clone(), async move {
             let _ = rx.await;
         }));
-        Some(TestServer {
+        TestServer {
             base,
             app,
             clock,
@@ -221,45 +249,6 @@ impl TestServer {
             db_url,
             dir,
             _pg: pg,
-            shutdown: Some(tx),
-        })
-    }
-
-    /// A second node on the same database and master key (its own clock and key cache), as
-    /// several `candor` processes sharing PostgreSQL run.
-    pub async fn second_node(&self) -> TestServer {
-        let store = candor_store::open(&self.db_url).await.expect("store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let clock = ManualClock::new();
-        // Both nodes answer for one issuer, as behind a load balancer.
-        let mut settings = candor_server::Settings::new(&self.base);
-        settings.client_cache_ttl = std::time::Duration::ZERO;
-        let app = candor_server::build(
-            settings,
-            store.clone(),
-            self.master.clone(),
-            Arc::new(clock.clone()),
-        )
-        .await
-        .expect("build");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(candor_server::serve(listener, app.clone(), async move {
-            let _ = rx.await;
-        }));
-        TestServer {
-            base,
-            app,
-            clock,
-            store,
-            master: self.master.clone(),
-            http: self.http.clone(),
-            backend: self.backend,
-            db_url: self.db_url.clone(),
-            dir: tempfile::tempdir().expect("tempdir"),
-            _pg: None,
             shutdown: Some(tx),
         }
     }
