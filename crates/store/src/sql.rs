@@ -23,29 +23,14 @@ macro_rules! impl_store {
             // ---- clients -------------------------------------------------------------------------
 
             async fn insert_client(&self, client: &Client) -> Result<()> {
-                sqlx::query(
+                let query = sqlx::query(
                     "INSERT INTO clients (client_id, name, secret_digest, secret_sealed, auth_method, \
                      redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, \
                      access_token_format, jwks, require_pkce, id_token_signed_response_alg, \
                      created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                )
-                .bind(&client.client_id)
-                .bind(&client.name)
-                .bind(&client.secret_digest)
-                .bind(&client.secret_sealed)
-                .bind(&client.auth_method)
-                .bind(codec::encode_list(&client.redirect_uris)?)
-                .bind(codec::encode_list(&client.post_logout_redirect_uris)?)
-                .bind(codec::encode_list(&client.grant_types)?)
-                .bind(codec::encode_list(&client.scopes)?)
-                .bind(codec::encode_list(&client.audiences)?)
-                .bind(&client.access_token_format)
-                .bind(&client.jwks)
-                .bind(client.require_pkce)
-                .bind(&client.id_token_signed_response_alg)
-                .bind(client.created_at)
-                .bind(client.updated_at)
+                );
+                bind_client(query, client)?
                 .execute(&self.pool)
                 .await
                 .map_err(|e| codec::conflict(e, || format!("client '{}'", client.client_id)))?;
@@ -71,30 +56,15 @@ macro_rules! impl_store {
             }
 
             async fn update_client(&self, client: &Client) -> Result<bool> {
-                let done = sqlx::query(
+                let query = sqlx::query(
                     "UPDATE clients SET name = $2, secret_digest = $3, secret_sealed = $4, \
                      auth_method = $5, redirect_uris = $6, post_logout_redirect_uris = $7, \
                      grant_types = $8, scopes = $9, audiences = $10, access_token_format = $11, \
                      jwks = $12, require_pkce = $13, id_token_signed_response_alg = $14, \
                      created_at = $15, updated_at = $16 \
                      WHERE client_id = $1",
-                )
-                .bind(&client.client_id)
-                .bind(&client.name)
-                .bind(&client.secret_digest)
-                .bind(&client.secret_sealed)
-                .bind(&client.auth_method)
-                .bind(codec::encode_list(&client.redirect_uris)?)
-                .bind(codec::encode_list(&client.post_logout_redirect_uris)?)
-                .bind(codec::encode_list(&client.grant_types)?)
-                .bind(codec::encode_list(&client.scopes)?)
-                .bind(codec::encode_list(&client.audiences)?)
-                .bind(&client.access_token_format)
-                .bind(&client.jwks)
-                .bind(client.require_pkce)
-                .bind(&client.id_token_signed_response_alg)
-                .bind(client.created_at)
-                .bind(client.updated_at)
+                );
+                let done = bind_client(query, client)?
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() > 0)
@@ -692,6 +662,31 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(purged)
             }
+        }
+
+        /// Binds every column of `client` as `$1` to `$16`, in the order the insert and the
+        /// update of clients name them.
+        fn bind_client<'q>(
+            query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            client: &'q Client,
+        ) -> Result<sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>> {
+            Ok(query
+                .bind(&client.client_id)
+                .bind(&client.name)
+                .bind(&client.secret_digest)
+                .bind(&client.secret_sealed)
+                .bind(&client.auth_method)
+                .bind(codec::encode_list(&client.redirect_uris)?)
+                .bind(codec::encode_list(&client.post_logout_redirect_uris)?)
+                .bind(codec::encode_list(&client.grant_types)?)
+                .bind(codec::encode_list(&client.scopes)?)
+                .bind(codec::encode_list(&client.audiences)?)
+                .bind(&client.access_token_format)
+                .bind(&client.jwks)
+                .bind(client.require_pkce)
+                .bind(&client.id_token_signed_response_alg)
+                .bind(client.created_at)
+                .bind(client.updated_at))
         }
 
         /// Appends to the feed inside `tx`; the existing seq when (kind, id) is there already.
