@@ -1,0 +1,120 @@
+//! The JWKS cache over real HTTP: a token with an unknown kid makes it refetch the key set
+//! (a rotation), but at most once per `min_refetch` (a flood of forged kids cannot make it
+//! hammer the provider).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use candor_client::{Expectations, HttpClient, JwksCache, Options};
+use candor_proto::jose::{SigningAlg, SigningKey};
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Provider {
+    jwks: Arc<Mutex<Value>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+async fn jwks(State(p): State<Provider>) -> axum::Json<Value> {
+    p.fetches.fetch_add(1, Ordering::SeqCst);
+    axum::Json(p.jwks.lock().unwrap().clone())
+}
+
+async fn serve(p: Provider) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/jwks", get(jwks)).with_state(p);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/jwks")
+}
+
+fn id_token(key: &SigningKey, now: i64) -> String {
+    key.sign(
+        "JWT",
+        &json!({"iss": "https://op.example", "sub": "u1", "aud": "rp", "iat": now, "exp": now + 300}),
+    )
+    .unwrap()
+}
+
+fn expect(now: i64) -> Expectations {
+    Expectations {
+        issuer: Some("https://op.example".into()),
+        audience: Some("rp".into()),
+        nonce: None,
+        access_token: None,
+        now,
+        leeway: 60,
+        require_id_token_claims: true,
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn an_unknown_kid_refetches_the_jwks_once_it_may() {
+    let (old, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let (new, _) = SigningKey::generate(SigningAlg::Rs256).unwrap();
+    let provider = Provider::default();
+    *provider.jwks.lock().unwrap() = json!({"keys": [old.public_jwk()]});
+    let uri = serve(provider.clone()).await;
+    let http = HttpClient::new(Options::default()).unwrap();
+
+    // Allowed to refetch: the rotation is picked up.
+    let cache = JwksCache::new(http.clone(), uri.clone()).with_min_refetch(Duration::ZERO);
+    let t = now();
+    cache
+        .validate(&id_token(&old, t), &expect(t))
+        .await
+        .unwrap();
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), 1);
+    cache
+        .validate(&id_token(&old, t), &expect(t))
+        .await
+        .unwrap();
+    assert_eq!(
+        provider.fetches.load(Ordering::SeqCst),
+        1,
+        "a known kid uses the cache"
+    );
+    *provider.jwks.lock().unwrap() = json!({"keys": [old.public_jwk(), new.public_jwk()]});
+    let claims = cache
+        .validate(&id_token(&new, t), &expect(t))
+        .await
+        .unwrap();
+    assert_eq!(claims["sub"], "u1");
+    assert_eq!(
+        provider.fetches.load(Ordering::SeqCst),
+        2,
+        "an unknown kid refetched once"
+    );
+
+    // Not allowed yet: the unknown kid is refused without another request.
+    let strict = JwksCache::new(http, uri).with_min_refetch(Duration::from_secs(3600));
+    strict
+        .validate(&id_token(&old, t), &expect(t))
+        .await
+        .unwrap();
+    let before = provider.fetches.load(Ordering::SeqCst);
+    let (stranger, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let err = strict
+        .validate(&id_token(&stranger, t), &expect(t))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), candor_proto::Code::IdTokenKidUnknown, "{err}");
+    assert_eq!(
+        provider.fetches.load(Ordering::SeqCst),
+        before,
+        "no refetch within min_refetch"
+    );
+}
