@@ -116,13 +116,7 @@ pub async fn check_scopes(app: &App, client: &Client, requested: &[String]) -> R
         if client.scopes.iter().any(|c| c == s) {
             continue;
         }
-        let known = OIDC_SCOPES.contains(&s.as_str())
-            || app
-                .store()
-                .list_clients()
-                .await?
-                .iter()
-                .any(|c| c.scopes.iter().any(|cs| cs == s));
+        let known = OIDC_SCOPES.contains(&s.as_str()) || app.store().scope_registered(s).await?;
         let registered = if client.scopes.is_empty() {
             "none".to_string()
         } else {

@@ -96,6 +96,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_client(&self, client_id: &str) -> Result<Option<Client>>;
     /// All clients, ordered by client_id.
     async fn list_clients(&self) -> Result<Vec<Client>>;
+    /// Whether any client is registered for `scope` (one indexed-free query, not a listing:
+    /// it runs on the error path of every request with an unknown scope).
+    async fn scope_registered(&self, scope: &str) -> Result<bool>;
     /// Replaces a client's row; `false` when no such client exists.
     async fn update_client(&self, client: &Client) -> Result<bool>;
     /// `false` when no such client exists.

@@ -55,6 +55,30 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn scope_registered(&self, scope: &str) -> Result<bool> {
+                // `scopes` is a JSON array of strings, so LIKE narrows the rows to those that
+                // mention the scope (LIKE's wildcards escaped); SQLite's LIKE ignores ASCII
+                // case, so the exact check is made on the decoded lists.
+                let needle = serde_json::to_string(scope)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let rows = sqlx::query("SELECT scopes FROM clients WHERE scopes LIKE $1 ESCAPE '\\'")
+                    .bind(format!("%{needle}%"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                for row in &rows {
+                    let scopes: String = codec::get(row, "scopes")?;
+                    let scopes: Vec<String> = serde_json::from_str(&scopes)
+                        .map_err(|e| StoreError::Corrupt(format!("clients.scopes: {e}")))?;
+                    if scopes.iter().any(|s| s == scope) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+
             async fn update_client(&self, client: &Client) -> Result<bool> {
                 let query = sqlx::query(
                     "UPDATE clients SET name = $2, secret_digest = $3, secret_sealed = $4, \

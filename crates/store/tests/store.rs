@@ -136,6 +136,7 @@ macro_rules! suite {
 suite!(
     ping_and_reopen,
     client_round_trip,
+    scope_registered_is_exact,
     duplicate_client_conflicts,
     missing_client_is_not_updated_or_deleted,
     clients_list_in_byte_order,
@@ -445,6 +446,20 @@ async fn client_round_trip(s: &dyn Store, _raw: &Raw) {
     assert!(s.delete_client("c1").await.unwrap());
     assert_eq!(s.get_client("c1").await.unwrap(), None);
     assert_eq!(s.list_clients().await.unwrap().len(), 1);
+}
+
+async fn scope_registered_is_exact(s: &dyn Store, _raw: &Raw) {
+    let mut c = bare_client("c1");
+    c.scopes = strings(&["read", "billing:write", "a_b", "100%"]);
+    s.insert_client(&c).await.unwrap();
+    for known in ["read", "billing:write", "a_b", "100%"] {
+        assert!(s.scope_registered(known).await.unwrap(), "{known}");
+    }
+    // Not a substring, another case, or a LIKE wildcard match.
+    for unknown in ["rea", "READ", "billing", "axb", "100", "%", "_", r"\"] {
+        assert!(!s.scope_registered(unknown).await.unwrap(), "{unknown}");
+    }
+    assert!(!s.scope_registered("nothing").await.unwrap());
 }
 
 async fn duplicate_client_conflicts(s: &dyn Store, _raw: &Raw) {
