@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use candor_proto::Code;
 use candor_proto::client_assertion::{self, AssertionKey};
 use candor_proto::client_auth::{AuthMethod, Presented, presented};
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::jose::JwkSet;
 use candor_proto::secret::digest_matches;
-use candor_proto::{Code, OAuthError};
 use candor_store::{Client, StoreError};
 
 use crate::app::App;
@@ -22,10 +22,6 @@ use crate::refusal::Refusal;
 pub struct Authenticated {
     pub client: Arc<Client>,
     pub method: AuthMethod,
-}
-
-fn fail(code: Code, why: impl AsRef<str>) -> Refusal {
-    Refusal::OAuth(OAuthError::new(code, why))
 }
 
 /// Authenticates the client of a back-channel request. `endpoint` is the URL being called; a
@@ -48,7 +44,7 @@ pub async fn authenticate(
             let claimed = client_assertion::claimed_client_id(assertion)?;
             match client_id {
                 Some(id) if *id != claimed => {
-                    return Err(fail(
+                    return Err(Refusal::oauth(
                         Code::ClientAuthAssertionInvalid,
                         format!(
                             "client_id is {} but the client_assertion's 'sub' is {}",
@@ -61,7 +57,7 @@ pub async fn authenticate(
             }
         }
         Presented::Nothing => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::ClientAuthMissing,
                 "no client credentials: send an Authorization: Basic header, client_id and client_secret, or a client assertion",
             ));
@@ -74,7 +70,7 @@ pub async fn authenticate(
         .get(app.store(), &client_id)
         .await?
         .ok_or_else(|| {
-            fail(
+            Refusal::oauth(
                 Code::ClientAuthUnknownClient,
                 format!(
                     "no client with client_id {} is registered",
@@ -95,7 +91,7 @@ pub async fn authenticate(
                 .as_deref()
                 .is_some_and(|d| digest_matches(secret.expose(), d));
             if !ok {
-                return Err(fail(
+                return Err(Refusal::oauth(
                     Code::ClientAuthSecretMismatch,
                     format!(
                         "the client secret presented for {} (via {}) does not match the registered one",
@@ -113,7 +109,7 @@ pub async fn authenticate(
         }
         (Presented::ClientIdOnly { .. }, AuthMethod::None) => {}
         (Presented::ClientIdOnly { .. }, _) => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::ClientAuthMissing,
                 format!(
                     "client {} is confidential (registered for {registered}) but the request carries only its client_id",
@@ -122,7 +118,7 @@ pub async fn authenticate(
             ));
         }
         (p, registered) => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::ClientAuthMethodMismatch,
                 format!(
                     "client {} is registered for {registered} but authenticated with {}",
@@ -192,7 +188,7 @@ async fn verify_assertion(
         )
         .await?;
     if !fresh {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::ClientAuthAssertionInvalid,
             format!(
                 "client_assertion 'jti' {} was used before; sign a new assertion for every request",

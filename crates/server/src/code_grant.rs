@@ -5,17 +5,14 @@
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::redirect_uri::{Comparison, compare};
-use candor_proto::{Code, OAuthError, pkce, scope};
+use candor_proto::secret::hint;
+use candor_proto::{Code, pkce, scope};
 use candor_store::{Client, Consumed};
 
 use crate::app::App;
 use crate::refusal::Refusal;
 use crate::token::TokenResponse;
 use crate::user_grant::{self, UserGrant};
-
-fn fail(code: Code, why: impl AsRef<str>) -> Refusal {
-    Refusal::OAuth(OAuthError::new(code, why))
-}
 
 pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenResponse, Refusal> {
     let code = form.require("code")?;
@@ -30,7 +27,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
                 .revoke_refresh_family(&r.grant_id, now, until)
                 .await?;
             tracing::warn!(grant_id = %r.grant_id, "authorization code reused; its grant is revoked");
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::CodeReused,
                 format!(
                     "the authorization code was already redeemed {}s ago; every token issued from it is now revoked",
@@ -39,18 +36,17 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
             ));
         }
         Consumed::NotFound => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::CodeUnknown,
                 format!(
-                    "no authorization code {} was issued by this server (received {} characters)",
-                    quote(&code.chars().take(6).collect::<String>()),
-                    code.chars().count()
+                    "no authorization code {} was issued by this server",
+                    quote(&hint(code))
                 ),
             ));
         }
     };
     if record.client_id != client.client_id {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::CodeClientMismatch,
             format!(
                 "the code was issued to client {}, not to {}",
@@ -60,7 +56,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
         ));
     }
     if record.expires_at <= now {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::CodeExpired,
             format!(
                 "the authorization code expired {}s ago (codes live {}s)",
@@ -72,7 +68,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
 
     match (form.get("redirect_uri"), record.redirect_uri_sent) {
         (None, true) => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::RedirectUriMissing,
                 format!(
                     "redirect_uri is required: the authorization request used {}",
@@ -83,7 +79,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
         (Some(received), _) => match compare(received, &record.redirect_uri) {
             Comparison::Equal => {}
             Comparison::Near(kind) => {
-                return Err(fail(
+                return Err(Refusal::oauth(
                     kind.code(),
                     format!(
                         "redirect_uri {} differs from the one used in the authorization request {}: {}",
@@ -94,7 +90,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
                 ));
             }
             Comparison::Different(parts) => {
-                return Err(fail(
+                return Err(Refusal::oauth(
                     Code::RedirectUriMismatch,
                     format!(
                         "redirect_uri {} differs from the one used in the authorization request {} (different: {})",
@@ -111,13 +107,13 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
     match (&record.code_challenge, form.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => pkce::verify(verifier, challenge)?,
         (Some(_), None) => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::PkceVerifierMissing,
                 "the code was issued with a code_challenge, so code_verifier is required",
             ));
         }
         (None, Some(_)) => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::PkceVerifierUnexpected,
                 "code_verifier was sent, but the authorization request had no code_challenge",
             ));
@@ -130,7 +126,7 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
         .get_user(&record.user_id)
         .await?
         .ok_or_else(|| {
-            fail(
+            Refusal::oauth(
                 Code::CodeUnknown,
                 "the user this code was issued for no longer exists",
             )

@@ -3,17 +3,14 @@
 
 use candor_proto::error::quote;
 use candor_proto::form::Form;
-use candor_proto::{Code, OAuthError, scope};
+use candor_proto::secret::hint;
+use candor_proto::{Code, scope};
 use candor_store::{Client, Consumed};
 
 use crate::app::App;
 use crate::refusal::Refusal;
 use crate::token::TokenResponse;
 use crate::user_grant::{self, UserGrant};
-
-fn fail(code: Code, why: impl AsRef<str>) -> Refusal {
-    Refusal::OAuth(OAuthError::new(code, why))
-}
 
 pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenResponse, Refusal> {
     let token = form.require("refresh_token")?;
@@ -22,7 +19,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
     let record = match app.store().consume_refresh_token(&digest, now).await? {
         Consumed::Fresh(r) => r,
         Consumed::Spent(r) if r.revoked_at.is_some() => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::RefreshTokenRevoked,
                 "the refresh token was revoked (explicitly, or with its family after a reuse)",
             ));
@@ -32,7 +29,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
             let grace = app.settings().refresh_reuse_grace.as_secs() as i64;
             if r.client_id == client.client_id && now - used_at <= grace {
                 // Two requests racing from the same client: refuse the loser, keep the family.
-                return Err(fail(
+                return Err(Refusal::oauth(
                     Code::RefreshTokenReused,
                     format!(
                         "the refresh token was rotated {}s ago by a concurrent request; use the refresh token from that response",
@@ -44,7 +41,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
                 .revoke_refresh_family(&r.family_id, now, r.expires_at)
                 .await?;
             tracing::warn!(family = %r.family_id, "refresh token reused; its family is revoked");
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::RefreshTokenReused,
                 format!(
                     "the refresh token was already rotated {}s ago; reuse means it leaked, so its whole family is now revoked",
@@ -53,18 +50,17 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
             ));
         }
         Consumed::NotFound => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::RefreshTokenUnknown,
                 format!(
-                    "no refresh token {} was issued by this server (received {} characters)",
-                    quote(&token.chars().take(6).collect::<String>()),
-                    token.chars().count()
+                    "no refresh token {} was issued by this server",
+                    quote(&hint(token))
                 ),
             ));
         }
     };
     if record.client_id != client.client_id {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::RefreshTokenClientMismatch,
             format!(
                 "the refresh token was issued to client {}, not to {}",
@@ -74,7 +70,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
         ));
     }
     if record.expires_at <= now {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::RefreshTokenExpired,
             format!(
                 "the refresh token's family ended {}s ago (absolute lifetime)",
@@ -83,7 +79,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
         ));
     }
     if record.idle_expires_at <= now {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::RefreshTokenExpired,
             format!(
                 "the refresh token went unused too long and expired {}s ago (idle lifetime)",
@@ -97,7 +93,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
         Some(requested) => {
             let requested = scope::parse(requested)?;
             if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
-                return Err(fail(
+                return Err(Refusal::oauth(
                     Code::ScopeExceedsGrant,
                     format!(
                         "scope {} was not part of the original grant ({}); a refresh may only narrow the scope",
@@ -115,7 +111,7 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
         .get_user(&record.user_id)
         .await?
         .ok_or_else(|| {
-            fail(
+            Refusal::oauth(
                 Code::RefreshTokenRevoked,
                 "the user this refresh token was issued for no longer exists",
             )

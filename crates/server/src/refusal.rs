@@ -13,6 +13,11 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The client's fault: `code`, described by `why`.
+    pub fn oauth(code: Code, why: impl AsRef<str>) -> Refusal {
+        Refusal::OAuth(OAuthError::new(code, why))
+    }
+
     /// The error shown to the client; internal causes are not disclosed.
     pub fn public(&self) -> OAuthError {
         match self {

@@ -1,7 +1,7 @@
 //! The UserInfo endpoint (OIDC Core §5.3) with RFC 6750 bearer-token errors.
 
+use candor_proto::Code;
 use candor_proto::error::quote;
-use candor_proto::{Code, OAuthError};
 use serde_json::Value;
 
 use crate::app::App;
@@ -9,27 +9,23 @@ use crate::id_token::user_claims;
 use crate::refusal::Refusal;
 use crate::tokens::{Lookup, TokenState, lookup};
 
-fn fail(code: Code, why: impl AsRef<str>) -> Refusal {
-    Refusal::OAuth(OAuthError::new(code, why))
-}
-
 /// Extracts a bearer token from the `Authorization` header or, for POST, the form body
 /// (RFC 6750 §2.1, §2.2); never both.
 pub fn bearer(authorization: Option<&str>, body_token: Option<&str>) -> Result<String, Refusal> {
     match (authorization, body_token) {
-        (Some(_), Some(_)) => Err(fail(
+        (Some(_), Some(_)) => Err(Refusal::oauth(
             Code::TokenMalformed,
             "the token was sent both in the Authorization header and in the body; use one (RFC 6750 section 2)",
         )),
         (None, Some(t)) => Ok(t.to_string()),
-        (None, None) => Err(fail(
+        (None, None) => Err(Refusal::oauth(
             Code::TokenMissing,
             "no access token: send Authorization: Bearer <access_token>",
         )),
         (Some(h), None) => {
             let (scheme, token) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
             if !scheme.eq_ignore_ascii_case("bearer") {
-                return Err(fail(
+                return Err(Refusal::oauth(
                     Code::TokenMalformed,
                     format!(
                         "the Authorization header uses scheme {}; expected 'Bearer'",
@@ -39,7 +35,7 @@ pub fn bearer(authorization: Option<&str>, body_token: Option<&str>) -> Result<S
             }
             let token = token.trim();
             if token.is_empty() {
-                return Err(fail(
+                return Err(Refusal::oauth(
                     Code::TokenMalformed,
                     "the Authorization: Bearer header has no token",
                 ));
@@ -54,7 +50,7 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
     let facts = match lookup(app, token).await? {
         Lookup::Found(facts, TokenState::Active) => facts,
         Lookup::Found(facts, TokenState::Expired) => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::TokenExpired,
                 format!(
                     "the access token expired {}s ago",
@@ -63,16 +59,19 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
             ));
         }
         Lookup::Found(_, TokenState::Revoked) => {
-            return Err(fail(Code::TokenRevoked, "the access token was revoked"));
+            return Err(Refusal::oauth(
+                Code::TokenRevoked,
+                "the access token was revoked",
+            ));
         }
         Lookup::Unknown => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::TokenUnknown,
                 "the access token was not issued by this server",
             ));
         }
         Lookup::Malformed => {
-            return Err(fail(
+            return Err(Refusal::oauth(
                 Code::TokenMalformed,
                 "the access token is not a token of this server's formats",
             ));
@@ -80,7 +79,7 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
     };
     let scopes: Vec<String> = candor_proto::scope::split(facts.scope.as_deref().unwrap_or(""));
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(fail(
+        return Err(Refusal::oauth(
             Code::TokenInsufficientScope,
             format!(
                 "the UserInfo endpoint requires scope 'openid'; the token has {}",
@@ -93,7 +92,7 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
         None => None,
     };
     let user = user.ok_or_else(|| {
-        fail(
+        Refusal::oauth(
             Code::TokenUnknown,
             "the access token does not speak for a user (client_credentials, or a deleted user)",
         )
