@@ -146,16 +146,23 @@ pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             print(&Value::Array(all.iter().map(users::to_json).collect()))
         }
         UserCommand::Delete { username } => {
-            if store.delete_user(&username).await? {
-                print(&json!({"deleted": username}))
+            let settings = config::token_settings(&resolved)?;
+            if users::delete(store.as_ref(), &settings, &username, now()).await? {
+                print(&json!({"deleted": username, "sessions_revoked": true}))
             } else {
                 bail!("no user '{username}'")
             }
         }
         UserCommand::SetPassword { username, .. } => {
             let password = read_password()?;
-            users::set_password(store.as_ref(), &username, &password).await?;
-            print(&json!({"updated": username}))
+            let settings = config::token_settings(&resolved)?;
+            users::set_password(store.as_ref(), &settings, &username, &password, now()).await?;
+            print(&json!({"updated": username, "sessions_revoked": true}))
+        }
+        UserCommand::RevokeSessions { username } => {
+            let settings = config::token_settings(&resolved)?;
+            let seq = users::revoke_sessions(store.as_ref(), &settings, &username, now()).await?;
+            print(&json!({"revoked": username, "revocation_seq": seq}))
         }
     }
 }

@@ -150,12 +150,19 @@ pub enum UserCommand {
     Create(UserCreateArgs),
     /// List users as a JSON array.
     List,
-    /// Delete a user.
+    /// Delete a user, ending their sessions and grants first.
     Delete {
         /// The username.
         username: String,
     },
-    /// Replace a user's password, read from the first line of standard input.
+    /// End every session and grant of a user (their refresh tokens, and their access tokens
+    /// wherever the revocation feed reaches); they sign in again.
+    RevokeSessions {
+        /// The username.
+        username: String,
+    },
+    /// Replace a user's password, read from the first line of standard input; ends the user's
+    /// sessions and grants as `revoke-sessions` does.
     SetPassword {
         /// The username.
         username: String,

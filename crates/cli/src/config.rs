@@ -20,6 +20,24 @@ pub struct FileConfig {
     pub storage: StorageSection,
     #[serde(default)]
     pub tokens: TokensSection,
+    #[serde(default)]
+    pub login: LoginSection,
+}
+
+/// Sign-in defences: the per-account lock and the per-address and per-application rates.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSection {
+    /// Failed sign-ins of one account within `failure_window` before it is locked.
+    pub max_failures: Option<u32>,
+    /// The window failures are counted in, and the lock's length (e.g. "15m").
+    pub failure_window: Option<String>,
+    /// Sign-in attempts per minute from one client address (IPv6: one /64).
+    pub address_per_minute: Option<u32>,
+    pub address_burst: Option<u32>,
+    /// Sign-in attempts per minute through one application, all addresses together.
+    pub client_per_minute: Option<u32>,
+    pub client_burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +49,15 @@ pub struct ServerSection {
     pub tls_key: Option<PathBuf>,
     /// File holding the master key that seals private keys at rest. Default: DATA/master.key.
     pub master_key_file: Option<PathBuf>,
+    /// Connections open at once (default 4096, lowered to fit the open-file limit).
+    pub max_connections: Option<usize>,
+    /// Time for a TLS handshake and a request head (default "10s").
+    pub header_read_timeout: Option<String>,
+    /// A connection with nothing in flight for this long is closed (default "60s").
+    pub idle_timeout: Option<String>,
+    /// Peers whose X-Forwarded-For is believed: addresses or CIDR ranges of reverse proxies.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,9 +172,48 @@ fn duration(value: &Option<String>, key: &str, default: Duration) -> Result<Dura
     match value {
         None => Ok(default),
         Some(v) => humantime::parse_duration(v).with_context(|| {
-            format!("[tokens] {key} = '{v}' is not a duration (e.g. \"60s\", \"1h\", \"30d\")")
+            format!("{key} = '{v}' is not a duration (e.g. \"60s\", \"1h\", \"30d\")")
         }),
     }
+}
+
+/// The connection limits of `[server]`, fitted to the process's open-file limit `fds`.
+pub fn limits(resolved: &Resolved, fds: Option<u64>) -> Result<candor_server::Limits> {
+    let s = &resolved.file.server;
+    let mut l = candor_server::Limits::default();
+    if let Some(n) = s.max_connections {
+        if n == 0 {
+            bail!("[server] max_connections must be at least 1");
+        }
+        l.max_connections = n;
+    }
+    l.header_read_timeout = duration(
+        &s.header_read_timeout,
+        "[server] header_read_timeout",
+        l.header_read_timeout,
+    )?;
+    l.idle_timeout = duration(&s.idle_timeout, "[server] idle_timeout", l.idle_timeout)?;
+    for (name, d) in [
+        ("header_read_timeout", l.header_read_timeout),
+        ("idle_timeout", l.idle_timeout),
+    ] {
+        if d.is_zero() {
+            bail!("[server] {name} must be longer than zero");
+        }
+    }
+    if let Some(fds) = fds {
+        let wanted = l.max_connections;
+        // Keep room for the database, logs and the process's own files.
+        if l.fit_to_fd_limit(fds, 256) {
+            tracing::warn!(
+                max_connections = l.max_connections,
+                configured = wanted,
+                open_file_limit = fds,
+                "max_connections lowered to fit the open-file limit; raise the limit (ulimit -n, LimitNOFILE=) to allow more"
+            );
+        }
+    }
+    Ok(l)
 }
 
 /// The server settings for `issuer`, with the `[tokens]` section applied.
@@ -156,41 +222,102 @@ pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
     let mut s = Settings::new(issuer);
     s.authorization_code_ttl = duration(
         &t.authorization_code_ttl,
-        "authorization_code_ttl",
+        "[tokens] authorization_code_ttl",
         s.authorization_code_ttl,
     )?;
-    s.access_token_ttl = duration(&t.access_token_ttl, "access_token_ttl", s.access_token_ttl)?;
+    s.access_token_ttl = duration(
+        &t.access_token_ttl,
+        "[tokens] access_token_ttl",
+        s.access_token_ttl,
+    )?;
     s.refresh_token_ttl = duration(
         &t.refresh_token_ttl,
-        "refresh_token_ttl",
+        "[tokens] refresh_token_ttl",
         s.refresh_token_ttl,
     )?;
-    s.id_token_ttl = duration(&t.id_token_ttl, "id_token_ttl", s.id_token_ttl)?;
+    s.id_token_ttl = duration(&t.id_token_ttl, "[tokens] id_token_ttl", s.id_token_ttl)?;
     s.refresh_token_idle_ttl = duration(
         &t.refresh_token_idle_ttl,
-        "refresh_token_idle_ttl",
+        "[tokens] refresh_token_idle_ttl",
         s.refresh_token_idle_ttl,
     )?;
-    s.session_ttl = duration(&t.session_ttl, "session_ttl", s.session_ttl)?;
-    s.leeway = duration(&t.leeway, "leeway", s.leeway)?;
+    s.session_ttl = duration(&t.session_ttl, "[tokens] session_ttl", s.session_ttl)?;
+    s.leeway = duration(&t.leeway, "[tokens] leeway", s.leeway)?;
     if let Some(alg) = &t.access_token_alg {
         s.access_token_alg = alg
             .parse::<SigningAlg>()
             .with_context(|| format!("[tokens] access_token_alg = '{alg}'"))?;
     }
+    let login = &resolved.file.login;
+    if let Some(n) = login.max_failures {
+        if n == 0 {
+            bail!("[login] max_failures must be at least 1");
+        }
+        s.login_max_failures = n;
+    }
+    s.login_failure_window = duration(
+        &login.failure_window,
+        "[login] failure_window",
+        s.login_failure_window,
+    )?;
+    for (key, value, slot) in [
+        (
+            "address_per_minute",
+            login.address_per_minute,
+            &mut s.login_rate_per_address.per_minute,
+        ),
+        (
+            "address_burst",
+            login.address_burst,
+            &mut s.login_rate_per_address.burst,
+        ),
+        (
+            "client_per_minute",
+            login.client_per_minute,
+            &mut s.login_rate_per_client.per_minute,
+        ),
+        (
+            "client_burst",
+            login.client_burst,
+            &mut s.login_rate_per_client.burst,
+        ),
+    ] {
+        if let Some(v) = value {
+            if v == 0 {
+                bail!("[login] {key} must be at least 1");
+            }
+            *slot = v;
+        }
+    }
+    s.trusted_proxies =
+        candor_proto::forwarded::parse_trusted(&resolved.file.server.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("[server] trusted_proxies: {e}"))?;
     for (name, d) in [
-        ("authorization_code_ttl", s.authorization_code_ttl),
-        ("access_token_ttl", s.access_token_ttl),
-        ("refresh_token_ttl", s.refresh_token_ttl),
-        ("id_token_ttl", s.id_token_ttl),
-        ("refresh_token_idle_ttl", s.refresh_token_idle_ttl),
-        ("session_ttl", s.session_ttl),
+        ("[login] failure_window", s.login_failure_window),
+        ("[tokens] authorization_code_ttl", s.authorization_code_ttl),
+        ("[tokens] access_token_ttl", s.access_token_ttl),
+        ("[tokens] refresh_token_ttl", s.refresh_token_ttl),
+        ("[tokens] id_token_ttl", s.id_token_ttl),
+        ("[tokens] refresh_token_idle_ttl", s.refresh_token_idle_ttl),
+        ("[tokens] session_ttl", s.session_ttl),
     ] {
         if d.is_zero() {
-            bail!("[tokens] {name} must be longer than zero");
+            bail!("{name} must be longer than zero");
         }
     }
     Ok(s)
+}
+
+/// The token lifetimes of the configuration, for commands that revoke without serving (the
+/// issuer is the configured one, or a placeholder: such commands never publish it).
+pub fn token_settings(resolved: &Resolved) -> Result<Settings> {
+    let issuer = resolved
+        .file
+        .server
+        .issuer
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
+    settings(resolved, &issuer)
 }
 
 /// Creates the data directory (0700 on Unix) if the database or key lives there.

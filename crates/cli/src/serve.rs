@@ -27,20 +27,23 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                     bail!("[server] {what} = '{}': no such file", path.display());
                 }
             }
-            let config = candor_server::tls_config(cert, key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot load the TLS certificate {} and key {} (PEM files expected)",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
+            let config = candor_serve::load_tls(cert, key).with_context(|| {
+                format!(
+                    "cannot load the TLS certificate {} and key {} (PEM files expected)",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
             Some(config)
         }
         (None, None) => None,
         _ => bail!("[server] tls_cert and tls_key go together: set both, or neither"),
     };
+    let fds = candor_serve::raise_fd_limit();
+    if let Some(l) = fds.filter(|l| l.now > l.before) {
+        tracing::debug!(from = l.before, to = l.now, "raised the open-file limit");
+    }
+    let limits = config::limits(&resolved, fds.map(|l| l.now))?;
     let listen = args
         .listen
         .clone()
@@ -96,14 +99,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         "candor listening on {scheme}://{bound} (issuer {})\n",
         app.issuer()
     ))?;
-    match tls {
-        Some(config) => candor_server::serve_tls(listener, app, config, shutdown_signal())
-            .await
-            .context("server error")?,
-        None => candor_server::serve(listener, app, shutdown_signal())
-            .await
-            .context("server error")?,
-    }
+    candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
+        .await
+        .context("server error")?;
     tracing::info!("candor stopped");
     Ok(())
 }

@@ -254,7 +254,16 @@ fn client_create_refuses_bad_registrations() {
             vec!["--redirect-uri", "https://app.example/cb#frag"],
             "fragment",
         ),
-        (vec!["--redirect-uri", "not a uri"], "not an absolute URI"),
+        (vec!["--redirect-uri", "not a uri"], "contains whitespace"),
+        (vec!["--redirect-uri", "notauri"], "not an absolute URI"),
+        (
+            vec!["--redirect-uri", "http://evil.example\\@127.0.0.1/cb"],
+            "backslash",
+        ),
+        (
+            vec!["--redirect-uri", "HTTPS://App.example/cb"],
+            "register it as 'https://app.example/cb'",
+        ),
         (
             vec!["--public", "--grant-type", "client_credentials"],
             "public client",

@@ -158,6 +158,14 @@ catalogue! {
          a client that has it.";
 
     // ---- client authentication ------------------------------------------------------------
+    AuthorizationHeaderInvalid => "authorization_header.invalid", Server, IR, Some(400),
+        "The Authorization header was sent twice, or holds bytes that are not visible ASCII",
+        "A request carries at most one Authorization header (RFC 9110 section 11.6.2). Two of \
+         them usually mean a proxy and the client each added one; which should count would be \
+         a guess, so neither does. A value with control or non-ASCII bytes cannot be a Basic \
+         or Bearer credential.",
+        "Send one Authorization header. If a proxy adds credentials, make it replace the \
+         client's header rather than append a second one.";
     ClientAuthMissing => "client_auth.missing", Server, IC, Some(401),
         "A confidential client sent no credentials",
         "The client is registered as confidential, but the request carried neither an \
@@ -292,6 +300,18 @@ catalogue! {
          endpoint when one was sent in the authorization request.",
         "Send the redirect_uri parameter.";
 
+    RedirectUriUnsafe => "redirect_uri.unsafe", Server, IR, Some(400),
+        "The redirect_uri holds something browsers and servers may read differently",
+        "Candor refuses a redirect_uri with userinfo ('user@'), a backslash, whitespace, a control \
+         or non-ASCII character, a percent-encoded delimiter before the query ('%2F', '%5C', \
+         '%40', '%2E'...), a '.' or '..' segment, or a fragment, before comparing it with \
+         anything: such a URI can pass a server's check and still send the browser, and the \
+         code, to another host (the description names what was found). It is refused with an \
+         error page, never a redirect.",
+        "Send the registered redirect_uri exactly, as plain ASCII: an IDN host as punycode \
+         (xn--...), no credentials, no fragment. If the app builds it, check the framework \
+         does not append anything.";
+
     // ---- authorization requests -------------------------------------------------------------
     ClientUnknown => "client.unknown", Server, Some("invalid_client"), Some(400),
         "The authorization request names an unknown client_id",
@@ -346,11 +366,22 @@ catalogue! {
         "Authorization requests wait at most 10 minutes for the user, and each completes once; \
          a reloaded or resubmitted form refers to a request that no longer exists.",
         "Start the sign-in again from the application.";
+    LoginRequestMismatch => "login.request_mismatch", Server, IR, Some(400),
+        "The form belongs to another step or another session of the sign-in",
+        "Each sign-in request moves through its steps in order (sign in, then consent), and a \
+         consent form can be answered only by the session that signed in for it. A sign-in \
+         form posted as a consent, or a consent form of another session, would skip the \
+         password (prompt=login, max_age); it is refused.",
+        "Start the sign-in again from the application.";
     LoginThrottled => "login.throttled", Server, IR, Some(429),
-        "Too many failed sign-in attempts for this account",
+        "Too many sign-in attempts for this account, from this network or to this application",
         "After repeated wrong passwords an account is locked for a while to stop password \
-         guessing.",
-        "Wait until the time shown, then try again; reset the password if it is forgotten.";
+         guessing. Sign-in attempts are also limited per client address (an IPv6 /64) and per \
+         application, which stops one guess sprayed at many accounts ([login] in the \
+         configuration sets the rates).",
+        "Wait until the time shown, then try again; reset the password if it is forgotten. \
+         Behind a reverse proxy, list it in [server] trusted_proxies so that users are told \
+         apart by their own addresses.";
     LogoutRedirectNotRegistered => "logout.redirect_not_registered", Server, IR, Some(400),
         "The post_logout_redirect_uri is not registered for the client",
         "RP-initiated logout redirects only to URIs registered for the client \
@@ -378,6 +409,12 @@ catalogue! {
          token issued from the first, since the code may have been stolen. A common benign \
          cause is a callback handler that runs twice (a page reload, a retrying proxy).",
         "Redeem each code once; make the callback handler idempotent.";
+    CodeRevoked => "code.revoked", Server, IG, Some(400),
+        "The authorization code belongs to a user whose sessions were ended",
+        "The user's password was changed, the user was deleted, or an operator ran `candor user \
+         revoke-sessions` after the user signed in for this code: everything authenticated \
+         before that is void.",
+        "Run a new authorization; the user signs in again.";
     CodeClientMismatch => "code.client_mismatch", Server, IG, Some(400),
         "The authorization code was issued to another client",
         "A code may only be redeemed by the client it was issued to.",
@@ -435,7 +472,9 @@ catalogue! {
         "Run a new authorization to get a new refresh token.";
     RefreshTokenRevoked => "refresh_token.revoked", Server, IG, Some(400),
         "The refresh token was revoked",
-        "It was revoked explicitly, or its family was revoked after a reuse was detected.",
+        "It was revoked explicitly (any token of its family revokes the family), its family was \
+         revoked after a reuse was detected, or the user's sessions were ended (a password \
+         change, a deletion, `candor user revoke-sessions`).",
         "Run a new authorization.";
     RefreshTokenReused => "refresh_token.reused", Server, IG, Some(400),
         "A rotated refresh token was used again",

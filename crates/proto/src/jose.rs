@@ -92,6 +92,12 @@ pub enum JoseError {
     AlgMismatch { token: String, key: String },
     #[error("the signature does not verify")]
     Signature,
+    /// RFC 7515 §4.1.11: a JWS whose `crit` names an extension the recipient does not
+    /// understand must be rejected. Candor understands none.
+    #[error(
+        "the token header marks extensions as critical ({0}), which Candor does not understand"
+    )]
+    CriticalExtension(String),
 }
 
 /// A parsed private key, kept for the life of the key.
@@ -320,6 +326,8 @@ pub fn verify_signature<T: DeserializeOwned>(
     key: &DecodingKey,
     alg: Algorithm,
 ) -> Result<T, JoseError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JoseError::Malformed)?;
+    refuse_critical(&header)?;
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
@@ -335,6 +343,16 @@ pub fn verify_signature<T: DeserializeOwned>(
             },
             _ => JoseError::Malformed,
         })
+}
+
+/// Refuses a header with `crit` (RFC 7515 §4.1.11); an empty list is malformed (§4.1.11: it
+/// must not be empty).
+fn refuse_critical(header: &Header) -> Result<(), JoseError> {
+    match &header.crit {
+        None => Ok(()),
+        Some(names) if names.is_empty() => Err(JoseError::Malformed),
+        Some(names) => Err(JoseError::CriticalExtension(names.join(", "))),
+    }
 }
 
 /// What is wrong with a token's times.
@@ -430,6 +448,34 @@ mod tests {
         assert!(
             set.active(SigningAlg::EdDsa).is_none(),
             "a retired key is not active"
+        );
+    }
+
+    #[test]
+    fn critical_extensions_are_refused() {
+        let (k, der) = key(SigningAlg::Es256);
+        let kid = k.kid().to_string();
+        let set = KeySet::new([(k, true)]);
+        let sign = |crit: Option<Vec<String>>| {
+            let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+            header.kid = Some(kid.clone());
+            header.crit = crit;
+            jsonwebtoken::encode(
+                &header,
+                &json!({"sub": "a"}),
+                &jsonwebtoken::EncodingKey::from_ec_der(&der),
+            )
+            .unwrap_or_default()
+        };
+        assert!(set.verify::<serde_json::Value>(&sign(None)).is_ok());
+        assert_eq!(
+            set.verify::<serde_json::Value>(&sign(Some(vec!["b64".into()])))
+                .err(),
+            Some(JoseError::CriticalExtension("b64".into()))
+        );
+        assert_eq!(
+            set.verify::<serde_json::Value>(&sign(Some(vec![]))).err(),
+            Some(JoseError::Malformed)
         );
     }
 

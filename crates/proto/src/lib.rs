@@ -15,6 +15,7 @@ pub mod client_auth;
 pub mod diagnosis;
 pub mod error;
 pub mod form;
+pub mod forwarded;
 pub mod jose;
 pub mod pkce;
 pub mod redirect_uri;

@@ -9,6 +9,7 @@ use crate::clients::ClientCache;
 use crate::clock::Clock;
 use crate::keys::Keys;
 use crate::settings::Settings;
+use crate::throttle::Throttles;
 
 /// Shared by every handler: settings, store, keys, clock. Cheap to clone.
 #[derive(Clone)]
@@ -22,6 +23,7 @@ struct Inner {
     master: Arc<MasterKey>,
     keys: Keys,
     clients: ClientCache,
+    throttles: Throttles,
     clock: Arc<dyn Clock>,
 }
 
@@ -34,6 +36,10 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> App {
         let clients = ClientCache::new(settings.client_cache_ttl);
+        let throttles = Throttles::new(
+            settings.login_rate_per_address,
+            settings.login_rate_per_client,
+        );
         App {
             inner: Arc::new(Inner {
                 settings,
@@ -41,6 +47,7 @@ impl App {
                 master,
                 keys,
                 clients,
+                throttles,
                 clock,
             }),
         }
@@ -68,6 +75,10 @@ impl App {
 
     pub fn clients(&self) -> &ClientCache {
         &self.inner.clients
+    }
+
+    pub fn throttles(&self) -> &Throttles {
+        &self.inner.throttles
     }
 
     /// Now, in Unix seconds, from the injected clock.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use candor_proto::error::quote;
 use candor_proto::form::Form;
-use candor_proto::redirect_uri::{closest, matches_registered};
+use candor_proto::redirect_uri::{self, closest, matches_registered};
 use candor_proto::{Code, OAuthError, pkce, scope};
 use candor_store::Client;
 use serde::{Deserialize, Serialize};
@@ -43,9 +43,10 @@ pub struct AuthRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    /// The CSRF token of the browser that started the request; its forms must carry it.
-    #[serde(default)]
-    pub csrf: String,
+    /// SHA-256 (base64url) of the CSRF token of the browser that started the request: its
+    /// forms must carry that token. The digest, not the token, so that the sealed request
+    /// reveals nothing that could be replayed.
+    pub csrf_digest: String,
 }
 
 impl AuthRequest {
@@ -113,6 +114,12 @@ pub fn error_url(app: &App, callback: &Callback, error: &OAuthError) -> String {
     callback_url(&callback.redirect_uri, &params)
 }
 
+/// The digest under which a CSRF token is bound to a request.
+pub fn csrf_digest(csrf: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(candor_proto::secret::digest(csrf))
+}
+
 /// Validates an authorization request's parameters (from the query of a GET or the form of a
 /// POST).
 pub async fn validate(
@@ -152,6 +159,16 @@ pub async fn validate(
     // 2. The redirect URI.
     let (redirect_uri, sent) = match form.get("redirect_uri") {
         Some(received) => {
+            if let Err(why) = redirect_uri::check(received) {
+                return Err(page(
+                    Code::RedirectUriUnsafe,
+                    format!(
+                        "redirect_uri {} is refused: {}",
+                        quote(received),
+                        why.describe()
+                    ),
+                ));
+            }
             if !client
                 .redirect_uris
                 .iter()
@@ -362,7 +379,7 @@ pub async fn validate(
             prompt,
             max_age,
             login_hint: form.get("login_hint").map(str::to_string),
-            csrf: csrf.to_string(),
+            csrf_digest: csrf_digest(csrf),
         },
         client,
     ))

@@ -2,18 +2,24 @@
 //! and issuing the code. No HTTP types here: the edge reads cookies and forms, calls these
 //! functions, and renders the [`Step`] they return.
 
+use std::net::IpAddr;
+
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::secret::{Secret, digest, random_token};
 use candor_proto::{Code, OAuthError};
-use candor_store::{AuthorizationCodeRecord, PendingRequest, SessionRecord, StoreError};
+use candor_store::{AuthorizationCodeRecord, SessionRecord};
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
-use crate::authorize::{AuthRequest, AuthorizeError, Callback, callback_url, error_url, validate};
+use crate::authorize::{
+    AuthRequest, AuthorizeError, Callback, callback_url, csrf_digest, error_url, validate,
+};
 use crate::error::ServerError;
 use crate::issue::new_id;
 use crate::login::{LoginResult, attempt};
+use crate::pending::{Pending, Step as FormStep};
+use crate::throttle::Limited;
 
 /// What the browser should see next.
 #[derive(Debug)]
@@ -28,16 +34,20 @@ pub enum Step {
 
 #[derive(Debug, Clone)]
 pub struct LoginView {
+    /// The sealed pending request (see [`crate::pending`]).
     pub pending: String,
     pub client_name: String,
     pub username: String,
     pub error: Option<String>,
-    /// 200 normally; 429 when the account is locked.
+    /// 200 normally; 429 when the account is locked or sign-ins are throttled.
     pub status: u16,
+    /// Seconds to wait, for a `Retry-After` header with a 429.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ConsentView {
+    /// The sealed pending request (see [`crate::pending`]).
     pub pending: String,
     pub client_name: String,
     pub username: String,
@@ -91,6 +101,14 @@ fn csrf_matches(a: &str, b: &str) -> bool {
     !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The form's CSRF token equals this browser's cookie, and the cookie is the one the request
+/// was started with.
+fn csrf_ok(form: &Form, cookie: Option<&str>, req: &AuthRequest) -> bool {
+    let cookie = cookie.unwrap_or("");
+    csrf_matches(form.get("csrf").unwrap_or(""), cookie)
+        && csrf_matches(&csrf_digest(cookie), &req.csrf_digest)
+}
+
 async fn client_name(app: &App, client_id: &str) -> Result<String, ServerError> {
     Ok(app
         .clients()
@@ -98,26 +116,6 @@ async fn client_name(app: &App, client_id: &str) -> Result<String, ServerError> 
         .await?
         .map(|c| c.name.clone())
         .unwrap_or_else(|| client_id.to_string()))
-}
-
-async fn save_pending(app: &App, req: &AuthRequest) -> Result<String, ServerError> {
-    let id = random_token().expose().to_string();
-    let now = app.now();
-    let data = serde_json::to_string(req).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    app.store()
-        .insert_pending(&PendingRequest {
-            id: id.clone(),
-            client_id: req.client_id.clone(),
-            data,
-            created_at: now,
-            expires_at: now + app.settings().pending_request_ttl.as_secs() as i64,
-        })
-        .await?;
-    Ok(id)
-}
-
-fn decode_pending(p: &PendingRequest) -> Result<AuthRequest, ServerError> {
-    serde_json::from_str(&p.data).map_err(|e| StoreError::Corrupt(e.to_string()).into())
 }
 
 fn expired() -> Step {
@@ -132,6 +130,15 @@ fn forged() -> Step {
         Code::LoginCsrf,
         "the form's anti-forgery token does not match this browser's; start again from the application",
     ))
+}
+
+fn misplaced(why: &str) -> Step {
+    Step::Page(OAuthError::new(Code::LoginRequestMismatch, why))
+}
+
+/// The pending request a form carries, if it opens and has not expired.
+fn pending_of(app: &App, form: &Form) -> Option<Pending> {
+    Pending::open(app, form.get("pending").unwrap_or("")).filter(|p| p.expires_at > app.now())
 }
 
 /// `GET|POST /authorize`.
@@ -164,13 +171,15 @@ pub async fn authorize(
         ))
         .into()),
         _ => {
-            let pending = save_pending(app, &req).await?;
+            let username = req.login_hint.clone().unwrap_or_default();
+            let pending = Pending::new(app, FormStep::Login, None, req).seal(app)?;
             Ok(Step::Login(LoginView {
                 pending,
                 client_name: client.name.clone(),
-                username: req.login_hint.clone().unwrap_or_default(),
+                username,
                 error: None,
                 status: 200,
+                retry_after: None,
             })
             .into())
         }
@@ -215,60 +224,81 @@ async fn consent_step(
         )));
     }
     let user = app.store().get_user(&session.user_id).await?;
-    let pending = save_pending(app, &req).await?;
+    let client_name = client_name(app, &req.client_id).await?;
+    let scopes = req
+        .scopes
+        .iter()
+        .map(|s| (s.clone(), scope_description(s)))
+        .collect();
+    // Only this session may answer: a form of the login step, or of another browser's
+    // session, cannot be posted here.
+    let pending = Pending::new(app, FormStep::Consent, Some(session.sid.clone()), req).seal(app)?;
     Ok(Step::Consent(ConsentView {
         pending,
-        client_name: client_name(app, &req.client_id).await?,
+        client_name,
         username: user.map(|u| u.username).unwrap_or_default(),
-        scopes: req
-            .scopes
-            .iter()
-            .map(|s| (s.clone(), scope_description(s)))
-            .collect(),
+        scopes,
     }))
 }
 
-/// `POST /login`.
+/// `POST /login`, from `address` (the client's, trusted proxies resolved).
 pub async fn login(
     app: &App,
     form: &Form,
     csrf_cookie: Option<&str>,
+    address: IpAddr,
 ) -> Result<Outcome, ServerError> {
-    let Some(pending) = app
-        .store()
-        .get_pending(form.get("pending").unwrap_or(""))
-        .await?
-    else {
+    let Some(pending) = pending_of(app, form) else {
         return Ok(expired().into());
     };
-    let req = decode_pending(&pending)?;
-    let csrf = form.get("csrf").unwrap_or("");
-    if pending.expires_at <= app.now() {
-        return Ok(expired().into());
+    if pending.step != FormStep::Login {
+        return Ok(
+            misplaced("this form is not a sign-in form; start again from the application").into(),
+        );
     }
-    if !csrf_matches(csrf, csrf_cookie.unwrap_or("")) || !csrf_matches(csrf, &req.csrf) {
+    let req = &pending.request;
+    if !csrf_ok(form, csrf_cookie, req) {
         return Ok(forged().into());
     }
+    let sealed = form.get("pending").unwrap_or("").to_string();
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = Secret::new(form.get("password").unwrap_or(""));
-    let view = |error: &str, status: u16, name: String| {
+    let name = client_name(app, &req.client_id).await?;
+    let view = |error: &str, status: u16, retry_after: Option<u64>| {
         Step::Login(LoginView {
-            pending: pending.id.clone(),
-            client_name: name,
+            pending: sealed.clone(),
+            client_name: name.clone(),
             username: username.clone(),
             error: Some(error.to_string()),
             status,
+            retry_after,
         })
     };
-    let name = client_name(app, &req.client_id).await?;
     if username.is_empty() || password.expose().is_empty() {
-        return Ok(view("Enter your username and password.", 200, name).into());
+        return Ok(view("Enter your username and password.", 200, None).into());
+    }
+    if let Err(limited) = app.throttles().sign_in(address, &req.client_id) {
+        let (wait, whose) = match limited {
+            Limited::Address { retry_after } => (retry_after, "from your network"),
+            Limited::Client { retry_after } => (retry_after, "to this application"),
+        };
+        let seconds = wait.as_secs().max(1);
+        tracing::info!(diagnosis = "login.throttled", client_id = %req.client_id, %address, "sign-in throttled");
+        return Ok(view(
+            &format!(
+                "Too many sign-in attempts {whose}. Try again in {seconds} second{}.",
+                if seconds == 1 { "" } else { "s" }
+            ),
+            429,
+            Some(seconds),
+        )
+        .into());
     }
     if username.chars().count() > 128 || password.expose().len() > 1024 {
-        return Ok(view("The username or password is incorrect.", 200, name).into());
+        return Ok(view("The username or password is incorrect.", 200, None).into());
     }
     match attempt(app, &username, &password).await? {
-        LoginResult::Failed => Ok(view("The username or password is incorrect.", 200, name).into()),
+        LoginResult::Failed => Ok(view("The username or password is incorrect.", 200, None).into()),
         LoginResult::Locked { retry_after } => {
             let minutes = (retry_after + 59) / 60;
             Ok(view(
@@ -277,11 +307,19 @@ pub async fn login(
                     if minutes == 1 { "" } else { "s" }
                 ),
                 429,
-                name,
+                u64::try_from(retry_after).ok(),
             )
             .into())
         }
         LoginResult::Success(user) => {
+            // The sign-in form is used up: it cannot log anyone in again.
+            if !app
+                .store()
+                .spend_request(&pending.id, pending.expires_at)
+                .await?
+            {
+                return Ok(expired().into());
+            }
             let now = app.now();
             let cookie = random_token();
             let session = SessionRecord {
@@ -294,9 +332,7 @@ pub async fn login(
                 expires_at: now + app.settings().session_ttl.as_secs() as i64,
             };
             app.store().insert_session(&session).await?;
-            // The login page's pending request is done with; consent gets its own.
-            app.store().take_pending(&pending.id).await?;
-            let mut req = req;
+            let mut req = pending.request;
             req.prompt.login = false;
             let step = consent_step(app, req, &session).await?;
             Ok(Outcome {
@@ -314,25 +350,36 @@ pub async fn consent(
     csrf_cookie: Option<&str>,
     session_cookie: Option<&str>,
 ) -> Result<Outcome, ServerError> {
-    let pending_id = form.get("pending").unwrap_or("");
-    let Some(pending) = app.store().get_pending(pending_id).await? else {
+    let Some(pending) = pending_of(app, form) else {
         return Ok(expired().into());
     };
-    let req = decode_pending(&pending)?;
-    let csrf = form.get("csrf").unwrap_or("");
-    if !csrf_matches(csrf, csrf_cookie.unwrap_or("")) || !csrf_matches(csrf, &req.csrf) {
+    if pending.step != FormStep::Consent {
+        return Ok(misplaced(
+            "this form is a sign-in form, not a consent form: the request still needs the password; start again from the application",
+        )
+        .into());
+    }
+    if !csrf_ok(form, csrf_cookie, &pending.request) {
         return Ok(forged().into());
     }
     let Some(session) = current_session(app, session_cookie).await? else {
         return Ok(expired().into());
     };
-    // Single use: a replayed consent form finds nothing.
-    let Some(pending) = app.store().take_pending(pending_id).await? else {
-        return Ok(expired().into());
-    };
-    if pending.expires_at <= app.now() {
+    if pending.sid.as_deref() != Some(session.sid.as_str()) {
+        return Ok(misplaced(
+            "this consent form was issued to another sign-in session; start again from the application",
+        )
+        .into());
+    }
+    // Single use: a replayed consent form finds its id spent.
+    if !app
+        .store()
+        .spend_request(&pending.id, pending.expires_at)
+        .await?
+    {
         return Ok(expired().into());
     }
+    let req = pending.request;
     match form.get("consent") {
         Some("allow") => {
             app.store()

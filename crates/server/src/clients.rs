@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use candor_proto::access_token::Format;
 use candor_proto::client_auth::AuthMethod;
+use candor_proto::error::quote;
 use candor_proto::jose::JwkSet;
 use candor_proto::jose::SigningAlg;
-use candor_proto::scope;
 use candor_proto::seal::MasterKey;
 use candor_proto::secret::{Secret, random_token};
+use candor_proto::{redirect_uri, scope};
 use candor_store::{Client, Store, StoreError};
 use serde_json::{Value, json};
 
@@ -88,14 +89,23 @@ pub fn validate_client_id(id: &str) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Checks a redirect URI: absolute, no fragment, https or loopback http, or a private-use
-/// scheme for native apps (RFC 8252 §7.1).
+/// Checks a redirect URI offered for registration: safe to compare (see
+/// [`candor_proto::redirect_uri::check`]), written as the WHATWG parser writes it (so that the
+/// exact comparison and the parsed one agree), https or loopback http, or a private-use scheme
+/// for native apps (RFC 8252 §7.1).
 pub fn validate_redirect_uri(uri: &str) -> Result<(), ServerError> {
-    let url = url::Url::parse(uri)
-        .map_err(|e| invalid(format!("redirect URI '{uri}' is not an absolute URI: {e}")))?;
-    if url.fragment().is_some() {
+    let url = redirect_uri::check(uri).map_err(|e| {
+        invalid(format!(
+            "redirect URI {} is refused: {}",
+            quote(uri),
+            e.describe()
+        ))
+    })?;
+    if url.as_str() != uri {
         return Err(invalid(format!(
-            "redirect URI '{uri}' has a fragment, which RFC 6749 section 3.1.2 forbids"
+            "redirect URI {} is not in canonical form; register it as {}",
+            quote(uri),
+            quote(url.as_str())
         )));
     }
     match url.scheme() {

@@ -4,46 +4,26 @@
 
 use candor_proto::error::quote;
 use candor_proto::form::Form;
-use candor_proto::redirect_uri::{Comparison, compare};
+use candor_proto::redirect_uri::{self, Comparison, compare};
 use candor_proto::secret::hint;
 use candor_proto::{Code, pkce, scope};
-use candor_store::{Client, Consumed};
+use candor_store::{AuthorizationCodeRecord, Client, Consumed};
 
 use crate::app::App;
 use crate::refusal::Refusal;
 use crate::token::TokenResponse;
 use crate::user_grant::{self, UserGrant};
 
+/// Redeems a code. Every check runs before anything changes: a refused request leaves the code
+/// usable, and the code is consumed in the same transaction that stores what it yields.
 pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenResponse, Refusal> {
     let code = form.require("code")?;
     let now = app.now();
     let digest = candor_proto::secret::digest(code);
-    let record = match app.store().consume_code(&digest, now).await? {
-        Consumed::Fresh(r) => r,
-        Consumed::Spent(r) => {
-            // RFC 6749 §4.1.2: a reused code revokes the tokens issued from it.
-            let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
-            app.store()
-                .revoke_refresh_family(&r.grant_id, now, until)
-                .await?;
-            tracing::warn!(grant_id = %r.grant_id, "authorization code reused; its grant is revoked");
-            return Err(Refusal::oauth(
-                Code::CodeReused,
-                format!(
-                    "the authorization code was already redeemed {}s ago; every token issued from it is now revoked",
-                    now - r.used_at.unwrap_or(now)
-                ),
-            ));
-        }
-        Consumed::NotFound => {
-            return Err(Refusal::oauth(
-                Code::CodeUnknown,
-                format!(
-                    "no authorization code {} was issued by this server",
-                    quote(&hint(code))
-                ),
-            ));
-        }
+    let record = match app.store().get_code(&digest).await? {
+        Some(r) if r.used_at.is_some() => return Err(reused(app, &r, now).await),
+        Some(r) => r,
+        None => return Err(unknown(code)),
     };
     if record.client_id != client.client_id {
         return Err(Refusal::oauth(
@@ -76,31 +56,43 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
                 ),
             ));
         }
-        (Some(received), _) => match compare(received, &record.redirect_uri) {
-            Comparison::Equal => {}
-            Comparison::Near(kind) => {
-                return Err(Refusal::oauth(
-                    kind.code(),
-                    format!(
-                        "redirect_uri {} differs from the one used in the authorization request {}: {}",
-                        quote(received),
-                        quote(&record.redirect_uri),
-                        kind.describe()
-                    ),
-                ));
+        (Some(received), _) => {
+            match redirect_uri::check(received).map(|_| compare(received, &record.redirect_uri)) {
+                Err(why) => {
+                    return Err(Refusal::oauth(
+                        Code::RedirectUriUnsafe,
+                        format!(
+                            "redirect_uri {} is refused: {}",
+                            quote(received),
+                            why.describe()
+                        ),
+                    ));
+                }
+                Ok(Comparison::Equal) => {}
+                Ok(Comparison::Near(kind)) => {
+                    return Err(Refusal::oauth(
+                        kind.code(),
+                        format!(
+                            "redirect_uri {} differs from the one used in the authorization request {}: {}",
+                            quote(received),
+                            quote(&record.redirect_uri),
+                            kind.describe()
+                        ),
+                    ));
+                }
+                Ok(Comparison::Different(parts)) => {
+                    return Err(Refusal::oauth(
+                        Code::RedirectUriMismatch,
+                        format!(
+                            "redirect_uri {} differs from the one used in the authorization request {} (different: {})",
+                            quote(received),
+                            quote(&record.redirect_uri),
+                            parts.join(", ")
+                        ),
+                    ));
+                }
             }
-            Comparison::Different(parts) => {
-                return Err(Refusal::oauth(
-                    Code::RedirectUriMismatch,
-                    format!(
-                        "redirect_uri {} differs from the one used in the authorization request {} (different: {})",
-                        quote(received),
-                        quote(&record.redirect_uri),
-                        parts.join(", ")
-                    ),
-                ));
-            }
-        },
+        }
         (None, false) => {}
     }
 
@@ -131,8 +123,9 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
                 "the user this code was issued for no longer exists",
             )
         })?;
+    user_grant::check_not_revoked(app, &user, record.auth_time, Code::CodeRevoked).await?;
     let scopes: Vec<String> = scope::split(&record.scope);
-    user_grant::issue(
+    let (response, issuance) = user_grant::mint(
         app,
         UserGrant {
             client,
@@ -146,5 +139,41 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
             family_expires_at: now + app.settings().refresh_token_ttl.as_secs() as i64,
         },
     )
-    .await
+    .await?;
+    match app.store().consume_code(&digest, now, &issuance).await? {
+        Consumed::Fresh(_) => Ok(response),
+        // Another redemption won between the read and now: this one is the reuse.
+        Consumed::Spent(r) => Err(reused(app, &r, now).await),
+        Consumed::NotFound => Err(unknown(code)),
+    }
+}
+
+fn unknown(code: &str) -> Refusal {
+    Refusal::oauth(
+        Code::CodeUnknown,
+        format!(
+            "no authorization code {} was issued by this server",
+            quote(&hint(code))
+        ),
+    )
+}
+
+/// A second redemption: RFC 6749 §4.1.2 wants the tokens issued from the first revoked.
+async fn reused(app: &App, r: &AuthorizationCodeRecord, now: i64) -> Refusal {
+    let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
+    if let Err(e) = app
+        .store()
+        .revoke_refresh_family(&r.grant_id, now, until)
+        .await
+    {
+        return e.into();
+    }
+    tracing::warn!(grant_id = %r.grant_id, "authorization code reused; its grant is revoked");
+    Refusal::oauth(
+        Code::CodeReused,
+        format!(
+            "the authorization code was already redeemed {}s ago; every token issued from it is now revoked",
+            now - r.used_at.unwrap_or(now)
+        ),
+    )
 }

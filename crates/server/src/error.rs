@@ -23,4 +23,6 @@ pub enum ServerError {
     NotFound(String),
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
+    #[error("cannot encode {0}")]
+    Encode(String),
 }

@@ -1,5 +1,6 @@
-//! Minting access tokens: RFC 9068 JWTs (no database write) or opaque tokens (stored as
-//! digests).
+//! Minting access tokens: RFC 9068 JWTs (nothing to store) or opaque tokens (a record to store
+//! by digest). Minting writes nothing: the grant stores what it issued in the same transaction
+//! that consumes what it redeemed.
 
 use candor_proto::access_token::{self, Audience, Claims, Format};
 use candor_proto::secret::{Secret, random_token};
@@ -27,6 +28,8 @@ pub struct Issued {
     pub token: Secret,
     pub expires_in: i64,
     pub jti: String,
+    /// For an opaque token, the record to store before the token is handed out.
+    pub record: Option<AccessTokenRecord>,
 }
 
 /// A random identifier for `jti` and grant ids.
@@ -37,7 +40,7 @@ pub fn new_id() -> String {
 }
 
 /// Mints an access token in the client's format.
-pub async fn access_token(app: &App, grant: Grant<'_>) -> Result<Issued, Refusal> {
+pub fn access_token(app: &App, grant: Grant<'_>) -> Result<Issued, Refusal> {
     let now = app.now();
     let ttl = app.settings().access_token_ttl.as_secs() as i64;
     let jti = new_id();
@@ -74,28 +77,28 @@ pub async fn access_token(app: &App, grant: Grant<'_>) -> Result<Issued, Refusal
                 token: Secret::new(token),
                 expires_in: ttl,
                 jti,
+                record: None,
             })
         }
         Format::Opaque => {
             let token = random_token();
-            app.store()
-                .insert_access_token(&AccessTokenRecord {
-                    digest: token.digest().to_vec(),
-                    jti: jti.clone(),
-                    client_id: grant.client.client_id.clone(),
-                    subject: grant.subject.map(str::to_string),
-                    scope: scope.unwrap_or_default(),
-                    audiences: grant.audiences,
-                    issued_at: now,
-                    expires_at: now + ttl,
-                    grant_id: grant.grant_id.map(str::to_string),
-                    revoked_at: None,
-                })
-                .await?;
+            let record = AccessTokenRecord {
+                digest: token.digest().to_vec(),
+                jti: jti.clone(),
+                client_id: grant.client.client_id.clone(),
+                subject: grant.subject.map(str::to_string),
+                scope: scope.unwrap_or_default(),
+                audiences: grant.audiences,
+                issued_at: now,
+                expires_at: now + ttl,
+                grant_id: grant.grant_id.map(str::to_string),
+                revoked_at: None,
+            };
             Ok(Issued {
                 token,
                 expires_in: ttl,
                 jti,
+                record: Some(record),
             })
         }
     }

@@ -22,10 +22,12 @@ pub mod issue;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod pending;
 pub mod refresh_grant;
 pub mod refusal;
 pub mod revocation;
 pub mod settings;
+pub mod throttle;
 pub mod token;
 pub mod tokens;
 pub mod user_grant;
@@ -40,6 +42,7 @@ use candor_proto::seal::MasterKey;
 use candor_store::Store;
 
 pub use app::App;
+pub use candor_serve::Limits;
 pub use error::ServerError;
 pub use http::router;
 pub use settings::Settings;
@@ -60,51 +63,26 @@ pub async fn build(
     Ok(App::new(settings, store, master, keys, clock))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; re-reads keys and purges expired
-/// rows in the background meanwhile.
+/// Serves `app` on `listener` with the default connection limits until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let background = tokio::spawn(housekeeping(app.clone()));
-    let result = axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    background.abort();
-    result
+    serve_with(listener, app, None, Limits::default(), shutdown).await
 }
 
-pub use axum_server::tls_rustls::RustlsConfig;
-
-/// Loads a PEM certificate chain and private key for [`serve_tls`]. The process must have
-/// installed a rustls crypto provider.
-pub async fn tls_config(
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) -> std::io::Result<RustlsConfig> {
-    RustlsConfig::from_pem_file(cert, key).await
-}
-
-/// Serves `app` over TLS (rustls) until `shutdown` resolves.
-pub async fn serve_tls(
+/// Serves `app` on `listener` (over TLS when `tls` is given) within `limits` until `shutdown`
+/// resolves; re-reads keys and purges expired rows in the background meanwhile.
+pub async fn serve_with(
     listener: tokio::net::TcpListener,
     app: App,
-    config: RustlsConfig,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.into_std()?;
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
     let background = tokio::spawn(housekeeping(app.clone()));
-    let result = axum_server::tls_rustls::from_tcp_rustls(listener, config)?
-        .handle(handle)
-        .serve(router(app).into_make_service())
-        .await;
+    let result = candor_serve::serve(listener, tls, router(app), limits, shutdown).await;
     background.abort();
     result
 }
@@ -121,6 +99,7 @@ pub async fn housekeeping(app: App) {
                 }
             }
             _ = purge_tick.tick() => {
+                app.throttles().forget_idle();
                 match app.store().purge_expired(app.now()).await {
                     Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
                     Ok(_) => {}

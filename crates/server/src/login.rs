@@ -1,6 +1,10 @@
 //! Checking a user's password, with the defences a login form needs: the same work and the same
 //! answer for an unknown user as for a wrong password, a slowdown after a few failures and a
 //! lock after many, counted per account in the store so that every node sees them.
+//!
+//! An attempt is counted before its password is checked, in one atomic statement: fifty
+//! concurrent guesses get fifty different counts, so no more than the allowed number is ever
+//! checked, however fast they come. A success clears the count.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -40,13 +44,20 @@ pub async fn attempt(
     let s = app.settings();
     let window = s.login_failure_window.as_secs() as i64;
     let now = app.now();
-    let (failures, last) = app.store().login_failures(username, now, window).await?;
-    if failures >= s.login_max_failures {
-        let since = last.unwrap_or(now);
+    let attempts = app
+        .store()
+        .record_login_failure(username, now, window)
+        .await?;
+    if attempts > s.login_max_failures {
+        // The lock lasts until the window that began with the first failure is over: at most
+        // one window from now.
+        tracing::info!(attempts, "login refused: the account is locked");
         return Ok(LoginResult::Locked {
-            retry_after: (since + window - now).max(1),
+            retry_after: window,
         });
     }
+    // The attempts before this one that failed.
+    let failures = attempts - 1;
     if failures >= s.login_slowdown_after {
         // Doubling delays, 250 ms to 4 s: harmless for a person, ruinous for a guesser.
         let extra = (failures - s.login_slowdown_after).min(4);
@@ -64,18 +75,12 @@ pub async fn attempt(
         .unwrap_or(false);
     match user {
         Some(user) if matches => {
-            if failures > 0 {
-                app.store().clear_login_failures(username).await?;
-            }
+            app.store().clear_login_failures(username).await?;
             Ok(LoginResult::Success(user))
         }
         _ => {
-            let count = app
-                .store()
-                .record_login_failure(username, now, window)
-                .await?;
-            tracing::info!(failures = count, "login failed");
-            if count >= s.login_max_failures {
+            tracing::info!(failures = attempts, "login failed");
+            if attempts >= s.login_max_failures {
                 Ok(LoginResult::Locked {
                     retry_after: window,
                 })

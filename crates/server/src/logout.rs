@@ -4,7 +4,7 @@
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::jose::JoseError;
-use candor_proto::{Code, OAuthError};
+use candor_proto::{Code, OAuthError, redirect_uri};
 use serde_json::Value;
 
 use crate::app::App;
@@ -106,6 +106,16 @@ pub async fn logout(
                     "post_logout_redirect_uri needs id_token_hint or client_id to know the client",
                 ));
             };
+            if let Err(why) = redirect_uri::check(uri) {
+                return Ok(page(
+                    Code::RedirectUriUnsafe,
+                    format!(
+                        "post_logout_redirect_uri {} is refused: {}",
+                        quote(uri),
+                        why.describe()
+                    ),
+                ));
+            }
             if !client.post_logout_redirect_uris.iter().any(|r| r == uri) {
                 return Ok(page(
                     Code::LogoutRedirectNotRegistered,

@@ -5,59 +5,26 @@ use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::secret::hint;
 use candor_proto::{Code, scope};
-use candor_store::{Client, Consumed};
+use candor_store::{Client, Consumed, RefreshTokenRecord};
 
 use crate::app::App;
 use crate::refusal::Refusal;
 use crate::token::TokenResponse;
 use crate::user_grant::{self, UserGrant};
 
+/// Rotates a refresh token. Every check runs before anything changes: a request that is
+/// refused (a wider scope, another client) or fails (a database error) leaves the token
+/// usable, so the client's retry is not mistaken for a reuse.
 pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenResponse, Refusal> {
     let token = form.require("refresh_token")?;
     let now = app.now();
     let digest = candor_proto::secret::digest(token);
-    let record = match app.store().consume_refresh_token(&digest, now).await? {
-        Consumed::Fresh(r) => r,
-        Consumed::Spent(r) if r.revoked_at.is_some() => {
-            return Err(Refusal::oauth(
-                Code::RefreshTokenRevoked,
-                "the refresh token was revoked (explicitly, or with its family after a reuse)",
-            ));
+    let record = match app.store().get_refresh_token(&digest).await? {
+        Some(r) if r.revoked_at.is_some() || r.used_at.is_some() => {
+            return Err(spent(app, client, &r, now).await);
         }
-        Consumed::Spent(r) => {
-            let used_at = r.used_at.unwrap_or(now);
-            let grace = app.settings().refresh_reuse_grace.as_secs() as i64;
-            if r.client_id == client.client_id && now - used_at <= grace {
-                // Two requests racing from the same client: refuse the loser, keep the family.
-                return Err(Refusal::oauth(
-                    Code::RefreshTokenReused,
-                    format!(
-                        "the refresh token was rotated {}s ago by a concurrent request; use the refresh token from that response",
-                        now - used_at
-                    ),
-                ));
-            }
-            app.store()
-                .revoke_refresh_family(&r.family_id, now, r.expires_at)
-                .await?;
-            tracing::warn!(family = %r.family_id, "refresh token reused; its family is revoked");
-            return Err(Refusal::oauth(
-                Code::RefreshTokenReused,
-                format!(
-                    "the refresh token was already rotated {}s ago; reuse means it leaked, so its whole family is now revoked",
-                    now - used_at
-                ),
-            ));
-        }
-        Consumed::NotFound => {
-            return Err(Refusal::oauth(
-                Code::RefreshTokenUnknown,
-                format!(
-                    "no refresh token {} was issued by this server",
-                    quote(&hint(token))
-                ),
-            ));
-        }
+        Some(r) => r,
+        None => return Err(unknown(token)),
     };
     if record.client_id != client.client_id {
         return Err(Refusal::oauth(
@@ -116,7 +83,8 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
                 "the user this refresh token was issued for no longer exists",
             )
         })?;
-    user_grant::issue(
+    user_grant::check_not_revoked(app, &user, record.auth_time, Code::RefreshTokenRevoked).await?;
+    let (response, issuance) = user_grant::mint(
         app,
         UserGrant {
             client,
@@ -130,5 +98,63 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
             family_expires_at: record.expires_at,
         },
     )
-    .await
+    .await?;
+    match app
+        .store()
+        .consume_refresh_token(&digest, now, &issuance)
+        .await?
+    {
+        Consumed::Fresh(_) => Ok(response),
+        // Rotated or revoked between the read and now.
+        Consumed::Spent(r) => Err(spent(app, client, &r, now).await),
+        Consumed::NotFound => Err(unknown(token)),
+    }
+}
+
+fn unknown(token: &str) -> Refusal {
+    Refusal::oauth(
+        Code::RefreshTokenUnknown,
+        format!(
+            "no refresh token {} was issued by this server",
+            quote(&hint(token))
+        ),
+    )
+}
+
+/// A token that was revoked or already rotated. A reuse revokes the family (RFC 9700 §4.14),
+/// except within the grace period for the same client: two requests racing from one client
+/// are a benign duplicate, not a theft.
+async fn spent(app: &App, client: &Client, r: &RefreshTokenRecord, now: i64) -> Refusal {
+    if r.revoked_at.is_some() {
+        return Refusal::oauth(
+            Code::RefreshTokenRevoked,
+            "the refresh token was revoked (explicitly, with its family after a reuse, or when the user's sessions were ended)",
+        );
+    }
+    let used_at = r.used_at.unwrap_or(now);
+    let grace = app.settings().refresh_reuse_grace.as_secs() as i64;
+    if r.client_id == client.client_id && now - used_at <= grace {
+        return Refusal::oauth(
+            Code::RefreshTokenReused,
+            format!(
+                "the refresh token was rotated {}s ago by a concurrent request; use the refresh token from that response",
+                now - used_at
+            ),
+        );
+    }
+    if let Err(e) = app
+        .store()
+        .revoke_refresh_family(&r.family_id, now, r.expires_at)
+        .await
+    {
+        return e.into();
+    }
+    tracing::warn!(family = %r.family_id, "refresh token reused; its family is revoked");
+    Refusal::oauth(
+        Code::RefreshTokenReused,
+        format!(
+            "the refresh token was already rotated {}s ago; reuse means it leaked, so its whole family is now revoked",
+            now - used_at
+        ),
+    )
 }

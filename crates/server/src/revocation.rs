@@ -34,20 +34,27 @@ pub async fn revoke(app: &App, authorization: Option<&str>, form: &Form) -> Resu
         )
         .into());
     }
+    let now = app.now();
+    // Any token of a refresh family revokes the family, the current one or one already
+    // rotated (RFC 7009 §2.1, RFC 9700 §4.14): a logout that races a background refresh
+    // presents the token the refresh just rotated, and must still end the grant.
+    if let Held::Refresh { family_id } = &facts.held {
+        if state != TokenState::Expired {
+            let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
+            app.store()
+                .revoke_refresh_family(family_id, now, until)
+                .await?;
+        }
+        return Ok(());
+    }
     if state != TokenState::Active {
         return Ok(());
     }
-    let now = app.now();
     match facts.held {
         Held::Opaque { digest } => {
             app.store().revoke_access_token(&digest, now).await?;
         }
-        Held::Refresh { family_id } => {
-            let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
-            app.store()
-                .revoke_refresh_family(&family_id, now, until)
-                .await?;
-        }
+        Held::Refresh { .. } => {}
         Held::Jwt => {
             app.store()
                 .append_revocation(&NewRevocation {

@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use candor_proto::jose::SigningAlg;
+use ipnet::IpNet;
+
+use crate::throttle::Rate;
 
 /// Settings of the authorization server.
 #[derive(Debug, Clone)]
@@ -31,6 +34,12 @@ pub struct Settings {
     /// Failed logins after which each further attempt is slowed down.
     pub login_slowdown_after: u32,
     pub login_failure_window: Duration,
+    /// Sign-in attempts from one client address (an IPv6 /64).
+    pub login_rate_per_address: Rate,
+    /// Sign-in attempts through one client application, all addresses together.
+    pub login_rate_per_client: Rate,
+    /// Reverse proxies whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Vec<IpNet>,
     /// Algorithm of JWT access tokens (ES256 by default: an RSA signature costs far more CPU).
     pub access_token_alg: SigningAlg,
     /// Allowed clock difference when checking `exp`, `nbf` and `iat`.
@@ -61,6 +70,15 @@ impl Settings {
             login_max_failures: 10,
             login_slowdown_after: 3,
             login_failure_window: Duration::from_secs(900),
+            login_rate_per_address: Rate {
+                per_minute: 30,
+                burst: 10,
+            },
+            login_rate_per_client: Rate {
+                per_minute: 600,
+                burst: 100,
+            },
+            trusted_proxies: Vec::new(),
             access_token_alg: SigningAlg::Es256,
             leeway: Duration::from_secs(60),
             max_body_bytes: 64 * 1024,
@@ -89,6 +107,12 @@ impl Settings {
         } else {
             path
         }
+    }
+
+    /// The longest anything issued for one sign-in lives (a refresh family, or a token): how
+    /// long a revocation of a user's grants must stay in the feed.
+    pub fn longest_grant_ttl(&self) -> Duration {
+        self.refresh_token_ttl.max(self.longest_token_ttl()) + self.leeway
     }
 
     /// The longest any signed token lives: how long a retired key stays in the JWKS.

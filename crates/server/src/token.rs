@@ -97,8 +97,10 @@ async fn client_credentials(
             auth_time: None,
             grant_id: None,
         },
-    )
-    .await?;
+    )?;
+    if let Some(record) = &issued.record {
+        app.store().insert_access_token(record).await?;
+    }
     Ok(TokenResponse {
         access_token: issued.token.expose().to_string(),
         token_type: "Bearer",

@@ -33,6 +33,8 @@ pub struct TokenFacts {
     pub issued_at: i64,
     pub expires_at: i64,
     pub grant_id: Option<String>,
+    /// When the user authenticated for it; `None` for `client_credentials`.
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub enum TokenState {
 
 #[derive(Debug)]
 pub enum Lookup {
-    Found(TokenFacts, TokenState),
+    Found(Box<TokenFacts>, TokenState),
     /// Well-formed, but not issued by this server (unknown key, bad signature, no such row).
     Unknown,
     /// Not a token of any shape this server issues.
@@ -85,9 +87,10 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
             issued_at: parsed.iat,
             expires_at: parsed.exp,
             grant_id: parsed.grant_id,
+            auth_time: parsed.auth_time,
         };
         if expired {
-            return Ok(Lookup::Found(facts, TokenState::Expired));
+            return Ok(Lookup::Found(Box::new(facts), TokenState::Expired));
         }
         facts
     } else {
@@ -105,12 +108,13 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
             issued_at: record.issued_at,
             expires_at: record.expires_at,
             grant_id: record.grant_id,
+            auth_time: None,
         };
         if record.revoked_at.is_some() {
-            return Ok(Lookup::Found(facts, TokenState::Revoked));
+            return Ok(Lookup::Found(Box::new(facts), TokenState::Revoked));
         }
         if record.expires_at <= now {
-            return Ok(Lookup::Found(facts, TokenState::Expired));
+            return Ok(Lookup::Found(Box::new(facts), TokenState::Expired));
         }
         facts
     };
@@ -124,12 +128,31 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
                 .is_revoked(RevocationKind::RefreshFamily, grant)
                 .await?;
     }
+    if !revoked {
+        revoked = subject_revoked(app, &facts).await?;
+    }
     let state = if revoked {
         TokenState::Revoked
     } else {
         TokenState::Active
     };
-    Ok(Lookup::Found(facts, state))
+    Ok(Lookup::Found(Box::new(facts), state))
+}
+
+/// Whether the token's user had their sessions ended after it was authenticated (a password
+/// change, a deletion, `candor user revoke-sessions`).
+async fn subject_revoked(app: &App, facts: &TokenFacts) -> Result<bool, Refusal> {
+    let Some(sub) = facts.subject.as_deref() else {
+        return Ok(false);
+    };
+    if facts.auth_time.is_none() && sub == facts.client_id {
+        // client_credentials: the subject is the client, not a user.
+        return Ok(false);
+    }
+    Ok(match app.store().subject_revoked_at(sub).await? {
+        Some(at) => facts.auth_time.unwrap_or(facts.issued_at) <= at,
+        None => false,
+    })
 }
 
 /// A refresh token: active while neither rotated, revoked nor expired.
@@ -145,20 +168,24 @@ async fn refresh_lookup(app: &App, digest: &[u8]) -> Result<Lookup, Refusal> {
     } else {
         TokenState::Active
     };
-    Ok(Lookup::Found(
-        TokenFacts {
-            held: Held::Refresh {
-                family_id: r.family_id.clone(),
-            },
-            jti: r.family_id.clone(),
-            client_id: r.client_id,
-            subject: Some(r.user_id),
-            scope: (!r.scope.is_empty()).then_some(r.scope),
-            audiences: Vec::new(),
-            issued_at: r.issued_at,
-            expires_at: r.idle_expires_at.min(r.expires_at),
-            grant_id: Some(r.family_id),
+    let facts = TokenFacts {
+        held: Held::Refresh {
+            family_id: r.family_id.clone(),
         },
-        state,
-    ))
+        jti: r.family_id.clone(),
+        client_id: r.client_id,
+        subject: Some(r.user_id),
+        scope: (!r.scope.is_empty()).then_some(r.scope),
+        audiences: Vec::new(),
+        issued_at: r.issued_at,
+        expires_at: r.idle_expires_at.min(r.expires_at),
+        grant_id: Some(r.family_id),
+        auth_time: Some(r.auth_time),
+    };
+    let state = if state == TokenState::Active && subject_revoked(app, &facts).await? {
+        TokenState::Revoked
+    } else {
+        state
+    };
+    Ok(Lookup::Found(Box::new(facts), state))
 }

@@ -1,8 +1,14 @@
 //! Tokens for a user: the access token, the refresh token (rotated, one family per grant) and
 //! the id_token, as the authorization_code and refresh_token grants issue them.
+//!
+//! [`mint`] writes nothing: it returns the response and the [`Issuance`] to store, which the
+//! grant hands to the store together with the code or refresh token it consumes, so that the
+//! two commit (or fail) as one.
 
+use candor_proto::error::quote;
 use candor_proto::secret::random_token;
-use candor_store::{Client, RefreshTokenRecord, User};
+use candor_proto::{Code, OAuthError};
+use candor_store::{Client, Issuance, RefreshTokenRecord, User};
 
 use crate::app::App;
 use crate::id_token::{self, IdTokenInput};
@@ -31,13 +37,36 @@ fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
         && (scopes.iter().any(|s| s == "offline_access") || !scopes.iter().any(|s| s == "openid"))
 }
 
-pub async fn issue(app: &App, g: UserGrant<'_>) -> Result<TokenResponse, Refusal> {
+/// Refuses a grant whose user signed in before their sessions were ended (a password change,
+/// a deletion, `candor user revoke-sessions`): `code` names it for the grant at hand.
+pub async fn check_not_revoked(
+    app: &App,
+    user: &User,
+    auth_time: i64,
+    code: Code,
+) -> Result<(), Refusal> {
+    match app.store().subject_revoked_at(&user.id).await? {
+        Some(at) if auth_time <= at => Err(OAuthError::new(
+            code,
+            format!(
+                "the sessions and grants of user {} were ended {}s after this sign-in; sign in again",
+                quote(&user.username),
+                at - auth_time
+            ),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Mints the tokens of `g`; returns the response and what must be stored before it is sent.
+pub async fn mint(app: &App, g: UserGrant<'_>) -> Result<(TokenResponse, Issuance), Refusal> {
     let audiences = if g.client.audiences.is_empty() {
         vec![app.issuer().to_string()]
     } else {
         g.client.audiences.clone()
     };
-    let access = issue::access_token(
+    let mut access = issue::access_token(
         app,
         Grant {
             client: g.client,
@@ -47,30 +76,31 @@ pub async fn issue(app: &App, g: UserGrant<'_>) -> Result<TokenResponse, Refusal
             auth_time: Some(g.auth_time),
             grant_id: Some(g.grant_id),
         },
-    )
-    .await?;
+    )?;
 
+    let mut issuance = Issuance {
+        refresh_token: None,
+        access_token: access.record.take(),
+    };
     let refresh_token = if wants_refresh(g.client, &g.scopes) {
         let token = random_token();
         let now = app.now();
         let idle = now + app.settings().refresh_token_idle_ttl.as_secs() as i64;
-        app.store()
-            .insert_refresh_token(&RefreshTokenRecord {
-                digest: token.digest().to_vec(),
-                family_id: g.grant_id.to_string(),
-                client_id: g.client.client_id.clone(),
-                user_id: g.user.id.clone(),
-                scope: g.scopes.join(" "),
-                auth_time: g.auth_time,
-                sid: g.sid.map(str::to_string),
-                amr: g.amr.to_vec(),
-                issued_at: now,
-                expires_at: g.family_expires_at,
-                idle_expires_at: idle.min(g.family_expires_at),
-                used_at: None,
-                revoked_at: None,
-            })
-            .await?;
+        issuance.refresh_token = Some(RefreshTokenRecord {
+            digest: token.digest().to_vec(),
+            family_id: g.grant_id.to_string(),
+            client_id: g.client.client_id.clone(),
+            user_id: g.user.id.clone(),
+            scope: g.scopes.join(" "),
+            auth_time: g.auth_time,
+            sid: g.sid.map(str::to_string),
+            amr: g.amr.to_vec(),
+            issued_at: now,
+            expires_at: g.family_expires_at,
+            idle_expires_at: idle.min(g.family_expires_at),
+            used_at: None,
+            revoked_at: None,
+        });
         Some(token.expose().to_string())
     } else {
         None
@@ -97,12 +127,13 @@ pub async fn issue(app: &App, g: UserGrant<'_>) -> Result<TokenResponse, Refusal
         None
     };
 
-    Ok(TokenResponse {
+    let response = TokenResponse {
         access_token: access.token.expose().to_string(),
         token_type: "Bearer",
         expires_in: access.expires_in,
         scope: (!g.scopes.is_empty()).then(|| g.scopes.join(" ")),
         refresh_token,
         id_token,
-    })
+    };
+    Ok((response, issuance))
 }

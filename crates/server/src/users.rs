@@ -7,6 +7,7 @@ use candor_store::{Store, StoreError, User};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
+use crate::settings::Settings;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -93,19 +94,55 @@ pub async fn create(
     Ok(user)
 }
 
-/// Replaces a user's password.
+/// Replaces a user's password and ends their sessions and grants: whoever knew the old
+/// password (or holds tokens from it) loses access.
 pub async fn set_password(
     store: &dyn Store,
+    settings: &Settings,
     username: &str,
     password: &Secret,
+    now: i64,
 ) -> Result<(), ServerError> {
     validate_password(password)?;
     let hash = hash_password(password)?;
-    if store.set_password_hash(username, &hash).await? {
-        Ok(())
-    } else {
-        Err(ServerError::NotFound(format!("user '{username}'")))
+    if !store.set_password_hash(username, &hash).await? {
+        return Err(ServerError::NotFound(format!("user '{username}'")));
     }
+    revoke_sessions(store, settings, username, now)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every session and grant of a user, on this server and — through the revocation feed
+/// — at every gateway following it. Returns the feed entry's sequence number.
+pub async fn revoke_sessions(
+    store: &dyn Store,
+    settings: &Settings,
+    username: &str,
+    now: i64,
+) -> Result<i64, ServerError> {
+    let user = store
+        .get_user_by_username(username)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("user '{username}'")))?;
+    let until = now + settings.longest_grant_ttl().as_secs() as i64;
+    Ok(store.revoke_subject(&user.id, now, until).await?)
+}
+
+/// Deletes a user after ending their sessions and grants (the feed tells gateways that the
+/// user's access tokens are void). `false` when no such user exists.
+pub async fn delete(
+    store: &dyn Store,
+    settings: &Settings,
+    username: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    match revoke_sessions(store, settings, username, now).await {
+        Ok(_) => {}
+        Err(ServerError::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    Ok(store.delete_user(username).await?)
 }
 
 /// A user as JSON; never the password hash.

@@ -6,8 +6,8 @@
 //! never a panic.
 
 use crate::{
-    AccessTokenRecord, AuthorizationCodeRecord, Client, PendingRequest, RefreshTokenRecord,
-    Revocation, RevocationKind, SessionRecord, SigningKeyRecord, StoreError, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, RefreshTokenRecord, Revocation,
+    RevocationKind, SessionRecord, SigningKeyRecord, StoreError, User,
 };
 
 /// Typed access to the columns of a row, by name.
@@ -214,16 +214,6 @@ pub(crate) fn session_from_row(row: &impl Columns) -> Result<SessionRecord, Stor
         user_id: row.text("user_id")?,
         auth_time: row.int("auth_time")?,
         amr: row.list("amr")?,
-        created_at: row.int("created_at")?,
-        expires_at: row.int("expires_at")?,
-    })
-}
-
-pub(crate) fn pending_from_row(row: &impl Columns) -> Result<PendingRequest, StoreError> {
-    Ok(PendingRequest {
-        id: row.text("id")?,
-        client_id: row.text("client_id")?,
-        data: row.text("data")?,
         created_at: row.int("created_at")?,
         expires_at: row.int("expires_at")?,
     })

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use model::{
-    AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, NewRevocation, PendingRequest,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, Issuance, NewRevocation,
     RefreshTokenRecord, Revocation, RevocationKind, SessionRecord, SigningKeyRecord, User,
 };
 pub use postgres::PostgresStore;
@@ -40,9 +40,6 @@ pub enum StoreError {
     /// The URL is neither `sqlite://…` nor `postgres://…`, or does not parse.
     #[error("unsupported database URL '{0}': expected sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
-    /// The backend does not implement this operation yet.
-    #[error("operation not supported by this store: {0}")]
-    Unsupported(&'static str),
     /// A row with the same unique key exists already (client_id, username, kid, digest).
     #[error("{0} already exists")]
     Conflict(String),
@@ -88,6 +85,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Answers `Ok` when the database is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// Answers `Ok` when the database accepts a write (one row, in a transaction of its own):
+    /// a store that answers reads but cannot commit is not ready.
+    async fn check_writable(&self, now: i64) -> Result<()>;
 
     // ---- clients -------------------------------------------------------------------------
 
@@ -168,123 +169,112 @@ pub trait Store: Send + Sync + 'static {
     // ---- authorization codes -------------------------------------------------------------
 
     /// Inserts a code; [`StoreError::Conflict`] when the digest exists.
-    async fn insert_code(&self, _code: &AuthorizationCodeRecord) -> Result<()> {
-        Err(StoreError::Unsupported("insert_code"))
-    }
-    /// Marks the code used, atomically: of two concurrent calls exactly one gets `Fresh`; the
-    /// other gets `Spent` with the record. `NotFound` when no such digest. `Fresh` carries the
-    /// record as now stored (`used_at` = `now`); expiry is the caller's to check.
+    async fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<()>;
+    /// The code as stored, used or not; nothing changes.
+    async fn get_code(&self, digest: &[u8]) -> Result<Option<AuthorizationCodeRecord>>;
+    /// Marks the code used and stores `issued`, in one transaction: of two concurrent calls
+    /// exactly one gets `Fresh` (with the record as now stored, `used_at` = `now`) and its
+    /// issuance committed; the other gets `Spent` with the record, after the winner committed,
+    /// and stores nothing. `NotFound` when no such digest. Validation (client, expiry,
+    /// redirect URI, PKCE) is the caller's, before: a refused request leaves the code usable.
     async fn consume_code(
         &self,
-        _digest: &[u8],
-        _now: i64,
-    ) -> Result<Consumed<AuthorizationCodeRecord>> {
-        Err(StoreError::Unsupported("consume_code"))
-    }
+        digest: &[u8],
+        now: i64,
+        issued: &Issuance,
+    ) -> Result<Consumed<AuthorizationCodeRecord>>;
 
     // ---- refresh tokens ------------------------------------------------------------------
 
     /// Inserts a refresh token; [`StoreError::Conflict`] when the digest exists.
-    async fn insert_refresh_token(&self, _token: &RefreshTokenRecord) -> Result<()> {
-        Err(StoreError::Unsupported("insert_refresh_token"))
-    }
-    async fn get_refresh_token(&self, _digest: &[u8]) -> Result<Option<RefreshTokenRecord>> {
-        Err(StoreError::Unsupported("get_refresh_token"))
-    }
-    /// Marks the token used if it is neither used nor revoked, atomically (`Fresh`); else
-    /// `Spent` with the record as stored, or `NotFound`.
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<()>;
+    async fn get_refresh_token(&self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>>;
+    /// Marks the token used if it is neither used nor revoked and stores `issued` (the next
+    /// token of the family), in one transaction (`Fresh`); else nothing changes and the record
+    /// comes back as stored (`Spent`), or `NotFound`. A revocation of the family that runs
+    /// concurrently either sees the next token or makes this call `Spent`.
     async fn consume_refresh_token(
         &self,
-        _digest: &[u8],
-        _now: i64,
-    ) -> Result<Consumed<RefreshTokenRecord>> {
-        Err(StoreError::Unsupported("consume_refresh_token"))
-    }
+        digest: &[u8],
+        now: i64,
+        issued: &Issuance,
+    ) -> Result<Consumed<RefreshTokenRecord>>;
     /// Revokes every token of a family and appends `(refresh_family, family_id)` to the
     /// revocation feed with `feed_expires_at`, in one transaction; returns the feed entry's
-    /// sequence number (the existing one when the family was revoked before).
+    /// sequence number (the existing one when the family was revoked before). It waits for a
+    /// rotation of the family in flight, so that the token that rotation issues is revoked too.
     async fn revoke_refresh_family(
         &self,
-        _family_id: &str,
-        _now: i64,
-        _feed_expires_at: i64,
-    ) -> Result<i64> {
-        Err(StoreError::Unsupported("revoke_refresh_family"))
-    }
+        family_id: &str,
+        now: i64,
+        feed_expires_at: i64,
+    ) -> Result<i64>;
+
+    // ---- users' grants -------------------------------------------------------------------
+
+    /// Ends everything a user holds, in one transaction: deletes their browser sessions,
+    /// revokes their refresh tokens and opaque access tokens, and appends `(subject, user_id)`
+    /// to the feed at `now` (replacing an older entry, so that followers see the new time)
+    /// with `feed_expires_at`. Returns the entry's sequence number.
+    async fn revoke_subject(&self, user_id: &str, now: i64, feed_expires_at: i64) -> Result<i64>;
+    /// When the user's grants were last revoked, if an entry is still in the feed: anything
+    /// authenticated at or before that time is void.
+    async fn subject_revoked_at(&self, user_id: &str) -> Result<Option<i64>>;
 
     // ---- browser sessions ----------------------------------------------------------------
 
-    async fn insert_session(&self, _session: &SessionRecord) -> Result<()> {
-        Err(StoreError::Unsupported("insert_session"))
-    }
-    async fn get_session(&self, _digest: &[u8]) -> Result<Option<SessionRecord>> {
-        Err(StoreError::Unsupported("get_session"))
-    }
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
+    async fn get_session(&self, digest: &[u8]) -> Result<Option<SessionRecord>>;
     /// Deletes the session with this public `sid`; `false` when none.
-    async fn delete_session(&self, _sid: &str) -> Result<bool> {
-        Err(StoreError::Unsupported("delete_session"))
-    }
+    async fn delete_session(&self, sid: &str) -> Result<bool>;
 
-    // ---- pending authorization requests --------------------------------------------------
+    // ---- completed authorization requests ------------------------------------------------
 
-    async fn insert_pending(&self, _request: &PendingRequest) -> Result<()> {
-        Err(StoreError::Unsupported("insert_pending"))
-    }
-    async fn get_pending(&self, _id: &str) -> Result<Option<PendingRequest>> {
-        Err(StoreError::Unsupported("get_pending"))
-    }
-    /// Deletes and returns the request, atomically: of two concurrent calls exactly one gets
-    /// it.
-    async fn take_pending(&self, _id: &str) -> Result<Option<PendingRequest>> {
-        Err(StoreError::Unsupported("take_pending"))
-    }
+    /// Records that the authorization request `id` has been completed (its login or consent
+    /// form used), until `expires_at`. `false` when it was recorded before: a replay. Atomic:
+    /// of two concurrent calls with the same id, exactly one gets `true`. The requests
+    /// themselves travel sealed in the forms; nothing is stored before a user acts.
+    async fn spend_request(&self, id: &str, expires_at: i64) -> Result<bool>;
 
     // ---- consent ---------------------------------------------------------------------------
 
     /// The scopes `user_id` has granted `client_id`, if any consent is recorded.
-    async fn get_consent(&self, _user_id: &str, _client_id: &str) -> Result<Option<Vec<String>>> {
-        Err(StoreError::Unsupported("get_consent"))
-    }
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> Result<Option<Vec<String>>>;
     /// Records (replaces) the scopes `user_id` grants `client_id`.
     async fn put_consent(
         &self,
-        _user_id: &str,
-        _client_id: &str,
-        _scopes: &[String],
-        _now: i64,
-    ) -> Result<()> {
-        Err(StoreError::Unsupported("put_consent"))
-    }
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<()>;
 
-    // ---- failed logins ---------------------------------------------------------------------
+    // ---- login attempts --------------------------------------------------------------------
 
-    /// Counts a failed login for `username` and returns the failures within the current
-    /// window (a window starts at the first failure and lasts `window` seconds; an older
-    /// window is reset: one that started at `now - window` or before is over). Atomic across
-    /// nodes. Usernames are counted as typed, whether or not such a user exists.
-    async fn record_login_failure(&self, _username: &str, _now: i64, _window: i64) -> Result<u32> {
-        Err(StoreError::Unsupported("record_login_failure"))
-    }
-    /// The failures within the current window and the time of the last one.
+    /// Counts a login attempt for `username` — before its password is checked — and returns
+    /// the attempts within the current window, this one included (a window starts at the
+    /// first attempt and lasts `window` seconds; an older window is reset: one that started at
+    /// `now - window` or before is over). Atomic across nodes: of 50 concurrent attempts, each
+    /// sees a different count, so a lock after N holds however fast they come. Usernames are
+    /// counted as typed, whether or not such a user exists.
+    async fn record_login_failure(&self, username: &str, now: i64, window: i64) -> Result<u32>;
+    /// The attempts within the current window and the time of the last one.
     async fn login_failures(
         &self,
-        _username: &str,
-        _now: i64,
-        _window: i64,
-    ) -> Result<(u32, Option<i64>)> {
-        Err(StoreError::Unsupported("login_failures"))
-    }
-    async fn clear_login_failures(&self, _username: &str) -> Result<()> {
-        Err(StoreError::Unsupported("clear_login_failures"))
-    }
+        username: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<(u32, Option<i64>)>;
+    /// Forgets the attempts (after a successful login).
+    async fn clear_login_failures(&self, username: &str) -> Result<()>;
 
     // ---- housekeeping --------------------------------------------------------------------
 
     /// Deletes what expired before `now` (`expires_at < now`): opaque tokens, assertion jtis,
     /// revocation-feed entries whose token has expired anyway, authorization codes (used or
     /// not), refresh tokens whose family has ended (`expires_at`, not `idle_expires_at`: a used
-    /// token is kept until then so that its reuse is recognised), browser sessions and pending
-    /// authorization requests; and failed-login counters whose last failure is more than
+    /// token is kept until then so that its reuse is recognised), browser sessions and spent
+    /// authorization request ids; and failed-login counters whose last failure is more than
     /// [`LOGIN_FAILURE_RETENTION`] seconds before `now` (so a failed-login window longer than
     /// that is cut short by a purge). All in one transaction. Returns how many rows went.
     async fn purge_expired(&self, now: i64) -> Result<u64>;

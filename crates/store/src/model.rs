@@ -97,6 +97,10 @@ pub enum RevocationKind {
     RefreshFamily,
     /// Everything issued from one authorization code, by grant id.
     Grant,
+    /// Everything issued to one user (`sub`) whose authentication (`auth_time`, else `iat`)
+    /// is at or before `revoked_at`: a password change, a deletion, `candor user
+    /// revoke-sessions`. Appending it again moves it to the end of the feed with the new time.
+    Subject,
 }
 
 impl RevocationKind {
@@ -105,6 +109,7 @@ impl RevocationKind {
             RevocationKind::AccessToken => "access_token",
             RevocationKind::RefreshFamily => "refresh_family",
             RevocationKind::Grant => "grant",
+            RevocationKind::Subject => "subject",
         }
     }
 
@@ -113,6 +118,7 @@ impl RevocationKind {
             "access_token" => Some(RevocationKind::AccessToken),
             "refresh_family" => Some(RevocationKind::RefreshFamily),
             "grant" => Some(RevocationKind::Grant),
+            "subject" => Some(RevocationKind::Subject),
             _ => None,
         }
     }
@@ -220,14 +226,13 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
-/// An authorization request waiting for the user to log in or consent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingRequest {
-    /// Random id carried in the login and consent forms.
-    pub id: String,
-    pub client_id: String,
-    /// The validated request, as JSON (the server's own format).
-    pub data: String,
-    pub created_at: i64,
-    pub expires_at: i64,
+/// What a redemption (of a code) or a rotation (of a refresh token) issues, stored in the same
+/// transaction that consumes the item: either all of it is stored and the item is spent, or
+/// nothing is and the item stays usable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issuance {
+    /// The next refresh token of the family.
+    pub refresh_token: Option<RefreshTokenRecord>,
+    /// An opaque access token (JWT access tokens are not stored).
+    pub access_token: Option<AccessTokenRecord>,
 }

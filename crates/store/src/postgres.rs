@@ -13,8 +13,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
 use crate::codec::{self, impl_columns};
 use crate::{
-    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, LOGIN_FAILURE_RETENTION,
-    NewRevocation, PendingRequest, RefreshTokenRecord, Result, Revocation, RevocationKind,
+    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, Issuance,
+    LOGIN_FAILURE_RETENTION, NewRevocation, RefreshTokenRecord, Result, Revocation, RevocationKind,
     SessionRecord, SigningKeyRecord, Store, StoreError, User,
 };
 
@@ -58,4 +58,9 @@ impl PostgresStore {
     }
 }
 
-crate::sql::impl_store!(PostgresStore, sqlx::Postgres, Backend::Postgres);
+crate::sql::impl_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    Backend::Postgres,
+    " FOR UPDATE"
+);

@@ -4,11 +4,13 @@
 //! on SQLite too), `INSERT … ON CONFLICT`, `UPDATE … RETURNING`, `DELETE … RETURNING`. What
 //! differs — the pool, how a write transaction begins, the migrations — stays in `sqlite.rs`
 //! and `postgres.rs`, which invoke [`impl_store!`] for their store type. Each store type has
-//! `fn pool(&self)` and `async fn begin_write(&self)`.
+//! `fn pool(&self)` and `async fn begin_write(&self)`, and names its row-locking clause
+//! (`FOR UPDATE` on PostgreSQL; nothing on SQLite, where a write transaction holds the whole
+//! database).
 
 /// Implements [`Store`](crate::Store) for `$store` on database `$db`.
 macro_rules! impl_store {
-    ($store:ident, $db:ty, $backend:expr) => {
+    ($store:ident, $db:ty, $backend:expr, $for_update:literal) => {
         #[async_trait]
         impl Store for $store {
             fn backend(&self) -> Backend {
@@ -17,6 +19,19 @@ macro_rules! impl_store {
 
             async fn ping(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn check_writable(&self, now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -231,25 +246,7 @@ macro_rules! impl_store {
             // ---- opaque access tokens ------------------------------------------------------------
 
             async fn insert_access_token(&self, token: &AccessTokenRecord) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO access_tokens (digest, jti, client_id, subject, scope, audiences, \
-                     issued_at, expires_at, grant_id, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(&token.digest)
-                .bind(&token.jti)
-                .bind(&token.client_id)
-                .bind(&token.subject)
-                .bind(&token.scope)
-                .bind(codec::encode_list(&token.audiences)?)
-                .bind(token.issued_at)
-                .bind(token.expires_at)
-                .bind(&token.grant_id)
-                .bind(token.revoked_at)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| codec::conflict(e, || format!("access token '{}'", token.jti)))?;
-                Ok(())
+                insert_access_token_in(&self.pool, token).await
             }
 
             async fn get_access_token(&self, digest: &[u8]) -> Result<Option<AccessTokenRecord>> {
@@ -375,12 +372,26 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn get_code(&self, digest: &[u8]) -> Result<Option<AuthorizationCodeRecord>> {
+                sqlx::query("SELECT * FROM authorization_codes WHERE digest = $1")
+                    .bind(digest)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| codec::code_from_row(&row))
+                    .transpose()
+            }
+
             async fn consume_code(
                 &self,
                 digest: &[u8],
                 now: i64,
+                issued: &Issuance,
             ) -> Result<Consumed<AuthorizationCodeRecord>> {
-                // One conditional UPDATE: whoever flips `used_at` first gets the row back.
+                // One conditional UPDATE: whoever flips `used_at` first gets the row back, and
+                // holds its lock until what it issued is committed with it. A concurrent
+                // redemption waits on that lock, then finds the code spent — and the tokens
+                // there to revoke.
+                let mut tx = self.begin_write().await?;
                 let fresh = sqlx::query(
                     "UPDATE authorization_codes SET used_at = $2 \
                      WHERE digest = $1 AND used_at IS NULL \
@@ -388,17 +399,17 @@ macro_rules! impl_store {
                 )
                 .bind(digest)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(row) = fresh {
-                    return Ok(Consumed::Fresh(codec::code_from_row(&row)?));
+                    let record = codec::code_from_row(&row)?;
+                    store_issuance(&mut tx, issued).await?;
+                    tx.commit().await?;
+                    return Ok(Consumed::Fresh(record));
                 }
-                let spent = sqlx::query("SELECT * FROM authorization_codes WHERE digest = $1")
-                    .bind(digest)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                match spent {
-                    Some(row) => Ok(Consumed::Spent(codec::code_from_row(&row)?)),
+                tx.rollback().await?;
+                match self.get_code(digest).await? {
+                    Some(record) => Ok(Consumed::Spent(record)),
                     None => Ok(Consumed::NotFound),
                 }
             }
@@ -406,32 +417,7 @@ macro_rules! impl_store {
             // ---- refresh tokens ------------------------------------------------------------------
 
             async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (digest, family_id, client_id, user_id, scope, \
-                     auth_time, sid, amr, issued_at, expires_at, idle_expires_at, used_at, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(&token.digest)
-                .bind(&token.family_id)
-                .bind(&token.client_id)
-                .bind(&token.user_id)
-                .bind(&token.scope)
-                .bind(token.auth_time)
-                .bind(&token.sid)
-                .bind(codec::encode_list(&token.amr)?)
-                .bind(token.issued_at)
-                .bind(token.expires_at)
-                .bind(token.idle_expires_at)
-                .bind(token.used_at)
-                .bind(token.revoked_at)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| {
-                    codec::conflict(e, || {
-                        format!("refresh token of family '{}'", token.family_id)
-                    })
-                })?;
-                Ok(())
+                insert_refresh_token_in(&self.pool, token).await
             }
 
             async fn get_refresh_token(&self, digest: &[u8]) -> Result<Option<RefreshTokenRecord>> {
@@ -447,7 +433,9 @@ macro_rules! impl_store {
                 &self,
                 digest: &[u8],
                 now: i64,
+                issued: &Issuance,
             ) -> Result<Consumed<RefreshTokenRecord>> {
+                let mut tx = self.begin_write().await?;
                 let fresh = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = $2 \
                      WHERE digest = $1 AND used_at IS NULL AND revoked_at IS NULL \
@@ -455,17 +443,17 @@ macro_rules! impl_store {
                 )
                 .bind(digest)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(row) = fresh {
-                    return Ok(Consumed::Fresh(codec::refresh_token_from_row(&row)?));
+                    let record = codec::refresh_token_from_row(&row)?;
+                    store_issuance(&mut tx, issued).await?;
+                    tx.commit().await?;
+                    return Ok(Consumed::Fresh(record));
                 }
-                let spent = sqlx::query("SELECT * FROM refresh_tokens WHERE digest = $1")
-                    .bind(digest)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                match spent {
-                    Some(row) => Ok(Consumed::Spent(codec::refresh_token_from_row(&row)?)),
+                tx.rollback().await?;
+                match self.get_refresh_token(digest).await? {
+                    Some(record) => Ok(Consumed::Spent(record)),
                     None => Ok(Consumed::NotFound),
                 }
             }
@@ -477,6 +465,16 @@ macro_rules! impl_store {
                 feed_expires_at: i64,
             ) -> Result<i64> {
                 let mut tx = self.begin_write().await?;
+                // First lock the family's rows: a rotation in flight holds the lock of the
+                // token it consumes, so this waits until it has committed the next token, and
+                // the UPDATE below (a new statement, a new snapshot) revokes that one too.
+                sqlx::query(concat!(
+                    "SELECT digest FROM refresh_tokens WHERE family_id = $1",
+                    $for_update
+                ))
+                .bind(family_id)
+                .fetch_all(&mut *tx)
+                .await?;
                 sqlx::query(
                     "UPDATE refresh_tokens SET revoked_at = $2 \
                      WHERE family_id = $1 AND revoked_at IS NULL",
@@ -494,6 +492,62 @@ macro_rules! impl_store {
                 let seq = append_revocation_in(&mut tx, &entry).await?;
                 tx.commit().await?;
                 Ok(seq)
+            }
+
+            // ---- users' grants -------------------------------------------------------------------
+
+            async fn revoke_subject(
+                &self,
+                user_id: &str,
+                now: i64,
+                feed_expires_at: i64,
+            ) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $2 \
+                     WHERE user_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $2 \
+                     WHERE subject = $1 AND revoked_at IS NULL",
+                )
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                // A new entry, not the old one updated: followers read the feed by position,
+                // so the new time must come after everything they have seen.
+                sqlx::query("DELETE FROM revocations WHERE kind = $1 AND id = $2")
+                    .bind(RevocationKind::Subject.as_str())
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let entry = NewRevocation {
+                    kind: RevocationKind::Subject,
+                    id: user_id.to_string(),
+                    expires_at: feed_expires_at,
+                    revoked_at: now,
+                };
+                let seq = append_revocation_in(&mut tx, &entry).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn subject_revoked_at(&self, user_id: &str) -> Result<Option<i64>> {
+                let row = sqlx::query("SELECT revoked_at FROM revocations WHERE kind = $1 AND id = $2")
+                    .bind(RevocationKind::Subject.as_str())
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| codec::get(&r, "revoked_at")).transpose()
             }
 
             // ---- browser sessions ----------------------------------------------------------------
@@ -533,40 +587,18 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            // ---- pending authorization requests --------------------------------------------------
+            // ---- completed authorization requests ------------------------------------------------
 
-            async fn insert_pending(&self, request: &PendingRequest) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO pending_requests (id, client_id, data, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
+            async fn spend_request(&self, id: &str, expires_at: i64) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO spent_requests (id, expires_at) VALUES ($1, $2) \
+                     ON CONFLICT (id) DO NOTHING",
                 )
-                .bind(&request.id)
-                .bind(&request.client_id)
-                .bind(&request.data)
-                .bind(request.created_at)
-                .bind(request.expires_at)
+                .bind(id)
+                .bind(expires_at)
                 .execute(&self.pool)
-                .await
-                .map_err(|e| codec::conflict(e, || format!("pending request '{}'", request.id)))?;
-                Ok(())
-            }
-
-            async fn get_pending(&self, id: &str) -> Result<Option<PendingRequest>> {
-                sqlx::query("SELECT * FROM pending_requests WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(|row| codec::pending_from_row(&row))
-                    .transpose()
-            }
-
-            async fn take_pending(&self, id: &str) -> Result<Option<PendingRequest>> {
-                sqlx::query("DELETE FROM pending_requests WHERE id = $1 RETURNING *")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .map(|row| codec::pending_from_row(&row))
-                    .transpose()
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             // ---- consent -------------------------------------------------------------------------
@@ -670,7 +702,7 @@ macro_rules! impl_store {
                     "DELETE FROM authorization_codes WHERE expires_at < $1",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM sessions WHERE expires_at < $1",
-                    "DELETE FROM pending_requests WHERE expires_at < $1",
+                    "DELETE FROM spent_requests WHERE expires_at < $1",
                 ] {
                     purged += sqlx::query(sql)
                         .bind(now)
@@ -711,6 +743,75 @@ macro_rules! impl_store {
                 .bind(&client.id_token_signed_response_alg)
                 .bind(client.created_at)
                 .bind(client.updated_at))
+        }
+
+        /// Stores what a redemption or rotation issued, inside its transaction.
+        async fn store_issuance(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            issued: &Issuance,
+        ) -> Result<()> {
+            if let Some(token) = &issued.refresh_token {
+                insert_refresh_token_in(&mut **tx, token).await?;
+            }
+            if let Some(token) = &issued.access_token {
+                insert_access_token_in(&mut **tx, token).await?;
+            }
+            Ok(())
+        }
+
+        async fn insert_access_token_in<'e, E>(executor: E, token: &AccessTokenRecord) -> Result<()>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO access_tokens (digest, jti, client_id, subject, scope, audiences, \
+                 issued_at, expires_at, grant_id, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&token.digest)
+            .bind(&token.jti)
+            .bind(&token.client_id)
+            .bind(&token.subject)
+            .bind(&token.scope)
+            .bind(codec::encode_list(&token.audiences)?)
+            .bind(token.issued_at)
+            .bind(token.expires_at)
+            .bind(&token.grant_id)
+            .bind(token.revoked_at)
+            .execute(executor)
+            .await
+            .map_err(|e| codec::conflict(e, || format!("access token '{}'", token.jti)))?;
+            Ok(())
+        }
+
+        async fn insert_refresh_token_in<'e, E>(executor: E, token: &RefreshTokenRecord) -> Result<()>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (digest, family_id, client_id, user_id, scope, \
+                 auth_time, sid, amr, issued_at, expires_at, idle_expires_at, used_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&token.digest)
+            .bind(&token.family_id)
+            .bind(&token.client_id)
+            .bind(&token.user_id)
+            .bind(&token.scope)
+            .bind(token.auth_time)
+            .bind(&token.sid)
+            .bind(codec::encode_list(&token.amr)?)
+            .bind(token.issued_at)
+            .bind(token.expires_at)
+            .bind(token.idle_expires_at)
+            .bind(token.used_at)
+            .bind(token.revoked_at)
+            .execute(executor)
+            .await
+            .map_err(|e| {
+                codec::conflict(e, || format!("refresh token of family '{}'", token.family_id))
+            })?;
+            Ok(())
         }
 
         /// Appends to the feed inside `tx`; the existing seq when (kind, id) is there already.

@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 
 use crate::codec::{self, impl_columns};
 use crate::{
-    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, LOGIN_FAILURE_RETENTION,
-    NewRevocation, PendingRequest, RefreshTokenRecord, Result, Revocation, RevocationKind,
+    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, Issuance,
+    LOGIN_FAILURE_RETENTION, NewRevocation, RefreshTokenRecord, Result, Revocation, RevocationKind,
     SessionRecord, SigningKeyRecord, Store, StoreError, User,
 };
 
@@ -86,4 +86,4 @@ impl SqliteStore {
     }
 }
 
-crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite);
+crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, Backend::Sqlite, "");

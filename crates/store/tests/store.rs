@@ -15,8 +15,8 @@ use std::task::Poll;
 
 use candor_store::testing::{PostgresTestDatabase, postgres_url_or_skip};
 use candor_store::{
-    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, LOGIN_FAILURE_RETENTION,
-    NewRevocation, PendingRequest, RefreshTokenRecord, RevocationKind, SessionRecord,
+    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, Issuance,
+    LOGIN_FAILURE_RETENTION, NewRevocation, RefreshTokenRecord, RevocationKind, SessionRecord,
     SigningKeyRecord, Store, StoreError, User,
 };
 use sqlx::Connection;
@@ -158,8 +158,12 @@ suite!(
     revoked_refresh_token_is_spent,
     revoke_refresh_family,
     sessions,
-    pending_requests,
-    concurrent_take_pending_has_one_winner,
+    spent_requests_are_single_use,
+    concurrent_spend_request_has_one_winner,
+    redemption_stores_its_issuance_or_nothing,
+    revocation_waits_for_a_rotation_in_flight,
+    revoke_subject_ends_a_users_grants,
+    check_writable,
     consent_upsert_replaces,
     login_failures_window,
     concurrent_login_failures_all_count,
@@ -194,6 +198,12 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 }
 
 // ---- fixtures --------------------------------------------------------------------------------
+
+/// An issuance that stores nothing, for tests of consumption alone.
+const NOTHING: Issuance = Issuance {
+    refresh_token: None,
+    access_token: None,
+};
 
 fn client(id: &str) -> Client {
     Client {
@@ -370,16 +380,6 @@ fn session(digest_byte: u8, sid: &str, user_id: &str, expires_at: i64) -> Sessio
         user_id: user_id.to_string(),
         auth_time: 10,
         amr: vec!["pwd".to_string(), "mfa".to_string()],
-        created_at: 10,
-        expires_at,
-    }
-}
-
-fn pending(id: &str, client_id: &str, expires_at: i64) -> PendingRequest {
-    PendingRequest {
-        id: id.to_string(),
-        client_id: client_id.to_string(),
-        data: format!(r#"{{"id":"{id}","scope":"openid","state":"o'brien "x""}}"#),
         created_at: 10,
         expires_at,
     }
@@ -1072,10 +1072,17 @@ async fn codes_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw) {
     s.insert_code(&bare).await.unwrap();
 
     assert_eq!(
-        s.consume_code(&[3; 32], 100).await.unwrap(),
+        s.consume_code(&[3; 32], 100, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::NotFound
     );
-    assert_eq!(s.consume_code(&[], 100).await.unwrap(), Consumed::NotFound);
+    assert_eq!(
+        s.consume_code(&[], 100, &Issuance::default())
+            .await
+            .unwrap(),
+        Consumed::NotFound
+    );
 
     // Fresh once, with the record as now stored; then Spent, showing the first use.
     for c in [&full, &bare] {
@@ -1084,11 +1091,15 @@ async fn codes_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw) {
             ..c.clone()
         };
         assert_eq!(
-            s.consume_code(&c.digest, 100).await.unwrap(),
+            s.consume_code(&c.digest, 100, &Issuance::default())
+                .await
+                .unwrap(),
             Consumed::Fresh(used.clone())
         );
         assert_eq!(
-            s.consume_code(&c.digest, 200).await.unwrap(),
+            s.consume_code(&c.digest, 200, &Issuance::default())
+                .await
+                .unwrap(),
             Consumed::Spent(used)
         );
     }
@@ -1100,7 +1111,9 @@ async fn codes_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw) {
     };
     s.insert_code(&stale).await.unwrap();
     assert_eq!(
-        s.consume_code(&stale.digest, 100).await.unwrap(),
+        s.consume_code(&stale.digest, 100, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Spent(stale.clone())
     );
 
@@ -1117,7 +1130,9 @@ async fn codes_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw) {
         "{err:?}"
     );
     assert_eq!(
-        s.consume_code(&full.digest, 300).await.unwrap(),
+        s.consume_code(&full.digest, 300, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Spent(AuthorizationCodeRecord {
             used_at: Some(100),
             ..full
@@ -1142,7 +1157,7 @@ async fn concurrent_consume_code_has_one_winner(s: &dyn Store, _raw: &Raw) {
     let c = code(1, "c1", "u-1", 5_000);
     s.insert_code(&c).await.unwrap();
     let calls = (0..16)
-        .map(|i| s.consume_code(&c.digest, 1_000 + i))
+        .map(|i| s.consume_code(&c.digest, 1_000 + i, &NOTHING))
         .collect();
     let results: Vec<_> = join_all(calls)
         .await
@@ -1192,7 +1207,9 @@ async fn refresh_tokens_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw)
     }
     assert_eq!(s.get_refresh_token(&[9; 32]).await.unwrap(), None);
     assert_eq!(
-        s.consume_refresh_token(&[9; 32], 100).await.unwrap(),
+        s.consume_refresh_token(&[9; 32], 100, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::NotFound
     );
 
@@ -1201,11 +1218,15 @@ async fn refresh_tokens_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw)
         ..full.clone()
     };
     assert_eq!(
-        s.consume_refresh_token(&full.digest, 100).await.unwrap(),
+        s.consume_refresh_token(&full.digest, 100, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Fresh(used.clone())
     );
     assert_eq!(
-        s.consume_refresh_token(&full.digest, 200).await.unwrap(),
+        s.consume_refresh_token(&full.digest, 200, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Spent(used.clone())
     );
     assert_eq!(s.get_refresh_token(&full.digest).await.unwrap(), Some(used));
@@ -1215,7 +1236,7 @@ async fn refresh_tokens_round_trip_and_are_single_use(s: &dyn Store, _raw: &Raw)
         Some(bare.clone())
     );
     assert_eq!(
-        s.consume_refresh_token(&stored_used.digest, 100)
+        s.consume_refresh_token(&stored_used.digest, 100, &Issuance::default())
             .await
             .unwrap(),
         Consumed::Spent(stored_used)
@@ -1247,7 +1268,7 @@ async fn concurrent_consume_refresh_token_has_one_winner(s: &dyn Store, _raw: &R
     let t = refresh(1, "f1", "c1", "u-1", 9_000);
     s.insert_refresh_token(&t).await.unwrap();
     let calls = (0..16)
-        .map(|i| s.consume_refresh_token(&t.digest, 1_000 + i))
+        .map(|i| s.consume_refresh_token(&t.digest, 1_000 + i, &NOTHING))
         .collect();
     let results: Vec<_> = join_all(calls)
         .await
@@ -1291,7 +1312,9 @@ async fn revoked_refresh_token_is_spent(s: &dyn Store, _raw: &Raw) {
     };
     // Never used, but revoked: spent, and still not marked used.
     assert_eq!(
-        s.consume_refresh_token(&t.digest, 600).await.unwrap(),
+        s.consume_refresh_token(&t.digest, 600, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Spent(revoked.clone())
     );
     assert_eq!(s.get_refresh_token(&t.digest).await.unwrap(), Some(revoked));
@@ -1425,49 +1448,289 @@ async fn sessions(s: &dyn Store, _raw: &Raw) {
         .unwrap();
 }
 
-async fn pending_requests(s: &dyn Store, _raw: &Raw) {
-    s.insert_client(&client("c1")).await.unwrap();
-    let p = pending("p1", "c1", 9_000);
-    s.insert_pending(&p).await.unwrap();
-    s.insert_pending(&pending("p2", "c1", 9_000)).await.unwrap();
-    assert_eq!(s.get_pending("p1").await.unwrap(), Some(p.clone()));
-    assert_eq!(
-        s.get_pending("p1").await.unwrap(),
-        Some(p.clone()),
-        "get does not take"
-    );
-    assert_eq!(s.get_pending("nope").await.unwrap(), None);
-
-    let err = s.insert_pending(&pending("p1", "c1", 1)).await.unwrap_err();
+async fn spent_requests_are_single_use(s: &dyn Store, _raw: &Raw) {
+    assert!(s.spend_request("p1", 9_000).await.unwrap());
+    assert!(!s.spend_request("p1", 9_000).await.unwrap(), "a replay");
     assert!(
-        matches!(&err, StoreError::Conflict(what) if what == "pending request 'p1'"),
-        "{err:?}"
+        !s.spend_request("p1", 1).await.unwrap(),
+        "whatever the expiry"
     );
-    let err = s
-        .insert_pending(&pending("p3", "nobody", 1))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Database(_)), "{err:?}");
-
-    assert_eq!(s.take_pending("p1").await.unwrap(), Some(p));
-    assert_eq!(s.take_pending("p1").await.unwrap(), None);
-    assert_eq!(s.get_pending("p1").await.unwrap(), None);
-    assert_eq!(s.take_pending("nope").await.unwrap(), None);
-    assert!(s.get_pending("p2").await.unwrap().is_some());
+    assert!(s.spend_request("p2", 9_000).await.unwrap());
+    assert!(s.spend_request("", 9_000).await.unwrap());
+    assert!(s.spend_request("o'brien \"x\"", 9_000).await.unwrap());
+    assert!(!s.spend_request("o'brien \"x\"", 9_000).await.unwrap());
 }
 
-async fn concurrent_take_pending_has_one_winner(s: &dyn Store, _raw: &Raw) {
-    s.insert_client(&client("c1")).await.unwrap();
-    let p = pending("p1", "c1", 9_000);
-    s.insert_pending(&p).await.unwrap();
-    let calls = (0..16).map(|_| s.take_pending("p1")).collect();
-    let results: Vec<_> = join_all(calls)
+async fn concurrent_spend_request_has_one_winner(s: &dyn Store, _raw: &Raw) {
+    let calls = (0..16).map(|_| s.spend_request("p1", 9_000)).collect();
+    let results: Vec<bool> = join_all(calls)
         .await
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let taken: Vec<&PendingRequest> = results.iter().flatten().collect();
-    assert_eq!(taken, [&p], "{results:?}");
+    assert_eq!(results.iter().filter(|won| **won).count(), 1, "{results:?}");
+}
+
+fn opaque(byte: u8, grant: &str) -> AccessTokenRecord {
+    AccessTokenRecord {
+        digest: vec![byte; 32],
+        jti: format!("jti-{byte}"),
+        client_id: "c1".into(),
+        subject: Some("u-1".into()),
+        scope: "openid".into(),
+        audiences: vec![],
+        issued_at: 10,
+        expires_at: 9_000,
+        grant_id: Some(grant.into()),
+        revoked_at: None,
+    }
+}
+
+async fn redemption_stores_its_issuance_or_nothing(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_code(&code(1, "c1", "u-1", 9_000)).await.unwrap();
+    let issued = Issuance {
+        refresh_token: Some(refresh(10, "f1", "c1", "u-1", 9_000)),
+        access_token: Some(opaque(11, "f1")),
+    };
+    assert!(matches!(
+        s.consume_code(&[1; 32], 100, &issued).await.unwrap(),
+        Consumed::Fresh(_)
+    ));
+    assert!(s.get_refresh_token(&[10; 32]).await.unwrap().is_some());
+    assert!(s.get_access_token(&[11; 32]).await.unwrap().is_some());
+    // The loser stores nothing.
+    let second = Issuance {
+        refresh_token: Some(refresh(12, "f1", "c1", "u-1", 9_000)),
+        access_token: Some(opaque(13, "f1")),
+    };
+    assert!(matches!(
+        s.consume_code(&[1; 32], 101, &second).await.unwrap(),
+        Consumed::Spent(_)
+    ));
+    assert_eq!(s.get_refresh_token(&[12; 32]).await.unwrap(), None);
+    assert_eq!(s.get_access_token(&[13; 32]).await.unwrap(), None);
+
+    // An issuance that cannot be stored (a digest taken) leaves the code unused.
+    s.insert_code(&code(2, "c1", "u-1", 9_000)).await.unwrap();
+    let clash = Issuance {
+        refresh_token: Some(refresh(10, "f2", "c1", "u-1", 9_000)),
+        access_token: None,
+    };
+    assert!(s.consume_code(&[2; 32], 100, &clash).await.is_err());
+    assert_eq!(s.get_code(&[2; 32]).await.unwrap().unwrap().used_at, None);
+    // Likewise for a rotation.
+    let rotate_clash = Issuance {
+        refresh_token: Some(refresh(10, "f1", "c1", "u-1", 9_000)),
+        access_token: None,
+    };
+    assert!(
+        s.consume_refresh_token(&[10; 32], 200, &rotate_clash)
+            .await
+            .is_err()
+    );
+    let current = s.get_refresh_token(&[10; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        current.used_at, None,
+        "a failed rotation leaves the token usable"
+    );
+    let next = Issuance {
+        refresh_token: Some(refresh(14, "f1", "c1", "u-1", 9_000)),
+        access_token: None,
+    };
+    assert!(matches!(
+        s.consume_refresh_token(&[10; 32], 200, &next)
+            .await
+            .unwrap(),
+        Consumed::Fresh(_)
+    ));
+    assert!(s.get_refresh_token(&[14; 32]).await.unwrap().is_some());
+}
+
+async fn revocation_waits_for_a_rotation_in_flight(s: &dyn Store, raw: &Raw) {
+    // A rotation holds the lock of the token it consumes while it inserts the next one (done
+    // here by hand on a connection of its own); a revocation of the family that starts
+    // meanwhile must wait for it and revoke the new token too, not only the ones it saw.
+    client_and_user(s).await;
+    let first = refresh(1, "fam", "c1", "u-1", 9_000);
+    s.insert_refresh_token(&first).await.unwrap();
+    const ROTATE: &str = "UPDATE refresh_tokens SET used_at = 50 WHERE digest = $1";
+    const NEXT: &str = "INSERT INTO refresh_tokens (digest, family_id, client_id, user_id, scope, \
+         auth_time, sid, amr, issued_at, expires_at, idle_expires_at) \
+         VALUES ($1, 'fam', 'c1', 'u-1', 'openid', 10, NULL, '[]', 50, 9000, 9000)";
+    let next = vec![2u8; 32];
+    let pause = std::time::Duration::from_millis(500);
+    let revoked = match raw {
+        Raw::Postgres { url } => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
+            sqlx::query(ROTATE)
+                .bind(&first.digest)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(NEXT)
+                .bind(&next)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let (revoked, ()) = futures_join(s.revoke_refresh_family("fam", 100, 9_000), async {
+                tokio::time::sleep(pause).await;
+                tx.commit().await.unwrap();
+            })
+            .await;
+            revoked
+        }
+        Raw::Sqlite { path, .. } => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::query(ROTATE)
+                .bind(&first.digest)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(NEXT)
+                .bind(&next)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let (revoked, ()) = futures_join(s.revoke_refresh_family("fam", 100, 9_000), async {
+                tokio::time::sleep(pause).await;
+                tx.commit().await.unwrap();
+            })
+            .await;
+            revoked
+        }
+    };
+    revoked.unwrap();
+    let t = s.get_refresh_token(&next).await.unwrap().unwrap();
+    assert_eq!(
+        t.revoked_at,
+        Some(100),
+        "the token the rotation issued survived"
+    );
+}
+
+/// Runs two futures concurrently on this task.
+async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = Box::pin(a);
+    let mut b = Box::pin(b);
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none()
+            && let Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        if ra.is_some() && rb.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
+}
+
+async fn revoke_subject_ends_a_users_grants(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_user(&user("u-2", "bob")).await.unwrap();
+    s.insert_session(&session(1, "sid-1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_session(&session(2, "sid-2", "u-2", 9_000))
+        .await
+        .unwrap();
+    s.insert_refresh_token(&refresh(3, "f3", "c1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_refresh_token(&refresh(4, "f4", "c1", "u-2", 9_000))
+        .await
+        .unwrap();
+    s.insert_access_token(&opaque(5, "f3")).await.unwrap();
+    assert_eq!(s.subject_revoked_at("u-1").await.unwrap(), None);
+
+    let seq = s.revoke_subject("u-1", 500, 9_000).await.unwrap();
+    assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
+    assert!(
+        s.get_session(&[2; 32]).await.unwrap().is_some(),
+        "bob's session stays"
+    );
+    assert_eq!(
+        s.get_refresh_token(&[3; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(500)
+    );
+    assert_eq!(
+        s.get_refresh_token(&[4; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+    assert_eq!(
+        s.get_access_token(&[5; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(500)
+    );
+    assert_eq!(s.subject_revoked_at("u-1").await.unwrap(), Some(500));
+    assert_eq!(s.subject_revoked_at("u-2").await.unwrap(), None);
+
+    // Again later: a new entry at the end of the feed with the new time, the old one gone.
+    let later = s.revoke_subject("u-1", 700, 9_500).await.unwrap();
+    assert!(later > seq);
+    assert_eq!(s.subject_revoked_at("u-1").await.unwrap(), Some(700));
+    let feed = s.revocations_since(0, 100).await.unwrap();
+    let entries: Vec<_> = feed
+        .iter()
+        .filter(|r| r.kind == RevocationKind::Subject && r.id == "u-1")
+        .collect();
+    assert_eq!(entries.len(), 1, "{feed:?}");
+    assert_eq!(
+        (entries[0].seq, entries[0].revoked_at, entries[0].expires_at),
+        (later, 700, 9_500)
+    );
+    // Unknown users revoke nothing but are recorded (a deletion may come first).
+    assert!(s.revoke_subject("nobody", 800, 9_000).await.unwrap() > later);
+}
+
+async fn check_writable(s: &dyn Store, raw: &Raw) {
+    s.check_writable(1).await.unwrap();
+    s.check_writable(2).await.unwrap();
+    // A store that refuses writes is not ready, even though it answers.
+    match raw {
+        Raw::Sqlite { .. } => {
+            raw.execute(
+                "CREATE TRIGGER readiness_refuses BEFORE UPDATE ON readiness \
+                 BEGIN SELECT RAISE(ABORT, 'read-only'); END",
+            )
+            .await
+        }
+        Raw::Postgres { .. } => {
+            raw.execute(
+                "ALTER TABLE readiness ADD CONSTRAINT readiness_refuses \
+                 CHECK (checked_at < 0) NOT VALID",
+            )
+            .await
+        }
+    };
+    s.ping().await.unwrap();
+    assert!(s.check_writable(3).await.is_err());
 }
 
 async fn consent_upsert_replaces(s: &dyn Store, _raw: &Raw) {
@@ -1639,9 +1902,11 @@ async fn purge_expired_browser_flow(s: &dyn Store, _raw: &Raw) {
         s.insert_session(&session(byte, &format!("sid-{byte}"), "u-1", expires_at))
             .await
             .unwrap();
-        s.insert_pending(&pending(&format!("p{byte}"), "c1", expires_at))
-            .await
-            .unwrap();
+        assert!(
+            s.spend_request(&format!("p{byte}"), expires_at)
+                .await
+                .unwrap()
+        );
     }
     // A refresh token whose idle lifetime is over but whose family lives on is kept.
     let idle = RefreshTokenRecord {
@@ -1668,15 +1933,21 @@ async fn purge_expired_browser_flow(s: &dyn Store, _raw: &Raw) {
     assert_eq!(s.purge_expired(now).await.unwrap(), 0);
 
     assert_eq!(
-        s.consume_code(&[1; 32], now).await.unwrap(),
+        s.consume_code(&[1; 32], now, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::NotFound
     );
     assert!(matches!(
-        s.consume_code(&[2; 32], now).await.unwrap(),
+        s.consume_code(&[2; 32], now, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Fresh(_)
     ));
     assert!(matches!(
-        s.consume_code(&[3; 32], now).await.unwrap(),
+        s.consume_code(&[3; 32], now, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::Fresh(_)
     ));
     assert_eq!(s.get_refresh_token(&[1; 32]).await.unwrap(), None);
@@ -1686,9 +1957,12 @@ async fn purge_expired_browser_flow(s: &dyn Store, _raw: &Raw) {
     assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
     assert!(s.get_session(&[2; 32]).await.unwrap().is_some());
     assert!(s.get_session(&[3; 32]).await.unwrap().is_some());
-    assert_eq!(s.get_pending("p1").await.unwrap(), None);
-    assert!(s.get_pending("p2").await.unwrap().is_some());
-    assert!(s.get_pending("p3").await.unwrap().is_some());
+    assert!(
+        s.spend_request("p1", now).await.unwrap(),
+        "purged: forgotten"
+    );
+    assert!(!s.spend_request("p2", now).await.unwrap());
+    assert!(!s.spend_request("p3", now).await.unwrap());
     let forever = i64::MAX;
     assert_eq!(
         s.login_failures("old", now, forever).await.unwrap(),
@@ -1707,8 +1981,8 @@ async fn purge_expired_browser_flow(s: &dyn Store, _raw: &Raw) {
     assert!(s.get_user("u-1").await.unwrap().is_some());
 
     // Later, everything goes: codes 2, 3; refresh tokens 2, 3, idle; sessions 2, 3;
-    // pending 2, 3; failures edge, recent.
-    assert_eq!(s.purge_expired(i64::MAX).await.unwrap(), 11);
+    // spent requests 1 (spent again above), 2, 3; failures edge, recent.
+    assert_eq!(s.purge_expired(i64::MAX).await.unwrap(), 12);
 }
 
 async fn deleting_client_or_user_cascades_browser_flow(s: &dyn Store, _raw: &Raw) {
@@ -1720,9 +1994,6 @@ async fn deleting_client_or_user_cascades_browser_flow(s: &dyn Store, _raw: &Raw
     for (byte, c, u) in [(1, "c1", "u-1"), (2, "c2", "u-1"), (3, "c1", "u-2")] {
         s.insert_code(&code(byte, c, u, 9_000)).await.unwrap();
         s.insert_refresh_token(&refresh(byte, "f", c, u, 9_000))
-            .await
-            .unwrap();
-        s.insert_pending(&pending(&format!("p{byte}"), c, 9_000))
             .await
             .unwrap();
         s.put_consent(u, c, &scopes, 1).await.unwrap();
@@ -1737,16 +2008,16 @@ async fn deleting_client_or_user_cascades_browser_flow(s: &dyn Store, _raw: &Raw
     assert!(s.delete_client("c1").await.unwrap());
     for byte in [1, 3] {
         assert_eq!(
-            s.consume_code(&[byte; 32], 1).await.unwrap(),
+            s.consume_code(&[byte; 32], 1, &Issuance::default())
+                .await
+                .unwrap(),
             Consumed::NotFound
         );
         assert_eq!(s.get_refresh_token(&[byte; 32]).await.unwrap(), None);
-        assert_eq!(s.get_pending(&format!("p{byte}")).await.unwrap(), None);
     }
     assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), None);
     assert_eq!(s.get_consent("u-2", "c1").await.unwrap(), None);
     assert!(s.get_refresh_token(&[2; 32]).await.unwrap().is_some());
-    assert!(s.get_pending("p2").await.unwrap().is_some());
     assert_eq!(
         s.get_consent("u-1", "c2").await.unwrap(),
         Some(scopes.clone())
@@ -1759,16 +2030,14 @@ async fn deleting_client_or_user_cascades_browser_flow(s: &dyn Store, _raw: &Raw
     // Deleting a user (by username) deletes their codes, tokens, sessions and consents.
     assert!(s.delete_user("alice").await.unwrap());
     assert_eq!(
-        s.consume_code(&[2; 32], 1).await.unwrap(),
+        s.consume_code(&[2; 32], 1, &Issuance::default())
+            .await
+            .unwrap(),
         Consumed::NotFound
     );
     assert_eq!(s.get_refresh_token(&[2; 32]).await.unwrap(), None);
     assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
     assert_eq!(s.get_consent("u-1", "c2").await.unwrap(), None);
-    assert!(
-        s.get_pending("p2").await.unwrap().is_some(),
-        "pending requests are the client's"
-    );
     assert!(s.get_session(&[3; 32]).await.unwrap().is_some());
 }
 
@@ -1790,14 +2059,17 @@ async fn browser_flow_corrupt_rows_are_errors_not_panics(s: &dyn Store, raw: &Ra
             .await,
         1
     );
-    let message = corrupt(s.consume_code(&[1; 32], 100).await);
+    let message = corrupt(s.consume_code(&[1; 32], 100, &Issuance::default()).await);
     assert!(message.contains("amr"), "{message}");
-    // Spent now (the mark went in before the row failed to decode), and still corrupt.
-    corrupt(s.consume_code(&[1; 32], 200).await);
+    // Not spent (the transaction that marked it rolled back), and still corrupt.
+    corrupt(s.consume_code(&[1; 32], 200, &Issuance::default()).await);
 
     assert_eq!(raw.execute("UPDATE refresh_tokens SET amr = '{}'").await, 1);
     corrupt(s.get_refresh_token(&[1; 32]).await);
-    corrupt(s.consume_refresh_token(&[1; 32], 100).await);
+    corrupt(
+        s.consume_refresh_token(&[1; 32], 100, &Issuance::default())
+            .await,
+    );
 
     assert_eq!(raw.execute("UPDATE sessions SET amr = 'null'").await, 1);
     corrupt(s.get_session(&[1; 32]).await);

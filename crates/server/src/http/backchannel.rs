@@ -10,7 +10,9 @@ use candor_proto::form::{Form, parse_request};
 use candor_proto::{Code, OAuthError};
 use futures::StreamExt;
 
-use super::respond::{basic_challenge, error_response, header_str, no_store_json, refuse};
+use super::respond::{
+    authorization, basic_challenge, error_response, header_str, no_store_json, refuse,
+};
 use crate::app::App;
 use crate::refusal::Refusal;
 
@@ -57,8 +59,9 @@ async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, O
 
 pub async fn token(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
+        let authorization = authorization(&headers)?;
         let form = read_form(&app, &headers, body).await?;
-        crate::token::exchange(&app, header_str(&headers, header::AUTHORIZATION), &form).await
+        crate::token::exchange(&app, authorization, &form).await
     }
     .await;
     match result {
@@ -69,9 +72,9 @@ pub async fn token(State(app): State<App>, headers: HeaderMap, body: Body) -> Re
 
 pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
+        let authorization = authorization(&headers)?;
         let form = read_form(&app, &headers, body).await?;
-        crate::introspection::introspect(&app, header_str(&headers, header::AUTHORIZATION), &form)
-            .await
+        crate::introspection::introspect(&app, authorization, &form).await
     }
     .await;
     match result {
@@ -82,8 +85,9 @@ pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) 
 
 pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result: Result<(), Refusal> = async {
+        let authorization = authorization(&headers)?;
         let form = read_form(&app, &headers, body).await?;
-        crate::revocation::revoke(&app, header_str(&headers, header::AUTHORIZATION), &form).await
+        crate::revocation::revoke(&app, authorization, &form).await
     }
     .await;
     match result {

@@ -1,16 +1,20 @@
 //! Browser-facing endpoints: authorize, login, consent, logout; and UserInfo.
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use std::net::IpAddr;
+
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use candor_proto::form::Form;
+use candor_proto::forwarded::client_ip;
 use candor_proto::secret::random_token;
 use candor_proto::{Code, OAuthError};
+use candor_serve::Peer;
 
 use super::pages;
-use super::respond::{header_str, no_store_json, refuse};
+use super::respond::{authorization, header_str, no_store_json, refuse};
 use crate::app::App;
 use crate::browser::{self, Outcome, Step};
 use crate::error::ServerError;
@@ -154,13 +158,31 @@ async fn parse_form(app: &App, body: Body) -> Result<Form, Response> {
     Form::parse(&raw).map_err(|e| pages::request_error(app.issuer(), &e))
 }
 
-pub async fn login(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
+/// The client's address: the peer, or what a trusted proxy says it forwarded for.
+fn client_address(app: &App, peer: Option<Extension<Peer>>, headers: &HeaderMap) -> IpAddr {
+    let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(Peer(p))| p.ip());
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    client_ip(peer, &forwarded, &app.settings().trusted_proxies)
+}
+
+pub async fn login(
+    State(app): State<App>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Body,
+) -> Response {
     let form = match parse_form(&app, body).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let csrf_cookie = jar.get(CSRF_COOKIE).map(|c| c.value().to_string());
-    let outcome = browser::login(&app, &form, csrf_cookie.as_deref()).await;
+    let address = client_address(&app, peer, &headers);
+    let outcome = browser::login(&app, &form, csrf_cookie.as_deref(), address).await;
     render(&app, outcome, csrf_cookie.as_deref().unwrap_or(""), jar)
 }
 
@@ -241,7 +263,7 @@ fn bearer_refusal(app: &App, refusal: Refusal) -> Response {
 
 pub async fn userinfo_get(State(app): State<App>, headers: HeaderMap) -> Response {
     let result = async {
-        let token = crate::userinfo::bearer(header_str(&headers, header::AUTHORIZATION), None)?;
+        let token = crate::userinfo::bearer(authorization(&headers)?, None)?;
         crate::userinfo::userinfo(&app, &token).await
     }
     .await;
@@ -259,10 +281,7 @@ pub async fn userinfo_post(State(app): State<App>, headers: HeaderMap, body: Bod
         } else {
             candor_proto::form::parse_request(header_str(&headers, header::CONTENT_TYPE), &raw)?
         };
-        let token = crate::userinfo::bearer(
-            header_str(&headers, header::AUTHORIZATION),
-            form.get("access_token"),
-        )?;
+        let token = crate::userinfo::bearer(authorization(&headers)?, form.get("access_token"))?;
         crate::userinfo::userinfo(&app, &token).await
     }
     .await;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use candor_proto::{Code, OAuthError};
 use serde_json::json;
 
@@ -38,17 +38,19 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready when the store accepts a write: a database that answers reads but cannot commit
+/// (a full disk, a read-only file, a replica) would fail every sign-in.
 pub async fn readyz(State(app): State<App>) -> Response {
-    match app.store().ping().await {
+    match app.store().check_writable(app.now()).await {
         Ok(()) => Json(json!({"status": "ready", "store": app.store().backend().to_string()}))
             .into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed: store unreachable");
+            tracing::warn!(error = %e, "readiness check failed: the store does not accept writes");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(
                     json!({"status": "unavailable", "store": app.store().backend().to_string(),
-                             "reason": "the store does not answer"}),
+                             "reason": "the store does not accept writes"}),
                 ),
             )
                 .into_response()
@@ -56,14 +58,9 @@ pub async fn readyz(State(app): State<App>) -> Response {
     }
 }
 
+/// The docs pages are HTML like the sign-in pages, with the same headers.
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
-    match body {
-        Ok(page) => (status, Html(page)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
-        }
-    }
+    super::pages::render(status, body)
 }
 
 pub async fn docs_index(State(app): State<App>) -> Response {

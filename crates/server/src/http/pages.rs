@@ -78,7 +78,8 @@ pub fn harden(mut response: Response) -> Response {
     response
 }
 
-fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+/// A rendered page with its status and the headers every page carries.
+pub fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     let response = match page {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -91,7 +92,7 @@ fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
 
 pub fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
     let status = StatusCode::from_u16(view.status).unwrap_or(StatusCode::OK);
-    render(
+    let mut response = render(
         status,
         LoginPage {
             action: format!("{issuer}/login"),
@@ -102,7 +103,13 @@ pub fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
             error: view.error.as_deref(),
         }
         .render(),
-    )
+    );
+    if let Some(seconds) = view.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 pub fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
@@ -120,7 +127,8 @@ pub fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
     )
 }
 
-/// An error that must not be redirected: a 400 page with the diagnosis.
+/// An error that must not be redirected: a page with the diagnosis, with the code's status
+/// (4xx for the request's fault, 5xx for the server's).
 pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
     let entry = error.code.entry();
     tracing::info!(
@@ -130,7 +138,7 @@ pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
     );
     let status = StatusCode::from_u16(error.status())
         .ok()
-        .filter(|s| s.is_client_error())
+        .filter(|s| s.is_client_error() || s.is_server_error())
         .unwrap_or(StatusCode::BAD_REQUEST);
     render(
         status,

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use candor_proto::OAuthError;
+use candor_proto::{Code, OAuthError};
 use serde::Serialize;
 
 use crate::app::App;
@@ -62,6 +62,28 @@ pub fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -
         }
     }
     response
+}
+
+/// The `Authorization` header: `None` when absent; refused when sent more than once or not
+/// visible ASCII (reading the first of two would let a proxy's and a client's credentials be
+/// confused).
+pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::new(
+            Code::AuthorizationHeaderInvalid,
+            "the Authorization header was sent more than once; send one",
+        ));
+    }
+    first.to_str().map(Some).map_err(|_| {
+        OAuthError::new(
+            Code::AuthorizationHeaderInvalid,
+            "the Authorization header holds bytes that are not visible ASCII",
+        )
+    })
 }
 
 /// A header as text, if present and visible ASCII.

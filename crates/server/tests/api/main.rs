@@ -17,4 +17,5 @@ mod discovery;
 mod flow;
 mod introspection;
 mod nodes;
+mod security;
 mod token;
