@@ -327,10 +327,27 @@ fn user_commands_read_the_password_from_stdin() {
     );
     assert!(!no_flag.status.success());
 
-    json(&run(
+    let changed = json(&run(
         candor(data).args(["user", "set-password", "alice", "--password-stdin"]),
         Some("a new password\n"),
     ));
+    assert_eq!(changed["sessions_revoked"], true);
+    let revoked = json(&run(
+        candor(data).args(["user", "revoke-sessions", "alice"]),
+        None,
+    ));
+    assert_eq!(revoked["revoked"], "alice");
+    assert!(revoked["revocation_seq"].as_i64().unwrap() > 0, "{revoked}");
+    let nobody = run(
+        candor(data).args(["user", "revoke-sessions", "nobody"]),
+        None,
+    );
+    assert!(!nobody.status.success());
+    assert!(
+        stderr(&nobody).contains("no such user"),
+        "{}",
+        stderr(&nobody)
+    );
     let missing = run(
         candor(data).args(["user", "set-password", "nobody", "--password-stdin"]),
         Some("whatever123\n"),
@@ -401,6 +418,46 @@ fn serve_needs_a_config_or_dev_and_checks_it() {
         "{}",
         stderr(&out)
     );
+
+    // The connection and sign-in keys are checked and named too.
+    for (section, needle) in [
+        (
+            "[server]\nheader_read_timeout = \"never\"",
+            "[server] header_read_timeout",
+        ),
+        (
+            "[server]\nidle_timeout = \"0s\"",
+            "idle_timeout must be longer than zero",
+        ),
+        (
+            "[server]\nmax_connections = 0",
+            "max_connections must be at least 1",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"proxy.internal\"]",
+            "trusted_proxies",
+        ),
+        ("[login]\naddress_burst = 0", "[login] address_burst"),
+        ("[login]\nfailure_window = \"0s\"", "[login] failure_window"),
+        ("[login]\nmax_tries = 3", "max_tries"),
+    ] {
+        let server = "issuer = \"http://127.0.0.1:1\"\nlisten = \"127.0.0.1:0\"\n";
+        let text = if section.starts_with("[server]") {
+            format!(
+                "{}\n",
+                section.replace("[server]\n", &format!("[server]\n{server}"))
+            )
+        } else {
+            format!("[server]\n{server}{section}\n")
+        };
+        std::fs::write(&config, text).unwrap();
+        let out = run(
+            candor(dir.path()).args(["serve", "--config"]).arg(&config),
+            None,
+        );
+        assert!(!out.status.success(), "{section}");
+        assert!(stderr(&out).contains(needle), "{section}: {}", stderr(&out));
+    }
 
     let out = run(
         candor(dir.path()).args(["--database-url", "mysql://x", "client", "list"]),

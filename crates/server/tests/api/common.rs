@@ -166,6 +166,14 @@ impl TestServer {
     /// A server on a fresh database; `None` (after saying so) when PostgreSQL is not
     /// configured for tests.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        TestServer::start_with(backend, |_| {}).await
+    }
+
+    /// [`TestServer::start`] with settings changed by `tweak` (after the harness's own).
+    pub async fn start_with(
+        backend: Backend,
+        tweak: fn(&mut candor_server::Settings),
+    ) -> Option<TestServer> {
         init_logging();
         let dir = tempfile::tempdir().expect("tempdir");
         let (db_url, pg) = match backend {
@@ -182,7 +190,7 @@ impl TestServer {
             }
         };
         let (master, _) = MasterKey::generate().expect("master key");
-        Some(TestServer::node(backend, db_url, Arc::new(master), None, dir, pg).await)
+        Some(TestServer::node(backend, db_url, Arc::new(master), None, dir, pg, tweak).await)
     }
 
     /// A second node on the same database and master key (its own clock and key cache), as
@@ -198,6 +206,7 @@ impl TestServer {
             issuer,
             dir,
             None,
+            |_| {},
         )
         .await
     }
@@ -210,6 +219,7 @@ impl TestServer {
         issuer: Option<String>,
         dir: tempfile::TempDir,
         pg: Option<PostgresTestDatabase>,
+        tweak: fn(&mut candor_server::Settings),
     ) -> TestServer {
         let store = candor_store::open(&db_url).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -223,6 +233,15 @@ impl TestServer {
         // Lock after 5 failures, without the slowdown (tests never assert on time).
         settings.login_max_failures = 5;
         settings.login_slowdown_after = 100;
+        // Every test signs in from 127.0.0.1: no per-address or per-client rate unless a test
+        // asks for one.
+        let unlimited = candor_server::throttle::Rate {
+            per_minute: 1_000_000,
+            burst: 1_000_000,
+        };
+        settings.login_rate_per_address = unlimited;
+        settings.login_rate_per_client = unlimited;
+        tweak(&mut settings);
         let app = candor_server::build(
             settings,
             store.clone(),
@@ -325,6 +344,68 @@ impl TestServer {
             .await;
         assert_eq!(r.status, 200, "token request failed: {}", r.text);
         r.json()
+    }
+
+    /// Runs one SQL statement on the server's database, behind the store's back (to break it,
+    /// or to count rows); returns the rows it changed.
+    pub async fn sql(&self, statement: &str) -> u64 {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.db_url.trim_start_matches("sqlite://");
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .expect("sqlite");
+                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&mut conn)
+                    .await;
+                let _ = conn.close().await;
+                done.expect("statement").rows_affected()
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.db_url)
+                    .await
+                    .expect("postgres");
+                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&mut conn)
+                    .await;
+                let _ = conn.close().await;
+                done.expect("statement").rows_affected()
+            }
+        }
+    }
+
+    /// The number of rows in `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Connection;
+        let query = format!("SELECT COUNT(*) FROM {table}");
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.db_url.trim_start_matches("sqlite://");
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .expect("sqlite");
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("count");
+                let _ = conn.close().await;
+                n
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.db_url)
+                    .await
+                    .expect("postgres");
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("count");
+                let _ = conn.close().await;
+                n
+            }
+        }
     }
 
     /// Everything stored in the database, as text, for "nothing in the clear" checks.
