@@ -110,8 +110,9 @@ pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             None => bail!("no client '{client_id}'"),
         },
         ClientCommand::Delete { client_id } => {
-            if store.delete_client(&client_id).await? {
-                print(&json!({"deleted": client_id}))
+            let settings = config::token_settings(&resolved)?;
+            if clients::delete(store.as_ref(), &settings, &client_id, now()).await? {
+                print(&json!({"deleted": client_id, "tokens_revoked": true}))
             } else {
                 bail!("no client '{client_id}'")
             }

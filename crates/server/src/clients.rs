@@ -73,6 +73,29 @@ fn secret_context(client_id: &str) -> String {
     format!("client-secret:{client_id}")
 }
 
+/// Deletes a client after voiding every token issued to it (a `client` entry in the
+/// revocation feed, so that introspection and every gateway following the feed refuse its JWT
+/// access tokens too). `false` when no such client exists.
+pub async fn delete(
+    store: &dyn Store,
+    settings: &crate::settings::Settings,
+    client_id: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    if store.get_client(client_id).await?.is_none() {
+        return Ok(false);
+    }
+    store
+        .append_revocation(&candor_store::NewRevocation {
+            kind: candor_store::RevocationKind::Client,
+            id: client_id.to_string(),
+            expires_at: now + settings.longest_grant_ttl().as_secs() as i64,
+            revoked_at: now,
+        })
+        .await?;
+    Ok(store.delete_client(client_id).await?)
+}
+
 /// Checks a client_id chosen by an operator: 1 to 128 unreserved URI characters.
 pub fn validate_client_id(id: &str) -> Result<(), ServerError> {
     if id.is_empty() || id.len() > 128 {

@@ -129,7 +129,7 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
                 .await?;
     }
     if !revoked {
-        revoked = subject_revoked(app, &facts).await?;
+        revoked = voided(app, &facts).await?;
     }
     let state = if revoked {
         TokenState::Revoked
@@ -140,8 +140,17 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
 }
 
 /// Whether the token's user had their sessions ended after it was authenticated (a password
-/// change, a deletion, `candor user revoke-sessions`).
-async fn subject_revoked(app: &App, facts: &TokenFacts) -> Result<bool, Refusal> {
+/// change, a deletion, `candor user revoke-sessions`), or its client was deleted after it was
+/// issued.
+async fn voided(app: &App, facts: &TokenFacts) -> Result<bool, Refusal> {
+    let store = app.store();
+    if let Some(at) = store
+        .revoked_at(RevocationKind::Client, &facts.client_id)
+        .await?
+        && facts.issued_at <= at
+    {
+        return Ok(true);
+    }
     let Some(sub) = facts.subject.as_deref() else {
         return Ok(false);
     };
@@ -149,10 +158,12 @@ async fn subject_revoked(app: &App, facts: &TokenFacts) -> Result<bool, Refusal>
         // client_credentials: the subject is the client, not a user.
         return Ok(false);
     }
-    Ok(match app.store().subject_revoked_at(sub).await? {
-        Some(at) => facts.auth_time.unwrap_or(facts.issued_at) <= at,
-        None => false,
-    })
+    Ok(
+        match store.revoked_at(RevocationKind::Subject, sub).await? {
+            Some(at) => facts.auth_time.unwrap_or(facts.issued_at) <= at,
+            None => false,
+        },
+    )
 }
 
 /// A refresh token: active while neither rotated, revoked nor expired.
@@ -182,7 +193,7 @@ async fn refresh_lookup(app: &App, digest: &[u8]) -> Result<Lookup, Refusal> {
         grant_id: Some(r.family_id),
         auth_time: Some(r.auth_time),
     };
-    let state = if state == TokenState::Active && subject_revoked(app, &facts).await? {
+    let state = if state == TokenState::Active && voided(app, &facts).await? {
         TokenState::Revoked
     } else {
         state

@@ -8,7 +8,7 @@
 use candor_proto::error::quote;
 use candor_proto::secret::random_token;
 use candor_proto::{Code, OAuthError};
-use candor_store::{Client, Issuance, RefreshTokenRecord, User};
+use candor_store::{Client, Issuance, RefreshTokenRecord, RevocationKind, User};
 
 use crate::app::App;
 use crate::id_token::{self, IdTokenInput};
@@ -45,7 +45,11 @@ pub async fn check_not_revoked(
     auth_time: i64,
     code: Code,
 ) -> Result<(), Refusal> {
-    match app.store().subject_revoked_at(&user.id).await? {
+    match app
+        .store()
+        .revoked_at(RevocationKind::Subject, &user.id)
+        .await?
+    {
         Some(at) if auth_time <= at => Err(OAuthError::new(
             code,
             format!(

@@ -151,7 +151,9 @@ pub trait Store: Send + Sync + 'static {
     // ---- revocation feed -----------------------------------------------------------------
 
     /// Appends to the revocation feed; returns the entry's sequence number. Appending the same
-    /// (kind, id) twice is harmless and returns the existing sequence number.
+    /// (kind, id) twice is harmless and returns the existing sequence number — except for the
+    /// kinds that void everything up to a time ([`RevocationKind::voids_until_revoked_at`]),
+    /// whose entry is replaced by a new one at the end of the feed.
     async fn append_revocation(&self, revocation: &NewRevocation) -> Result<i64>;
     async fn is_revoked(&self, kind: RevocationKind, id: &str) -> Result<bool>;
     /// Entries with `seq > after`, in sequence order, at most `limit`.
@@ -217,9 +219,9 @@ pub trait Store: Send + Sync + 'static {
     /// to the feed at `now` (replacing an older entry, so that followers see the new time)
     /// with `feed_expires_at`. Returns the entry's sequence number.
     async fn revoke_subject(&self, user_id: &str, now: i64, feed_expires_at: i64) -> Result<i64>;
-    /// When the user's grants were last revoked, if an entry is still in the feed: anything
-    /// authenticated at or before that time is void.
-    async fn subject_revoked_at(&self, user_id: &str) -> Result<Option<i64>>;
+    /// The `revoked_at` of the feed's entry for (kind, id), if there is one: for a user or a
+    /// client, anything authenticated or issued at or before it is void.
+    async fn revoked_at(&self, kind: RevocationKind, id: &str) -> Result<Option<i64>>;
 
     // ---- browser sessions ----------------------------------------------------------------
 

@@ -101,15 +101,25 @@ pub enum RevocationKind {
     /// is at or before `revoked_at`: a password change, a deletion, `candor user
     /// revoke-sessions`. Appending it again moves it to the end of the feed with the new time.
     Subject,
+    /// Everything issued to one client (`client_id`) at or before `revoked_at`: the client was
+    /// deleted. Appended again, it moves like `Subject`.
+    Client,
 }
 
 impl RevocationKind {
+    /// Whether the entry voids everything up to its time (a user, a client) rather than one
+    /// item: appending it again replaces it, at the end of the feed, with the new time.
+    pub fn voids_until_revoked_at(self) -> bool {
+        matches!(self, RevocationKind::Subject | RevocationKind::Client)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RevocationKind::AccessToken => "access_token",
             RevocationKind::RefreshFamily => "refresh_family",
             RevocationKind::Grant => "grant",
             RevocationKind::Subject => "subject",
+            RevocationKind::Client => "client",
         }
     }
 
@@ -119,6 +129,7 @@ impl RevocationKind {
             "refresh_family" => Some(RevocationKind::RefreshFamily),
             "grant" => Some(RevocationKind::Grant),
             "subject" => Some(RevocationKind::Subject),
+            "client" => Some(RevocationKind::Client),
             _ => None,
         }
     }

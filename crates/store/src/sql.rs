@@ -523,13 +523,6 @@ macro_rules! impl_store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                // A new entry, not the old one updated: followers read the feed by position,
-                // so the new time must come after everything they have seen.
-                sqlx::query("DELETE FROM revocations WHERE kind = $1 AND id = $2")
-                    .bind(RevocationKind::Subject.as_str())
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
                 let entry = NewRevocation {
                     kind: RevocationKind::Subject,
                     id: user_id.to_string(),
@@ -541,10 +534,10 @@ macro_rules! impl_store {
                 Ok(seq)
             }
 
-            async fn subject_revoked_at(&self, user_id: &str) -> Result<Option<i64>> {
+            async fn revoked_at(&self, kind: RevocationKind, id: &str) -> Result<Option<i64>> {
                 let row = sqlx::query("SELECT revoked_at FROM revocations WHERE kind = $1 AND id = $2")
-                    .bind(RevocationKind::Subject.as_str())
-                    .bind(user_id)
+                    .bind(kind.as_str())
+                    .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|r| codec::get(&r, "revoked_at")).transpose()
@@ -814,11 +807,20 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// Appends to the feed inside `tx`; the existing seq when (kind, id) is there already.
+        /// Appends to the feed inside `tx`; the existing seq when (kind, id) is there already,
+        /// unless the kind voids up to a time: then the old entry goes and a new one comes at
+        /// the end (followers read by position, so the new time must come after what they saw).
         async fn append_revocation_in(
             tx: &mut sqlx::Transaction<'static, $db>,
             revocation: &NewRevocation,
         ) -> Result<i64> {
+            if revocation.kind.voids_until_revoked_at() {
+                sqlx::query("DELETE FROM revocations WHERE kind = $1 AND id = $2")
+                    .bind(revocation.kind.as_str())
+                    .bind(&revocation.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
             let inserted = sqlx::query(
                 "INSERT INTO revocations (kind, id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (kind, id) DO NOTHING \

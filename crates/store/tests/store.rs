@@ -1656,7 +1656,10 @@ async fn revoke_subject_ends_a_users_grants(s: &dyn Store, _raw: &Raw) {
         .await
         .unwrap();
     s.insert_access_token(&opaque(5, "f3")).await.unwrap();
-    assert_eq!(s.subject_revoked_at("u-1").await.unwrap(), None);
+    assert_eq!(
+        s.revoked_at(RevocationKind::Subject, "u-1").await.unwrap(),
+        None
+    );
 
     let seq = s.revoke_subject("u-1", 500, 9_000).await.unwrap();
     assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
@@ -1688,13 +1691,22 @@ async fn revoke_subject_ends_a_users_grants(s: &dyn Store, _raw: &Raw) {
             .revoked_at,
         Some(500)
     );
-    assert_eq!(s.subject_revoked_at("u-1").await.unwrap(), Some(500));
-    assert_eq!(s.subject_revoked_at("u-2").await.unwrap(), None);
+    assert_eq!(
+        s.revoked_at(RevocationKind::Subject, "u-1").await.unwrap(),
+        Some(500)
+    );
+    assert_eq!(
+        s.revoked_at(RevocationKind::Subject, "u-2").await.unwrap(),
+        None
+    );
 
     // Again later: a new entry at the end of the feed with the new time, the old one gone.
     let later = s.revoke_subject("u-1", 700, 9_500).await.unwrap();
     assert!(later > seq);
-    assert_eq!(s.subject_revoked_at("u-1").await.unwrap(), Some(700));
+    assert_eq!(
+        s.revoked_at(RevocationKind::Subject, "u-1").await.unwrap(),
+        Some(700)
+    );
     let feed = s.revocations_since(0, 100).await.unwrap();
     let entries: Vec<_> = feed
         .iter()

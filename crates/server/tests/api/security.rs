@@ -18,6 +18,7 @@ crate::both!(
     anonymous_authorization_requests_store_nothing,
     account_changes_end_access,
     revoking_a_rotated_refresh_token_revokes_the_family,
+    deleting_a_client_voids_its_tokens,
     duplicated_authorization_headers_are_refused,
     every_html_page_carries_the_security_headers,
 );
@@ -567,6 +568,44 @@ async fn revoking_a_rotated_refresh_token_revokes_the_family(s: TestServer) {
         .await
         .json();
     assert_eq!(active["active"], false, "the family's access tokens too");
+}
+
+async fn deleting_a_client_voids_its_tokens(s: TestServer) {
+    let (doomed, doomed_secret) = s.service_client().await;
+    let (auditor, auditor_secret) = s.service_client().await;
+    let token = s.cc_token(&doomed, &doomed_secret, Some("read")).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let active = || async {
+        s.post_form(
+            "/introspect",
+            &[("token", &token)],
+            Auth::Basic(&auditor, &auditor_secret),
+        )
+        .await
+        .json()["active"]
+            .clone()
+    };
+    assert_eq!(active().await, true);
+    s.clock.advance(1);
+    assert!(
+        candor_server::clients::delete(s.store.as_ref(), s.app.settings(), &doomed, s.app.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(active().await, false, "a deleted client's JWT");
+    let feed = s.store.revocations_since(0, 10).await.unwrap();
+    assert!(
+        feed.iter()
+            .any(|r| r.kind == candor_store::RevocationKind::Client && r.id == doomed),
+        "{feed:?}"
+    );
+    assert!(
+        !candor_server::clients::delete(s.store.as_ref(), s.app.settings(), &doomed, s.app.now())
+            .await
+            .unwrap()
+    );
 }
 
 async fn duplicated_authorization_headers_are_refused(s: TestServer) {
