@@ -5,8 +5,7 @@
 //! [`check_signature`] and [`check_claims`] are pure; [`JwksCache`] adds the fetching.
 
 use std::fmt;
-use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lc_rs::digest;
 use base64::Engine;
@@ -14,12 +13,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use candor_proto::Code;
 use candor_proto::jose::JwkSet;
 use candor_proto::secret::hint;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
 
 use crate::error::{ClientError, ErrorKind};
-use crate::http::HttpClient;
+use crate::jws;
+pub use crate::jws::{Decoded, JwsError, key_fits};
 use crate::response::classify_json_body;
 
 /// Why an id_token was refused.
@@ -256,60 +256,6 @@ pub struct Expectations {
     pub require_id_token_claims: bool,
 }
 
-/// A decoded, not yet verified, JWT.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
-    pub header: Value,
-    pub claims: Value,
-}
-
-impl Decoded {
-    pub fn alg(&self) -> Option<&str> {
-        self.header.get("alg").and_then(Value::as_str)
-    }
-
-    pub fn kid(&self) -> Option<&str> {
-        self.header.get("kid").and_then(Value::as_str)
-    }
-}
-
-/// Decodes header and claims without verifying anything.
-pub fn decode_unverified(token: &str) -> Result<Decoded, IdTokenError> {
-    let token = token.trim();
-    let parts: Vec<&str> = token.split('.').collect();
-    let malformed = |detail: String| IdTokenError::Malformed { detail };
-    match parts.len() {
-        3 => {}
-        5 => {
-            return Err(malformed(
-                "it has five parts: an encrypted JWT (JWE), which needs the client's private key"
-                    .into(),
-            ));
-        }
-        n => {
-            return Err(malformed(format!(
-                "it has {n} dot-separated part{}, a JWS has 3",
-                if n == 1 { "" } else { "s" }
-            )));
-        }
-    }
-    let part = |i: usize, name: &str| -> Result<Value, IdTokenError> {
-        let raw = parts.get(i).copied().unwrap_or("");
-        let bytes = URL_SAFE_NO_PAD
-            .decode(raw.trim_end_matches('='))
-            .map_err(|_| malformed(format!("the {name} is not base64url")))?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| malformed(format!("the {name} is not JSON")))?;
-        if !value.is_object() {
-            return Err(malformed(format!("the {name} is not a JSON object")));
-        }
-        Ok(value)
-    };
-    let header = part(0, "header")?;
-    let claims = part(1, "claims part")?;
-    Ok(Decoded { header, claims })
-}
-
 /// The `at_hash` / `c_hash` of `value` for `alg`: the left half of its hash, base64url
 /// (OpenID Connect Core §3.1.3.6). EdDSA (Ed25519) uses SHA-512.
 pub fn half_hash(alg: &str, value: &str) -> Option<String> {
@@ -325,75 +271,27 @@ pub fn half_hash(alg: &str, value: &str) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(half))
 }
 
-/// Whether `jwk` can verify `alg`.
-pub fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
-    if let Some(ka) = jwk.common.key_algorithm
-        && ka != KeyAlgorithm::UNKNOWN_ALGORITHM
-        && KeyAlgorithm::from_str(&format!("{alg:?}")).ok() != Some(ka)
-    {
-        return false;
-    }
-    match (&jwk.algorithm, alg) {
-        (
-            AlgorithmParameters::RSA(_),
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512,
-        ) => true,
-        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
-        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES384) => p.curve == EllipticCurve::P384,
-        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
-            p.curve == EllipticCurve::Ed25519
-        }
-        _ => false,
-    }
-}
-
 /// Verifies the signature of `token` with the key of `jwks` its `kid` names (or, without a
 /// kid, any key that fits its alg).
 pub fn check_signature(token: &str, jwks: &JwkSet) -> Result<Decoded, IdTokenError> {
-    let decoded = decode_unverified(token)?;
-    let alg_name = decoded.alg().unwrap_or("").to_string();
-    if alg_name.eq_ignore_ascii_case("none") {
-        return Err(IdTokenError::AlgNone);
-    }
-    let alg = Algorithm::from_str(&alg_name).map_err(|_| IdTokenError::UnsupportedAlg {
-        alg: alg_name.clone(),
-    })?;
-    if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-        return Err(IdTokenError::UnsupportedAlg { alg: alg_name });
-    }
-    let kid = decoded.kid().map(str::to_string);
-    let candidates: Vec<&Jwk> = match &kid {
-        Some(k) => jwks
-            .keys
-            .iter()
-            .filter(|j| j.common.key_id.as_deref() == Some(k.as_str()))
-            .collect(),
-        None => jwks.keys.iter().filter(|j| key_fits(j, alg)).collect(),
-    };
-    if candidates.is_empty() {
-        return Err(IdTokenError::KidUnknown {
-            kid,
-            known: jwks
-                .keys
-                .iter()
-                .filter_map(|j| j.common.key_id.clone())
-                .collect(),
-        });
-    }
-    for jwk in candidates {
-        let Ok(key) = DecodingKey::from_jwk(jwk) else {
-            continue;
-        };
-        if candor_proto::jose::verify_signature::<Value>(token, &key, alg).is_ok() {
-            return Ok(decoded);
+    Ok(jws::verify(token, jwks)?)
+}
+
+/// Decodes header and claims without verifying anything.
+pub fn decode_unverified(token: &str) -> Result<Decoded, IdTokenError> {
+    Ok(jws::decode_unverified(token)?)
+}
+
+impl From<JwsError> for IdTokenError {
+    fn from(e: JwsError) -> Self {
+        match e {
+            JwsError::Malformed { detail } => IdTokenError::Malformed { detail },
+            JwsError::AlgNone => IdTokenError::AlgNone,
+            JwsError::UnsupportedAlg { alg } => IdTokenError::UnsupportedAlg { alg },
+            JwsError::KidUnknown { kid, known } => IdTokenError::KidUnknown { kid, known },
+            JwsError::Signature { kid, alg } => IdTokenError::Signature { kid, alg },
         }
     }
-    Err(IdTokenError::Signature { kid, alg: alg_name })
 }
 
 /// Checks the claims of a decoded token; returns every failure, in the order of OpenID
@@ -549,77 +447,6 @@ pub fn parse_jwks_value(value: &Value) -> Result<ParsedJwks, ErrorKind> {
         });
     }
     Ok(out)
-}
-
-/// A provider's JWKS, fetched on first use and refetched when a token names an unknown kid
-/// (at most once per `min_refetch`, so a flood of bad tokens cannot make us hammer the
-/// provider).
-#[derive(Debug)]
-pub struct JwksCache {
-    http: HttpClient,
-    uri: String,
-    min_refetch: Duration,
-    state: tokio::sync::Mutex<Option<(JwkSet, Instant)>>,
-}
-
-impl JwksCache {
-    pub fn new(http: HttpClient, uri: impl Into<String>) -> Self {
-        JwksCache {
-            http,
-            uri: uri.into(),
-            min_refetch: Duration::from_secs(10),
-            state: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    pub fn with_min_refetch(mut self, d: Duration) -> Self {
-        self.min_refetch = d;
-        self
-    }
-
-    async fn fetch(&self) -> Result<JwkSet, ClientError> {
-        let raw = self.http.get_json(&self.uri).await?;
-        let parsed = parse_jwks(&self.uri, raw.status, raw.content_type(), &raw.body)
-            .map_err(|k| ClientError::with_exchange(k, raw.exchange.clone()))?;
-        Ok(parsed.jwks)
-    }
-
-    /// The cached key set, fetching it the first time.
-    pub async fn keys(&self) -> Result<JwkSet, ClientError> {
-        let mut state = self.state.lock().await;
-        if let Some((jwks, _)) = state.as_ref() {
-            return Ok(jwks.clone());
-        }
-        let jwks = self.fetch().await?;
-        *state = Some((jwks.clone(), Instant::now()));
-        Ok(jwks)
-    }
-
-    /// Refetches unless the last fetch is more recent than `min_refetch`; returns whether it
-    /// did.
-    async fn refetch(&self) -> Result<Option<JwkSet>, ClientError> {
-        let mut state = self.state.lock().await;
-        if let Some((_, at)) = state.as_ref()
-            && at.elapsed() < self.min_refetch
-        {
-            return Ok(None);
-        }
-        let jwks = self.fetch().await?;
-        *state = Some((jwks.clone(), Instant::now()));
-        Ok(Some(jwks))
-    }
-
-    /// Validates an id_token; on an unknown kid, refetches the JWKS once and tries again.
-    pub async fn validate(&self, token: &str, expect: &Expectations) -> Result<Value, ClientError> {
-        let jwks = self.keys().await?;
-        match validate(token, &jwks, expect) {
-            Err(IdTokenError::KidUnknown { .. }) => match self.refetch().await? {
-                Some(fresh) => Ok(validate(token, &fresh, expect)?),
-                None => Ok(validate(token, &jwks, expect)?),
-            },
-            other => Ok(other?),
-        }
-    }
 }
 
 /// Shows a token as a hint only.

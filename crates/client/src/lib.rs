@@ -11,7 +11,8 @@
 //! - [`discovery`]: fetching and validating provider metadata.
 //! - [`token`]: token requests for every grant and client authentication method.
 //! - [`response`]: reading token responses (pure; the doctor uses it on captures).
-//! - [`id_token`]: id_token validation with a JWKS cache.
+//! - [`jws`]: a JWS checked against a JWK Set; [`jwks`]: a provider's JWK Set, kept fresh.
+//! - [`id_token`]: id_token validation.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -20,6 +21,8 @@ pub mod error;
 pub mod exchange;
 pub mod http;
 pub mod id_token;
+pub mod jwks;
+pub mod jws;
 pub mod redact;
 pub mod response;
 pub mod token;
@@ -28,6 +31,7 @@ pub use discovery::{MetadataKind, ProviderMetadata};
 pub use error::{ClientError, ErrorKind, TlsFailure};
 pub use exchange::Exchange;
 pub use http::{HttpClient, Options, RawResponse};
-pub use id_token::{Expectations, IdTokenError, JwksCache};
+pub use id_token::{Expectations, IdTokenError};
+pub use jwks::JwksCache;
 pub use response::{OAuthErrorResponse, TokenResponse};
 pub use token::{ClientAuth, Grant, TokenRequest};

@@ -118,3 +118,75 @@ async fn an_unknown_kid_refetches_the_jwks_once_it_may() {
         "no refetch within min_refetch"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_unknown_kids_makes_one_fetch() {
+    let (old, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let (rotated, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let provider = Provider::default();
+    *provider.jwks.lock().unwrap() = json!({"keys": [old.public_jwk()]});
+    let uri = serve(provider.clone()).await;
+    let http = HttpClient::new(Options::default()).unwrap();
+    let cache = Arc::new(JwksCache::new(http, uri).with_min_refetch(Duration::ZERO));
+    let t = now();
+    cache
+        .validate(&id_token(&old, t), &expect(t))
+        .await
+        .unwrap();
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), 1);
+    // The provider rotates; a thousand tokens signed by the new key arrive at once.
+    *provider.jwks.lock().unwrap() = json!({"keys": [old.public_jwk(), rotated.public_jwk()]});
+    let token = id_token(&rotated, t);
+    let burst = (0..1000).map(|_| {
+        let cache = cache.clone();
+        let token = token.clone();
+        tokio::spawn(async move { cache.validate(&token, &expect(t)).await.is_ok() })
+    });
+    let results = futures_util_join(burst.collect()).await;
+    assert!(
+        results.iter().all(|ok| *ok),
+        "every token of the new key validates"
+    );
+    assert_eq!(
+        provider.fetches.load(Ordering::SeqCst),
+        2,
+        "one refetch for the whole burst"
+    );
+}
+
+#[tokio::test]
+async fn the_old_keys_stay_when_the_provider_fails() {
+    let (key, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let provider = Provider::default();
+    *provider.jwks.lock().unwrap() = json!({"keys": [key.public_jwk()]});
+    let uri = serve(provider.clone()).await;
+    let http = HttpClient::new(Options::default()).unwrap();
+    let cache = JwksCache::new(http, uri).with_min_refetch(Duration::ZERO);
+    let t = now();
+    cache
+        .validate(&id_token(&key, t), &expect(t))
+        .await
+        .unwrap();
+    // The provider now serves garbage: an unknown kid's refetch fails, known keys still work.
+    *provider.jwks.lock().unwrap() = json!({"nothing": true});
+    let (stranger, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    assert!(
+        cache
+            .validate(&id_token(&stranger, t), &expect(t))
+            .await
+            .is_err()
+    );
+    cache
+        .validate(&id_token(&key, t), &expect(t))
+        .await
+        .unwrap();
+    assert_eq!(cache.counts(), (2, 1));
+}
+
+async fn futures_util_join(handles: Vec<tokio::task::JoinHandle<bool>>) -> Vec<bool> {
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

@@ -516,6 +516,82 @@ catalogue! {
         "The token is valid but does not carry the scope this resource requires (RFC 6750 \
          section 3.1).",
         "Request the scope named in the error when obtaining the token.";
+    TokenSignature => "token.signature", Server, IT, Some(401),
+        "The access token's signature does not verify",
+        "The token names a key of its issuer, but the signature does not verify with it: the \
+         token was altered, or signed by someone else with the same kid.",
+        "Send the access_token exactly as the token endpoint returned it.";
+    TokenKidUnknown => "token.kid_unknown", Server, IT, Some(401),
+        "The access token names a key its issuer does not publish",
+        "The token's kid is not in the issuer's JWKS, even after the gateway fetched it again. \
+         A token signed by a key that was rotated out long ago, or by another issuer with the \
+         same iss, looks like this.",
+        "Get a new token from the issuer; check the gateway's issuer matches the token's.";
+    TokenIssuer => "token.issuer", Server, IT, Some(401),
+        "The access token comes from an issuer this gateway does not trust",
+        "The token's iss is not one of the configured [[gateway.issuers]] (compared as exact \
+         strings: a trailing slash or http vs https makes another issuer).",
+        "Configure the issuer, or get the token from one that is configured.";
+    TokenAudience => "token.audience", Server, IT, Some(401),
+        "The access token is not meant for this API",
+        "None of the token's aud values is an audience the gateway accepts for its issuer \
+         (audiences = [...]); a token for one API must not open another (RFC 9068 section 4).",
+        "Request the token with resource=<the API's audience> (RFC 8707), or register the \
+         audience for the client.";
+    TokenType => "token.type", Server, IT, Some(401),
+        "The token is not an access token",
+        "Its JOSE typ header is not one the issuer's token_types allow (RFC 9068 wants \
+         at+jwt). An id_token sent as a bearer token looks like this.",
+        "Send the access_token, not the id_token; for a provider that types its access tokens \
+         'JWT', add it to token_types.";
+    TokenAlgNotAllowed => "token.alg_not_allowed", Server, IT, Some(401),
+        "The access token is signed with an algorithm the gateway does not allow",
+        "The token's alg is not in the issuer's algorithms allow-list. 'none' and HMAC \
+         algorithms are never accepted with a public key.",
+        "Have the issuer sign access tokens with an allowed algorithm, or allow it.";
+    TokenNotYetValid => "token.not_yet_valid", Server, IT, Some(401),
+        "The access token is not valid yet",
+        "Its nbf or iat lies in the future beyond the clock leeway: the issuer's clock or the \
+         gateway's is off.",
+        "Synchronise the clocks (NTP).";
+    TokenClaimMismatch => "token.claim_mismatch", Server, Some("insufficient_scope"), Some(403),
+        "The access token lacks a claim value the route requires",
+        "The route requires a claim (groups, roles, tenant...) to hold a value, and the token's \
+         does not; the description names the claim and what was expected.",
+        "Give the user or client the required claim value at the issuer.";
+    RouteNotFound => "route.not_found", Server, IR, Some(404),
+        "No gateway route matches the request",
+        "Routes match by path prefix (longest first), then host, then method; none matched \
+         this request.",
+        "Check the path and Host against the configured [[gateway.routes]].";
+    RouteMethodNotAllowed => "route.method_not_allowed", Server, IR, Some(405),
+        "The route does not accept this method",
+        "A route matches the path and host but lists other methods.",
+        "Use one of the methods in the Allow header, or add the method to the route.";
+    UpstreamConnect => "upstream.connect", Server, Some("server_error"), Some(502),
+        "The gateway could not connect to the upstream",
+        "Every upstream tried refused the connection or could not be reached; idempotent \
+         requests were retried on another upstream first.",
+        "Check that the upstream service runs and listens where the route says.";
+    UpstreamTimeout => "upstream.timeout", Server, Some("server_error"), Some(504),
+        "The upstream did not answer in time",
+        "The upstream accepted the request but sent no response head within the route's \
+         response timeout.",
+        "Make the upstream faster, or raise timeouts.response for the route.";
+    UpstreamUnhealthy => "upstream.unhealthy", Server, Some("server_error"), Some(503),
+        "Every upstream of the route is marked unhealthy",
+        "Active health checks or consecutive failures took every upstream out of rotation.",
+        "Bring an upstream back; the gateway returns it to rotation once it passes its checks.";
+    IssuerUnavailable => "issuer.unavailable", Server, Some("temporarily_unavailable"), Some(503),
+        "The token's issuer cannot be reached to check it",
+        "The gateway has no keys (or no introspection answer) for the issuer: its JWKS or \
+         introspection endpoint does not answer. This is not the token's fault.",
+        "Check the issuer is up and reachable from the gateway.";
+    RevocationFeedStale => "revocation_feed.stale", Server, Some("temporarily_unavailable"), Some(503),
+        "The gateway has lost touch with its issuer's revocation feed",
+        "It cannot tell whether the token was revoked in the last max_feed_lag, and the \
+         issuer's policy (on_feed_stale = \"refuse\") says to refuse rather than guess.",
+        "Check the issuer is up; the gateway recovers as soon as the feed answers again.";
     TokenClientMismatch => "token.client_mismatch", Server, Some("unauthorized_client"), Some(400),
         "The token was issued to another client",
         "RFC 7009 section 2.1: a client may only revoke its own tokens.",

@@ -10,6 +10,7 @@
 )]
 
 pub mod access_token;
+pub mod bearer;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod diagnosis;

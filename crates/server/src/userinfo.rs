@@ -9,42 +9,6 @@ use crate::id_token::user_claims;
 use crate::refusal::Refusal;
 use crate::tokens::{Lookup, TokenState, lookup};
 
-/// Extracts a bearer token from the `Authorization` header or, for POST, the form body
-/// (RFC 6750 §2.1, §2.2); never both.
-pub fn bearer(authorization: Option<&str>, body_token: Option<&str>) -> Result<String, Refusal> {
-    match (authorization, body_token) {
-        (Some(_), Some(_)) => Err(Refusal::oauth(
-            Code::TokenMalformed,
-            "the token was sent both in the Authorization header and in the body; use one (RFC 6750 section 2)",
-        )),
-        (None, Some(t)) => Ok(t.to_string()),
-        (None, None) => Err(Refusal::oauth(
-            Code::TokenMissing,
-            "no access token: send Authorization: Bearer <access_token>",
-        )),
-        (Some(h), None) => {
-            let (scheme, token) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
-            if !scheme.eq_ignore_ascii_case("bearer") {
-                return Err(Refusal::oauth(
-                    Code::TokenMalformed,
-                    format!(
-                        "the Authorization header uses scheme {}; expected 'Bearer'",
-                        quote(scheme)
-                    ),
-                ));
-            }
-            let token = token.trim();
-            if token.is_empty() {
-                return Err(Refusal::oauth(
-                    Code::TokenMalformed,
-                    "the Authorization: Bearer header has no token",
-                ));
-            }
-            Ok(token.to_string())
-        }
-    }
-}
-
 /// The claims of the user the access token speaks for, as its scopes allow.
 pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
     let facts = match lookup(app, token).await? {

@@ -14,7 +14,7 @@ use candor_proto::{Code, OAuthError};
 use candor_serve::Peer;
 
 use super::pages;
-use super::respond::{authorization, header_str, no_store_json, refuse};
+use super::respond::{authorization_values, header_str, no_store_json, refuse};
 use crate::app::App;
 use crate::browser::{self, Outcome, Step};
 use crate::error::ServerError;
@@ -240,31 +240,27 @@ pub async fn logout_post(State(app): State<App>, jar: CookieJar, body: Body) -> 
     }
 }
 
-/// An RFC 6750 error: the JSON shape plus `WWW-Authenticate: Bearer` (without an error code
-/// when no token was sent at all, §3.1).
+/// An RFC 6750 error: the JSON shape plus `WWW-Authenticate: Bearer`.
 fn bearer_refusal(app: &App, refusal: Refusal) -> Response {
     let error = refusal.public();
     let mut response = refuse(app, refusal);
-    let challenge = if error.code == Code::TokenMissing {
-        format!("Bearer realm=\"{}\"", app.issuer())
-    } else {
-        format!(
-            "Bearer realm=\"{}\", error=\"{}\", error_description=\"{}\"",
-            app.issuer(),
-            error.error(),
-            error.description
-        )
-    };
+    let challenge =
+        candor_proto::bearer::challenge(app.issuer(), &error, &error.error_uri(app.issuer()), None);
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     response
 }
 
-pub async fn userinfo_get(State(app): State<App>, headers: HeaderMap) -> Response {
+pub async fn userinfo_get(
+    State(app): State<App>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let result = async {
-        let token = crate::userinfo::bearer(authorization(&headers)?, None)?;
-        crate::userinfo::userinfo(&app, &token).await
+        let values = authorization_values(&headers)?;
+        let token = candor_proto::bearer::extract(&values, None, query.as_deref())?;
+        crate::userinfo::userinfo(&app, token).await
     }
     .await;
     match result {
@@ -273,7 +269,12 @@ pub async fn userinfo_get(State(app): State<App>, headers: HeaderMap) -> Respons
     }
 }
 
-pub async fn userinfo_post(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+pub async fn userinfo_post(
+    State(app): State<App>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
     let result = async {
         let raw = read_body(body).await?;
         let form = if raw.is_empty() {
@@ -281,8 +282,10 @@ pub async fn userinfo_post(State(app): State<App>, headers: HeaderMap, body: Bod
         } else {
             candor_proto::form::parse_request(header_str(&headers, header::CONTENT_TYPE), &raw)?
         };
-        let token = crate::userinfo::bearer(authorization(&headers)?, form.get("access_token"))?;
-        crate::userinfo::userinfo(&app, &token).await
+        let values = authorization_values(&headers)?;
+        let token =
+            candor_proto::bearer::extract(&values, form.get("access_token"), query.as_deref())?;
+        crate::userinfo::userinfo(&app, token).await
     }
     .await;
     match result {

@@ -64,26 +64,34 @@ pub fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -
     response
 }
 
-/// The `Authorization` header: `None` when absent; refused when sent more than once or not
-/// visible ASCII (reading the first of two would let a proxy's and a client's credentials be
-/// confused).
+/// Every `Authorization` header value, in order; refused when one is not visible ASCII.
+pub fn authorization_values(headers: &HeaderMap) -> Result<Vec<&str>, OAuthError> {
+    headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                OAuthError::new(
+                    Code::AuthorizationHeaderInvalid,
+                    "the Authorization header holds bytes that are not visible ASCII",
+                )
+            })
+        })
+        .collect()
+}
+
+/// The `Authorization` header: `None` when absent; refused when sent more than once (reading
+/// the first of two would let a proxy's and a client's credentials be confused) or not
+/// visible ASCII.
 pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(OAuthError::new(
+    match authorization_values(headers)?.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(OAuthError::new(
             Code::AuthorizationHeaderInvalid,
             "the Authorization header was sent more than once; send one",
-        ));
+        )),
     }
-    first.to_str().map(Some).map_err(|_| {
-        OAuthError::new(
-            Code::AuthorizationHeaderInvalid,
-            "the Authorization header holds bytes that are not visible ASCII",
-        )
-    })
 }
 
 /// A header as text, if present and visible ASCII.
