@@ -54,9 +54,25 @@ pub enum Command {
     /// Print generated documentation.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Run the API gateway of the configuration's [gateway] section (see docs/gateway.md), or
+    /// `check` it.
+    Gateway(GatewayArgs),
     /// Diagnose an OAuth exchange with any provider: a HAR capture, a token response, a JWT,
     /// or a live probe.
     Doctor(crate::doctor::DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    #[command(subcommand)]
+    pub command: Option<GatewayCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Validate the configuration (--config) and exit: 0 when it is valid, 1 with the key and
+    /// what is wrong otherwise.
+    Check,
 }
 
 #[derive(Debug, Args)]

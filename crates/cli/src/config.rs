@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub tokens: TokensSection,
     #[serde(default)]
     pub login: LoginSection,
+    /// The gateway's section, read and checked by `candor_gateway::config` (docs/gateway.md).
+    pub gateway: Option<toml::Table>,
 }
 
 /// Sign-in defences: the per-account lock and the per-address and per-application rates.

@@ -5,6 +5,7 @@ mod admin;
 mod args;
 mod config;
 mod doctor;
+mod gateway;
 mod master;
 mod output;
 mod serve;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
             Command::User(cmd) => admin::user(&cli.global, cmd).await,
             Command::Keys(cmd) => admin::keys(&cli.global, cmd).await,
             Command::Docs(cmd) => admin::docs(cmd),
+            Command::Gateway(args) => gateway::run(&cli.global, args).await,
             Command::Doctor(args) => return doctor::run(&cli.global, args).await,
         };
         done.map(|()| ExitCode::SUCCESS)

@@ -99,14 +99,29 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         "candor listening on {scheme}://{bound} (issuer {})\n",
         app.issuer()
     ))?;
-    candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
-        .await
-        .context("server error")?;
+    // A [gateway] section: the gateway runs beside the server, on its own address.
+    let gateway = match &global.config {
+        Some(path) if resolved.file.gateway.is_some() => Some(crate::gateway::load(path)?),
+        _ => None,
+    };
+    match gateway {
+        None => candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
+            .await
+            .context("server error")?,
+        Some(config) => {
+            crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
+            let server = candor_server::serve_with(listener, app, tls, limits, shutdown_signal());
+            let gateway = candor_gateway::run(config, shutdown_signal());
+            let (served, gated) = tokio::join!(server, gateway);
+            served.context("server error")?;
+            gated.context("gateway error")?;
+        }
+    }
     tracing::info!("candor stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnosis::Code;
+use crate::error::quote;
+
 /// `typ` header of RFC 9068 access tokens.
 pub const JWT_TYP: &str = "at+jwt";
 
@@ -88,9 +91,265 @@ pub struct Claims {
     pub grant_id: Option<String>,
 }
 
+/// What a resource server (the gateway) expects of an access token's header and claims.
+#[derive(Debug, Clone)]
+pub struct Expect<'a> {
+    /// The issuer the token's `iss` was matched to (exact string).
+    pub issuer: &'a str,
+    /// Accepted audiences; empty accepts any (the issuer is trusted to scope its tokens).
+    pub audiences: &'a [String],
+    /// Accepted JOSE `typ` values (`at+jwt`; `application/` prefixes are ignored, case too).
+    pub token_types: &'a [String],
+    pub now: i64,
+    pub leeway: i64,
+}
+
+/// What an access token says, once its header and claims pass (RFC 9068 §2.2, §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    pub sub: String,
+    /// `client_id`, else `azp` (OIDC providers that predate RFC 9068), else `cid` (Okta).
+    pub client_id: Option<String>,
+    /// `scope` (space-separated), else `scp` (a string or an array: Entra ID, Okta).
+    pub scopes: Vec<String>,
+    pub jti: Option<String>,
+    pub exp: i64,
+    pub iat: Option<i64>,
+    pub auth_time: Option<i64>,
+    /// Candor's grant (code or refresh family) id.
+    pub grant_id: Option<String>,
+}
+
+/// Why an access token's header or claims are refused; each case is one diagnosis code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// `typ` is not one of the accepted types (an id_token, say).
+    Type {
+        received: Option<String>,
+    },
+    /// A required claim is absent or of the wrong JSON type.
+    Claim {
+        claim: &'static str,
+    },
+    Issuer {
+        received: String,
+    },
+    Audience {
+        received: Vec<String>,
+    },
+    Expired {
+        exp: i64,
+    },
+    NotYetValid {
+        claim: &'static str,
+        at: i64,
+    },
+}
+
+impl TokenError {
+    pub fn code(&self) -> Code {
+        match self {
+            TokenError::Type { .. } => Code::TokenType,
+            TokenError::Claim { .. } => Code::TokenMalformed,
+            TokenError::Issuer { .. } => Code::TokenIssuer,
+            TokenError::Audience { .. } => Code::TokenAudience,
+            TokenError::Expired { .. } => Code::TokenExpired,
+            TokenError::NotYetValid { .. } => Code::TokenNotYetValid,
+        }
+    }
+
+    /// The error description: what was expected, what was received.
+    pub fn describe(&self, expect: &Expect<'_>) -> String {
+        match self {
+            TokenError::Type { received } => format!(
+                "the token's typ is {}, expected {} (an id_token is not an access token)",
+                received
+                    .as_deref()
+                    .map(quote)
+                    .unwrap_or_else(|| "absent".into()),
+                expect.token_types.join(" or ")
+            ),
+            TokenError::Claim { claim } => {
+                format!("the token has no usable '{claim}' claim (RFC 9068 section 2.2)")
+            }
+            TokenError::Issuer { received } => format!(
+                "the token's iss {} is not {}",
+                quote(received),
+                quote(expect.issuer)
+            ),
+            TokenError::Audience { received } => format!(
+                "the token's aud {} names none of the audiences this API accepts ({})",
+                quote(&received.join(" ")),
+                expect.audiences.join(" ")
+            ),
+            TokenError::Expired { exp } => format!(
+                "the token expired {}s ago (exp {exp}, leeway {}s)",
+                expect.now - exp,
+                expect.leeway
+            ),
+            TokenError::NotYetValid { claim, at } => format!(
+                "the token's {claim} is {}s in the future (leeway {}s): a clock is off",
+                at - expect.now,
+                expect.leeway
+            ),
+        }
+    }
+}
+
+fn type_matches(received: &str, accepted: &str) -> bool {
+    let norm = |t: &str| {
+        let t = t.trim();
+        let t = t
+            .get(..12)
+            .filter(|p| p.eq_ignore_ascii_case("application/"))
+            .map_or(t, |_| t.get(12..).unwrap_or(""));
+        t.to_ascii_lowercase()
+    };
+    norm(received) == norm(accepted)
+}
+
+/// Checks an access token's JOSE header and claims (the signature is the caller's, before).
+pub fn validate(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    expect: &Expect<'_>,
+) -> Result<Validated, TokenError> {
+    use serde_json::Value;
+    let typ = header.get("typ").and_then(Value::as_str);
+    if !expect
+        .token_types
+        .iter()
+        .any(|t| typ.is_some_and(|r| type_matches(r, t)))
+    {
+        return Err(TokenError::Type {
+            received: typ.map(str::to_string),
+        });
+    }
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or(TokenError::Claim { claim: "iss" })?;
+    if iss != expect.issuer {
+        return Err(TokenError::Issuer {
+            received: iss.to_string(),
+        });
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(TokenError::Claim { claim: "exp" })?;
+    if exp.saturating_add(expect.leeway) <= expect.now {
+        return Err(TokenError::Expired { exp });
+    }
+    for claim in ["nbf", "iat"] {
+        if let Some(at) = claims.get(claim).and_then(Value::as_i64)
+            && at.saturating_sub(expect.leeway) > expect.now
+        {
+            return Err(TokenError::NotYetValid { claim, at });
+        }
+    }
+    let aud: Vec<String> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !expect.audiences.is_empty() && !aud.iter().any(|a| expect.audiences.contains(a)) {
+        return Err(TokenError::Audience { received: aud });
+    }
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or(TokenError::Claim { claim: "sub" })?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
+    let scopes = match (claims.get("scope"), claims.get("scp")) {
+        (Some(Value::String(s)), _) | (None, Some(Value::String(s))) => s
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        (None, Some(Value::Array(list))) => list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Validated {
+        sub: sub.to_string(),
+        client_id: text("client_id")
+            .or_else(|| text("azp"))
+            .or_else(|| text("cid")),
+        scopes,
+        jti: text("jti"),
+        exp,
+        iat: claims.get("iat").and_then(Value::as_i64),
+        auth_time: claims.get("auth_time").and_then(Value::as_i64),
+        grant_id: text("grant_id"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rfc_9068_checks_name_each_failure() {
+        let aud = vec!["https://api.example".to_string()];
+        let types = vec!["at+jwt".to_string()];
+        let expect = Expect {
+            issuer: "https://as.example",
+            audiences: &aud,
+            token_types: &types,
+            now: 1000,
+            leeway: 60,
+        };
+        let header = json!({"typ": "at+jwt", "alg": "ES256"});
+        let good = json!({"iss": "https://as.example", "sub": "u", "aud": ["x", "https://api.example"],
+            "exp": 2000, "iat": 990, "client_id": "c", "scope": "a b", "jti": "j"});
+        let v = validate(&header, &good, &expect).unwrap_or_else(|e| unreachable!("{e:?}"));
+        assert_eq!(v.scopes, vec!["a", "b"]);
+        assert_eq!(v.client_id.as_deref(), Some("c"));
+        assert!(validate(&json!({"typ": "application/AT+JWT"}), &good, &expect).is_ok());
+        let with = |k: &str, val: serde_json::Value| {
+            let mut c = good.clone();
+            c[k] = val;
+            validate(&header, &c, &expect).err().map(|e| e.code())
+        };
+        assert_eq!(
+            with("iss", json!("https://as.example/")),
+            Some(Code::TokenIssuer)
+        );
+        assert_eq!(
+            with("aud", json!("https://other.example")),
+            Some(Code::TokenAudience)
+        );
+        assert_eq!(with("exp", json!(939)), Some(Code::TokenExpired));
+        assert_eq!(with("exp", json!("soon")), Some(Code::TokenMalformed));
+        assert_eq!(with("iat", json!(1061)), Some(Code::TokenNotYetValid));
+        assert_eq!(with("nbf", json!(1100)), Some(Code::TokenNotYetValid));
+        assert_eq!(with("sub", json!(7)), Some(Code::TokenMalformed));
+        assert_eq!(
+            validate(&json!({"typ": "JWT"}), &good, &expect)
+                .err()
+                .map(|e| e.code()),
+            Some(Code::TokenType)
+        );
+        assert_eq!(
+            validate(&json!({}), &good, &expect).err().map(|e| e.code()),
+            Some(Code::TokenType)
+        );
+        // scp as an array (Entra ID, Okta).
+        let mut scp = good.clone();
+        scp.as_object_mut().map(|o| o.remove("scope"));
+        scp["scp"] = json!(["x", "y"]);
+        assert_eq!(
+            validate(&header, &scp, &expect).map(|v| v.scopes).ok(),
+            Some(vec!["x".into(), "y".into()])
+        );
+    }
 
     #[test]
     fn audience_serializes_as_string_when_single() {

@@ -137,6 +137,10 @@ catalogue! {
         "Every grant has required parameters (grant_type always; the token for introspection \
          and revocation). The error description names the parameter that is missing.",
         "Add the parameter named in the error description to the form body.";
+    TokenRequestInvalidParameter => "token_request.invalid_parameter", Server, IR, Some(400),
+        "A parameter has a value the endpoint does not accept",
+        "The description names the parameter and what it must be (a number, say).",
+        "Send the parameter in the form the description gives.";
     TokenRequestDuplicateParameter => "token_request.duplicate_parameter", Server, IR, Some(400),
         "A parameter was sent more than once",
         "RFC 6749 section 3.2: request parameters must not be included more than once. A \

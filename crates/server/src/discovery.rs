@@ -27,6 +27,7 @@ pub fn metadata(app: &App) -> Value {
         "end_session_endpoint": format!("{iss}/logout"),
         "introspection_endpoint": crate::introspection::endpoint(app),
         "revocation_endpoint": crate::revocation::endpoint(app),
+        "revocation_feed_endpoint": crate::feed::endpoint(app),
         "service_documentation": format!("{iss}/docs/errors"),
         "scopes_supported": OIDC_SCOPES,
         "response_types_supported": ["code"],

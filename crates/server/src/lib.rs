@@ -15,6 +15,7 @@ pub mod code_grant;
 pub mod discovery;
 pub mod docs;
 pub mod error;
+pub mod feed;
 mod http;
 pub mod id_token;
 pub mod introspection;

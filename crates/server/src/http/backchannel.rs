@@ -121,3 +121,21 @@ pub async fn not_post(State(app): State<App>, method: Method) -> Response {
         .insert(header::ALLOW, HeaderValue::from_static("POST"));
     response
 }
+
+/// `GET /revocations`: the revocation feed, for gateways (see [`crate::feed`]).
+pub async fn revocations(
+    State(app): State<App>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let result = async {
+        let authorization = authorization(&headers)?;
+        let form = Form::parse(query.unwrap_or_default().as_bytes())?;
+        crate::feed::read(&app, authorization, &form).await
+    }
+    .await;
+    match result {
+        Ok(body) => no_store_json(StatusCode::OK, &body),
+        Err(refusal) => basic_challenge(&app, &headers, refuse(&app, refusal)),
+    }
+}

@@ -35,6 +35,7 @@ pub fn router(app: App) -> Router {
             "/revoke",
             post(backchannel::revoke).fallback(backchannel::not_post),
         )
+        .route("/revocations", get(backchannel::revocations))
         .route(
             "/authorize",
             get(browser::authorize_get).post(browser::authorize_post),

@@ -1,0 +1,55 @@
+//! `candor gateway` and `candor gateway check`; and the gateway `candor serve` runs beside the
+//! server when its configuration has a `[gateway]` section.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use candor_gateway::config::{Config, File};
+
+use crate::args::{GatewayArgs, GatewayCommand, Global};
+
+/// Reads and validates the `[gateway]` section of `path`.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let config = File::from_toml(&text)
+        .and_then(|f| f.validate())
+        .with_context(|| format!("config file {} is not valid", path.display()))?;
+    Ok(config)
+}
+
+pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
+    let Some(path) = &global.config else {
+        bail!(
+            "the gateway needs its configuration: pass --config FILE with a [gateway] section (docs/gateway.md)"
+        );
+    };
+    let mut config = load(path)?;
+    if matches!(args.command, Some(GatewayCommand::Check)) {
+        crate::output::stdout(&format!(
+            "{}\n",
+            serde_json::json!({
+                "valid": true,
+                "listen": config.listen.to_string(),
+                "issuers": config.issuers.iter().map(|i| i.issuer.clone()).collect::<Vec<_>>(),
+                "routes": config.routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+            })
+        ))?;
+        return Ok(());
+    }
+    if let Some(l) = candor_serve::raise_fd_limit()
+        && config.limits.fit_to_fd_limit(l.now, 256)
+    {
+        tracing::warn!(
+            max_connections = config.limits.max_connections,
+            open_file_limit = l.now,
+            "max_connections lowered to fit the open-file limit"
+        );
+    }
+    crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
+    candor_gateway::run(config, crate::serve::shutdown_signal())
+        .await
+        .context("gateway error")?;
+    tracing::info!("candor gateway stopped");
+    Ok(())
+}

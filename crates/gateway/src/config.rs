@@ -1,0 +1,812 @@
+//! The `[gateway]` configuration: the TOML shape (`File`), and its validation into the typed
+//! [`Config`] the gateway runs on. Every error names the key and says what is wrong; unknown
+//! keys are errors, so a typo is not silently ignored.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::Method;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// A configuration error: the key, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {why}")]
+pub struct ConfigError {
+    pub key: String,
+    pub why: String,
+}
+
+fn err(key: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        why: why.into(),
+    }
+}
+
+// ---- the file's shape ---------------------------------------------------------------------
+
+/// `[gateway]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub listen: Option<String>,
+    pub admin_listen: Option<String>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    pub max_connections: Option<usize>,
+    pub header_read_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    /// Verified tokens remembered at once (each for at most its lifetime).
+    pub verified_cache_entries: Option<usize>,
+    #[serde(default)]
+    pub issuers: Vec<IssuerFile>,
+    #[serde(default)]
+    pub routes: Vec<RouteFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerFile {
+    pub issuer: String,
+    /// Without it, discovery (`/.well-known/openid-configuration`) names it.
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    pub algorithms: Option<Vec<String>>,
+    pub token_types: Option<Vec<String>>,
+    pub leeway: Option<String>,
+    /// The least time between two JWKS fetches for unknown kids (default 30 s; "0s" allows
+    /// one per request burst, for tests and issuers that rotate without publishing ahead).
+    pub jwks_min_refetch: Option<String>,
+    pub revocation_feed: Option<FeedFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedFile {
+    pub client_id: String,
+    /// The name of the environment variable holding the client secret…
+    pub client_secret_env: Option<String>,
+    /// …or a file holding it (a mounted secret); exactly one of the two.
+    pub client_secret_file: Option<std::path::PathBuf>,
+    pub max_feed_lag: Option<String>,
+    /// `refuse` (default) or `accept`.
+    pub on_stale: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    pub name: String,
+    #[serde(rename = "match", default)]
+    pub matcher: MatchFile,
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamFile>,
+    pub balance: Option<String>,
+    pub health: Option<HealthFile>,
+    pub auth: Option<String>,
+    pub scopes: Option<ScopesFile>,
+    #[serde(default)]
+    pub claims: BTreeMap<String, ClaimFile>,
+    #[serde(default)]
+    pub strip_prefix: bool,
+    pub timeouts: Option<TimeoutsFile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchFile {
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    pub methods: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamFile {
+    pub url: String,
+    pub weight: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthFile {
+    pub path: String,
+    pub interval: Option<String>,
+    pub unhealthy_after: Option<u32>,
+    pub healthy_after: Option<u32>,
+}
+
+/// `scopes = ["a"]` for every method, or `scopes = { GET = ["a"], POST = ["b"] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ScopesFile {
+    All(Vec<String>),
+    PerMethod(BTreeMap<String, Vec<String>>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimFile {
+    /// The claim (a string, or an array of strings) must hold this value.
+    pub contains: Option<String>,
+    /// The claim must be exactly this string.
+    pub equals: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsFile {
+    pub connect: Option<String>,
+    pub response: Option<String>,
+}
+
+// ---- validated ------------------------------------------------------------------------------
+
+/// The gateway's configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub admin_listen: Option<SocketAddr>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub limits: candor_serve::Limits,
+    pub verified_cache_entries: usize,
+    pub issuers: Vec<Issuer>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub issuer: String,
+    pub jwks_uri: Option<String>,
+    pub audiences: Vec<String>,
+    pub algorithms: Vec<String>,
+    pub token_types: Vec<String>,
+    pub leeway: i64,
+    pub jwks_min_refetch: Duration,
+    pub feed: Option<Feed>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub client_id: String,
+    pub secret: SecretSource,
+    pub max_lag: Duration,
+    pub on_stale: OnStale,
+}
+
+/// Where the feed client's secret is read from, at start (never from the file itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(std::path::PathBuf),
+}
+
+/// What to do with a token while the revocation feed is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnStale {
+    /// 503 `revocation_feed.stale`.
+    Refuse,
+    /// Let it through, and count it.
+    Accept,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    Required,
+    /// A token is checked when present; requests without one go through anonymously.
+    Optional,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    RoundRobin,
+    LeastRequests,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    pub host: Option<String>,
+    pub path_prefix: String,
+    /// Empty: every method.
+    pub methods: Vec<Method>,
+    pub upstreams: Vec<Upstream>,
+    pub balance: Balance,
+    pub health: Option<Health>,
+    pub auth: AuthMode,
+    /// Scopes required for every method, and per method (added to the former).
+    pub scopes_all: Vec<String>,
+    pub scopes_by_method: BTreeMap<String, Vec<String>>,
+    pub claims: Vec<ClaimRule>,
+    pub strip_prefix: bool,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+impl Route {
+    /// The scopes a request with `method` needs.
+    pub fn scopes_for(&self, method: &Method) -> Vec<&str> {
+        self.scopes_all
+            .iter()
+            .chain(
+                self.scopes_by_method
+                    .get(method.as_str())
+                    .into_iter()
+                    .flatten(),
+            )
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// Scheme, authority and an optional base path, without a trailing slash.
+    pub url: url::Url,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub path: String,
+    pub interval: Duration,
+    pub unhealthy_after: u32,
+    pub healthy_after: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRule {
+    pub claim: String,
+    pub check: ClaimCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimCheck {
+    Contains(String),
+    Equals(String),
+}
+
+fn duration(value: &Option<String>, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => {
+            let d = humantime::parse_duration(v).map_err(|_| {
+                err(
+                    key,
+                    format!("'{v}' is not a duration (e.g. \"5s\", \"2m\")"),
+                )
+            })?;
+            if d.is_zero() {
+                return Err(err(key, "must be longer than zero"));
+            }
+            Ok(d)
+        }
+    }
+}
+
+fn address(value: &str, key: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| {
+        err(
+            key,
+            format!("'{value}' is not HOST:PORT (an IP address and a port)"),
+        )
+    })
+}
+
+/// Algorithms a gateway may accept: asymmetric only (an HMAC key would be the issuer's
+/// secret; `none` is no signature at all).
+const ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+];
+
+impl File {
+    /// Parses the `[gateway]` table of a TOML document.
+    pub fn from_toml(text: &str) -> Result<File, ConfigError> {
+        #[derive(Deserialize)]
+        struct Document {
+            gateway: Option<File>,
+        }
+        let doc: Document = toml::from_str(text).map_err(|e| err("gateway", e.to_string()))?;
+        doc.gateway
+            .ok_or_else(|| err("gateway", "the file has no [gateway] section"))
+    }
+
+    /// Checks everything and builds the [`Config`].
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        let listen = address(
+            self.listen.as_deref().unwrap_or("127.0.0.1:8000"),
+            "gateway.listen",
+        )?;
+        let admin_listen = self
+            .admin_listen
+            .as_deref()
+            .map(|a| address(a, "gateway.admin_listen"))
+            .transpose()?;
+        if admin_listen == Some(listen) {
+            return Err(err(
+                "gateway.admin_listen",
+                "must differ from gateway.listen: /metrics never goes on the public port",
+            ));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(err(
+                "gateway.tls_cert",
+                "tls_cert and tls_key go together: set both, or neither",
+            ));
+        }
+        let trusted_proxies = candor_proto::forwarded::parse_trusted(&self.trusted_proxies)
+            .map_err(|e| err("gateway.trusted_proxies", e))?;
+        let mut limits = candor_serve::Limits::default();
+        if let Some(n) = self.max_connections {
+            if n == 0 {
+                return Err(err("gateway.max_connections", "must be at least 1"));
+            }
+            limits.max_connections = n;
+        }
+        limits.header_read_timeout = duration(
+            &self.header_read_timeout,
+            "gateway.header_read_timeout",
+            limits.header_read_timeout,
+        )?;
+        limits.idle_timeout = duration(
+            &self.idle_timeout,
+            "gateway.idle_timeout",
+            limits.idle_timeout,
+        )?;
+
+        let mut issuers = Vec::new();
+        for (i, f) in self.issuers.iter().enumerate() {
+            let issuer = f.validate(&format!("gateway.issuers[{i}]"))?;
+            if issuers.iter().any(|o: &Issuer| o.issuer == issuer.issuer) {
+                return Err(err(
+                    format!("gateway.issuers[{i}].issuer"),
+                    format!("'{}' is configured twice", issuer.issuer),
+                ));
+            }
+            issuers.push(issuer);
+        }
+        let mut routes = Vec::new();
+        for (i, f) in self.routes.iter().enumerate() {
+            let route = f.validate(&format!("gateway.routes[{i}]"))?;
+            if routes.iter().any(|o: &Route| o.name == route.name) {
+                return Err(err(
+                    format!("gateway.routes[{i}].name"),
+                    format!("'{}' names two routes", route.name),
+                ));
+            }
+            if route.auth != AuthMode::None && issuers.is_empty() {
+                return Err(err(
+                    format!("gateway.routes[{i}].auth"),
+                    "the route checks tokens, but no [[gateway.issuers]] is configured",
+                ));
+            }
+            routes.push(route);
+        }
+        if routes.is_empty() {
+            return Err(err("gateway.routes", "no route is configured"));
+        }
+        Ok(Config {
+            listen,
+            admin_listen,
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            trusted_proxies,
+            limits,
+            verified_cache_entries: self.verified_cache_entries.unwrap_or(100_000),
+            issuers,
+            routes,
+        })
+    }
+}
+
+impl IssuerFile {
+    fn validate(&self, key: &str) -> Result<Issuer, ConfigError> {
+        let url = url::Url::parse(&self.issuer).map_err(|e| {
+            err(
+                format!("{key}.issuer"),
+                format!("'{}' is not a URL: {e}", self.issuer),
+            )
+        })?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(err(
+                format!("{key}.issuer"),
+                format!("'{}' is not an http(s) URL", self.issuer),
+            ));
+        }
+        if let Some(j) = &self.jwks_uri {
+            url::Url::parse(j).map_err(|e| {
+                err(
+                    format!("{key}.jwks_uri"),
+                    format!("'{j}' is not a URL: {e}"),
+                )
+            })?;
+        }
+        let algorithms = self
+            .algorithms
+            .clone()
+            .unwrap_or_else(|| vec!["ES256".into(), "RS256".into(), "EdDSA".into()]);
+        if algorithms.is_empty() {
+            return Err(err(format!("{key}.algorithms"), "must name at least one"));
+        }
+        for a in &algorithms {
+            if !ALGORITHMS.contains(&a.as_str()) {
+                return Err(err(
+                    format!("{key}.algorithms"),
+                    format!(
+                        "'{a}' is not allowed; expected some of {} ('none' and HMAC algorithms never are)",
+                        ALGORITHMS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let token_types = self
+            .token_types
+            .clone()
+            .unwrap_or_else(|| vec!["at+jwt".into()]);
+        if token_types.is_empty() {
+            return Err(err(format!("{key}.token_types"), "must name at least one"));
+        }
+        let leeway = duration(
+            &self.leeway,
+            &format!("{key}.leeway"),
+            Duration::from_secs(60),
+        )?;
+        let feed = self
+            .revocation_feed
+            .as_ref()
+            .map(|f| {
+                let on_stale = match f.on_stale.as_deref().unwrap_or("refuse") {
+                    "refuse" => OnStale::Refuse,
+                    "accept" => OnStale::Accept,
+                    other => {
+                        return Err(err(
+                            format!("{key}.revocation_feed.on_stale"),
+                            format!("'{other}' is not one of refuse, accept"),
+                        ));
+                    }
+                };
+                let secret = match (&f.client_secret_env, &f.client_secret_file) {
+                    (Some(env), None) if !env.is_empty() => SecretSource::Env(env.clone()),
+                    (None, Some(path)) => SecretSource::File(path.clone()),
+                    _ => {
+                        return Err(err(
+                            format!("{key}.revocation_feed"),
+                            "needs exactly one of client_secret_env (a variable's name) and client_secret_file (a path); secrets never go in the file itself",
+                        ));
+                    }
+                };
+                Ok(Feed {
+                    client_id: f.client_id.clone(),
+                    secret,
+                    max_lag: duration(
+                        &f.max_feed_lag,
+                        &format!("{key}.revocation_feed.max_feed_lag"),
+                        Duration::from_secs(5),
+                    )?,
+                    on_stale,
+                })
+            })
+            .transpose()?;
+        let jwks_min_refetch = match &self.jwks_min_refetch {
+            None => Duration::from_secs(30),
+            Some(v) => humantime::parse_duration(v).map_err(|_| {
+                err(
+                    format!("{key}.jwks_min_refetch"),
+                    format!("'{v}' is not a duration (e.g. \"30s\")"),
+                )
+            })?,
+        };
+        Ok(Issuer {
+            jwks_min_refetch,
+            issuer: self.issuer.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            audiences: self.audiences.clone(),
+            algorithms,
+            token_types,
+            leeway: leeway.as_secs() as i64,
+            feed,
+        })
+    }
+}
+
+impl RouteFile {
+    fn validate(&self, key: &str) -> Result<Route, ConfigError> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(err(
+                format!("{key}.name"),
+                "must be letters, digits, '-', '_' or '.' (it labels metrics and logs)",
+            ));
+        }
+        let path_prefix = self
+            .matcher
+            .path_prefix
+            .clone()
+            .unwrap_or_else(|| "/".into());
+        if !path_prefix.starts_with('/') {
+            return Err(err(
+                format!("{key}.match.path_prefix"),
+                format!("'{path_prefix}' must start with '/'"),
+            ));
+        }
+        let host = self.matcher.host.as_ref().map(|h| h.to_ascii_lowercase());
+        let mut methods = Vec::new();
+        for m in self.matcher.methods.iter().flatten() {
+            let upper = m.to_ascii_uppercase();
+            if !METHODS.contains(&upper.as_str()) {
+                return Err(err(
+                    format!("{key}.match.methods"),
+                    format!("'{m}' is not an HTTP method"),
+                ));
+            }
+            methods.push(Method::from_bytes(upper.as_bytes()).map_err(|_| {
+                err(
+                    format!("{key}.match.methods"),
+                    format!("'{m}' is not an HTTP method"),
+                )
+            })?);
+        }
+        if self.upstreams.is_empty() {
+            return Err(err(format!("{key}.upstreams"), "the route has no upstream"));
+        }
+        let mut upstreams = Vec::new();
+        for (j, u) in self.upstreams.iter().enumerate() {
+            let ukey = format!("{key}.upstreams[{j}].url");
+            let url = url::Url::parse(&u.url)
+                .map_err(|e| err(&ukey, format!("'{}' is not a URL: {e}", u.url)))?;
+            if url.scheme() != "http" {
+                return Err(err(
+                    &ukey,
+                    format!(
+                        "'{}': only http:// upstreams are supported in this version",
+                        u.url
+                    ),
+                ));
+            }
+            if url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+                return Err(err(
+                    &ukey,
+                    format!("'{}' must be scheme://host[:port][/base] only", u.url),
+                ));
+            }
+            let weight = u.weight.unwrap_or(1);
+            if weight == 0 || weight > 1000 {
+                return Err(err(
+                    format!("{key}.upstreams[{j}].weight"),
+                    "must be 1 to 1000",
+                ));
+            }
+            upstreams.push(Upstream { url, weight });
+        }
+        let balance = match self.balance.as_deref().unwrap_or("round_robin") {
+            "round_robin" => Balance::RoundRobin,
+            "least_requests" => Balance::LeastRequests,
+            other => {
+                return Err(err(
+                    format!("{key}.balance"),
+                    format!("'{other}' is not one of round_robin, least_requests"),
+                ));
+            }
+        };
+        let health = self
+            .health
+            .as_ref()
+            .map(|h| {
+                if !h.path.starts_with('/') {
+                    return Err(err(
+                        format!("{key}.health.path"),
+                        format!("'{}' must start with '/'", h.path),
+                    ));
+                }
+                Ok(Health {
+                    path: h.path.clone(),
+                    interval: duration(
+                        &h.interval,
+                        &format!("{key}.health.interval"),
+                        Duration::from_secs(5),
+                    )?,
+                    unhealthy_after: h.unhealthy_after.unwrap_or(3).max(1),
+                    healthy_after: h.healthy_after.unwrap_or(2).max(1),
+                })
+            })
+            .transpose()?;
+        let auth = match self.auth.as_deref().unwrap_or("required") {
+            "required" => AuthMode::Required,
+            "optional" => AuthMode::Optional,
+            "none" => AuthMode::None,
+            other => {
+                return Err(err(
+                    format!("{key}.auth"),
+                    format!("'{other}' is not one of required, optional, none"),
+                ));
+            }
+        };
+        let (scopes_all, scopes_by_method) = match &self.scopes {
+            None => (Vec::new(), BTreeMap::new()),
+            Some(ScopesFile::All(list)) => (list.clone(), BTreeMap::new()),
+            Some(ScopesFile::PerMethod(map)) => {
+                let mut out = BTreeMap::new();
+                for (m, list) in map {
+                    let upper = m.to_ascii_uppercase();
+                    if !METHODS.contains(&upper.as_str()) {
+                        return Err(err(
+                            format!("{key}.scopes"),
+                            format!("'{m}' is not an HTTP method"),
+                        ));
+                    }
+                    out.insert(upper, list.clone());
+                }
+                (Vec::new(), out)
+            }
+        };
+        for s in scopes_all.iter().chain(scopes_by_method.values().flatten()) {
+            if s.is_empty() || s.contains(' ') {
+                return Err(err(
+                    format!("{key}.scopes"),
+                    format!("'{s}' is not one scope"),
+                ));
+            }
+        }
+        if auth == AuthMode::None && (!scopes_all.is_empty() || !scopes_by_method.is_empty()) {
+            return Err(err(
+                format!("{key}.scopes"),
+                "the route has auth = \"none\": it cannot require scopes",
+            ));
+        }
+        let mut claims = Vec::new();
+        for (claim, rule) in &self.claims {
+            let check = match (&rule.contains, &rule.equals) {
+                (Some(v), None) => ClaimCheck::Contains(v.clone()),
+                (None, Some(v)) => ClaimCheck::Equals(v.clone()),
+                _ => {
+                    return Err(err(
+                        format!("{key}.claims.{claim}"),
+                        "needs exactly one of contains, equals",
+                    ));
+                }
+            };
+            claims.push(ClaimRule {
+                claim: claim.clone(),
+                check,
+            });
+        }
+        let t = self.timeouts.as_ref();
+        Ok(Route {
+            name: self.name.clone(),
+            host,
+            path_prefix,
+            methods,
+            upstreams,
+            balance,
+            health,
+            auth,
+            scopes_all,
+            scopes_by_method,
+            claims,
+            strip_prefix: self.strip_prefix,
+            connect_timeout: duration(
+                &t.and_then(|t| t.connect.clone()),
+                &format!("{key}.timeouts.connect"),
+                Duration::from_secs(2),
+            )?,
+            response_timeout: duration(
+                &t.and_then(|t| t.response.clone()),
+                &format!("{key}.timeouts.response"),
+                Duration::from_secs(30),
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[gateway]
+listen = "127.0.0.1:8000"
+admin_listen = "127.0.0.1:8001"
+
+[[gateway.issuers]]
+issuer = "http://127.0.0.1:8080"
+audiences = ["https://api.example"]
+algorithms = ["ES256", "RS256"]
+token_types = ["at+jwt"]
+revocation_feed = { client_id = "gateway", client_secret_env = "CANDOR_GATEWAY_SECRET" }
+
+[[gateway.routes]]
+name = "orders"
+match = { host = "api.example", path_prefix = "/orders", methods = ["GET", "POST"] }
+upstreams = [{ url = "http://127.0.0.1:9001", weight = 1 }, { url = "http://127.0.0.1:9002" }]
+balance = "least_requests"
+health = { path = "/healthz", interval = "5s", unhealthy_after = 3, healthy_after = 2 }
+auth = "required"
+scopes = { GET = ["orders:read"], POST = ["orders:write"] }
+claims = { "groups" = { contains = "staff" } }
+strip_prefix = false
+timeouts = { connect = "2s", response = "30s" }
+"#;
+
+    fn check(text: &str) -> Result<Config, ConfigError> {
+        File::from_toml(text)?.validate()
+    }
+
+    #[test]
+    fn the_documented_example_validates() {
+        let c = check(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.routes.len(), 1);
+        let r = &c.routes[0];
+        assert_eq!(r.scopes_for(&Method::GET), vec!["orders:read"]);
+        assert_eq!(r.scopes_for(&Method::DELETE), Vec::<&str>::new());
+        assert_eq!(r.balance, Balance::LeastRequests);
+        assert_eq!(
+            c.issuers[0].feed.as_ref().map(|f| f.on_stale),
+            Some(OnStale::Refuse)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (
+                EXAMPLE.replace("ES256\", \"RS256", "HS256"),
+                "gateway.issuers[0].algorithms",
+            ),
+            (
+                EXAMPLE.replace("\"/orders\"", "\"orders\""),
+                "gateway.routes[0].match.path_prefix",
+            ),
+            (
+                EXAMPLE.replace("least_requests", "random"),
+                "gateway.routes[0].balance",
+            ),
+            (
+                EXAMPLE.replace("http://127.0.0.1:9002", "ftp://x"),
+                "gateway.routes[0].upstreams[1].url",
+            ),
+            (
+                EXAMPLE.replace("interval = \"5s\"", "interval = \"soon\""),
+                "gateway.routes[0].health.interval",
+            ),
+            (
+                EXAMPLE.replace("contains = \"staff\"", "contains = \"a\", equals = \"b\""),
+                "gateway.routes[0].claims.groups",
+            ),
+            (
+                EXAMPLE.replace("127.0.0.1:8001", "127.0.0.1:8000"),
+                "gateway.admin_listen",
+            ),
+            (
+                EXAMPLE.replace("auth = \"required\"", "auth = \"maybe\""),
+                "gateway.routes[0].auth",
+            ),
+            (
+                EXAMPLE.replace("strip_prefix = false", "strip_prefx = false"),
+                "gateway",
+            ),
+        ];
+        for (text, key) in cases {
+            let e = check(&text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {key}"));
+            assert!(e.key.starts_with(key), "{key}: {e}");
+        }
+        assert!(check("[server]\n").is_err());
+    }
+}

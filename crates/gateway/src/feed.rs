@@ -1,0 +1,153 @@
+//! Following an issuer's revocation feed (Candor's `GET /revocations`) into its deny set: the
+//! live part is loaded before the gateway answers, then a long poll learns of each new
+//! revocation within a fraction of a second. Every second the last stretch of the feed is
+//! read again, since on PostgreSQL two revocations can commit out of their numbers' order.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use candor_client::HttpClient;
+use serde::Deserialize;
+
+use crate::deny::FeedEntry;
+use crate::issuer::Issuer;
+
+/// How far behind its position the follower re-reads (the server's `REREAD_WINDOW`).
+const REREAD_WINDOW: i64 = 100;
+/// How long one long poll waits on the server.
+const WAIT_SECS: u64 = 10;
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    entries: Vec<FeedEntry>,
+    next: i64,
+    #[serde(default)]
+    more: bool,
+}
+
+/// Reads the feed from `after`; `wait` seconds at most for a new entry.
+async fn page(
+    http: &HttpClient,
+    url: &str,
+    authorization: &str,
+    after: i64,
+    wait: u64,
+) -> Result<Page, String> {
+    let raw = http
+        .get(
+            &format!("{url}?after={after}&wait={wait}"),
+            vec![
+                ("Authorization".into(), authorization.into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if raw.status != 200 {
+        return Err(format!(
+            "the revocation feed answered {}: {}",
+            raw.status,
+            raw.text().chars().take(300).collect::<String>()
+        ));
+    }
+    serde_json::from_slice(&raw.body).map_err(|e| format!("the revocation feed's answer: {e}"))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The `Authorization` header for the feed, from the configured client and the secret in its
+/// environment variable.
+pub fn credentials(issuer: &Issuer) -> Result<Option<String>, String> {
+    let Some(feed) = &issuer.config.feed else {
+        return Ok(None);
+    };
+    let secret = match &feed.secret {
+        crate::config::SecretSource::Env(name) => std::env::var(name).map_err(|_| {
+            format!(
+                "the revocation feed of {} needs the client secret in ${name}, which is not set",
+                issuer.config.issuer
+            )
+        })?,
+        crate::config::SecretSource::File(path) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                format!(
+                    "the revocation feed of {} needs the client secret in {}: {e}",
+                    issuer.config.issuer,
+                    path.display()
+                )
+            })?
+            .trim()
+            .to_string(),
+    };
+    let pair = format!(
+        "{}:{}",
+        form_urlencoded::byte_serialize(feed.client_id.as_bytes()).collect::<String>(),
+        form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
+    );
+    Ok(Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )))
+}
+
+/// Loads everything the feed holds now (before the gateway answers).
+pub async fn load(issuer: &Issuer, http: &HttpClient, authorization: &str) -> Result<i64, String> {
+    let url = format!("{}/revocations", issuer.config.issuer);
+    let mut after = 0;
+    loop {
+        let p = page(http, &url, authorization, after, 0).await?;
+        issuer.deny.apply(&p.entries);
+        after = after.max(p.next);
+        if !p.more {
+            issuer.feed_read(now());
+            return Ok(after);
+        }
+    }
+}
+
+/// Follows the feed from `after` until the gateway stops (the task is aborted).
+pub async fn follow(issuer: Arc<Issuer>, http: HttpClient, authorization: String, mut after: i64) {
+    let url = format!("{}/revocations", issuer.config.issuer);
+    let mut backoff = Duration::from_millis(200);
+    let mut reread_at = Instant::now();
+    let mut purged_at = Instant::now();
+    loop {
+        match page(&http, &url, &authorization, after, WAIT_SECS).await {
+            Ok(p) => {
+                issuer.deny.apply(&p.entries);
+                after = after.max(p.next);
+                issuer.feed_read(now());
+                backoff = Duration::from_millis(200);
+            }
+            Err(why) => {
+                tracing::warn!(issuer = %issuer.config.issuer, error = %why, "revocation feed unreachable; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        }
+        if reread_at.elapsed() >= Duration::from_secs(1) {
+            reread_at = Instant::now();
+            if let Ok(p) = page(
+                &http,
+                &url,
+                &authorization,
+                (after - REREAD_WINDOW).max(0),
+                0,
+            )
+            .await
+            {
+                issuer.deny.apply(&p.entries);
+            }
+        }
+        if purged_at.elapsed() >= Duration::from_secs(60) {
+            purged_at = Instant::now();
+            issuer.deny.purge(now());
+        }
+    }
+}

@@ -1,0 +1,624 @@
+//! Candor's API gateway: in front of a team's services, it checks every request's access token
+//! — from Candor or any OpenID provider, by the issuer's JWKS — against the route's audience,
+//! scopes and claims, refuses a revoked token as soon as the issuer's revocation feed says so,
+//! and forwards the rest to the route's upstreams. Every refusal carries a diagnosis code.
+//!
+//! Per request, each step a function of its own: [`route::find`], [`candor_proto::bearer`],
+//! [`verify::verify`] (with the verified-token cache), the deny set ([`deny`]), scopes and
+//! claims ([`authorize`]), [`proxy::forward`].
+
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod config;
+pub mod deny;
+pub mod feed;
+pub mod identity;
+pub mod issuer;
+pub mod metrics;
+pub mod proxy;
+pub mod refuse;
+pub mod route;
+pub mod upstream;
+pub mod verify;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use candor_client::{HttpClient, Options};
+use candor_proto::error::quote;
+use candor_proto::{Code, OAuthError};
+use candor_serve::Peer;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+
+use crate::config::{AuthMode, ClaimCheck, Config, Route};
+use crate::identity::Identity;
+use crate::issuer::Issuer;
+use crate::metrics::Metrics;
+use crate::refuse::Docs;
+use crate::route::NoRoute;
+use crate::upstream::Pool;
+use crate::verify::Verified;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body of every response the gateway sends.
+pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(#[from] candor_serve::TlsError),
+    #[error("{0}")]
+    Start(String),
+}
+
+struct RouteState {
+    route: Route,
+    pool: Pool,
+    client: proxy::UpstreamClient,
+}
+
+/// Everything a request needs, built from one configuration.
+pub struct State {
+    routes: Vec<RouteState>,
+    issuers: Vec<Arc<Issuer>>,
+    verified: Verified,
+    docs: Docs,
+    metrics: Arc<Metrics>,
+    trusted: Vec<ipnet::IpNet>,
+    scheme: &'static str,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl State {
+    /// Builds the run-time state of `config` (no I/O yet).
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<State, GatewayError> {
+        let http = HttpClient::new(Options {
+            // Loopback issuers (development, tests) are plain http; others must be https.
+            allow_insecure_http: false,
+            ..Options::default()
+        })
+        .map_err(|e| GatewayError::Start(format!("HTTP client: {e}")))?;
+        let issuers = config
+            .issuers
+            .iter()
+            .map(|i| Arc::new(Issuer::new(i.clone(), http.clone())))
+            .collect();
+        let routes = config
+            .routes
+            .iter()
+            .map(|r| RouteState {
+                pool: Pool::new(r),
+                client: proxy::client(r),
+                route: r.clone(),
+            })
+            .collect();
+        let docs_base = config
+            .issuers
+            .first()
+            .map(|i| format!("{}/docs/errors", i.issuer))
+            .unwrap_or_else(|| "/docs/errors".into());
+        Ok(State {
+            routes,
+            issuers,
+            verified: Verified::new(config.verified_cache_entries),
+            docs: Docs {
+                base: docs_base,
+                realm: "candor-gateway".into(),
+            },
+            metrics,
+            trusted: config.trusted_proxies.clone(),
+            scheme: if config.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            },
+        })
+    }
+
+    fn refusal(
+        &self,
+        route: Option<&str>,
+        error: &OAuthError,
+        scope: Option<&str>,
+    ) -> Response<Body> {
+        refuse::refusal(&self.docs, route, error, scope)
+    }
+}
+
+/// Checks the route's scopes and claims for `identity` and `method`.
+pub fn authorize(
+    route: &Route,
+    identity: &Identity,
+    method: &Method,
+) -> Result<(), (OAuthError, Option<String>)> {
+    let needed = route.scopes_for(method);
+    let missing: Vec<&str> = needed
+        .iter()
+        .copied()
+        .filter(|s| !identity.has_scope(s))
+        .collect();
+    if !missing.is_empty() {
+        let scope = needed.join(" ");
+        return Err((
+            OAuthError::new(
+                Code::TokenInsufficientScope,
+                format!(
+                    "{} {} on route {} needs the scope {}; the token has {}",
+                    method,
+                    "requests",
+                    quote(&route.name),
+                    quote(&missing.join(" ")),
+                    quote(&identity.scopes.join(" "))
+                ),
+            ),
+            Some(scope),
+        ));
+    }
+    for rule in &route.claims {
+        let value = identity.claims.get(&rule.claim);
+        let ok = match (&rule.check, value) {
+            (ClaimCheck::Equals(want), Some(serde_json::Value::String(got))) => got == want,
+            (ClaimCheck::Contains(want), Some(serde_json::Value::String(got))) => {
+                got.split(' ').any(|p| p == want)
+            }
+            (ClaimCheck::Contains(want), Some(serde_json::Value::Array(list))) => {
+                list.iter().any(|v| v.as_str() == Some(want.as_str()))
+            }
+            _ => false,
+        };
+        if !ok {
+            let (how, want) = match &rule.check {
+                ClaimCheck::Contains(w) => ("to contain", w),
+                ClaimCheck::Equals(w) => ("to equal", w),
+            };
+            return Err((
+                OAuthError::new(
+                    Code::TokenClaimMismatch,
+                    format!(
+                        "route {} needs the claim {} {how} {}; the token's is {}",
+                        quote(&route.name),
+                        quote(&rule.claim),
+                        quote(want),
+                        value.map_or_else(|| "absent".to_string(), |v| quote(&v.to_string()))
+                    ),
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Handles one request.
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let (route_name, response, diagnosis) = pipeline(&state, req).await;
+    state.metrics.record(
+        route_name.as_deref().unwrap_or("-"),
+        response.status().as_u16(),
+        diagnosis.map_or("", Code::as_str),
+        started.elapsed(),
+    );
+    response
+}
+
+async fn pipeline(
+    state: &State,
+    req: Request<Incoming>,
+) -> (Option<String>, Response<Body>, Option<Code>) {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(str::to_string);
+    let routes: Vec<&Route> = state.routes.iter().map(|r| &r.route).collect();
+    let index = match route::find(&routes, host.as_deref(), req.uri().path(), req.method()) {
+        Ok(i) => i,
+        Err(NoRoute::NotFound) => {
+            let e = OAuthError::new(
+                Code::RouteNotFound,
+                format!(
+                    "no route matches {} {} (host {})",
+                    req.method(),
+                    quote(req.uri().path()),
+                    quote(host.as_deref().unwrap_or("(none)"))
+                ),
+            );
+            return (None, state.refusal(None, &e, None), Some(e.code));
+        }
+        Err(NoRoute::Method(allowed)) => {
+            let e = OAuthError::new(
+                Code::RouteMethodNotAllowed,
+                format!(
+                    "{} is not accepted here; the route takes {}",
+                    req.method(),
+                    allowed
+                        .iter()
+                        .map(Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            let mut r = state.refusal(None, &e, None);
+            let allow = allowed
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            return (None, r, Some(e.code));
+        }
+        Err(NoRoute::Ambiguous(what)) => {
+            let e = OAuthError::new(
+                Code::RouteNotFound,
+                format!(
+                    "the path holds {what}, which an upstream could resolve outside its route; refused"
+                ),
+            );
+            return (None, state.refusal(None, &e, None), Some(e.code));
+        }
+    };
+    let Some(rs) = state.routes.get(index) else {
+        let e = OAuthError::new(Code::RouteNotFound, "no route");
+        return (None, state.refusal(None, &e, None), Some(e.code));
+    };
+    let name = Some(rs.route.name.clone());
+    let fail = |e: OAuthError, scope: Option<&str>| {
+        let code = e.code;
+        (
+            name.clone(),
+            state.refusal(Some(&rs.route.name), &e, scope),
+            Some(code),
+        )
+    };
+
+    let identity = match rs.route.auth {
+        AuthMode::None => None,
+        mode => {
+            let values: Vec<&str> = match req
+                .headers()
+                .get_all(header::AUTHORIZATION)
+                .iter()
+                .map(|v| v.to_str())
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(v) => v,
+                Err(_) => {
+                    return fail(
+                        OAuthError::new(
+                            Code::AuthorizationHeaderInvalid,
+                            "the Authorization header holds bytes that are not visible ASCII",
+                        ),
+                        None,
+                    );
+                }
+            };
+            match candor_proto::bearer::extract(&values, None, req.uri().query()) {
+                Err(e) if e.code == Code::TokenMissing && mode == AuthMode::Optional => None,
+                Err(e) => return fail(e, None),
+                Ok(token) => {
+                    let now = now();
+                    let (identity, source) =
+                        match verify::verify(token, &state.issuers, &state.verified, now).await {
+                            Ok(v) => v,
+                            Err(r) => return fail(r.error, None),
+                        };
+                    match source {
+                        verify::Source::Cache => state
+                            .metrics
+                            .cache_hits
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                        verify::Source::Verified => state
+                            .metrics
+                            .cache_misses
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    };
+                    if let Some(issuer) = state
+                        .issuers
+                        .iter()
+                        .find(|i| *i.config.issuer == *identity.issuer)
+                    {
+                        if issuer.deny.denies(&identity) {
+                            return fail(
+                                OAuthError::new(
+                                    Code::TokenRevoked,
+                                    "the token was revoked at its issuer (the revocation feed says so)",
+                                ),
+                                None,
+                            );
+                        }
+                        if issuer.feed_stale(now) {
+                            return fail(
+                                OAuthError::new(
+                                    Code::RevocationFeedStale,
+                                    format!(
+                                        "the revocation feed of {} was last read {}s ago; it cannot be told whether the token was revoked",
+                                        quote(&issuer.config.issuer),
+                                        issuer.feed_lag(now).unwrap_or(i64::MAX).min(999_999)
+                                    ),
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                    if let Err((e, scope)) = authorize(&rs.route, &identity, req.method()) {
+                        return fail(e, scope.as_deref());
+                    }
+                    Some(identity)
+                }
+            }
+        }
+    };
+
+    let peer = req
+        .extensions()
+        .get::<Peer>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    let origin = proxy::Origin {
+        peer,
+        trusted: &state.trusted,
+        scheme: state.scheme,
+    };
+    match proxy::forward(
+        req,
+        &rs.route,
+        &rs.pool,
+        &rs.client,
+        identity.as_deref(),
+        &origin,
+    )
+    .await
+    {
+        Ok(r) => (name, r, None),
+        Err(e) => fail(e, None),
+    }
+}
+
+/// The admin listener's answers: liveness, readiness, metrics.
+async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let now = now();
+    match req.uri().path() {
+        "/healthz" => text(StatusCode::OK, "ok\n".into()),
+        "/readyz" => {
+            let unready: Vec<String> = state
+                .issuers
+                .iter()
+                .filter(|i| !i.feed_loaded())
+                .map(|i| {
+                    format!(
+                        "the revocation feed of {} is not loaded yet",
+                        i.config.issuer
+                    )
+                })
+                .collect();
+            if unready.is_empty() {
+                refuse::json(StatusCode::OK, &serde_json::json!({"status": "ready"}))
+            } else {
+                refuse::json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &serde_json::json!({"status": "unavailable", "reasons": unready}),
+                )
+            }
+        }
+        "/metrics" => {
+            let mut extra = String::new();
+            extra.push_str("# HELP candor_gateway_jwks_fetches_total JWKS fetches, by issuer.\n# TYPE candor_gateway_jwks_fetches_total counter\n");
+            let mut failures = String::from(
+                "# HELP candor_gateway_jwks_fetch_failures_total JWKS fetches that failed, by issuer.\n# TYPE candor_gateway_jwks_fetch_failures_total counter\n",
+            );
+            let mut lag = String::from(
+                "# HELP candor_gateway_revocation_feed_lag_seconds Seconds since the issuer's revocation feed was last read.\n# TYPE candor_gateway_revocation_feed_lag_seconds gauge\n",
+            );
+            let mut deny = String::from(
+                "# HELP candor_gateway_deny_set_entries Revoked tokens, grants, users and clients held, by issuer.\n# TYPE candor_gateway_deny_set_entries gauge\n",
+            );
+            for i in &state.issuers {
+                let iss = &i.config.issuer;
+                let (f, e) = i.jwks().map_or((0, 0), |j| j.counts());
+                extra.push_str(&format!(
+                    "candor_gateway_jwks_fetches_total{{issuer=\"{iss}\"}} {f}\n"
+                ));
+                failures.push_str(&format!(
+                    "candor_gateway_jwks_fetch_failures_total{{issuer=\"{iss}\"}} {e}\n"
+                ));
+                if let Some(l) = i.feed_lag(now) {
+                    lag.push_str(&format!(
+                        "candor_gateway_revocation_feed_lag_seconds{{issuer=\"{iss}\"}} {}\n",
+                        l.min(1_000_000_000)
+                    ));
+                }
+                deny.push_str(&format!(
+                    "candor_gateway_deny_set_entries{{issuer=\"{iss}\"}} {}\n",
+                    i.deny.len()
+                ));
+            }
+            let mut health = String::from(
+                "# HELP candor_gateway_upstream_available Whether an upstream is in rotation (1) or not (0).\n# TYPE candor_gateway_upstream_available gauge\n",
+            );
+            for r in &state.routes {
+                for b in &r.pool.backends {
+                    health.push_str(&format!(
+                        "candor_gateway_upstream_available{{route=\"{}\",upstream=\"{}\"}} {}\n",
+                        r.route.name,
+                        b.url,
+                        u8::from(b.available())
+                    ));
+                }
+            }
+            extra.push_str(&failures);
+            extra.push_str(&lag);
+            extra.push_str(&deny);
+            extra.push_str(&health);
+            extra.push_str(&format!(
+                "# HELP candor_gateway_verified_cache_entries Verified tokens remembered.\n# TYPE candor_gateway_verified_cache_entries gauge\ncandor_gateway_verified_cache_entries {}\n",
+                state.verified.len()
+            ));
+            let mut r = text(StatusCode::OK, state.metrics.render(&extra));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            r
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n".into()),
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(refuse::full(Bytes::from(body)));
+    *r.status_mut() = status;
+    r
+}
+
+/// Starts what runs beside the request path: revocation feeds (loaded once before this
+/// returns, so the gateway never answers with an empty deny set), health checks.
+pub async fn start_background(
+    state: &Arc<State>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, GatewayError> {
+    let mut tasks = Vec::new();
+    let feed_http = HttpClient::new(Options {
+        timeout: Duration::from_secs(40),
+        ..Options::default()
+    })
+    .map_err(|e| GatewayError::Start(format!("HTTP client: {e}")))?;
+    for issuer in &state.issuers {
+        let Some(authorization) = feed::credentials(issuer).map_err(GatewayError::Start)? else {
+            continue;
+        };
+        let after = match feed::load(issuer, &feed_http, &authorization).await {
+            Ok(after) => after,
+            Err(why) => {
+                tracing::warn!(issuer = %issuer.config.issuer, error = %why, "cannot load the revocation feed yet; will keep trying");
+                0
+            }
+        };
+        tasks.push(tokio::spawn(feed::follow(
+            issuer.clone(),
+            feed_http.clone(),
+            authorization,
+            after,
+        )));
+    }
+    for r in &state.routes {
+        let Some(health) = r.route.health.clone() else {
+            continue;
+        };
+        for b in &r.pool.backends {
+            let b = b.clone();
+            let health = health.clone();
+            let client = r.client.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(health.interval);
+                loop {
+                    tick.tick().await;
+                    let uri = format!("http://{}{}", b.authority, health.path);
+                    let ok = match http::Request::get(uri).body(proxy::UpstreamBody::Right(http_body_util::Empty::new())) {
+                        Ok(req) => matches!(
+                            tokio::time::timeout(health.interval.min(Duration::from_secs(5)), client.request(req)).await,
+                            Ok(Ok(resp)) if resp.status().is_success()
+                        ),
+                        Err(_) => false,
+                    };
+                    b.checked(ok, &health);
+                }
+            }));
+        }
+    }
+    Ok(tasks)
+}
+
+/// Runs the gateway of `config` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(c), Some(k)) => Some(candor_serve::load_tls(c, k)?),
+        _ => None,
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| GatewayError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let admin_listener = match config.admin_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
+    run_on(config, listener, admin_listener, tls, shutdown).await
+}
+
+/// [`run`] on listeners already bound (tests bind ephemeral ports).
+pub async fn run_on(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    admin_listener: Option<tokio::net::TcpListener>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let metrics = Arc::new(Metrics::default());
+    let state = Arc::new(State::new(&config, metrics)?);
+    let tasks = start_background(&state).await?;
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(admin_listener) = admin_listener {
+        let s = state.clone();
+        let service = tower::service_fn(move |req| {
+            let s = s.clone();
+            async move { Ok::<_, Infallible>(admin(s, req).await) }
+        });
+        tokio::spawn(candor_serve::serve(
+            admin_listener,
+            None,
+            service,
+            candor_serve::Limits::default(),
+            async move {
+                let _ = admin_stopped.await;
+            },
+        ));
+    }
+    let s = state.clone();
+    let service = tower::service_fn(move |req| {
+        let s = s.clone();
+        async move { Ok::<_, Infallible>(handle(s, req).await) }
+    });
+    tracing::info!(listen = %config.listen, routes = config.routes.len(), "candor gateway is ready");
+    let served = candor_serve::serve(listener, tls, service, config.limits.clone(), shutdown).await;
+    let _ = stop_admin.send(());
+    for t in tasks {
+        t.abort();
+    }
+    served.map_err(|e| GatewayError::Start(e.to_string()))
+}

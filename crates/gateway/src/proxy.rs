@@ -1,0 +1,399 @@
+//! Forwarding a request to a route's upstream and its response back: hop-by-hop headers
+//! removed both ways, the caller's identity as `X-Candor-*` headers (any copies the caller sent
+//! removed first), `X-Forwarded-*` appended, bodies streamed, upgrades (WebSocket) spliced,
+//! a failed connect retried on another upstream for idempotent requests without a body.
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use candor_proto::error::quote;
+use candor_proto::{Code, OAuthError};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Either, Empty};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use ipnet::IpNet;
+
+use crate::Body;
+use crate::config::Route;
+use crate::identity::Identity;
+use crate::upstream::Pool;
+
+/// The body sent upstream: the caller's, streamed; or none (a retry).
+pub type UpstreamBody = Either<Incoming, Empty<Bytes>>;
+pub type UpstreamClient = Client<HttpConnector, UpstreamBody>;
+
+/// A keep-alive client for one route's upstreams.
+pub fn client(route: &Route) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(route.connect_timeout));
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(50))
+        .pool_max_idle_per_host(1024)
+        .build(connector)
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Identity headers the gateway sets; a caller's copies are removed.
+pub const SUBJECT: HeaderName = HeaderName::from_static("x-candor-subject");
+pub const CLIENT_ID: HeaderName = HeaderName::from_static("x-candor-client-id");
+pub const SCOPE: HeaderName = HeaderName::from_static("x-candor-scope");
+pub const ISSUER: HeaderName = HeaderName::from_static("x-candor-issuer");
+
+/// Removes hop-by-hop headers (RFC 9110 §7.6.1), those the `Connection` header names included.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        headers.remove(*n);
+    }
+}
+
+/// What the gateway knows of the request besides its headers.
+pub struct Origin<'a> {
+    pub peer: IpAddr,
+    pub trusted: &'a [IpNet],
+    /// `https` when the gateway's own listener is TLS.
+    pub scheme: &'static str,
+}
+
+/// The headers sent upstream.
+pub fn upstream_headers(
+    incoming: &HeaderMap,
+    identity: Option<&Identity>,
+    origin: &Origin<'_>,
+    upgrade: Option<&HeaderValue>,
+) -> HeaderMap {
+    let mut h = incoming.clone();
+    strip_hop_by_hop(&mut h);
+    let spoofed: Vec<HeaderName> = h
+        .keys()
+        .filter(|k| k.as_str().starts_with("x-candor-"))
+        .cloned()
+        .collect();
+    for k in spoofed {
+        h.remove(k);
+    }
+    let trusted_peer = origin.trusted.iter().any(|n| n.contains(&origin.peer));
+    let forwarded_for: Vec<String> = if trusted_peer {
+        incoming
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut chain = forwarded_for.join(", ");
+    if !chain.is_empty() {
+        chain.push_str(", ");
+    }
+    chain.push_str(&origin.peer.to_string());
+    h.remove("x-forwarded-for");
+    if let Ok(v) = HeaderValue::from_str(&chain) {
+        h.insert("x-forwarded-for", v);
+    }
+    if !(trusted_peer && incoming.contains_key("x-forwarded-proto")) {
+        h.insert("x-forwarded-proto", HeaderValue::from_static(origin.scheme));
+    }
+    if !(trusted_peer && incoming.contains_key("x-forwarded-host"))
+        && let Some(host) = incoming.get(header::HOST)
+    {
+        h.insert("x-forwarded-host", host.clone());
+    }
+    h.remove(header::HOST);
+    if !trusted_peer {
+        h.remove("forwarded");
+    }
+    if let Some(id) = identity {
+        let mut set = |name: HeaderName, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        };
+        set(SUBJECT, &id.sub);
+        if let Some(c) = &id.client_id {
+            set(CLIENT_ID, c);
+        }
+        set(SCOPE, &id.scopes.join(" "));
+        set(ISSUER, &id.issuer);
+    }
+    if let Some(protocol) = upgrade {
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        h.insert(header::UPGRADE, protocol.clone());
+    }
+    h
+}
+
+/// The path and query sent upstream.
+pub fn upstream_path(route: &Route, base: &str, uri: &Uri) -> String {
+    let path = uri.path();
+    let rest = if route.strip_prefix {
+        let stripped = path
+            .strip_prefix(route.path_prefix.trim_end_matches('/'))
+            .unwrap_or(path);
+        if stripped.starts_with('/') {
+            stripped.to_string()
+        } else {
+            format!("/{stripped}")
+        }
+    } else {
+        path.to_string()
+    };
+    let base = base.trim_end_matches('/');
+    let mut out = format!("{base}{rest}");
+    if let Some(q) = uri.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// Forwards `req` on `route`; a refusal names why the upstream could not answer.
+pub async fn forward(
+    mut req: Request<Incoming>,
+    route: &Route,
+    pool: &Pool,
+    client: &UpstreamClient,
+    identity: Option<&Identity>,
+    origin: &Origin<'_>,
+) -> Result<Response<Body>, OAuthError> {
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .filter(|_| {
+            req.headers()
+                .get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| {
+                    v.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                })
+        })
+        .cloned();
+    let caller_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
+    let headers = upstream_headers(&parts.headers, identity, origin, upgrade.as_ref());
+    let retryable = idempotent(&parts.method) && !has_body(&parts.headers) && upgrade.is_none();
+    let mut body = Some(body);
+    let mut tried: Vec<usize> = Vec::new();
+    loop {
+        let Some(i) = pool.pick(&tried) else {
+            return Err(if tried.is_empty() {
+                OAuthError::new(
+                    Code::UpstreamUnhealthy,
+                    format!(
+                        "every upstream of route {} is out of rotation (failed health checks or consecutive failures)",
+                        quote(&route.name)
+                    ),
+                )
+            } else {
+                OAuthError::new(
+                    Code::UpstreamConnect,
+                    format!(
+                        "the upstreams of route {} refused the connection ({} tried)",
+                        quote(&route.name),
+                        tried.len()
+                    ),
+                )
+            });
+        };
+        tried.push(i);
+        let Some(backend) = pool.get(i) else {
+            continue;
+        };
+        let path = upstream_path(route, backend.url.path(), &parts.uri);
+        let uri: Uri = format!("http://{}{}", backend.authority, path)
+            .parse()
+            .map_err(|_| {
+                OAuthError::new(Code::RouteNotFound, "the upstream URL cannot be built")
+            })?;
+        let mut builder = Request::builder()
+            .method(parts.method.clone())
+            .uri(uri)
+            .version(http::Version::HTTP_11);
+        if let Some(h) = builder.headers_mut() {
+            *h = headers.clone();
+        }
+        let outgoing = match body.take() {
+            Some(b) => Either::Left(b),
+            None => Either::Right(Empty::new()),
+        };
+        let Ok(upstream_req) = builder.body(outgoing) else {
+            return Err(OAuthError::new(
+                Code::UpstreamConnect,
+                "the upstream request cannot be built",
+            ));
+        };
+        backend.in_flight.fetch_add(1, Ordering::Relaxed);
+        let sent = tokio::time::timeout(route.response_timeout, client.request(upstream_req)).await;
+        backend.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match sent {
+            Ok(Ok(mut response)) => {
+                if response.status().is_server_error() {
+                    backend.failed();
+                } else {
+                    backend.succeeded();
+                }
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    if let Some(caller) = caller_upgrade {
+                        let upstream = hyper::upgrade::on(&mut response);
+                        tokio::spawn(async move {
+                            if let (Ok(a), Ok(b)) = (caller.await, upstream.await) {
+                                let mut a = TokioIo::new(a);
+                                let mut b = TokioIo::new(b);
+                                let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+                            }
+                        });
+                    }
+                    let (mut head, _) = response.into_parts();
+                    head.headers.remove(header::TRANSFER_ENCODING);
+                    return Ok(Response::from_parts(
+                        head,
+                        crate::refuse::full(Bytes::new()),
+                    ));
+                }
+                let (mut head, body) = response.into_parts();
+                strip_hop_by_hop(&mut head.headers);
+                return Ok(Response::from_parts(
+                    head,
+                    body.map_err(|e| -> crate::BoxError { Box::new(e) })
+                        .boxed_unsync(),
+                ));
+            }
+            Ok(Err(e)) if e.is_connect() => {
+                backend.failed();
+                tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
+                if retryable {
+                    continue;
+                }
+                return Err(OAuthError::new(
+                    Code::UpstreamConnect,
+                    format!(
+                        "the upstream {} of route {} refused the connection",
+                        quote(backend.url.as_str()),
+                        quote(&route.name)
+                    ),
+                ));
+            }
+            Ok(Err(e)) => {
+                backend.failed();
+                return Err(OAuthError::new(
+                    Code::UpstreamConnect,
+                    format!(
+                        "the upstream {} of route {} failed: {e}",
+                        quote(backend.url.as_str()),
+                        quote(&route.name)
+                    ),
+                ));
+            }
+            Err(_) => {
+                backend.failed();
+                return Err(OAuthError::new(
+                    Code::UpstreamTimeout,
+                    format!(
+                        "the upstream {} of route {} sent no response within {}s",
+                        quote(backend.url.as_str()),
+                        quote(&route.name),
+                        route.response_timeout.as_secs()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spoofed_identity_and_hop_by_hop_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("x-candor-subject", HeaderValue::from_static("admin"));
+        h.insert("X-Candor-Scope", HeaderValue::from_static("everything"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert(header::HOST, HeaderValue::from_static("api.example"));
+        h.insert("x-app", HeaderValue::from_static("kept"));
+        let origin = Origin {
+            peer: [192, 0, 2, 1].into(),
+            trusted: &[],
+            scheme: "http",
+        };
+        let out = upstream_headers(&h, None, &origin, None);
+        assert!(out.get("x-candor-subject").is_none());
+        assert!(out.get("x-candor-scope").is_none());
+        assert!(out.get("x-secret").is_none());
+        assert!(out.get("keep-alive").is_none());
+        assert!(out.get(header::CONNECTION).is_none());
+        assert_eq!(
+            out.get("x-forwarded-for").map(|v| v.as_bytes()),
+            Some(&b"192.0.2.1"[..])
+        );
+        assert_eq!(
+            out.get("x-forwarded-host").map(|v| v.as_bytes()),
+            Some(&b"api.example"[..])
+        );
+        assert_eq!(out.get("x-app").map(|v| v.as_bytes()), Some(&b"kept"[..]));
+        // Behind a trusted proxy the chain is extended, not replaced.
+        let trusted = ["192.0.2.0/24".parse().unwrap_or_else(|_| IpNet::default())];
+        let origin = Origin {
+            peer: [192, 0, 2, 1].into(),
+            trusted: &trusted,
+            scheme: "http",
+        };
+        let out = upstream_headers(&h, None, &origin, None);
+        assert_eq!(
+            out.get("x-forwarded-for").map(|v| v.as_bytes()),
+            Some(&b"6.6.6.6, 192.0.2.1"[..])
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! A route's upstreams: choosing one (weighted round robin, or least requests by the power of
+//! two choices), and taking one out of rotation when it fails — passively after consecutive
+//! connect failures or 5xx answers, actively by its health check.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::config::{self, Balance};
+
+/// Consecutive failures (connect errors, 5xx) that eject an upstream passively.
+const EJECT_AFTER: u32 = 5;
+/// How long a passive ejection lasts (an active health check may end it sooner).
+const EJECTION: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub struct Backend {
+    pub url: url::Url,
+    pub weight: u32,
+    /// `host:port` as the upstream request's authority.
+    pub authority: String,
+    pub in_flight: AtomicUsize,
+    /// As decided by the active health check (true without one).
+    pub healthy: AtomicBool,
+    failures: AtomicU32,
+    /// Milliseconds after `epoch` until which the backend is ejected (0: not).
+    ejected_until: AtomicU64,
+    epoch: Instant,
+    checks_passed: AtomicU32,
+    checks_failed: AtomicU32,
+}
+
+impl Backend {
+    fn new(u: &config::Upstream, epoch: Instant) -> Backend {
+        let host = u.url.host_str().unwrap_or("localhost");
+        let authority = match u.url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        Backend {
+            url: u.url.clone(),
+            weight: u.weight,
+            authority,
+            in_flight: AtomicUsize::new(0),
+            healthy: AtomicBool::new(true),
+            failures: AtomicU32::new(0),
+            ejected_until: AtomicU64::new(0),
+            epoch,
+            checks_passed: AtomicU32::new(0),
+            checks_failed: AtomicU32::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// In rotation: healthy and not ejected.
+    pub fn available(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+            && self.ejected_until.load(Ordering::Relaxed) <= self.now_ms()
+    }
+
+    /// A request answered without a connect failure or a 5xx.
+    pub fn succeeded(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+    }
+
+    /// A connect failure or a 5xx; ejects after [`EJECT_AFTER`] in a row.
+    pub fn failed(&self) {
+        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= EJECT_AFTER {
+            let until = self.now_ms() + u64::try_from(EJECTION.as_millis()).unwrap_or(10_000);
+            self.ejected_until.store(until, Ordering::Relaxed);
+            self.failures.store(0, Ordering::Relaxed);
+            tracing::warn!(upstream = %self.url, "upstream ejected after consecutive failures");
+        }
+    }
+
+    /// The result of one active health check.
+    pub fn checked(&self, ok: bool, health: &config::Health) {
+        if ok {
+            self.checks_failed.store(0, Ordering::Relaxed);
+            let n = self.checks_passed.fetch_add(1, Ordering::Relaxed) + 1;
+            if n >= health.healthy_after && !self.healthy.swap(true, Ordering::Relaxed) {
+                self.ejected_until.store(0, Ordering::Relaxed);
+                tracing::info!(upstream = %self.url, "upstream healthy again");
+            }
+        } else {
+            self.checks_passed.store(0, Ordering::Relaxed);
+            let n = self.checks_failed.fetch_add(1, Ordering::Relaxed) + 1;
+            if n >= health.unhealthy_after && self.healthy.swap(false, Ordering::Relaxed) {
+                tracing::warn!(upstream = %self.url, "upstream failed its health checks");
+            }
+        }
+    }
+}
+
+/// The upstreams of one route.
+#[derive(Debug)]
+pub struct Pool {
+    pub backends: Vec<Arc<Backend>>,
+    balance: Balance,
+    /// Weighted round robin: each backend's index repeated `weight` times.
+    schedule: Vec<usize>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    pub fn new(route: &config::Route) -> Pool {
+        let epoch = Instant::now();
+        let backends: Vec<Arc<Backend>> = route
+            .upstreams
+            .iter()
+            .map(|u| Arc::new(Backend::new(u, epoch)))
+            .collect();
+        let schedule = interleave(&backends);
+        Pool {
+            backends,
+            balance: route.balance,
+            schedule,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// An available backend, other than those in `tried`; `None` when none is left.
+    pub fn pick(&self, tried: &[usize]) -> Option<usize> {
+        let usable =
+            |i: usize| !tried.contains(&i) && self.backends.get(i).is_some_and(|b| b.available());
+        match self.balance {
+            Balance::RoundRobin => {
+                let n = self.schedule.len();
+                for _ in 0..n {
+                    let at = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
+                    if let Some(&i) = self.schedule.get(at)
+                        && usable(i)
+                    {
+                        return Some(i);
+                    }
+                }
+                None
+            }
+            Balance::LeastRequests => {
+                let candidates: Vec<usize> =
+                    (0..self.backends.len()).filter(|&i| usable(i)).collect();
+                match candidates.len() {
+                    0 => None,
+                    1 => candidates.first().copied(),
+                    n => {
+                        // Power of two choices: two at random (a cheap counter-based spread),
+                        // the one with fewer requests in flight wins.
+                        let seed = self.next.fetch_add(1, Ordering::Relaxed);
+                        let a = candidates.get(seed % n).copied()?;
+                        let b = candidates.get((seed / n + 1 + seed) % n).copied()?;
+                        let load = |i: usize| {
+                            self.backends
+                                .get(i)
+                                .map_or(usize::MAX, |b| b.in_flight.load(Ordering::Relaxed))
+                        };
+                        Some(if load(b) < load(a) { b } else { a })
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Arc<Backend>> {
+        self.backends.get(i)
+    }
+}
+
+/// A smooth weighted schedule: for weights 3 and 1, `0 0 1 0` rather than `0 0 0 1`.
+fn interleave(backends: &[Arc<Backend>]) -> Vec<usize> {
+    let total: i64 = backends.iter().map(|b| i64::from(b.weight)).sum();
+    let mut current: Vec<i64> = vec![0; backends.len()];
+    let mut out = Vec::new();
+    for _ in 0..total {
+        for (c, b) in current.iter_mut().zip(backends) {
+            *c += i64::from(b.weight);
+        }
+        let Some((best, _)) = current
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, -(*i as i64)))
+        else {
+            break;
+        };
+        if let Some(c) = current.get_mut(best) {
+            *c -= total;
+        }
+        out.push(best);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(weights: &[u32], balance: Balance) -> config::Route {
+        let text = format!(
+            "[gateway]\n[[gateway.routes]]\nname = \"r\"\nauth = \"none\"\nbalance = \"{}\"\nupstreams = [{}]\n",
+            match balance {
+                Balance::RoundRobin => "round_robin",
+                Balance::LeastRequests => "least_requests",
+            },
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| format!(
+                    "{{ url = \"http://127.0.0.1:{}\", weight = {w} }}",
+                    9000 + i
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        config::File::from_toml(&text)
+            .and_then(|f| f.validate())
+            .map(|mut c| c.routes.remove(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn weighted_round_robin_is_smooth_and_skips_the_unavailable() {
+        let pool = Pool::new(&route(&[3, 1], Balance::RoundRobin));
+        let picks: Vec<usize> = (0..8).filter_map(|_| pool.pick(&[])).collect();
+        assert_eq!(picks, vec![0, 0, 1, 0, 0, 0, 1, 0]);
+        for _ in 0..EJECT_AFTER {
+            pool.backends[0].failed();
+        }
+        assert!(!pool.backends[0].available());
+        assert!((0..4).all(|_| pool.pick(&[]) == Some(1)));
+        assert_eq!(pool.pick(&[1]), None, "nothing left to retry on");
+    }
+
+    #[test]
+    fn least_requests_prefers_the_idle() {
+        let pool = Pool::new(&route(&[1, 1], Balance::LeastRequests));
+        pool.backends[0].in_flight.store(10, Ordering::Relaxed);
+        let picks: Vec<usize> = (0..20).filter_map(|_| pool.pick(&[])).collect();
+        assert!(picks.iter().filter(|&&i| i == 1).count() >= 10, "{picks:?}");
+    }
+
+    #[test]
+    fn health_checks_take_out_and_bring_back() {
+        let pool = Pool::new(&route(&[1], Balance::RoundRobin));
+        let h = config::Health {
+            path: "/h".into(),
+            interval: Duration::from_secs(1),
+            unhealthy_after: 2,
+            healthy_after: 2,
+        };
+        let b = &pool.backends[0];
+        b.checked(false, &h);
+        assert!(b.available());
+        b.checked(false, &h);
+        assert!(!b.available());
+        b.checked(true, &h);
+        assert!(!b.available());
+        b.checked(true, &h);
+        assert!(b.available());
+    }
+}

@@ -1,0 +1,201 @@
+//! Verifying a bearer token: which issuer, which key, which claims — each failure one
+//! diagnosis code. A token's signature is checked once: verified tokens are remembered by
+//! digest until they expire.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use candor_client::jws::{self, JwsError};
+use candor_proto::access_token::{self, Expect};
+use candor_proto::error::quote;
+use candor_proto::{Code, OAuthError};
+
+use crate::identity::Identity;
+use crate::issuer::Issuer;
+
+/// Verified tokens by SHA-256 digest, bounded (past the bound it starts over: a flood of
+/// distinct tokens costs signature checks, not memory).
+#[derive(Debug)]
+pub struct Verified {
+    max: usize,
+    entries: RwLock<HashMap<[u8; 32], Arc<Identity>>>,
+}
+
+impl Verified {
+    pub fn new(max: usize) -> Verified {
+        Verified {
+            max: max.max(1),
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, digest: &[u8; 32], now: i64) -> Option<Arc<Identity>> {
+        let entries = self.entries.read().ok()?;
+        entries.get(digest).filter(|i| i.exp > now).cloned()
+    }
+
+    fn put(&self, digest: [u8; 32], identity: Arc<Identity>) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= self.max {
+                entries.clear();
+            }
+            entries.insert(digest, identity);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().map(|e| e.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why a token is refused (or cannot be checked).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub error: OAuthError,
+}
+
+fn refuse(code: Code, why: impl AsRef<str>) -> Refused {
+    Refused {
+        error: OAuthError::new(code, why),
+    }
+}
+
+/// Whether the token was verified now or remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Cache,
+    Verified,
+}
+
+/// Verifies `token` against the configured issuers.
+pub async fn verify(
+    token: &str,
+    issuers: &[Arc<Issuer>],
+    cache: &Verified,
+    now: i64,
+) -> Result<(Arc<Identity>, Source), Refused> {
+    let digest = candor_proto::secret::digest(token);
+    if let Some(identity) = cache.get(&digest, now) {
+        return Ok((identity, Source::Cache));
+    }
+    if token.len() > 16 * 1024 {
+        return Err(refuse(
+            Code::TokenMalformed,
+            "the token is longer than 16 KiB",
+        ));
+    }
+    let decoded = jws::decode_unverified(token).map_err(|e| match e {
+        JwsError::Malformed { detail } => refuse(
+            Code::TokenMalformed,
+            format!(
+                "the token is not a JWT ({detail}); opaque tokens need an issuer with introspection"
+            ),
+        ),
+        other => refuse(Code::TokenMalformed, format!("{other:?}")),
+    })?;
+    let iss = decoded
+        .claims
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let Some(issuer) = issuers.iter().find(|i| i.config.issuer == iss) else {
+        return Err(refuse(
+            Code::TokenIssuer,
+            format!(
+                "the token's iss {} is not a trusted issuer ({})",
+                quote(iss),
+                issuers
+                    .iter()
+                    .map(|i| quote(&i.config.issuer))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let alg = decoded.alg().unwrap_or("none");
+    if !issuer.config.algorithms.iter().any(|a| a == alg) {
+        return Err(refuse(
+            Code::TokenAlgNotAllowed,
+            format!(
+                "the token is signed with {}; the gateway accepts {} for this issuer",
+                quote(alg),
+                issuer.config.algorithms.join(", ")
+            ),
+        ));
+    }
+    let keys = issuer
+        .keys()
+        .await
+        .map_err(|why| refuse(Code::IssuerUnavailable, why))?;
+    let snapshot = keys.snapshot().await.map_err(|e| {
+        refuse(
+            Code::IssuerUnavailable,
+            format!("the keys of {} cannot be fetched: {e}", quote(iss)),
+        )
+    })?;
+    let checked = match jws::verify(token, &snapshot.jwks) {
+        Err(JwsError::KidUnknown { .. }) => match keys.refetch_for_unknown_kid(&snapshot).await {
+            Ok(Some(fresh)) => jws::verify(token, &fresh.jwks),
+            Ok(None) => jws::verify(token, &snapshot.jwks),
+            Err(e) => {
+                return Err(refuse(
+                    Code::IssuerUnavailable,
+                    format!("the keys of {} cannot be fetched again: {e}", quote(iss)),
+                ));
+            }
+        },
+        other => other,
+    };
+    checked.map_err(|e| match e {
+        JwsError::KidUnknown { kid, known } => refuse(
+            Code::TokenKidUnknown,
+            format!(
+                "the token's kid {} is not among the issuer's keys ({})",
+                quote(kid.as_deref().unwrap_or("(none)")),
+                known.join(", ")
+            ),
+        ),
+        JwsError::Signature { kid, alg } => refuse(
+            Code::TokenSignature,
+            format!(
+                "the {alg} signature does not verify with the key {}",
+                quote(kid.as_deref().unwrap_or("(none)"))
+            ),
+        ),
+        JwsError::AlgNone | JwsError::UnsupportedAlg { .. } => refuse(
+            Code::TokenAlgNotAllowed,
+            format!(
+                "the token's alg {} cannot be verified with a public key",
+                quote(alg)
+            ),
+        ),
+        JwsError::Malformed { detail } => refuse(Code::TokenMalformed, detail),
+    })?;
+    let expect = Expect {
+        issuer: &issuer.config.issuer,
+        audiences: &issuer.config.audiences,
+        token_types: &issuer.config.token_types,
+        now,
+        leeway: issuer.config.leeway,
+    };
+    let v = access_token::validate(&decoded.header, &decoded.claims, &expect)
+        .map_err(|e| refuse(e.code(), e.describe(&expect)))?;
+    let identity = Arc::new(Identity {
+        issuer: Arc::from(issuer.config.issuer.as_str()),
+        sub: v.sub,
+        client_id: v.client_id,
+        scopes: v.scopes,
+        jti: v.jti,
+        grant_id: v.grant_id,
+        exp: v.exp,
+        iat: v.iat,
+        auth_time: v.auth_time,
+        claims: decoded.claims,
+    });
+    cache.put(digest, identity.clone());
+    Ok((identity, Source::Verified))
+}
