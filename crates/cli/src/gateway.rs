@@ -46,10 +46,52 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
             "max_connections lowered to fit the open-file limit"
         );
     }
+    let tls = candor_gateway::tls(&config)?;
+    let (listener, admin) = candor_gateway::bind(&config).await?;
+    let gateway = candor_gateway::Gateway::start(&config).await?;
+    reload_on_sighup(gateway.clone(), path.clone());
     crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
-    candor_gateway::run(config, crate::serve::shutdown_signal())
+    gateway
+        .serve(
+            listener,
+            admin,
+            tls,
+            config.limits.clone(),
+            crate::serve::shutdown_signal(),
+        )
         .await
         .context("gateway error")?;
     tracing::info!("candor gateway stopped");
     Ok(())
+}
+
+/// Reloads the configuration file on SIGHUP; a file that does not validate is logged and the
+/// running configuration stays.
+pub fn reload_on_sighup(
+    gateway: std::sync::Arc<candor_gateway::Gateway>,
+    path: std::path::PathBuf,
+) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP; reloads need a restart");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match load(&path) {
+                Ok(config) => {
+                    if let Err(e) = gateway.reload(&config).await {
+                        tracing::error!(error = %e, "reload failed; the running configuration stays");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "reload refused; the running configuration stays"
+                    );
+                }
+            }
+        }
+    });
 }

@@ -109,12 +109,36 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             .await
             .context("server error")?,
         Some(config) => {
+            let gateway_tls = candor_gateway::tls(&config)?;
+            let (gateway_listener, gateway_admin) = candor_gateway::bind(&config).await?;
             crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
-            let server = candor_server::serve_with(listener, app, tls, limits, shutdown_signal());
-            let gateway = candor_gateway::run(config, shutdown_signal());
-            let (served, gated) = tokio::join!(server, gateway);
-            served.context("server error")?;
-            gated.context("gateway error")?;
+            // The gateway's issuer may be this very server: it must be answering before the
+            // gateway loads its keys and feed.
+            let server = tokio::spawn(candor_server::serve_with(
+                listener,
+                app,
+                tls,
+                limits,
+                shutdown_signal(),
+            ));
+            let gateway = candor_gateway::Gateway::start(&config).await?;
+            if let Some(path) = &global.config {
+                crate::gateway::reload_on_sighup(gateway.clone(), path.clone());
+            }
+            gateway
+                .serve(
+                    gateway_listener,
+                    gateway_admin,
+                    gateway_tls,
+                    config.limits.clone(),
+                    shutdown_signal(),
+                )
+                .await
+                .context("gateway error")?;
+            server
+                .await
+                .context("server task")?
+                .context("server error")?;
         }
     }
     tracing::info!("candor stopped");

@@ -555,22 +555,122 @@ pub async fn start_background(
     Ok(tasks)
 }
 
-/// Runs the gateway of `config` until `shutdown` resolves.
-pub async fn run(
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), GatewayError> {
-    let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(c), Some(k)) => Some(candor_serve::load_tls(c, k)?),
-        _ => None,
-    };
+/// A running gateway: the state requests use now, replaced whole by [`Gateway::reload`]. A
+/// request in flight keeps the state it started with, so a reload drops no request and no
+/// connection.
+pub struct Gateway {
+    current: std::sync::RwLock<Arc<State>>,
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    metrics: Arc<Metrics>,
+    /// What cannot change without a restart.
+    listen: std::net::SocketAddr,
+}
+
+impl Gateway {
+    /// Builds the state of `config` and starts its background work (feeds loaded first).
+    pub async fn start(config: &Config) -> Result<Arc<Gateway>, GatewayError> {
+        let metrics = Arc::new(Metrics::default());
+        let state = Arc::new(State::new(config, metrics.clone())?);
+        let tasks = start_background(&state).await?;
+        Ok(Arc::new(Gateway {
+            current: std::sync::RwLock::new(state),
+            tasks: std::sync::Mutex::new(tasks),
+            metrics,
+            listen: config.listen,
+        }))
+    }
+
+    /// The state new requests use.
+    pub fn state(&self) -> Arc<State> {
+        match self.current.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the configuration: the new state is built (and its feeds loaded) before it
+    /// takes over; on an error the running one stays. Listen addresses, TLS and connection
+    /// limits need a restart.
+    pub async fn reload(&self, config: &Config) -> Result<(), GatewayError> {
+        if config.listen != self.listen {
+            tracing::warn!(
+                running = %self.listen,
+                configured = %config.listen,
+                "gateway.listen changed; it takes effect at the next restart"
+            );
+        }
+        let state = Arc::new(State::new(config, self.metrics.clone())?);
+        let tasks = start_background(&state).await?;
+        if let Ok(mut current) = self.current.write() {
+            *current = state;
+        }
+        if let Ok(mut old) = self.tasks.lock() {
+            for t in old.drain(..) {
+                t.abort();
+            }
+            *old = tasks;
+        }
+        tracing::info!(
+            routes = config.routes.len(),
+            "gateway configuration reloaded"
+        );
+        Ok(())
+    }
+
+    /// Serves on the listeners until `shutdown` resolves.
+    pub async fn serve(
+        self: &Arc<Self>,
+        listener: tokio::net::TcpListener,
+        admin_listener: Option<tokio::net::TcpListener>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        limits: candor_serve::Limits,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), GatewayError> {
+        let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(admin_listener) = admin_listener {
+            let gw = self.clone();
+            let service = tower::service_fn(move |req| {
+                let s = gw.state();
+                async move { Ok::<_, Infallible>(admin(s, req).await) }
+            });
+            tokio::spawn(candor_serve::serve(
+                admin_listener,
+                None,
+                service,
+                candor_serve::Limits::default(),
+                async move {
+                    let _ = admin_stopped.await;
+                },
+            ));
+        }
+        let gw = self.clone();
+        let service = tower::service_fn(move |req| {
+            let s = gw.state();
+            async move { Ok::<_, Infallible>(handle(s, req).await) }
+        });
+        tracing::info!(listen = %self.listen, "candor gateway is ready");
+        let served = candor_serve::serve(listener, tls, service, limits, shutdown).await;
+        let _ = stop_admin.send(());
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+        served.map_err(|e| GatewayError::Start(e.to_string()))
+    }
+}
+
+/// Binds the listeners of `config`.
+pub async fn bind(
+    config: &Config,
+) -> Result<(tokio::net::TcpListener, Option<tokio::net::TcpListener>), GatewayError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| GatewayError::Listen {
             addr: config.listen,
             source,
         })?;
-    let admin_listener = match config.admin_listen {
+    let admin = match config.admin_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
                 .await
@@ -578,7 +678,25 @@ pub async fn run(
         ),
         None => None,
     };
-    run_on(config, listener, admin_listener, tls, shutdown).await
+    Ok((listener, admin))
+}
+
+/// The TLS configuration of `config`, if it serves https.
+pub fn tls(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, GatewayError> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(c), Some(k)) => Ok(Some(candor_serve::load_tls(c, k)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Runs the gateway of `config` until `shutdown` resolves (no reloads).
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    let tls = tls(&config)?;
+    let (listener, admin) = bind(&config).await?;
+    run_on(config, listener, admin, tls, shutdown).await
 }
 
 /// [`run`] on listeners already bound (tests bind ephemeral ports).
@@ -589,36 +707,14 @@ pub async fn run_on(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
-    let metrics = Arc::new(Metrics::default());
-    let state = Arc::new(State::new(&config, metrics)?);
-    let tasks = start_background(&state).await?;
-    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
-    if let Some(admin_listener) = admin_listener {
-        let s = state.clone();
-        let service = tower::service_fn(move |req| {
-            let s = s.clone();
-            async move { Ok::<_, Infallible>(admin(s, req).await) }
-        });
-        tokio::spawn(candor_serve::serve(
+    let gateway = Gateway::start(&config).await?;
+    gateway
+        .serve(
+            listener,
             admin_listener,
-            None,
-            service,
-            candor_serve::Limits::default(),
-            async move {
-                let _ = admin_stopped.await;
-            },
-        ));
-    }
-    let s = state.clone();
-    let service = tower::service_fn(move |req| {
-        let s = s.clone();
-        async move { Ok::<_, Infallible>(handle(s, req).await) }
-    });
-    tracing::info!(listen = %config.listen, routes = config.routes.len(), "candor gateway is ready");
-    let served = candor_serve::serve(listener, tls, service, config.limits.clone(), shutdown).await;
-    let _ = stop_admin.send(());
-    for t in tasks {
-        t.abort();
-    }
-    served.map_err(|e| GatewayError::Start(e.to_string()))
+            tls,
+            config.limits.clone(),
+            shutdown,
+        )
+        .await
 }

@@ -904,3 +904,85 @@ async fn a_failed_connect_is_retried_on_another_upstream_and_all_down_is_503() {
         "upstream.unhealthy",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_under_load_fails_no_request() {
+    let (upstream, _u) = echo_upstream(None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = |extra: &str| {
+        let text = format!(
+            "[gateway]\nlisten = \"{addr}\"\n{}{extra}",
+            route_toml("open", "/", upstream, "auth = \"none\"")
+        );
+        candor_gateway::config::File::from_toml(&text)
+            .and_then(|f| f.validate())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let first = config("");
+    let gw = candor_gateway::Gateway::start(&first).await.unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = gw.clone();
+    let limits = first.limits.clone();
+    tokio::spawn(async move {
+        serving
+            .serve(listener, None, None, limits, async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let load = (0..4).map(|_| {
+        let client = client.clone();
+        let url = format!("{base}/x");
+        tokio::spawn(async move {
+            let mut failed = 0;
+            for _ in 0..150 {
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == 200 => {}
+                    _ => failed += 1,
+                }
+            }
+            failed
+        })
+    });
+    let load: Vec<_> = load.collect();
+    // Reload twice while the load runs: a new route appears, then goes.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    gw.reload(&config(&route_toml(
+        "new",
+        "/new",
+        upstream,
+        "auth = \"none\"",
+    )))
+    .await
+    .unwrap();
+    let metrics_route = client.get(format!("{base}/new/1")).send().await.unwrap();
+    assert_eq!(metrics_route.status(), 200);
+    // A reload that cannot start (the feed's secret file is missing) leaves the running one.
+    let broken = config(&format!(
+        "[[gateway.issuers]]\nissuer = \"http://127.0.0.1:9\"\nrevocation_feed = {{ client_id = \"g\", client_secret_file = \"/nonexistent/secret\" }}\n"
+    ));
+    assert!(gw.reload(&broken).await.is_err());
+    assert_eq!(
+        client
+            .get(format!("{base}/new/1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    gw.reload(&config("")).await.unwrap();
+    let mut failed = 0;
+    for t in load {
+        failed += t.await.unwrap();
+    }
+    assert_eq!(failed, 0, "requests failed during reloads");
+    // /new is gone again: it falls to the catch-all route.
+    let gone = client.get(format!("{base}/new/1")).send().await.unwrap();
+    assert_eq!(gone.status(), 200);
+    let body: Value = gone.json().await.unwrap();
+    assert_eq!(body["path"], "/new/1");
+}
