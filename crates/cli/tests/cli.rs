@@ -623,3 +623,247 @@ fn a_closed_output_pipe_is_not_a_panic() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// A free loopback port (bound, then released for the process under test to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An upstream that answers every request with its request head, on a thread.
+fn head_echo_upstream() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut stream = stream;
+                let mut buf = [0u8; 8192];
+                let mut head = Vec::new();
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = String::from_utf8_lossy(&head).to_lowercase();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn the_gateway_walkthrough_works_as_documented() {
+    // docs/gateway.md, "Five minutes": a client, then serve --dev with a [gateway] section.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server_port, gateway_port, admin_port) = (free_port(), free_port(), free_port());
+    let upstream = head_echo_upstream();
+    let client = json(&run(
+        candor(&data).args([
+            "client",
+            "create",
+            "--name",
+            "shop",
+            "--scope",
+            "orders:read",
+            "--audience",
+            "https://api.example",
+        ]),
+        None,
+    ));
+    let feed = json(&run(
+        candor(&data).args([
+            "client",
+            "create",
+            "--name",
+            "gateway",
+            "--client-id",
+            "gateway",
+            "--scope",
+            "candor:revocations",
+        ]),
+        None,
+    ));
+    let secret_file = dir.path().join("gateway.secret");
+    std::fs::write(&secret_file, feed["client_secret"].as_str().unwrap()).unwrap();
+    let config = dir.path().join("candor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[gateway]
+listen = "127.0.0.1:{gateway_port}"
+admin_listen = "127.0.0.1:{admin_port}"
+
+[[gateway.issuers]]
+issuer = "http://127.0.0.1:{server_port}"
+audiences = ["https://api.example"]
+revocation_feed = {{ client_id = "gateway", client_secret_file = "{}" }}
+
+[[gateway.routes]]
+name = "orders"
+match = {{ path_prefix = "/" }}
+upstreams = [{{ url = "http://127.0.0.1:{upstream}" }}]
+scopes = {{ GET = ["orders:read"] }}
+"#,
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    let check = json(&run(
+        candor(&data)
+            .args(["gateway", "check", "--config"])
+            .arg(&config),
+        None,
+    ));
+    assert_eq!(check["valid"], true);
+    assert_eq!(check["routes"], serde_json::json!(["orders"]));
+
+    let mut child = candor(&data)
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            &format!("127.0.0.1:{server_port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = String::new();
+    for _ in 0..2 {
+        out.read_line(&mut lines).unwrap();
+    }
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{server_port}"),
+    };
+    assert!(lines.contains("candor gateway listening"), "{lines}");
+    let http = reqwest::Client::new();
+    let gateway = format!("http://127.0.0.1:{gateway_port}");
+    // The gateway answers once its feed is loaded.
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{admin_port}/readyz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the gateway never became ready");
+    let token: Value = http
+        .post(format!("{}/token", server.base))
+        .basic_auth(
+            client["client_id"].as_str().unwrap(),
+            client["client_secret"].as_str(),
+        )
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "orders:read"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let through = http
+        .get(format!("{gateway}/orders/1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(through.status(), 200);
+    let seen = through.text().await.unwrap();
+    let id = client["client_id"].as_str().unwrap().to_lowercase();
+    assert!(
+        seen.contains(&format!("x-candor-client-id: {id}")),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("host: 127.0.0.1:{upstream}")),
+        "{seen}"
+    );
+    let anonymous = http.get(format!("{gateway}/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["diagnosis"], "token.missing");
+    let metrics = http
+        .get(format!("http://127.0.0.1:{admin_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("candor_gateway_requests_total"),
+        "{metrics}"
+    );
+    // Revoked at the server: refused by the gateway.
+    let revoked = http
+        .post(format!("{}/revoke", server.base))
+        .basic_auth(
+            client["client_id"].as_str().unwrap(),
+            client["client_secret"].as_str(),
+        )
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let mut refused = false;
+    for _ in 0..100 {
+        let r = http
+            .get(format!("{gateway}/orders/1"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the revoked token was still accepted after 5 s");
+
+    // An invalid file: check says which key.
+    std::fs::write(
+        &config,
+        "[gateway]\n[[gateway.routes]]\nname = \"x\"\nupstreams = []\n",
+    )
+    .unwrap();
+    let bad = run(
+        candor(&data)
+            .args(["gateway", "check", "--config"])
+            .arg(&config),
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("gateway.routes[0].upstreams"),
+        "{}",
+        stderr(&bad)
+    );
+    drop(server);
+}

@@ -256,6 +256,11 @@ pub async fn forward(
             .version(http::Version::HTTP_11);
         if let Some(h) = builder.headers_mut() {
             *h = headers.clone();
+            // The upstream's own name, as nginx's proxy_pass sends it; the caller's Host
+            // travels as X-Forwarded-Host.
+            if let Ok(v) = HeaderValue::from_str(&backend.authority) {
+                h.insert(header::HOST, v);
+            }
         }
         let outgoing = match body.take() {
             Some(b) => Either::Left(b),

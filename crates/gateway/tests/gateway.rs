@@ -327,6 +327,7 @@ async fn forwards_with_the_identity_and_enforces_scopes(issuer: Issuer) {
     assert_eq!(h["x-candor-client-id"], id.as_str());
     assert_eq!(h["x-candor-scope"], "orders:read");
     assert_eq!(h["x-candor-issuer"], issuer.base.as_str());
+    assert_eq!(h["host"], upstream.to_string().as_str(), "{h}");
     assert_eq!(
         h["x-forwarded-for"], "127.0.0.1",
         "an untrusted X-Forwarded-For is replaced"
