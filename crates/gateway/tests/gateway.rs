@@ -962,9 +962,9 @@ async fn a_reload_under_load_fails_no_request() {
     let metrics_route = client.get(format!("{base}/new/1")).send().await.unwrap();
     assert_eq!(metrics_route.status(), 200);
     // A reload that cannot start (the feed's secret file is missing) leaves the running one.
-    let broken = config(&format!(
-        "[[gateway.issuers]]\nissuer = \"http://127.0.0.1:9\"\nrevocation_feed = {{ client_id = \"g\", client_secret_file = \"/nonexistent/secret\" }}\n"
-    ));
+    let broken = config(
+        "[[gateway.issuers]]\nissuer = \"http://127.0.0.1:9\"\nrevocation_feed = { client_id = \"g\", client_secret_file = \"/nonexistent/secret\" }\n",
+    );
     assert!(gw.reload(&broken).await.is_err());
     assert_eq!(
         client
@@ -986,4 +986,127 @@ async fn a_reload_under_load_fails_no_request() {
     assert_eq!(gone.status(), 200);
     let body: Value = gone.json().await.unwrap();
     assert_eq!(body["path"], "/new/1");
+}
+
+/// The resident memory of this process (the gateway runs in it), in MiB.
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gigabyte_streams_both_ways_in_flat_memory() {
+    use axum::body::Body as AxumBody;
+    use futures::StreamExt;
+    const GIB: u64 = 1 << 30;
+    const CHUNK: usize = 64 * 1024;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route(
+            "/upload",
+            any(|body: AxumBody| async move {
+                let mut n: u64 = 0;
+                let mut stream = body.into_data_stream();
+                while let Some(chunk) = stream.next().await {
+                    n += chunk.map(|c| c.len() as u64).unwrap_or(0);
+                }
+                n.to_string()
+            }),
+        )
+        .route(
+            "/download",
+            any(|| async move {
+                let chunks = futures::stream::iter(0..GIB / CHUNK as u64)
+                    .map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; CHUNK])));
+                AxumBody::from_stream(chunks)
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let g = gateway(&route_toml(
+        "big",
+        "/",
+        upstream,
+        "auth = \"none\"\ntimeouts = { response = \"120s\" }",
+    ))
+    .await;
+    let before = rss_mib();
+
+    let chunks = futures::stream::iter(0..GIB / CHUNK as u64)
+        .map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; CHUNK])));
+    let up = reqwest::Client::new()
+        .post(format!("{}/upload", g.base))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 200);
+    assert_eq!(
+        up.text().await.unwrap(),
+        GIB.to_string(),
+        "every byte arrived"
+    );
+    let after_upload = rss_mib();
+
+    let down = reqwest::get(format!("{}/download", g.base)).await.unwrap();
+    assert_eq!(down.status(), 200);
+    let mut stream = down.bytes_stream();
+    let mut n: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        n += chunk.unwrap().len() as u64;
+    }
+    assert_eq!(n, GIB);
+    let after_download = rss_mib();
+    // Loosely: a gigabyte went through; memory grew by far less (buffers, not bodies).
+    assert!(
+        after_upload.saturating_sub(before) < 200 && after_download.saturating_sub(before) < 200,
+        "RSS {before} MiB -> {after_upload} MiB (upload) -> {after_download} MiB (download)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_echoes_through_the_gateway() {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use futures::{SinkExt, StreamExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let app = Router::new().route(
+        "/ws",
+        any(|ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket| async move {
+                while let Some(Ok(msg)) = socket.recv().await {
+                    if let Message::Text(t) = msg {
+                        let _ = socket
+                            .send(Message::Text(format!("echo: {t}").into()))
+                            .await;
+                    }
+                }
+            })
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let g = gateway(&route_toml("ws", "/", upstream, "auth = \"none\"")).await;
+    let url = format!("{}/ws", g.base.replace("http://", "ws://"));
+    let (mut socket, response) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert_eq!(response.status(), 101);
+    for i in 0..3 {
+        socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                format!("hello {i}").into(),
+            ))
+            .await
+            .unwrap();
+        let reply = socket.next().await.unwrap().unwrap();
+        assert_eq!(
+            reply.into_text().unwrap().as_str(),
+            format!("echo: hello {i}")
+        );
+    }
 }
