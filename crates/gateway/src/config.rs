@@ -63,6 +63,20 @@ pub struct IssuerFile {
     /// one per request burst, for tests and issuers that rotate without publishing ahead).
     pub jwks_min_refetch: Option<String>,
     pub revocation_feed: Option<FeedFile>,
+    /// RFC 7662 introspection of opaque tokens.
+    pub introspection: Option<IntrospectionFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionFile {
+    pub client_id: String,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Without it, discovery's `introspection_endpoint`.
+    pub endpoint: Option<String>,
+    /// How long an active answer is reused (never past the token's exp); default 30 s.
+    pub cache: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,6 +185,15 @@ pub struct Issuer {
     pub leeway: i64,
     pub jwks_min_refetch: Duration,
     pub feed: Option<Feed>,
+    pub introspection: Option<Introspection>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Introspection {
+    pub client_id: String,
+    pub secret: SecretSource,
+    pub endpoint: Option<String>,
+    pub cache: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +209,37 @@ pub struct Feed {
 pub enum SecretSource {
     Env(String),
     File(std::path::PathBuf),
+}
+
+impl SecretSource {
+    /// An HTTP Basic `Authorization` value for `client_id` with this secret (RFC 6749 §2.3.1
+    /// form-encodes both), read now; `purpose` names what it is for in errors.
+    pub fn basic(&self, client_id: &str, purpose: &str) -> Result<String, String> {
+        use base64::Engine;
+        let secret = match self {
+            SecretSource::Env(name) => std::env::var(name).map_err(|_| {
+                format!("{purpose} needs the client secret in ${name}, which is not set")
+            })?,
+            SecretSource::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    format!(
+                        "{purpose} needs the client secret in {}: {e}",
+                        path.display()
+                    )
+                })?
+                .trim()
+                .to_string(),
+        };
+        let pair = format!(
+            "{}:{}",
+            form_urlencoded::byte_serialize(client_id.as_bytes()).collect::<String>(),
+            form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
+        );
+        Ok(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ))
+    }
 }
 
 /// What to do with a token while the revocation feed is behind.
@@ -289,6 +343,21 @@ fn duration(value: &Option<String>, key: &str, default: Duration) -> Result<Dura
             }
             Ok(d)
         }
+    }
+}
+
+fn secret_source(
+    env: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+    key: &str,
+) -> Result<SecretSource, ConfigError> {
+    match (env, file) {
+        (Some(env), None) if !env.is_empty() => Ok(SecretSource::Env(env.clone())),
+        (None, Some(path)) => Ok(SecretSource::File(path.clone())),
+        _ => Err(err(
+            key,
+            "needs exactly one of client_secret_env (a variable's name) and client_secret_file (a path); secrets never go in the file itself",
+        )),
     }
 }
 
@@ -477,16 +546,11 @@ impl IssuerFile {
                         ));
                     }
                 };
-                let secret = match (&f.client_secret_env, &f.client_secret_file) {
-                    (Some(env), None) if !env.is_empty() => SecretSource::Env(env.clone()),
-                    (None, Some(path)) => SecretSource::File(path.clone()),
-                    _ => {
-                        return Err(err(
-                            format!("{key}.revocation_feed"),
-                            "needs exactly one of client_secret_env (a variable's name) and client_secret_file (a path); secrets never go in the file itself",
-                        ));
-                    }
-                };
+                let secret = secret_source(
+                    &f.client_secret_env,
+                    &f.client_secret_file,
+                    &format!("{key}.revocation_feed"),
+                )?;
                 Ok(Feed {
                     client_id: f.client_id.clone(),
                     secret,
@@ -508,7 +572,29 @@ impl IssuerFile {
                 )
             })?,
         };
+        let introspection = self
+            .introspection
+            .as_ref()
+            .map(|f| {
+                let ikey = format!("{key}.introspection");
+                if let Some(e) = &f.endpoint {
+                    url::Url::parse(e).map_err(|why| {
+                        err(
+                            format!("{ikey}.endpoint"),
+                            format!("'{e}' is not a URL: {why}"),
+                        )
+                    })?;
+                }
+                Ok(Introspection {
+                    client_id: f.client_id.clone(),
+                    secret: secret_source(&f.client_secret_env, &f.client_secret_file, &ikey)?,
+                    endpoint: f.endpoint.clone(),
+                    cache: duration(&f.cache, &format!("{ikey}.cache"), Duration::from_secs(30))?,
+                })
+            })
+            .transpose()?;
         Ok(Issuer {
+            introspection,
             jwks_min_refetch,
             issuer: self.issuer.clone(),
             jwks_uri: self.jwks_uri.clone(),

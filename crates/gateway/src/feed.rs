@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use candor_client::HttpClient;
 use serde::Deserialize;
 
@@ -66,33 +65,12 @@ pub fn credentials(issuer: &Issuer) -> Result<Option<String>, String> {
     let Some(feed) = &issuer.config.feed else {
         return Ok(None);
     };
-    let secret = match &feed.secret {
-        crate::config::SecretSource::Env(name) => std::env::var(name).map_err(|_| {
-            format!(
-                "the revocation feed of {} needs the client secret in ${name}, which is not set",
-                issuer.config.issuer
-            )
-        })?,
-        crate::config::SecretSource::File(path) => std::fs::read_to_string(path)
-            .map_err(|e| {
-                format!(
-                    "the revocation feed of {} needs the client secret in {}: {e}",
-                    issuer.config.issuer,
-                    path.display()
-                )
-            })?
-            .trim()
-            .to_string(),
-    };
-    let pair = format!(
-        "{}:{}",
-        form_urlencoded::byte_serialize(feed.client_id.as_bytes()).collect::<String>(),
-        form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
-    );
-    Ok(Some(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )))
+    feed.secret
+        .basic(
+            &feed.client_id,
+            &format!("the revocation feed of {}", issuer.config.issuer),
+        )
+        .map(Some)
 }
 
 /// Loads everything the feed holds now (before the gateway answers).

@@ -18,6 +18,8 @@ const DISCOVERY_RETRY: Duration = Duration::from_secs(5);
 pub struct Issuer {
     pub config: config::Issuer,
     pub deny: DenySet,
+    /// For opaque tokens, when the issuer is configured with introspection.
+    pub introspector: Option<crate::introspect::Introspector>,
     http: HttpClient,
     jwks: tokio::sync::OnceCell<Arc<JwksCache>>,
     last_failure: Mutex<Option<(Instant, String)>>,
@@ -28,8 +30,9 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    pub fn new(config: config::Issuer, http: HttpClient) -> Issuer {
-        Issuer {
+    pub fn new(config: config::Issuer, http: HttpClient) -> Result<Issuer, String> {
+        Ok(Issuer {
+            introspector: crate::introspect::Introspector::new(&config, http.clone())?,
             config,
             deny: DenySet::default(),
             http,
@@ -37,7 +40,7 @@ impl Issuer {
             last_failure: Mutex::new(None),
             feed_ok_at: AtomicI64::new(0),
             feed_loaded: AtomicBool::new(false),
-        }
+        })
     }
 
     /// The issuer's key cache, resolving its JWKS URI by discovery the first time (one

@@ -21,6 +21,7 @@ pub mod config;
 pub mod deny;
 pub mod feed;
 pub mod identity;
+pub mod introspect;
 pub mod issuer;
 pub mod metrics;
 pub mod proxy;
@@ -106,8 +107,9 @@ impl State {
         let issuers = config
             .issuers
             .iter()
-            .map(|i| Arc::new(Issuer::new(i.clone(), http.clone())))
-            .collect();
+            .map(|i| Issuer::new(i.clone(), http.clone()).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(GatewayError::Start)?;
         let routes = config
             .routes
             .iter()
@@ -437,6 +439,9 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             let mut lag = String::from(
                 "# HELP candor_gateway_revocation_feed_lag_seconds Seconds since the issuer's revocation feed was last read.\n# TYPE candor_gateway_revocation_feed_lag_seconds gauge\n",
             );
+            let mut introspections = String::from(
+                "# HELP candor_gateway_introspections_total Introspection calls for opaque tokens, by issuer.\n# TYPE candor_gateway_introspections_total counter\n",
+            );
             let mut deny = String::from(
                 "# HELP candor_gateway_deny_set_entries Revoked tokens, grants, users and clients held, by issuer.\n# TYPE candor_gateway_deny_set_entries gauge\n",
             );
@@ -459,6 +464,12 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
                     "candor_gateway_deny_set_entries{{issuer=\"{iss}\"}} {}\n",
                     i.deny.len()
                 ));
+                if let Some(x) = &i.introspector {
+                    introspections.push_str(&format!(
+                        "candor_gateway_introspections_total{{issuer=\"{iss}\"}} {}\n",
+                        x.calls()
+                    ));
+                }
             }
             let mut health = String::from(
                 "# HELP candor_gateway_upstream_available Whether an upstream is in rotation (1) or not (0).\n# TYPE candor_gateway_upstream_available gauge\n",
@@ -476,6 +487,7 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             extra.push_str(&failures);
             extra.push_str(&lag);
             extra.push_str(&deny);
+            extra.push_str(&introspections);
             extra.push_str(&health);
             extra.push_str(&format!(
                 "# HELP candor_gateway_verified_cache_entries Verified tokens remembered.\n# TYPE candor_gateway_verified_cache_entries gauge\ncandor_gateway_verified_cache_entries {}\n",

@@ -88,15 +88,10 @@ pub async fn verify(
             "the token is longer than 16 KiB",
         ));
     }
-    let decoded = jws::decode_unverified(token).map_err(|e| match e {
-        JwsError::Malformed { detail } => refuse(
-            Code::TokenMalformed,
-            format!(
-                "the token is not a JWT ({detail}); opaque tokens need an issuer with introspection"
-            ),
-        ),
-        other => refuse(Code::TokenMalformed, format!("{other:?}")),
-    })?;
+    let decoded = match jws::decode_unverified(token) {
+        Ok(d) => d,
+        Err(e) => return opaque(token, digest, e, issuers, cache, now).await,
+    };
     let iss = decoded
         .claims
         .get("iss")
@@ -198,4 +193,59 @@ pub async fn verify(
     });
     cache.put(digest, identity.clone());
     Ok((identity, Source::Verified))
+}
+
+/// A token that is not a JWT: asked of each issuer with introspection, in order.
+async fn opaque(
+    token: &str,
+    digest: [u8; 32],
+    not_jwt: JwsError,
+    issuers: &[Arc<Issuer>],
+    cache: &Verified,
+    now: i64,
+) -> Result<(Arc<Identity>, Source), Refused> {
+    use crate::introspect::Answer;
+    let introspecting: Vec<&Arc<Issuer>> = issuers
+        .iter()
+        .filter(|i| i.introspector.is_some())
+        .collect();
+    if introspecting.is_empty() {
+        let detail = match not_jwt {
+            JwsError::Malformed { detail } => detail,
+            other => format!("{other:?}"),
+        };
+        return Err(refuse(
+            Code::TokenMalformed,
+            format!(
+                "the token is not a JWT ({detail}), and no issuer is configured with introspection for opaque tokens"
+            ),
+        ));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(
+            Code::TokenMalformed,
+            "the token has characters no token has",
+        ));
+    }
+    let mut unavailable = Vec::new();
+    for issuer in introspecting {
+        let Some(introspector) = &issuer.introspector else {
+            continue;
+        };
+        match introspector.check(token, digest, now).await {
+            Answer::Active(identity) => {
+                cache.put(digest, identity.clone());
+                return Ok((identity, Source::Verified));
+            }
+            Answer::Inactive => {}
+            Answer::Unavailable(why) => unavailable.push(why),
+        }
+    }
+    if !unavailable.is_empty() {
+        return Err(refuse(Code::IssuerUnavailable, unavailable.join("; ")));
+    }
+    Err(refuse(
+        Code::TokenUnknown,
+        "the issuer's introspection says the token is not active (unknown, expired or revoked)",
+    ))
 }

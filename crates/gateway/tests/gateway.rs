@@ -1110,3 +1110,73 @@ async fn a_websocket_echoes_through_the_gateway() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opaque_tokens_are_introspected_once_per_burst() {
+    let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
+    let (upstream, _u) = echo_upstream(None).await;
+    let (gid, gsecret) = issuer.client(&[], Format::Jwt).await;
+    let secret_file = issuer._dir.path().join("introspection.secret");
+    std::fs::write(&secret_file, &gsecret).unwrap();
+    let g = gateway(&format!(
+        "{}{}",
+        issuer_toml(
+            &issuer,
+            &format!(
+                "introspection = {{ client_id = \"{gid}\", client_secret_file = \"{}\", cache = \"1s\" }}",
+                secret_file.display()
+            )
+        ),
+        route_toml("orders", "/", upstream, "scopes = [\"orders:read\"]")
+    ))
+    .await;
+    let (id, secret) = issuer.client(&["orders:read"], Format::Opaque).await;
+    let token = issuer.token(&id, &secret, "orders:read").await;
+    assert!(!token.contains('.'), "an opaque token");
+    let url = format!("{}/x", g.base);
+    let burst = (0..30).map(|_| call(reqwest::Method::GET, &url, Some(&token), &[]));
+    for a in futures::future::join_all(burst).await {
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body["headers"]["x-candor-client-id"], id.as_str());
+        assert_eq!(a.body["headers"]["x-candor-scope"], "orders:read");
+    }
+    let metrics = reqwest::get(format!("{}/metrics", g.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "candor_gateway_introspections_total{{issuer=\"{}\"}} 1",
+            issuer.base
+        )),
+        "{metrics}"
+    );
+    refused(
+        &call(
+            reqwest::Method::GET,
+            &url,
+            Some("no-such-opaque-token"),
+            &[],
+        )
+        .await,
+        401,
+        "token.unknown",
+    );
+    // Revoked: refused once the cached answer (1 s here) runs out.
+    revoke(&issuer, &id, &secret, &token).await;
+    let started = Instant::now();
+    loop {
+        let a = call(reqwest::Method::GET, &url, Some(&token), &[]).await;
+        if a.status == 401 {
+            refused(&a, 401, "token.unknown");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
