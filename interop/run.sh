@@ -156,6 +156,13 @@ if [[ -f $RESULTS_DIR/chromium/candor-login.har ]]; then
     log "candor doctor: no problems in the fresh capture"
   fi
 fi
+# The gateway in front of a foreign issuer (node oidc-provider): its JWT access tokens must
+# pass through candor gateway, and altered ones must not.
+log "candor gateway in front of node oidc-provider"
+if ! "$INTEROP/gateway/foreign.sh" "$RESULTS_DIR" 2>&1 | tee "$RESULTS_DIR/gateway-foreign.txt"; then
+  log "FAIL: the gateway in front of node oidc-provider"
+  status=1
+fi
 set -e
 log "done in $((SECONDS - STARTED)) s ($((SECONDS - BUILT)) s after the build); results in $RESULTS_DIR"
 exit "$status"
