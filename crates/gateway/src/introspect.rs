@@ -27,7 +27,13 @@ pub enum Answer {
     Unavailable(String),
 }
 
-type InFlight = Arc<tokio::sync::OnceCell<Answer>>;
+/// A call in flight (or just made), with when it began: requests that check the verified
+/// cache just before the answer lands there still find the call here.
+type InFlight = (i64, Arc<tokio::sync::OnceCell<Answer>>);
+/// How long a finished call's answer is shared with latecomers.
+const SHARED_FOR: i64 = 2;
+/// Calls remembered at once before old ones are dropped.
+const IN_FLIGHT_MAX: usize = 10_000;
 
 #[derive(Debug)]
 pub struct Introspector {
@@ -89,26 +95,35 @@ impl Introspector {
             .cloned()
     }
 
-    /// Asks about `token` (digest `digest`); one call at a time per token.
+    /// Asks about `token` (digest `digest`); one call at a time per token, its answer shared
+    /// with the requests that arrive while it runs or shortly after.
     pub async fn check(&self, token: &str, digest: [u8; 32], now: i64) -> Answer {
         if let Ok(neg) = self.negative.read()
             && neg.get(&digest).is_some_and(|until| *until > now)
         {
             return Answer::Inactive;
         }
+        // Never share an answer longer than it may be cached.
+        let window = SHARED_FOR
+            .min(i64::try_from(self.config.cache.as_secs()).unwrap_or(SHARED_FOR))
+            .max(1);
         let cell = {
             let Ok(mut map) = self.in_flight.lock() else {
                 return Answer::Unavailable("the introspection table is poisoned".into());
             };
-            map.entry(digest).or_default().clone()
+            if map.len() >= IN_FLIGHT_MAX {
+                map.retain(|_, (at, cell)| cell.get().is_none() || now - *at < window);
+            }
+            let entry = map.entry(digest).or_insert_with(|| (now, Arc::default()));
+            if entry.1.get().is_some() && now - entry.0 >= window {
+                *entry = (now, Arc::default());
+            }
+            entry.1.clone()
         };
         let answer = cell
             .get_or_init(|| async { self.call(token, now).await })
             .await
             .clone();
-        if let Ok(mut map) = self.in_flight.lock() {
-            map.remove(&digest);
-        }
         if matches!(answer, Answer::Inactive)
             && let Ok(mut neg) = self.negative.write()
         {

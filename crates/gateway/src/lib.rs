@@ -73,6 +73,8 @@ pub enum GatewayError {
 }
 
 struct RouteState {
+    /// The route's name, as metrics key it.
+    name: Arc<str>,
     route: Route,
     pool: Pool,
     client: proxy::UpstreamClient,
@@ -87,6 +89,8 @@ pub struct State {
     metrics: Arc<Metrics>,
     trusted: Vec<ipnet::IpNet>,
     scheme: &'static str,
+    /// The metrics label of requests no route took.
+    no_route: Arc<str>,
 }
 
 fn now() -> i64 {
@@ -114,6 +118,7 @@ impl State {
             .routes
             .iter()
             .map(|r| RouteState {
+                name: Arc::from(r.name.as_str()),
                 pool: Pool::new(r),
                 client: proxy::client(r),
                 route: r.clone(),
@@ -139,6 +144,7 @@ impl State {
             } else {
                 "http"
             },
+            no_route: Arc::from("-"),
         })
     }
 
@@ -221,7 +227,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     let started = Instant::now();
     let (route_name, response, diagnosis) = pipeline(&state, req).await;
     state.metrics.record(
-        route_name.as_deref().unwrap_or("-"),
+        route_name.as_ref().unwrap_or(&state.no_route),
         response.status().as_u16(),
         diagnosis.map_or("", Code::as_str),
         started.elapsed(),
@@ -232,15 +238,20 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
 async fn pipeline(
     state: &State,
     req: Request<Incoming>,
-) -> (Option<String>, Response<Body>, Option<Code>) {
+) -> (Option<Arc<str>>, Response<Body>, Option<Code>) {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .map(str::to_string);
-    let routes: Vec<&Route> = state.routes.iter().map(|r| &r.route).collect();
-    let index = match route::find(&routes, host.as_deref(), req.uri().path(), req.method()) {
+    let index = match route::find(
+        &state.routes,
+        |r| &r.route,
+        host.as_deref(),
+        req.uri().path(),
+        req.method(),
+    ) {
         Ok(i) => i,
         Err(NoRoute::NotFound) => {
             let e = OAuthError::new(
@@ -292,7 +303,7 @@ async fn pipeline(
         let e = OAuthError::new(Code::RouteNotFound, "no route");
         return (None, state.refusal(None, &e, None), Some(e.code));
     };
-    let name = Some(rs.route.name.clone());
+    let name = Some(rs.name.clone());
     let fail = |e: OAuthError, scope: Option<&str>| {
         let code = e.code;
         (

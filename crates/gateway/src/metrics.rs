@@ -1,7 +1,8 @@
 //! The gateway's Prometheus metrics, served as text on the admin listener.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -18,25 +19,34 @@ struct Histogram {
     count: u64,
 }
 
+/// (route, status, diagnosis).
+type RequestKey = (Arc<str>, u16, &'static str);
+
 /// Counters and histograms kept by the request path.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// (route, status, diagnosis) → requests.
-    requests: Mutex<BTreeMap<(String, u16, String), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// (route, status, diagnosis) → requests. Keys are cheap to clone: the request path
+    /// allocates nothing here.
+    requests: Mutex<HashMap<RequestKey, u64>>,
+    latency: Mutex<HashMap<Arc<str>, Histogram>>,
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub stale_accepted: AtomicU64,
 }
 
 impl Metrics {
-    pub fn record(&self, route: &str, status: u16, diagnosis: &str, elapsed: Duration) {
+    pub fn record(
+        &self,
+        route: &Arc<str>,
+        status: u16,
+        diagnosis: &'static str,
+        elapsed: Duration,
+    ) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((route.to_string(), status, diagnosis.to_string()))
-                .or_default() += 1;
+            *r.entry((route.clone(), status, diagnosis)).or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
-            let h = l.entry(route.to_string()).or_default();
+            let h = l.entry(route.clone()).or_default();
             let secs = elapsed.as_secs_f64();
             for (i, b) in BUCKETS.iter().enumerate() {
                 if secs <= *b
@@ -59,7 +69,8 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE candor_gateway_requests_total counter");
         if let Ok(r) = self.requests.lock() {
-            for ((route, status, diagnosis), n) in r.iter() {
+            let sorted: BTreeMap<_, _> = r.iter().collect();
+            for ((route, status, diagnosis), n) in sorted {
                 let _ = writeln!(
                     out,
                     "candor_gateway_requests_total{{route=\"{route}\",status=\"{status}\",diagnosis=\"{diagnosis}\"}} {n}"
@@ -75,7 +86,8 @@ impl Metrics {
             "# TYPE candor_gateway_request_duration_seconds histogram"
         );
         if let Ok(l) = self.latency.lock() {
-            for (route, h) in l.iter() {
+            let sorted: BTreeMap<_, _> = l.iter().collect();
+            for (route, h) in sorted {
                 for (b, c) in BUCKETS.iter().zip(h.counts.iter()) {
                     let _ = writeln!(
                         out,

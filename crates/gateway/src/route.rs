@@ -51,9 +51,10 @@ pub fn check_path(path: &str) -> Result<(), NoRoute> {
     Ok(())
 }
 
-/// The index of the route for a request.
-pub fn find(
-    routes: &[&Route],
+/// The index of the route for a request, among `routes` (each read through `route`).
+pub fn find<T>(
+    routes: &[T],
+    route: impl Fn(&T) -> &Route,
     host: Option<&str>,
     path: &str,
     method: &Method,
@@ -68,7 +69,7 @@ pub fn find(
     });
     let mut best: Option<(usize, usize, bool)> = None; // (index, prefix length, host-specific)
     let mut allowed: Vec<Method> = Vec::new();
-    for (i, r) in routes.iter().enumerate() {
+    for (i, r) in routes.iter().map(&route).enumerate() {
         if !prefix_matches(&r.path_prefix, path) {
             continue;
         }
@@ -140,7 +141,7 @@ upstreams = [{ url = "http://127.0.0.1:1" }]
         let all = routes();
         let r: Vec<&Route> = all.iter().collect();
         let name = |host: Option<&str>, path: &str, m: Method| {
-            find(&r, host, path, &m).map(|i| r[i].name.as_str())
+            find(&r, |x| x, host, path, &m).map(|i| r[i].name.as_str())
         };
         assert_eq!(name(None, "/", Method::GET), Ok("all"));
         assert_eq!(
@@ -173,11 +174,11 @@ upstreams = [{ url = "http://127.0.0.1:1" }]
         ));
         let only_admin: Vec<&Route> = all.iter().filter(|r| r.name == "admin").collect();
         assert_eq!(
-            find(&only_admin, None, "/admin/x", &Method::GET),
+            find(&only_admin, |x| x, None, "/admin/x", &Method::GET),
             Err(NoRoute::Method(vec![Method::POST]))
         );
         assert_eq!(
-            find(&only_admin, None, "/other", &Method::GET),
+            find(&only_admin, |x| x, None, "/other", &Method::GET),
             Err(NoRoute::NotFound)
         );
     }

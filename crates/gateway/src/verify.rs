@@ -232,11 +232,12 @@ async fn opaque(
         let Some(introspector) = &issuer.introspector else {
             continue;
         };
-        match introspector.check(token, digest, now).await {
-            Answer::Active(identity) => {
-                cache.put(digest, identity.clone());
-                return Ok((identity, Source::Verified));
-            }
+        let answer = introspector.check(token, digest, now).await;
+        if let Answer::Active(identity) = &answer {
+            cache.put(digest, identity.clone());
+        }
+        match answer {
+            Answer::Active(identity) => return Ok((identity, Source::Verified)),
             Answer::Inactive => {}
             Answer::Unavailable(why) => unavailable.push(why),
         }
