@@ -1180,3 +1180,22 @@ async fn opaque_tokens_are_introspected_once_per_burst() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_callers_are_served() {
+    let (upstream, _u) = echo_upstream(None).await;
+    let g = gateway(&route_toml("open", "/", upstream, "auth = \"none\"")).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let urls: Vec<String> = (0..20).map(|i| format!("{}/h2/{i}", g.base)).collect();
+    let calls = urls.iter().map(|u| h2.get(u).send());
+    for r in futures::future::join_all(calls).await {
+        let r = r.unwrap();
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert!(body["path"].as_str().unwrap().starts_with("/h2/"));
+    }
+}
