@@ -249,6 +249,8 @@ pub enum OnStale {
     Refuse,
     /// Let it through, and count it.
     Accept,
+    /// Ask the issuer's introspection endpoint (the issuer needs `introspection`).
+    Introspect,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -539,10 +541,17 @@ impl IssuerFile {
                 let on_stale = match f.on_stale.as_deref().unwrap_or("refuse") {
                     "refuse" => OnStale::Refuse,
                     "accept" => OnStale::Accept,
+                    "introspect" if self.introspection.is_some() => OnStale::Introspect,
+                    "introspect" => {
+                        return Err(err(
+                            format!("{key}.revocation_feed.on_stale"),
+                            "'introspect' needs the issuer's introspection = { … } client",
+                        ));
+                    }
                     other => {
                         return Err(err(
                             format!("{key}.revocation_feed.on_stale"),
-                            format!("'{other}' is not one of refuse, accept"),
+                            format!("'{other}' is not one of refuse, accept, introspect"),
                         ));
                     }
                 };

@@ -14,8 +14,9 @@ use crate::issuer::Issuer;
 
 /// How far behind its position the follower re-reads (the server's `REREAD_WINDOW`).
 const REREAD_WINDOW: i64 = 100;
-/// How long one long poll waits on the server.
-const WAIT_SECS: u64 = 10;
+/// How long one long poll waits on the server at most; less when `max_feed_lag` is short, so
+/// that a healthy but quiet feed answers (and counts as read) well within it.
+const MAX_WAIT_SECS: u64 = 10;
 
 #[derive(Debug, Deserialize)]
 struct Page {
@@ -94,8 +95,11 @@ pub async fn follow(issuer: Arc<Issuer>, http: HttpClient, authorization: String
     let mut backoff = Duration::from_millis(200);
     let mut reread_at = Instant::now();
     let mut purged_at = Instant::now();
+    let wait = issuer.config.feed.as_ref().map_or(MAX_WAIT_SECS, |f| {
+        (f.max_lag.as_secs() / 2).clamp(1, MAX_WAIT_SECS)
+    });
     loop {
-        match page(&http, &url, &authorization, after, WAIT_SECS).await {
+        match page(&http, &url, &authorization, after, wait).await {
             Ok(p) => {
                 issuer.deny.apply(&p.entries);
                 after = after.max(p.next);

@@ -113,14 +113,16 @@ impl Issuer {
         Some(if at == 0 { i64::MAX } else { now - at })
     }
 
-    /// Whether tokens must be refused because the feed is behind.
-    pub fn feed_stale(&self, now: i64) -> bool {
+    /// What the feed's lag means for tokens now: `None` while it is fresh (or there is no
+    /// feed), the configured policy once it is behind `max_feed_lag`.
+    pub fn stale_policy(&self, now: i64) -> Option<config::OnStale> {
         match (&self.config.feed, self.feed_lag(now)) {
-            (Some(f), Some(lag)) => {
-                f.on_stale == config::OnStale::Refuse
-                    && lag > i64::try_from(f.max_lag.as_secs()).unwrap_or(i64::MAX)
+            (Some(f), Some(lag))
+                if lag > i64::try_from(f.max_lag.as_secs()).unwrap_or(i64::MAX) =>
+            {
+                Some(f.on_stale)
             }
-            _ => false,
+            _ => None,
         }
     }
 }

@@ -222,6 +222,53 @@ pub fn authorize(
     Ok(())
 }
 
+/// The revocation feed of `issuer` is behind: what its policy makes of `identity`.
+async fn stale(
+    state: &State,
+    issuer: &Issuer,
+    identity: &Identity,
+    token: &str,
+    policy: config::OnStale,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let behind = || {
+        OAuthError::new(
+            Code::RevocationFeedStale,
+            format!(
+                "the revocation feed of {} was last read {}s ago; it cannot be told whether the token was revoked",
+                quote(&issuer.config.issuer),
+                issuer.feed_lag(now).unwrap_or(i64::MAX).min(999_999)
+            ),
+        )
+    };
+    match policy {
+        config::OnStale::Refuse => Err(behind()),
+        config::OnStale::Accept => {
+            state
+                .metrics
+                .stale_accepted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+        config::OnStale::Introspect => {
+            let Some(introspector) = &issuer.introspector else {
+                return Err(behind());
+            };
+            let digest = candor_proto::secret::digest(token);
+            match introspector.check(token, digest, now).await {
+                introspect::Answer::Active(fresh) if fresh.sub == identity.sub => Ok(()),
+                introspect::Answer::Active(_) | introspect::Answer::Inactive => {
+                    Err(OAuthError::new(
+                        Code::TokenRevoked,
+                        "the issuer's introspection says the token is no longer active",
+                    ))
+                }
+                introspect::Answer::Unavailable(_) => Err(behind()),
+            }
+        }
+    }
+}
+
 /// Handles one request.
 pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
@@ -368,18 +415,11 @@ async fn pipeline(
                                 None,
                             );
                         }
-                        if issuer.feed_stale(now) {
-                            return fail(
-                                OAuthError::new(
-                                    Code::RevocationFeedStale,
-                                    format!(
-                                        "the revocation feed of {} was last read {}s ago; it cannot be told whether the token was revoked",
-                                        quote(&issuer.config.issuer),
-                                        issuer.feed_lag(now).unwrap_or(i64::MAX).min(999_999)
-                                    ),
-                                ),
-                                None,
-                            );
+                        if let Some(policy) = issuer.stale_policy(now)
+                            && let Err(e) =
+                                stale(state, issuer, &identity, token, policy, now).await
+                        {
+                            return fail(e, None);
                         }
                     }
                     if let Err((e, scope)) = authorize(&rs.route, &identity, req.method()) {

@@ -1199,3 +1199,80 @@ async fn http2_callers_are_served() {
         assert!(body["path"].as_str().unwrap().starts_with("/h2/"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_feed_is_refused_or_accepted_as_configured() {
+    let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
+    let (upstream, _u) = echo_upstream(None).await;
+    let (feed_id, feed_secret) = issuer
+        .client(&[candor_server::feed::FEED_SCOPE], Format::Jwt)
+        .await;
+    let secret_file = issuer._dir.path().join("feed.secret");
+    std::fs::write(&secret_file, &feed_secret).unwrap();
+    let with_policy = |policy: &str| {
+        format!(
+            "{}{}",
+            issuer_toml(
+                &issuer,
+                &format!(
+                    "revocation_feed = {{ client_id = \"{feed_id}\", client_secret_file = \"{}\", max_feed_lag = \"2s\", on_stale = \"{policy}\" }}",
+                    secret_file.display()
+                )
+            ),
+            route_toml("orders", "/", upstream, "")
+        )
+    };
+    let refusing = gateway(&with_policy("refuse")).await;
+    let accepting = gateway(&with_policy("accept")).await;
+    let (id, secret) = issuer.client(&["orders:read"], Format::Jwt).await;
+    let token = issuer.token(&id, &secret, "orders:read").await;
+    // A quiet but healthy feed stays fresh past max_feed_lag.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    for g in [&refusing, &accepting] {
+        let a = call(
+            reqwest::Method::GET,
+            &format!("{}/x", g.base),
+            Some(&token),
+            &[],
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    // The issuer goes away: once the feed is 2 s behind, one gateway refuses, the other
+    // accepts and counts.
+    drop(issuer);
+    let started = Instant::now();
+    loop {
+        let a = call(
+            reqwest::Method::GET,
+            &format!("{}/x", refusing.base),
+            Some(&token),
+            &[],
+        )
+        .await;
+        if a.status == 503 {
+            refused(&a, 503, "revocation_feed.stale");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{}", a.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let a = call(
+        reqwest::Method::GET,
+        &format!("{}/x", accepting.base),
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let metrics = reqwest::get(format!("{}/metrics", accepting.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("candor_gateway_feed_stale_accepted_total 0"),
+        "{metrics}"
+    );
+}
