@@ -109,6 +109,9 @@ pub struct RouteFile {
     #[serde(default)]
     pub strip_prefix: bool,
     pub timeouts: Option<TimeoutsFile>,
+    /// PEM certificates of the CAs that sign this route's https upstreams (instead of the
+    /// system's roots): a private CA's.
+    pub upstream_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -285,6 +288,7 @@ pub struct Route {
     pub strip_prefix: bool,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    pub upstream_ca: Option<std::path::PathBuf>,
 }
 
 impl Route {
@@ -665,13 +669,10 @@ impl RouteFile {
             let ukey = format!("{key}.upstreams[{j}].url");
             let url = url::Url::parse(&u.url)
                 .map_err(|e| err(&ukey, format!("'{}' is not a URL: {e}", u.url)))?;
-            if url.scheme() != "http" {
+            if !matches!(url.scheme(), "http" | "https") {
                 return Err(err(
                     &ukey,
-                    format!(
-                        "'{}': only http:// upstreams are supported in this version",
-                        u.url
-                    ),
+                    format!("'{}' must be an http:// or https:// URL", u.url),
                 ));
             }
             if url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
@@ -795,6 +796,7 @@ impl RouteFile {
             scopes_by_method,
             claims,
             strip_prefix: self.strip_prefix,
+            upstream_ca: self.upstream_ca.clone(),
             connect_timeout: duration(
                 &t.and_then(|t| t.connect.clone()),
                 &format!("{key}.timeouts.connect"),

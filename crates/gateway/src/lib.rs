@@ -117,13 +117,16 @@ impl State {
         let routes = config
             .routes
             .iter()
-            .map(|r| RouteState {
-                name: Arc::from(r.name.as_str()),
-                pool: Pool::new(r),
-                client: proxy::client(r),
-                route: r.clone(),
+            .map(|r| {
+                Ok(RouteState {
+                    name: Arc::from(r.name.as_str()),
+                    pool: Pool::new(r),
+                    client: proxy::client(r)
+                        .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
+                    route: r.clone(),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, GatewayError>>()?;
         let docs_base = config
             .issuers
             .first()
@@ -602,7 +605,7 @@ pub async fn start_background(
                 let mut tick = tokio::time::interval(health.interval);
                 loop {
                     tick.tick().await;
-                    let uri = format!("http://{}{}", b.authority, health.path);
+                    let uri = format!("{}://{}{}", b.url.scheme(), b.authority, health.path);
                     let ok = match http::Request::get(uri).body(proxy::UpstreamBody::Right(http_body_util::Empty::new())) {
                         Ok(req) => matches!(
                             tokio::time::timeout(health.interval.min(Duration::from_secs(5)), client.request(req)).await,

@@ -13,6 +13,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either, Empty};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -25,18 +26,59 @@ use crate::upstream::Pool;
 
 /// The body sent upstream: the caller's, streamed; or none (a retry).
 pub type UpstreamBody = Either<Incoming, Empty<Bytes>>;
-pub type UpstreamClient = Client<HttpConnector, UpstreamBody>;
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
 
-/// A keep-alive client for one route's upstreams.
-pub fn client(route: &Route) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(route.connect_timeout));
-    connector.enforce_http(true);
-    Client::builder(TokioExecutor::new())
+/// The TLS configuration for a route's https upstreams: the system's roots (the platform
+/// verifier), or only the CAs of `upstream_ca`.
+fn tls_config(route: &Route) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let config = match &route.upstream_ca {
+        None => {
+            use rustls_platform_verifier::ConfigVerifierExt;
+            rustls::ClientConfig::with_platform_verifier()
+                .map_err(|e| format!("the system's certificate roots: {e}"))?
+        }
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("upstream_ca {}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "upstream_ca {} holds no certificate",
+                    path.display()
+                ));
+            }
+            for c in certs {
+                roots
+                    .add(c)
+                    .map_err(|e| format!("upstream_ca {}: {e}", path.display()))?;
+            }
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth()
+        }
+    };
+    // ALPN is the connector's to set (it offers what it enables: HTTP/1.1).
+    Ok(config)
+}
+
+/// A keep-alive client for one route's upstreams (http and https).
+pub fn client(route: &Route) -> Result<UpstreamClient, String> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(route.connect_timeout));
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config(route)?)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(50))
         .pool_max_idle_per_host(1024)
-        .build(connector)
+        .build(connector))
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -245,7 +287,7 @@ pub async fn forward(
             continue;
         };
         let path = upstream_path(route, backend.url.path(), &parts.uri);
-        let uri: Uri = format!("http://{}{}", backend.authority, path)
+        let uri: Uri = format!("{}://{}{}", backend.url.scheme(), backend.authority, path)
             .parse()
             .map_err(|_| {
                 OAuthError::new(Code::RouteNotFound, "the upstream URL cannot be built")

@@ -1276,3 +1276,48 @@ async fn a_stale_feed_is_refused_or_accepted_as_configured() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstreams_are_verified_against_the_routes_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let tls = candor_serve::load_tls(&cert_path, &key_path).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().fallback(any(|req: Request| async move {
+        axum::Json(json!({"path": req.uri().path(), "secure": true}))
+    }));
+    tokio::spawn(candor_serve::serve(
+        listener,
+        Some(tls),
+        app,
+        candor_serve::Limits::default(),
+        std::future::pending(),
+    ));
+    let g = gateway(&format!(
+        "[[gateway.routes]]\nname = \"tls\"\nauth = \"none\"\nmatch = {{ path_prefix = \"/tls\" }}\nupstreams = [{{ url = \"https://localhost:{port}\" }}]\nupstream_ca = \"{}\"\n[[gateway.routes]]\nname = \"untrusted\"\nauth = \"none\"\nmatch = {{ path_prefix = \"/untrusted\" }}\nupstreams = [{{ url = \"https://localhost:{port}\" }}]\n",
+        cert_path.display()
+    ))
+    .await;
+    let a = call(
+        reqwest::Method::GET,
+        &format!("{}/tls/x", g.base),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["secure"], true);
+    // The system's roots do not know this certificate: the upstream is refused, not trusted.
+    let b = call(
+        reqwest::Method::GET,
+        &format!("{}/untrusted/x", g.base),
+        None,
+        &[],
+    )
+    .await;
+    refused(&b, 502, "upstream.connect");
+}
