@@ -112,6 +112,20 @@ pub struct RouteFile {
     /// PEM certificates of the CAs that sign this route's https upstreams (instead of the
     /// system's roots): a private CA's.
     pub upstream_ca: Option<std::path::PathBuf>,
+    /// Replace the caller's Authorization with the gateway's own client_credentials token.
+    pub upstream_auth: Option<UpstreamAuthFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamAuthFile {
+    pub token_endpoint: String,
+    pub client_id: String,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<std::path::PathBuf>,
+    pub scope: Option<String>,
+    /// RFC 8707 `resource` (the upstream's audience).
+    pub resource: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -289,6 +303,16 @@ pub struct Route {
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
     pub upstream_ca: Option<std::path::PathBuf>,
+    pub upstream_auth: Option<UpstreamAuth>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamAuth {
+    pub token_endpoint: String,
+    pub client_id: String,
+    pub secret: SecretSource,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
 }
 
 impl Route {
@@ -797,6 +821,26 @@ impl RouteFile {
             claims,
             strip_prefix: self.strip_prefix,
             upstream_ca: self.upstream_ca.clone(),
+            upstream_auth: self
+                .upstream_auth
+                .as_ref()
+                .map(|u| {
+                    let akey = format!("{key}.upstream_auth");
+                    url::Url::parse(&u.token_endpoint).map_err(|e| {
+                        err(
+                            format!("{akey}.token_endpoint"),
+                            format!("'{}' is not a URL: {e}", u.token_endpoint),
+                        )
+                    })?;
+                    Ok(UpstreamAuth {
+                        token_endpoint: u.token_endpoint.clone(),
+                        client_id: u.client_id.clone(),
+                        secret: secret_source(&u.client_secret_env, &u.client_secret_file, &akey)?,
+                        scope: u.scope.clone(),
+                        resource: u.resource.clone(),
+                    })
+                })
+                .transpose()?,
             connect_timeout: duration(
                 &t.and_then(|t| t.connect.clone()),
                 &format!("{key}.timeouts.connect"),

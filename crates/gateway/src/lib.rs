@@ -28,6 +28,7 @@ pub mod proxy;
 pub mod refuse;
 pub mod route;
 pub mod upstream;
+pub mod upstream_auth;
 pub mod verify;
 
 use std::convert::Infallible;
@@ -75,6 +76,7 @@ pub enum GatewayError {
 struct RouteState {
     /// The route's name, as metrics key it.
     name: Arc<str>,
+    upstream_auth: Option<Arc<upstream_auth::UpstreamAuth>>,
     route: Route,
     pool: Pool,
     client: proxy::UpstreamClient,
@@ -119,6 +121,12 @@ impl State {
             .iter()
             .map(|r| {
                 Ok(RouteState {
+                    upstream_auth: r
+                        .upstream_auth
+                        .as_ref()
+                        .map(|u| upstream_auth::UpstreamAuth::new(u, http.clone()).map(Arc::new))
+                        .transpose()
+                        .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
                     name: Arc::from(r.name.as_str()),
                     pool: Pool::new(r),
                     client: proxy::client(r)
@@ -438,10 +446,28 @@ async fn pipeline(
         .extensions()
         .get::<Peer>()
         .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    let upstream_authorization = match &rs.upstream_auth {
+        None => None,
+        Some(auth) => match auth.header().await {
+            Ok(h) => Some(h),
+            Err(why) => {
+                return fail(
+                    OAuthError::new(
+                        Code::UpstreamConnect,
+                        format!(
+                            "the route's own credentials for its upstream cannot be had: {why}"
+                        ),
+                    ),
+                    None,
+                );
+            }
+        },
+    };
     let origin = proxy::Origin {
         peer,
         trusted: &state.trusted,
         scheme: state.scheme,
+        upstream_authorization,
     };
     match proxy::forward(
         req,

@@ -122,6 +122,9 @@ pub struct Origin<'a> {
     pub trusted: &'a [IpNet],
     /// `https` when the gateway's own listener is TLS.
     pub scheme: &'static str,
+    /// The route's own `Authorization` for the upstream (upstream_auth), replacing the
+    /// caller's.
+    pub upstream_authorization: Option<String>,
 }
 
 /// The headers sent upstream.
@@ -185,6 +188,11 @@ pub fn upstream_headers(
         }
         set(SCOPE, &id.scopes.join(" "));
         set(ISSUER, &id.issuer);
+    }
+    if let Some(a) = &origin.upstream_authorization
+        && let Ok(v) = HeaderValue::from_str(a)
+    {
+        h.insert(header::AUTHORIZATION, v);
     }
     if let Some(protocol) = upgrade {
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -414,6 +422,7 @@ mod tests {
             peer: [192, 0, 2, 1].into(),
             trusted: &[],
             scheme: "http",
+            upstream_authorization: None,
         };
         let out = upstream_headers(&h, None, &origin, None);
         assert!(out.get("x-candor-subject").is_none());
@@ -436,6 +445,7 @@ mod tests {
             peer: [192, 0, 2, 1].into(),
             trusted: &trusted,
             scheme: "http",
+            upstream_authorization: None,
         };
         let out = upstream_headers(&h, None, &origin, None);
         assert_eq!(

@@ -1321,3 +1321,59 @@ async fn https_upstreams_are_verified_against_the_routes_ca() {
     .await;
     refused(&b, 502, "upstream.connect");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_auth_replaces_the_callers_token_with_the_routes_own() {
+    let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
+    let (upstream, _u) = echo_upstream(None).await;
+    let (own_id, own_secret) = issuer.client(&["inventory:read"], Format::Jwt).await;
+    let secret_file = issuer._dir.path().join("upstream-auth.secret");
+    std::fs::write(&secret_file, &own_secret).unwrap();
+    let g = gateway(&format!(
+        "{}[[gateway.routes]]\nname = \"inventory\"\nupstreams = [{{ url = \"http://{upstream}\" }}]\nscopes = [\"orders:read\"]\nupstream_auth = {{ token_endpoint = \"{}/token\", client_id = \"{own_id}\", client_secret_file = \"{}\", scope = \"inventory:read\" }}\n",
+        issuer_toml(&issuer, ""),
+        issuer.base,
+        secret_file.display()
+    ))
+    .await;
+    let (id, secret) = issuer.client(&["orders:read"], Format::Jwt).await;
+    let caller = issuer.token(&id, &secret, "orders:read").await;
+    let first = call(
+        reqwest::Method::GET,
+        &format!("{}/x", g.base),
+        Some(&caller),
+        &[],
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let sent = first.body["headers"]["authorization"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        sent.starts_with("Bearer ") && !sent.contains(&caller),
+        "{sent}"
+    );
+    // It is the route's own token: the route's client, the route's scope.
+    let own = sent.trim_start_matches("Bearer ");
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            own.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["client_id"], own_id.as_str());
+    assert_eq!(claims["scope"], "inventory:read");
+    // The caller's identity still travels, in X-Candor-*; the token is reused.
+    assert_eq!(first.body["headers"]["x-candor-client-id"], id.as_str());
+    let second = call(
+        reqwest::Method::GET,
+        &format!("{}/y", g.base),
+        Some(&caller),
+        &[],
+    )
+    .await;
+    assert_eq!(second.body["headers"]["authorization"], sent.as_str());
+}
