@@ -96,9 +96,8 @@ pub struct State {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    use candor_proto::clock::Clock;
+    candor_proto::clock::SystemClock.now()
 }
 
 impl State {

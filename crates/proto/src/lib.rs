@@ -13,6 +13,7 @@ pub mod access_token;
 pub mod bearer;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod clock;
 pub mod diagnosis;
 pub mod error;
 pub mod form;

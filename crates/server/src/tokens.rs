@@ -1,8 +1,9 @@
 //! Looking up an access token this server issued, JWT or opaque: whose it is, and whether it
 //! is active, expired or revoked. Used by introspection, revocation and userinfo.
 
-use candor_proto::access_token::Claims;
-use candor_proto::jose::{JoseError, check_times, looks_like_jwt};
+use candor_proto::access_token::{self, Claims, Expect, TokenError};
+use candor_proto::jose::{JoseError, looks_like_jwt};
+use candor_proto::scope;
 use candor_proto::secret::digest;
 use candor_store::RevocationKind;
 
@@ -61,33 +62,71 @@ pub async fn lookup(app: &App, token: &str) -> Result<Lookup, Refusal> {
     let now = app.now();
     let facts = if looks_like_jwt(token) {
         let keys = app.keys().current();
-        let claims: serde_json::Value = match keys.verify(token) {
-            Ok((_, claims)) => claims,
+        let (header, claims): (_, serde_json::Value) = match keys.verify(token) {
+            Ok(v) => v,
             Err(JoseError::Malformed) => return Ok(Lookup::Malformed),
             Err(_) => return Ok(Lookup::Unknown),
         };
-        let parsed: Claims = match serde_json::from_value(claims.clone()) {
-            Ok(c) => c,
-            // Signed by us but not an access token (an id_token, say).
+        // The one RFC 9068 check, shared with the gateway. Expiry is strict here (our own
+        // tokens); `iat`/`nbf` get the leeway, since another node's clock may run a little
+        // ahead of this one's.
+        let header = serde_json::json!({ "typ": header.typ });
+        let expect = Expect {
+            issuer: app.issuer(),
+            audiences: &[],
+            token_types: &[access_token::JWT_TYP.to_string()],
+            now,
+            leeway: app.leeway(),
+        };
+        let (v, expired) = match access_token::validate(&header, &claims, &expect) {
+            Ok(v) => {
+                let expired = v.exp <= now;
+                (v, expired)
+            }
+            Err(TokenError::Expired { .. } | TokenError::NotYetValid { .. }) => {
+                // Still ours: report it as expired, with its facts.
+                let Ok(parsed) = serde_json::from_value::<Claims>(claims.clone()) else {
+                    return Ok(Lookup::Unknown);
+                };
+                (
+                    access_token::Validated {
+                        sub: parsed.sub,
+                        client_id: Some(parsed.client_id),
+                        scopes: parsed.scope.map(|s| scope::split(&s)).unwrap_or_default(),
+                        jti: Some(parsed.jti),
+                        exp: parsed.exp,
+                        iat: Some(parsed.iat),
+                        auth_time: parsed.auth_time,
+                        grant_id: parsed.grant_id,
+                    },
+                    true,
+                )
+            }
+            // Signed by us but not one of our access tokens (an id_token, say).
             Err(_) => return Ok(Lookup::Unknown),
         };
-        if parsed.iss != app.issuer() {
+        let (Some(client_id), Some(jti)) = (v.client_id, v.jti) else {
             return Ok(Lookup::Unknown);
-        }
-        // Expiry is strict; `iat`/`nbf` get the leeway, since another node's clock may run a
-        // little ahead of this one's.
-        let expired = parsed.exp <= now || check_times(&claims, now, app.leeway()).is_err();
+        };
+        let audiences = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => vec![a.clone()],
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
         let facts = TokenFacts {
             held: Held::Jwt,
-            jti: parsed.jti,
-            client_id: parsed.client_id,
-            subject: Some(parsed.sub),
-            scope: parsed.scope,
-            audiences: parsed.aud.to_list(),
-            issued_at: parsed.iat,
-            expires_at: parsed.exp,
-            grant_id: parsed.grant_id,
-            auth_time: parsed.auth_time,
+            jti,
+            client_id,
+            subject: Some(v.sub),
+            scope: (!v.scopes.is_empty()).then(|| v.scopes.join(" ")),
+            audiences,
+            issued_at: v.iat.unwrap_or(0),
+            expires_at: v.exp,
+            grant_id: v.grant_id,
+            auth_time: v.auth_time,
         };
         if expired {
             return Ok(Lookup::Found(Box::new(facts), TokenState::Expired));
