@@ -12,6 +12,7 @@
                                          and peak RSS (VmHWM) summed over each PID and all of its
                                          descendants
   helpers.py get FILE.json KEY           one top-level field of a JSON file
+  helpers.py tamper JWT                  the JWT with one bit of its signature's first byte flipped
   helpers.py jwtinfo JWT                 JSON: the JWT's header and claims (no verification)
   helpers.py https-serve PORT CERT KEY FILE
                                          serve FILE at every path over HTTPS on 127.0.0.1:PORT
@@ -312,6 +313,10 @@ def main() -> None:
         with open(args[0]) as f:
             v = json.load(f)[args[1]]
         print(v if isinstance(v, str) else json.dumps(v))
+    elif cmd == "tamper":
+        h, p, sig = args[0].strip().split(".")
+        raw = b64url_decode(sig)
+        print(h + "." + p + "." + b64url(bytes([raw[0] ^ 0x01]) + raw[1:]))
     elif cmd == "jwtinfo":
         jwtinfo(args[0])
     elif cmd == "record":
