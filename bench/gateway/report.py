@@ -344,8 +344,16 @@ def main():
     L.append("")
     L.append("![requests per second](throughput.svg)")
     L.append("")
+    # Sections other scripts append (the machine's limits, revocation.py's distribution) are
+    # kept: they are measured separately and say when.
+    kept = ""
+    if os.path.exists(a.md):
+        old = open(a.md).read()
+        cut = min((i for i in (old.find("\n## The limits of this machine"), old.find("\n## Revocation to refusal")) if i >= 0), default=-1)
+        if cut >= 0:
+            kept = old[cut:]
     with open(a.md, "w") as f:
-        f.write("\n".join(L))
+        f.write("\n".join(L).rstrip("\n") + "\n" + kept)
     if "candor" not in targets:
         targets.append("candor")
     write_svg(a.svg, by, concs, targets, skipped, failed, meta, {c: needed(c) for c in concs})
