@@ -182,40 +182,31 @@ fn duration(value: &Option<String>, key: &str, default: Duration) -> Result<Dura
 /// The connection limits of `[server]`, fitted to the process's open-file limit `fds`.
 pub fn limits(resolved: &Resolved, fds: Option<u64>) -> Result<candor_server::Limits> {
     let s = &resolved.file.server;
-    let mut l = candor_server::Limits::default();
-    if let Some(n) = s.max_connections {
-        if n == 0 {
-            bail!("[server] max_connections must be at least 1");
-        }
-        l.max_connections = n;
-    }
-    l.header_read_timeout = duration(
-        &s.header_read_timeout,
-        "[server] header_read_timeout",
-        l.header_read_timeout,
-    )?;
-    l.idle_timeout = duration(&s.idle_timeout, "[server] idle_timeout", l.idle_timeout)?;
-    for (name, d) in [
-        ("header_read_timeout", l.header_read_timeout),
-        ("idle_timeout", l.idle_timeout),
-    ] {
-        if d.is_zero() {
-            bail!("[server] {name} must be longer than zero");
-        }
-    }
-    if let Some(fds) = fds {
-        let wanted = l.max_connections;
-        // Keep room for the database, logs and the process's own files.
-        if l.fit_to_fd_limit(fds, 256) {
-            tracing::warn!(
-                max_connections = l.max_connections,
-                configured = wanted,
-                open_file_limit = fds,
-                "max_connections lowered to fit the open-file limit; raise the limit (ulimit -n, LimitNOFILE=) to allow more"
-            );
-        }
-    }
+    let mut l = candor_serve::Limits::from_config(candor_serve::LimitsConfig {
+        max_connections: s.max_connections,
+        header_read_timeout: s.header_read_timeout.as_deref(),
+        idle_timeout: s.idle_timeout.as_deref(),
+    })
+    .map_err(|e| anyhow::anyhow!("[server] {e}"))?;
+    fit_to_fds(&mut l, fds);
     Ok(l)
+}
+
+/// Lowers `max_connections` to fit the open-file limit `fds`, saying so.
+pub fn fit_to_fds(l: &mut candor_serve::Limits, fds: Option<u64>) {
+    let Some(fds) = fds else {
+        return;
+    };
+    let wanted = l.max_connections;
+    // Keep room for the database, logs and the process's own files.
+    if l.fit_to_fd_limit(fds, 256) {
+        tracing::warn!(
+            max_connections = l.max_connections,
+            configured = wanted,
+            open_file_limit = fds,
+            "max_connections lowered to fit the open-file limit; raise the limit (ulimit -n, LimitNOFILE=) to allow more"
+        );
+    }
 }
 
 /// The server settings for `issuer`, with the `[tokens]` section applied.

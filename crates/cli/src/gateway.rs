@@ -37,15 +37,8 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
         ))?;
         return Ok(());
     }
-    if let Some(l) = candor_serve::raise_fd_limit()
-        && config.limits.fit_to_fd_limit(l.now, 256)
-    {
-        tracing::warn!(
-            max_connections = config.limits.max_connections,
-            open_file_limit = l.now,
-            "max_connections lowered to fit the open-file limit"
-        );
-    }
+    let fds = candor_serve::raise_fd_limit().map(|l| l.now);
+    crate::config::fit_to_fds(&mut config.limits, fds);
     let tls = candor_gateway::tls(&config)?;
     let (listener, admin) = candor_gateway::bind(&config).await?;
     let gateway = candor_gateway::Gateway::start(&config).await?;

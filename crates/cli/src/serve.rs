@@ -108,7 +108,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         None => candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
             .await
             .context("server error")?,
-        Some(config) => {
+        Some(mut config) => {
+            crate::config::fit_to_fds(&mut config.limits, fds.map(|l| l.now));
             let gateway_tls = candor_gateway::tls(&config)?;
             let (gateway_listener, gateway_admin) = candor_gateway::bind(&config).await?;
             crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;

@@ -427,11 +427,11 @@ fn serve_needs_a_config_or_dev_and_checks_it() {
         ),
         (
             "[server]\nidle_timeout = \"0s\"",
-            "idle_timeout must be longer than zero",
+            "[server] idle_timeout: must be longer than zero",
         ),
         (
             "[server]\nmax_connections = 0",
-            "max_connections must be at least 1",
+            "[server] max_connections: must be at least 1",
         ),
         (
             "[server]\ntrusted_proxies = [\"proxy.internal\"]",

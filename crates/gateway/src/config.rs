@@ -447,23 +447,12 @@ impl File {
         }
         let trusted_proxies = candor_proto::forwarded::parse_trusted(&self.trusted_proxies)
             .map_err(|e| err("gateway.trusted_proxies", e))?;
-        let mut limits = candor_serve::Limits::default();
-        if let Some(n) = self.max_connections {
-            if n == 0 {
-                return Err(err("gateway.max_connections", "must be at least 1"));
-            }
-            limits.max_connections = n;
-        }
-        limits.header_read_timeout = duration(
-            &self.header_read_timeout,
-            "gateway.header_read_timeout",
-            limits.header_read_timeout,
-        )?;
-        limits.idle_timeout = duration(
-            &self.idle_timeout,
-            "gateway.idle_timeout",
-            limits.idle_timeout,
-        )?;
+        let limits = candor_serve::Limits::from_config(candor_serve::LimitsConfig {
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_read_timeout.as_deref(),
+            idle_timeout: self.idle_timeout.as_deref(),
+        })
+        .map_err(|e| err(format!("gateway.{}", e.key), e.why))?;
 
         let mut issuers = Vec::new();
         for (i, f) in self.issuers.iter().enumerate() {

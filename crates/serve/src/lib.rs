@@ -68,7 +68,60 @@ impl Default for Limits {
     }
 }
 
+/// The connection limits as a configuration file writes them (`max_connections = 4096`,
+/// `header_read_timeout = "10s"`, `idle_timeout = "60s"`); unset keys keep the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitsConfig<'a> {
+    pub max_connections: Option<usize>,
+    pub header_read_timeout: Option<&'a str>,
+    pub idle_timeout: Option<&'a str>,
+}
+
+/// A limit the configuration gets wrong: the key and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {why}")]
+pub struct LimitsError {
+    pub key: &'static str,
+    pub why: String,
+}
+
 impl Limits {
+    /// The limits a configuration asks for, checked: every server of Candor (the
+    /// authorization server, the gateway) reads its keys through this one function.
+    pub fn from_config(c: LimitsConfig<'_>) -> Result<Limits, LimitsError> {
+        let mut l = Limits::default();
+        if let Some(n) = c.max_connections {
+            if n == 0 {
+                return Err(LimitsError {
+                    key: "max_connections",
+                    why: "must be at least 1".into(),
+                });
+            }
+            l.max_connections = n;
+        }
+        let duration = |key: &'static str, value: Option<&str>, default: Duration| match value {
+            None => Ok(default),
+            Some(v) => match humantime::parse_duration(v) {
+                Ok(d) if d.is_zero() => Err(LimitsError {
+                    key,
+                    why: "must be longer than zero".into(),
+                }),
+                Ok(d) => Ok(d),
+                Err(_) => Err(LimitsError {
+                    key,
+                    why: format!("'{v}' is not a duration (e.g. \"10s\", \"2m\")"),
+                }),
+            },
+        };
+        l.header_read_timeout = duration(
+            "header_read_timeout",
+            c.header_read_timeout,
+            l.header_read_timeout,
+        )?;
+        l.idle_timeout = duration("idle_timeout", c.idle_timeout, l.idle_timeout)?;
+        Ok(l)
+    }
+
     /// Lowers `max_connections` so that it fits in `fds` file descriptors with `reserve` left
     /// for everything else (database, log files, upstream sockets). Returns whether it did.
     pub fn fit_to_fd_limit(&mut self, fds: u64, reserve: u64) -> bool {
@@ -195,6 +248,42 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_limits_are_checked() {
+        let l = Limits::from_config(LimitsConfig {
+            max_connections: Some(10),
+            header_read_timeout: Some("3s"),
+            idle_timeout: None,
+        });
+        assert_eq!(l.as_ref().map(|l| l.max_connections).ok(), Some(10));
+        assert_eq!(
+            l.map(|l| l.header_read_timeout).ok(),
+            Some(Duration::from_secs(3))
+        );
+        let key = |c: LimitsConfig<'_>| Limits::from_config(c).err().map(|e| e.key);
+        assert_eq!(
+            key(LimitsConfig {
+                max_connections: Some(0),
+                ..Default::default()
+            }),
+            Some("max_connections")
+        );
+        assert_eq!(
+            key(LimitsConfig {
+                idle_timeout: Some("0s"),
+                ..Default::default()
+            }),
+            Some("idle_timeout")
+        );
+        assert_eq!(
+            key(LimitsConfig {
+                header_read_timeout: Some("soon"),
+                ..Default::default()
+            }),
+            Some("header_read_timeout")
+        );
+    }
 
     #[test]
     fn fitting_to_the_fd_limit_keeps_a_reserve() {
