@@ -63,9 +63,11 @@ pub fn refusal(
         body["scope"] = serde_json::Value::String(s.to_string());
     }
     let mut r = json(status, &body);
-    if matches!(status.as_u16(), 401 | 403)
-        || error.error() == "invalid_request" && error.code.as_str().starts_with("token.")
-    {
+    // RFC 6750 §3: every refusal of the bearer token carries the challenge, a malformed
+    // request (two Authorization headers) included.
+    let about_the_token = error.code.as_str().starts_with("token.")
+        || error.code == candor_proto::Code::AuthorizationHeaderInvalid;
+    if matches!(status.as_u16(), 401 | 403) || about_the_token {
         let challenge = candor_proto::bearer::challenge(&docs.realm, error, &uri, scope);
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);

@@ -245,7 +245,7 @@ fn refused(a: &Answer, status: u16, diagnosis: &str) {
             .as_str()
             .is_some_and(|d| !d.is_empty())
     );
-    if status == 401 || status == 403 {
+    if status == 401 || status == 403 || diagnosis == "authorization_header.invalid" {
         let challenge = a
             .headers
             .get("www-authenticate")
