@@ -25,6 +25,9 @@ struct Inner {
     clients: ClientCache,
     throttles: Throttles,
     clock: Arc<dyn Clock>,
+    /// Woken when this node appends to the revocation feed, so that waiting feed readers
+    /// answer at once (other nodes' appends are found by polling).
+    feed_grew: tokio::sync::Notify,
 }
 
 impl App {
@@ -49,6 +52,7 @@ impl App {
                 clients,
                 throttles,
                 clock,
+                feed_grew: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -79,6 +83,47 @@ impl App {
 
     pub fn throttles(&self) -> &Throttles {
         &self.inner.throttles
+    }
+
+    /// Resolves when this node next appends to the revocation feed.
+    pub fn feed_grew(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.feed_grew.notified()
+    }
+
+    /// Revokes a refresh family (and its access tokens) and wakes the feed's readers.
+    pub async fn revoke_family(
+        &self,
+        family_id: &str,
+        now: i64,
+        feed_expires_at: i64,
+    ) -> Result<i64, candor_store::StoreError> {
+        let seq = self
+            .store()
+            .revoke_refresh_family(family_id, now, feed_expires_at)
+            .await?;
+        self.inner.feed_grew.notify_waiters();
+        Ok(seq)
+    }
+
+    /// Revokes an opaque access token and wakes the feed's readers.
+    pub async fn revoke_opaque(
+        &self,
+        digest: &[u8],
+        now: i64,
+    ) -> Result<Option<i64>, candor_store::StoreError> {
+        let seq = self.store().revoke_access_token(digest, now).await?;
+        self.inner.feed_grew.notify_waiters();
+        Ok(seq)
+    }
+
+    /// Appends to the revocation feed and wakes its readers.
+    pub async fn append_revocation(
+        &self,
+        revocation: &candor_store::NewRevocation,
+    ) -> Result<i64, candor_store::StoreError> {
+        let seq = self.store().append_revocation(revocation).await?;
+        self.inner.feed_grew.notify_waiters();
+        Ok(seq)
     }
 
     /// Now, in Unix seconds, from the injected clock.

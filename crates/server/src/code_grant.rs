@@ -161,11 +161,7 @@ fn unknown(code: &str) -> Refusal {
 /// A second redemption: RFC 6749 §4.1.2 wants the tokens issued from the first revoked.
 async fn reused(app: &App, r: &AuthorizationCodeRecord, now: i64) -> Refusal {
     let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
-    if let Err(e) = app
-        .store()
-        .revoke_refresh_family(&r.grant_id, now, until)
-        .await
-    {
+    if let Err(e) = app.revoke_family(&r.grant_id, now, until).await {
         return e.into();
     }
     tracing::warn!(grant_id = %r.grant_id, "authorization code reused; its grant is revoked");

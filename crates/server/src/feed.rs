@@ -1,9 +1,10 @@
 //! The revocation feed over HTTP, for gateways: `GET /revocations?after=SEQ&wait=SECONDS`.
 //!
 //! A follower asks for the entries after the last sequence number it has seen; when there is
-//! none yet, the request waits (a long poll, up to [`MAX_WAIT`]) until one is appended — on
-//! any node sharing the database — so a gateway learns of a revocation within a fraction of a
-//! second without introspecting every request. The caller authenticates as a confidential
+//! none yet, the request waits (a long poll, up to [`MAX_WAIT`]) until one is appended: at
+//! once when this node appends it, within [`POLL`] when another node sharing the database (or
+//! the `candor` CLI) does — so a gateway learns of a revocation within a fraction of a second
+//! without introspecting every request. The caller authenticates as a confidential
 //! client registered with the scope [`FEED_SCOPE`].
 //!
 //! Sequence numbers only grow, but on PostgreSQL two concurrent revocations can commit in the
@@ -31,7 +32,7 @@ pub const PAGE: u32 = 1000;
 /// How far behind its position a follower re-reads.
 pub const REREAD_WINDOW: i64 = 100;
 /// How often a waiting request looks for new entries.
-const POLL: Duration = Duration::from_millis(100);
+pub const POLL: Duration = Duration::from_millis(100);
 
 pub fn endpoint(app: &App) -> String {
     format!("{}/revocations", app.issuer())
@@ -77,11 +78,17 @@ pub async fn read(app: &App, authorization: Option<&str>, form: &Form) -> Result
     let wait = Duration::from_secs(number("wait")?.unwrap_or(0).unsigned_abs()).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
     let entries = loop {
+        // Registered before the read, so that an append between the read and the wait is not
+        // missed.
+        let grew = app.feed_grew();
         let entries = app.store().revocations_since(after, PAGE).await?;
         if !entries.is_empty() || tokio::time::Instant::now() + POLL > deadline {
             break entries;
         }
-        tokio::time::sleep(POLL).await;
+        tokio::select! {
+            () = grew => {}
+            () = tokio::time::sleep(POLL) => {}
+        }
     };
     let next = entries.last().map_or(after, |e| e.seq);
     Ok(json!({

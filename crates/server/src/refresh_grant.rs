@@ -142,11 +142,7 @@ async fn spent(app: &App, client: &Client, r: &RefreshTokenRecord, now: i64) -> 
             ),
         );
     }
-    if let Err(e) = app
-        .store()
-        .revoke_refresh_family(&r.family_id, now, r.expires_at)
-        .await
-    {
+    if let Err(e) = app.revoke_family(&r.family_id, now, r.expires_at).await {
         return e.into();
     }
     tracing::warn!(family = %r.family_id, "refresh token reused; its family is revoked");

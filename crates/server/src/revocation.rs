@@ -41,9 +41,7 @@ pub async fn revoke(app: &App, authorization: Option<&str>, form: &Form) -> Resu
     if let Held::Refresh { family_id } = &facts.held {
         if state != TokenState::Expired {
             let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
-            app.store()
-                .revoke_refresh_family(family_id, now, until)
-                .await?;
+            app.revoke_family(family_id, now, until).await?;
         }
         return Ok(());
     }
@@ -52,18 +50,17 @@ pub async fn revoke(app: &App, authorization: Option<&str>, form: &Form) -> Resu
     }
     match facts.held {
         Held::Opaque { digest } => {
-            app.store().revoke_access_token(&digest, now).await?;
+            app.revoke_opaque(&digest, now).await?;
         }
         Held::Refresh { .. } => {}
         Held::Jwt => {
-            app.store()
-                .append_revocation(&NewRevocation {
-                    kind: RevocationKind::AccessToken,
-                    id: facts.jti,
-                    expires_at: facts.expires_at,
-                    revoked_at: now,
-                })
-                .await?;
+            app.append_revocation(&NewRevocation {
+                kind: RevocationKind::AccessToken,
+                id: facts.jti,
+                expires_at: facts.expires_at,
+                revoked_at: now,
+            })
+            .await?;
         }
     }
     Ok(())
