@@ -255,6 +255,24 @@ fn refused(a: &Answer, status: u16, diagnosis: &str) {
     }
 }
 
+/// Asks `url` (with `token`) every 20 ms until it answers `status`; fails after `within`.
+async fn eventually(url: &str, token: Option<&str>, status: u16, within: Duration) -> Answer {
+    let started = Instant::now();
+    loop {
+        let a = call(reqwest::Method::GET, url, token, &[]).await;
+        if a.status == status {
+            return a;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{url} still answers {} after {within:?}: {}",
+            a.status,
+            a.body
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 macro_rules! both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -646,24 +664,14 @@ async fn a_revoked_token_is_refused_within_a_second(issuer: Issuer) {
     );
     let revoked_at = Instant::now();
     revoke(&issuer, &id, &secret, &token).await;
-    loop {
-        let a = call(
-            reqwest::Method::GET,
-            &format!("{}/x", g.base),
-            Some(&token),
-            &[],
-        )
-        .await;
-        if a.status == 401 {
-            refused(&a, 401, "token.revoked");
-            break;
-        }
-        assert!(
-            revoked_at.elapsed() < Duration::from_secs(10),
-            "still accepted after 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let a = eventually(
+        &format!("{}/x", g.base),
+        Some(&token),
+        401,
+        Duration::from_secs(10),
+    )
+    .await;
+    refused(&a, 401, "token.revoked");
     // Loosely: the bound the gateway promises is a second; timing is measured in bench/.
     assert!(
         revoked_at.elapsed() < Duration::from_secs(5),
@@ -694,24 +702,13 @@ async fn a_revoked_token_is_refused_within_a_second(issuer: Issuer) {
         .await
         .unwrap()
     );
-    let started = Instant::now();
-    loop {
-        let a = call(
-            reqwest::Method::GET,
-            &format!("{}/x", g.base),
-            Some(&other),
-            &[],
-        )
-        .await;
-        if a.status == 401 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "a deleted client's token still accepted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        &format!("{}/x", g.base),
+        Some(&other),
+        401,
+        Duration::from_secs(10),
+    )
+    .await;
 }
 
 /// A GET sent byte for byte as written; the response, as text.
@@ -856,15 +853,7 @@ async fn an_upstream_killed_mid_load_is_502_then_recovers() {
     // Back on the same port: served again (passive ejection lasts only while it fails).
     let listener = tokio::net::TcpListener::bind(upstream).await.unwrap();
     let (_, _task) = echo_upstream(Some(listener)).await;
-    let started = Instant::now();
-    loop {
-        let a = call(reqwest::Method::GET, &format!("{}/x", g.base), None, &[]).await;
-        if a.status == 200 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "{}", a.body);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(&format!("{}/x", g.base), None, 200, Duration::from_secs(15)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1166,19 +1155,8 @@ async fn opaque_tokens_are_introspected_once_per_burst() {
     );
     // Revoked: refused once the cached answer (1 s here) runs out.
     revoke(&issuer, &id, &secret, &token).await;
-    let started = Instant::now();
-    loop {
-        let a = call(reqwest::Method::GET, &url, Some(&token), &[]).await;
-        if a.status == 401 {
-            refused(&a, 401, "token.unknown");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "still accepted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let a = eventually(&url, Some(&token), 401, Duration::from_secs(10)).await;
+    refused(&a, 401, "token.unknown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1241,22 +1219,14 @@ async fn a_stale_feed_is_refused_or_accepted_as_configured() {
     // The issuer goes away: once the feed is 2 s behind, one gateway refuses, the other
     // accepts and counts.
     drop(issuer);
-    let started = Instant::now();
-    loop {
-        let a = call(
-            reqwest::Method::GET,
-            &format!("{}/x", refusing.base),
-            Some(&token),
-            &[],
-        )
-        .await;
-        if a.status == 503 {
-            refused(&a, 503, "revocation_feed.stale");
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "{}", a.body);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let a = eventually(
+        &format!("{}/x", refusing.base),
+        Some(&token),
+        503,
+        Duration::from_secs(15),
+    )
+    .await;
+    refused(&a, 503, "revocation_feed.stale");
     let a = call(
         reqwest::Method::GET,
         &format!("{}/x", accepting.base),

@@ -110,6 +110,12 @@ impl Drop for TestServer {
     }
 }
 
+/// A connection of a test's own to the server's database.
+enum Raw {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -346,66 +352,52 @@ impl TestServer {
         r.json()
     }
 
-    /// Runs one SQL statement on the server's database, behind the store's back (to break it,
-    /// or to count rows); returns the rows it changed.
-    pub async fn sql(&self, statement: &str) -> u64 {
+    /// A connection of its own to the server's database, behind the store's back.
+    async fn raw(&self) -> Raw {
         use sqlx::Connection;
         match self.backend {
             Backend::Sqlite => {
                 let path = self.db_url.trim_start_matches("sqlite://");
                 let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .expect("sqlite");
-                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-                done.expect("statement").rows_affected()
+                Raw::Sqlite(
+                    sqlx::SqliteConnection::connect_with(&options)
+                        .await
+                        .expect("sqlite"),
+                )
             }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.db_url)
+            Backend::Postgres => Raw::Postgres(
+                sqlx::PgConnection::connect(&self.db_url)
                     .await
-                    .expect("postgres");
-                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-                done.expect("statement").rows_affected()
-            }
+                    .expect("postgres"),
+            ),
         }
+    }
+
+    /// Runs one SQL statement on the server's database, behind the store's back (to break it,
+    /// or to count rows); returns the rows it changed.
+    pub async fn sql(&self, statement: &str) -> u64 {
+        let statement = sqlx::AssertSqlSafe(statement.to_string());
+        match self.raw().await {
+            Raw::Sqlite(mut c) => sqlx::raw_sql(statement)
+                .execute(&mut c)
+                .await
+                .map(|d| d.rows_affected()),
+            Raw::Postgres(mut c) => sqlx::raw_sql(statement)
+                .execute(&mut c)
+                .await
+                .map(|d| d.rows_affected()),
+        }
+        .expect("statement")
     }
 
     /// The number of rows in `table`.
     pub async fn count(&self, table: &str) -> i64 {
-        use sqlx::Connection;
-        let query = format!("SELECT COUNT(*) FROM {table}");
-        match self.backend {
-            Backend::Sqlite => {
-                let path = self.db_url.trim_start_matches("sqlite://");
-                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .expect("sqlite");
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("count");
-                let _ = conn.close().await;
-                n
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.db_url)
-                    .await
-                    .expect("postgres");
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone()))
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("count");
-                let _ = conn.close().await;
-                n
-            }
+        let query = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        match self.raw().await {
+            Raw::Sqlite(mut c) => sqlx::query_scalar(query).fetch_one(&mut c).await,
+            Raw::Postgres(mut c) => sqlx::query_scalar(query).fetch_one(&mut c).await,
         }
+        .expect("count")
     }
 
     /// Everything stored in the database, as text, for "nothing in the clear" checks.
