@@ -20,6 +20,7 @@
 
 mod conn;
 mod fd;
+mod threads;
 mod tls;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 pub use fd::{FdLimit, raise_fd_limit};
+pub use threads::{default_threads, serve_threads, worker};
 pub use tls::{TlsError, load_tls};
 
 /// The address of the peer a request came from, as a request extension.

@@ -194,3 +194,94 @@ async fn shutdown_lets_in_flight_requests_finish() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_on_threads_answers_from_each_and_drains_on_shutdown() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async {
+                // Which event loop answered; off the loops there is none.
+                candor_serve::worker().map_or("none".to_string(), |w| w.to_string())
+            }),
+        )
+        .route(
+            "/slow",
+            get(move || {
+                let counter = counter.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(800)).await;
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    "slow"
+                }
+            }),
+        );
+    assert_eq!(candor_serve::worker(), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(candor_serve::serve_threads(
+        listener,
+        2,
+        None,
+        app,
+        limits(),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    // Many connections at once: each is answered by one of the two loops.
+    let answers = futures_answers(addr, 40).await;
+    assert_eq!(answers.len(), 40);
+    assert!(answers.iter().all(|a| a == "0" || a == "1"), "{answers:?}");
+    // A request in flight at shutdown still gets its answer; then serve_threads returns.
+    let slow = tokio::spawn(async move {
+        reqwest::get(format!("http://{addr}/slow"))
+            .await
+            .expect("slow")
+            .text()
+            .await
+            .expect("body")
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = tx.send(());
+    assert_eq!(slow.await.expect("join"), "slow");
+    let finished = tokio::time::timeout(GENEROUS, server).await;
+    assert!(matches!(finished, Ok(Ok(Ok(())))), "{finished:?}");
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    // Nobody accepts any more.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+/// `n` requests to `/`, each on a connection of its own, at once.
+async fn futures_answers(addr: SocketAddr, n: usize) -> Vec<String> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .expect("client");
+                client
+                    .get(format!("http://{addr}/"))
+                    .send()
+                    .await
+                    .expect("send")
+                    .text()
+                    .await
+                    .expect("body")
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("join"));
+    }
+    out
+}
