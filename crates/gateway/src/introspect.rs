@@ -29,9 +29,9 @@ pub enum Answer {
 
 /// A call in flight (or just made), with when it began: requests that check the verified
 /// cache just before the answer lands there still find the call here.
-type InFlight = (i64, Arc<tokio::sync::OnceCell<Answer>>);
+type InFlight = (std::time::Instant, Arc<tokio::sync::OnceCell<Answer>>);
 /// How long a finished call's answer is shared with latecomers.
-const SHARED_FOR: i64 = 2;
+const SHARED_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 /// Calls remembered at once before old ones are dropped.
 const IN_FLIGHT_MAX: usize = 10_000;
 
@@ -103,20 +103,22 @@ impl Introspector {
         {
             return Answer::Inactive;
         }
-        // Never share an answer longer than it may be cached.
-        let window = SHARED_FOR
-            .min(i64::try_from(self.config.cache.as_secs()).unwrap_or(SHARED_FOR))
-            .max(1);
+        // Never share an answer longer than it may be cached. Measured on a monotonic clock,
+        // not in whole seconds: a burst that crosses a second boundary is still one burst.
+        let window = SHARED_FOR.min(self.config.cache);
+        let started = std::time::Instant::now();
         let cell = {
             let Ok(mut map) = self.in_flight.lock() else {
                 return Answer::Unavailable("the introspection table is poisoned".into());
             };
             if map.len() >= IN_FLIGHT_MAX {
-                map.retain(|_, (at, cell)| cell.get().is_none() || now - *at < window);
+                map.retain(|_, (at, cell)| cell.get().is_none() || at.elapsed() < window);
             }
-            let entry = map.entry(digest).or_insert_with(|| (now, Arc::default()));
-            if entry.1.get().is_some() && now - entry.0 >= window {
-                *entry = (now, Arc::default());
+            let entry = map
+                .entry(digest)
+                .or_insert_with(|| (started, Arc::default()));
+            if entry.1.get().is_some() && started.duration_since(entry.0) >= window {
+                *entry = (started, Arc::default());
             }
             entry.1.clone()
         };
@@ -218,6 +220,7 @@ impl Introspector {
             iat: v.get("iat").and_then(Value::as_i64),
             auth_time: v.get("auth_time").and_then(Value::as_i64),
             claims: v.clone(),
+            forwarded: Default::default(),
         }))
     }
 }
