@@ -40,6 +40,8 @@ pub struct File {
     pub max_connections: Option<usize>,
     pub header_read_timeout: Option<String>,
     pub idle_timeout: Option<String>,
+    /// Event-loop threads serving requests (default: one per CPU).
+    pub threads: Option<usize>,
     /// Verified tokens remembered at once (each for at most its lifetime).
     pub verified_cache_entries: Option<usize>,
     #[serde(default)]
@@ -187,6 +189,8 @@ pub struct Config {
     pub tls_key: Option<std::path::PathBuf>,
     pub trusted_proxies: Vec<IpNet>,
     pub limits: candor_serve::Limits,
+    /// Event-loop threads serving requests.
+    pub threads: usize,
     pub verified_cache_entries: usize,
     pub issuers: Vec<Issuer>,
     pub routes: Vec<Route>,
@@ -453,6 +457,16 @@ impl File {
             idle_timeout: self.idle_timeout.as_deref(),
         })
         .map_err(|e| err(format!("gateway.{}", e.key), e.why))?;
+        let threads = match self.threads {
+            None => candor_serve::default_threads(),
+            Some(n @ 1..=256) => n,
+            Some(n) => {
+                return Err(err(
+                    "gateway.threads",
+                    format!("{n} is not between 1 and 256 (one per CPU is the default)"),
+                ));
+            }
+        };
 
         let mut issuers = Vec::new();
         for (i, f) in self.issuers.iter().enumerate() {
@@ -492,6 +506,7 @@ impl File {
             tls_key: self.tls_key.clone(),
             trusted_proxies,
             limits,
+            threads,
             verified_cache_entries: self.verified_cache_entries.unwrap_or(100_000),
             issuers,
             routes,

@@ -138,6 +138,7 @@ mod tests {
             iat: Some(1000),
             auth_time: Some(900),
             claims: serde_json::Value::Null,
+            forwarded: Default::default(),
         }
     }
 

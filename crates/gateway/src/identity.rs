@@ -1,6 +1,8 @@
 //! Who a verified token speaks for.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use http::{HeaderName, HeaderValue};
 
 /// A verified access token: what the gateway forwards and checks routes against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +18,29 @@ pub struct Identity {
     pub auth_time: Option<i64>,
     /// Every claim, for the routes' claim rules.
     pub claims: serde_json::Value,
+    /// The `X-Candor-*` headers, made on first use: a cached identity forwards many
+    /// requests.
+    pub forwarded: OnceLock<Vec<(HeaderName, HeaderValue)>>,
 }
 
 impl Identity {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The identity headers sent upstream (a value that cannot be a header is left out).
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        self.forwarded.get_or_init(|| {
+            let scope = self.scopes.join(" ");
+            [
+                (crate::proxy::SUBJECT, Some(self.sub.as_str())),
+                (crate::proxy::CLIENT_ID, self.client_id.as_deref()),
+                (crate::proxy::SCOPE, Some(scope.as_str())),
+                (crate::proxy::ISSUER, Some(&*self.issuer)),
+            ]
+            .into_iter()
+            .filter_map(|(n, v)| Some((n, HeaderValue::from_str(v?).ok()?)))
+            .collect()
+        })
     }
 }

@@ -18,6 +18,7 @@
 )]
 
 pub mod config;
+pub mod connections;
 pub mod deny;
 pub mod feed;
 pub mod identity;
@@ -74,12 +75,12 @@ pub enum GatewayError {
 }
 
 struct RouteState {
-    /// The route's name, as metrics key it.
-    name: Arc<str>,
+    /// The route's counters.
+    metrics: Arc<metrics::RouteMetrics>,
     upstream_auth: Option<Arc<upstream_auth::UpstreamAuth>>,
     route: Route,
     pool: Pool,
-    client: proxy::UpstreamClient,
+    connector: connections::Connector,
 }
 
 /// Everything a request needs, built from one configuration.
@@ -91,8 +92,8 @@ pub struct State {
     metrics: Arc<Metrics>,
     trusted: Vec<ipnet::IpNet>,
     scheme: &'static str,
-    /// The metrics label of requests no route took.
-    no_route: Arc<str>,
+    /// The counters of requests no route took.
+    no_route: Arc<metrics::RouteMetrics>,
 }
 
 fn now() -> i64 {
@@ -126,14 +127,15 @@ impl State {
                         .map(|u| upstream_auth::UpstreamAuth::new(u, http.clone()).map(Arc::new))
                         .transpose()
                         .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
-                    name: Arc::from(r.name.as_str()),
+                    metrics: metrics.route(&Arc::from(r.name.as_str())),
                     pool: Pool::new(r),
-                    client: proxy::client(r)
+                    connector: proxy::connector(r)
                         .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
                     route: r.clone(),
                 })
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
+        let no_route = metrics.route(&Arc::from("-"));
         let docs_base = config
             .issuers
             .first()
@@ -154,7 +156,7 @@ impl State {
             } else {
                 "http"
             },
-            no_route: Arc::from("-"),
+            no_route,
         })
     }
 
@@ -282,9 +284,8 @@ async fn stale(
 /// Handles one request.
 pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let (route_name, response, diagnosis) = pipeline(&state, req).await;
-    state.metrics.record(
-        route_name.as_ref().unwrap_or(&state.no_route),
+    let (route, response, diagnosis) = pipeline(&state, req).await;
+    route.unwrap_or(&state.no_route).record(
         response.status().as_u16(),
         diagnosis.map_or("", Code::as_str),
         started.elapsed(),
@@ -295,17 +296,16 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
 async fn pipeline(
     state: &State,
     req: Request<Incoming>,
-) -> (Option<Arc<str>>, Response<Body>, Option<Code>) {
+) -> (Option<&metrics::RouteMetrics>, Response<Body>, Option<Code>) {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .map(str::to_string);
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
     let index = match route::find(
         &state.routes,
         |r| &r.route,
-        host.as_deref(),
+        host,
         req.uri().path(),
         req.method(),
     ) {
@@ -317,7 +317,7 @@ async fn pipeline(
                     "no route matches {} {} (host {})",
                     req.method(),
                     quote(req.uri().path()),
-                    quote(host.as_deref().unwrap_or("(none)"))
+                    quote(host.unwrap_or("(none)"))
                 ),
             );
             return (None, state.refusal(None, &e, None), Some(e.code));
@@ -360,11 +360,11 @@ async fn pipeline(
         let e = OAuthError::new(Code::RouteNotFound, "no route");
         return (None, state.refusal(None, &e, None), Some(e.code));
     };
-    let name = Some(rs.name.clone());
+    let name = Some(&*rs.metrics);
     let fail = |e: OAuthError, scope: Option<&str>| {
         let code = e.code;
         (
-            name.clone(),
+            name,
             state.refusal(Some(&rs.route.name), &e, scope),
             Some(code),
         )
@@ -472,7 +472,7 @@ async fn pipeline(
         req,
         &rs.route,
         &rs.pool,
-        &rs.client,
+        &rs.connector,
         identity.as_deref(),
         &origin,
     )
@@ -625,19 +625,32 @@ pub async fn start_background(
         for b in &r.pool.backends {
             let b = b.clone();
             let health = health.clone();
-            let client = r.client.clone();
+            let connector = r.connector.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(health.interval);
                 loop {
                     tick.tick().await;
-                    let uri = format!("{}://{}{}", b.url.scheme(), b.authority, health.path);
-                    let ok = match http::Request::get(uri).body(proxy::UpstreamBody::Right(http_body_util::Empty::new())) {
-                        Ok(req) => matches!(
-                            tokio::time::timeout(health.interval.min(Duration::from_secs(5)), client.request(req)).await,
-                            Ok(Ok(resp)) if resp.status().is_success()
-                        ),
-                        Err(_) => false,
+                    let check = async {
+                        let mut req = http::Request::new(connections::UpstreamBody::Right(
+                            http_body_util::Empty::new(),
+                        ));
+                        *req.uri_mut() = health.path.parse().ok()?;
+                        req.headers_mut().insert(header::HOST, b.host.clone());
+                        let checkout = b.connections.checkout(&connector, &b.target).await.ok()?;
+                        let response = checkout.send(req).await.ok()?;
+                        // Read to the end, so the connection is pooled again.
+                        let status = response.status();
+                        http_body_util::BodyExt::collect(response.into_body())
+                            .await
+                            .ok()?;
+                        Some(status.is_success())
                     };
+                    let ok =
+                        tokio::time::timeout(health.interval.min(Duration::from_secs(5)), check)
+                            .await
+                            .ok()
+                            .flatten()
+                            .unwrap_or(false);
                     b.checked(ok, &health);
                 }
             }));
@@ -655,6 +668,7 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     /// What cannot change without a restart.
     listen: std::net::SocketAddr,
+    threads: usize,
 }
 
 impl Gateway {
@@ -668,6 +682,7 @@ impl Gateway {
             tasks: std::sync::Mutex::new(tasks),
             metrics,
             listen: config.listen,
+            threads: config.threads,
         }))
     }
 
@@ -739,8 +754,10 @@ impl Gateway {
             let s = gw.state();
             async move { Ok::<_, Infallible>(handle(s, req).await) }
         });
-        tracing::info!(listen = %self.listen, "candor gateway is ready");
-        let served = candor_serve::serve(listener, tls, service, limits, shutdown).await;
+        tracing::info!(listen = %self.listen, threads = self.threads, "candor gateway is ready");
+        let served =
+            candor_serve::serve_threads(listener, self.threads, tls, service, limits, shutdown)
+                .await;
         let _ = stop_admin.send(());
         if let Ok(mut tasks) = self.tasks.lock() {
             for t in tasks.drain(..) {

@@ -12,65 +12,112 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-#[derive(Debug, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
+/// Statuses counted without a lock (every HTTP status); others would go to `refused`.
+const STATUSES: usize = 600;
+
+/// One route's counters, found once per configuration, not per request: the request path
+/// does atomic adds, and takes a lock only for a refusal (which has a diagnosis to key on).
+#[derive(Debug)]
+pub struct RouteMetrics {
+    /// Forwarded requests (no diagnosis) by status.
+    forwarded: Box<[AtomicU64]>,
+    /// Refusals by (status, diagnosis).
+    refused: Mutex<HashMap<(u16, &'static str), u64>>,
+    /// Requests per latency bucket (not cumulative; the last slot is past the last bucket).
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
 }
 
-/// (route, status, diagnosis).
-type RequestKey = (Arc<str>, u16, &'static str);
+impl Default for RouteMetrics {
+    fn default() -> Self {
+        RouteMetrics {
+            forwarded: (0..STATUSES).map(|_| AtomicU64::new(0)).collect(),
+            refused: Mutex::default(),
+            buckets: Default::default(),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+}
+
+impl RouteMetrics {
+    pub fn record(&self, status: u16, diagnosis: &'static str, elapsed: Duration) {
+        match self.forwarded.get(usize::from(status)) {
+            Some(n) if diagnosis.is_empty() => {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {
+                if let Ok(mut r) = self.refused.lock() {
+                    *r.entry((status, diagnosis)).or_default() += 1;
+                }
+            }
+        }
+        let secs = elapsed.as_secs_f64();
+        let slot = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
+        if let Some(b) = self.buckets.get(slot) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+        self.sum_nanos.fetch_add(
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// (status, diagnosis) → requests.
+    fn requests(&self) -> BTreeMap<(u16, &'static str), u64> {
+        let mut out: BTreeMap<(u16, &'static str), u64> = self
+            .refused
+            .lock()
+            .map(|r| r.iter().map(|(k, v)| (*k, *v)).collect())
+            .unwrap_or_default();
+        for (status, n) in self.forwarded.iter().enumerate() {
+            let n = n.load(Ordering::Relaxed);
+            if n > 0
+                && let Ok(status) = u16::try_from(status)
+            {
+                *out.entry((status, "")).or_default() += n;
+            }
+        }
+        out
+    }
+}
 
 /// Counters and histograms kept by the request path.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// (route, status, diagnosis) → requests. Keys are cheap to clone: the request path
-    /// allocates nothing here.
-    requests: Mutex<HashMap<RequestKey, u64>>,
-    latency: Mutex<HashMap<Arc<str>, Histogram>>,
+    /// By route name; kept across reloads, so a route's counters go on counting.
+    routes: Mutex<BTreeMap<Arc<str>, Arc<RouteMetrics>>>,
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub stale_accepted: AtomicU64,
 }
 
 impl Metrics {
-    pub fn record(
-        &self,
-        route: &Arc<str>,
-        status: u16,
-        diagnosis: &'static str,
-        elapsed: Duration,
-    ) {
-        if let Ok(mut r) = self.requests.lock() {
-            *r.entry((route.clone(), status, diagnosis)).or_default() += 1;
-        }
-        if let Ok(mut l) = self.latency.lock() {
-            let h = l.entry(route.clone()).or_default();
-            let secs = elapsed.as_secs_f64();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if secs <= *b
-                    && let Some(c) = h.counts.get_mut(i)
-                {
-                    *c += 1;
-                }
-            }
-            h.sum += secs;
-            h.count += 1;
+    /// The counters of the route `name` (`-` for requests no route took).
+    pub fn route(&self, name: &Arc<str>) -> Arc<RouteMetrics> {
+        match self.routes.lock() {
+            Ok(mut routes) => routes.entry(name.clone()).or_default().clone(),
+            Err(_) => Arc::default(),
         }
     }
 
     /// The exposition text; `extra` appends gauges the caller knows (issuers, upstreams).
     pub fn render(&self, extra: &str) -> String {
+        let routes: Vec<(Arc<str>, Arc<RouteMetrics>)> = self
+            .routes
+            .lock()
+            .map(|r| r.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
         let mut out = String::new();
         let _ = writeln!(
             out,
             "# HELP candor_gateway_requests_total Requests handled, by route, status and diagnosis (\"\" when forwarded)."
         );
         let _ = writeln!(out, "# TYPE candor_gateway_requests_total counter");
-        if let Ok(r) = self.requests.lock() {
-            let sorted: BTreeMap<_, _> = r.iter().collect();
-            for ((route, status, diagnosis), n) in sorted {
+        for (route, m) in &routes {
+            for ((status, diagnosis), n) in m.requests() {
                 let _ = writeln!(
                     out,
                     "candor_gateway_requests_total{{route=\"{route}\",status=\"{status}\",diagnosis=\"{diagnosis}\"}} {n}"
@@ -85,31 +132,32 @@ impl Metrics {
             out,
             "# TYPE candor_gateway_request_duration_seconds histogram"
         );
-        if let Ok(l) = self.latency.lock() {
-            let sorted: BTreeMap<_, _> = l.iter().collect();
-            for (route, h) in sorted {
-                for (b, c) in BUCKETS.iter().zip(h.counts.iter()) {
-                    let _ = writeln!(
-                        out,
-                        "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {c}"
-                    );
-                }
+        for (route, m) in &routes {
+            let count: u64 = m.buckets.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+            if count == 0 {
+                continue;
+            }
+            let mut cumulative = 0;
+            for (b, c) in BUCKETS.iter().zip(m.buckets.iter()) {
+                cumulative += c.load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
-                    "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(
-                    out,
-                    "candor_gateway_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "candor_gateway_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.count
+                    "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {cumulative}"
                 );
             }
+            let _ = writeln!(
+                out,
+                "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "candor_gateway_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                m.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+            );
+            let _ = writeln!(
+                out,
+                "candor_gateway_request_duration_seconds_count{{route=\"{route}\"}} {count}"
+            );
         }
         for (name, help, v) in [
             (

@@ -11,22 +11,17 @@ use candor_proto::error::quote;
 use candor_proto::{Code, OAuthError};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Either, Empty};
+use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use ipnet::IpNet;
 
 use crate::Body;
 use crate::config::Route;
+use crate::connections::{Connector, SendError};
 use crate::identity::Identity;
 use crate::upstream::Pool;
-
-/// The body sent upstream: the caller's, streamed; or none (a retry).
-pub type UpstreamBody = Either<Incoming, Empty<Bytes>>;
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
 
 /// The TLS configuration for a route's https upstreams: the system's roots (the platform
 /// verifier), or only the CAs of `upstream_ca`.
@@ -64,8 +59,8 @@ fn tls_config(route: &Route) -> Result<rustls::ClientConfig, String> {
     Ok(config)
 }
 
-/// A keep-alive client for one route's upstreams (http and https).
-pub fn client(route: &Route) -> Result<UpstreamClient, String> {
+/// What opens connections to one route's upstreams (http and https).
+pub fn connector(route: &Route) -> Result<Connector, String> {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     http.set_connect_timeout(Some(route.connect_timeout));
@@ -75,10 +70,7 @@ pub fn client(route: &Route) -> Result<UpstreamClient, String> {
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(std::time::Duration::from_secs(50))
-        .pool_max_idle_per_host(1024)
-        .build(connector))
+    Ok(connector)
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -129,12 +121,11 @@ pub struct Origin<'a> {
 
 /// The headers sent upstream.
 pub fn upstream_headers(
-    incoming: &HeaderMap,
+    mut h: HeaderMap,
     identity: Option<&Identity>,
     origin: &Origin<'_>,
     upgrade: Option<&HeaderValue>,
 ) -> HeaderMap {
-    let mut h = incoming.clone();
     strip_hop_by_hop(&mut h);
     let spoofed: Vec<HeaderName> = h
         .keys()
@@ -146,8 +137,7 @@ pub fn upstream_headers(
     }
     let trusted_peer = origin.trusted.iter().any(|n| n.contains(&origin.peer));
     let forwarded_for: Vec<String> = if trusted_peer {
-        incoming
-            .get_all("x-forwarded-for")
+        h.get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .map(str::to_string)
@@ -164,30 +154,22 @@ pub fn upstream_headers(
     if let Ok(v) = HeaderValue::from_str(&chain) {
         h.insert("x-forwarded-for", v);
     }
-    if !(trusted_peer && incoming.contains_key("x-forwarded-proto")) {
+    if !(trusted_peer && h.contains_key("x-forwarded-proto")) {
         h.insert("x-forwarded-proto", HeaderValue::from_static(origin.scheme));
     }
-    if !(trusted_peer && incoming.contains_key("x-forwarded-host"))
-        && let Some(host) = incoming.get(header::HOST)
+    if !(trusted_peer && h.contains_key("x-forwarded-host"))
+        && let Some(host) = h.remove(header::HOST)
     {
-        h.insert("x-forwarded-host", host.clone());
+        h.insert("x-forwarded-host", host);
     }
     h.remove(header::HOST);
     if !trusted_peer {
         h.remove("forwarded");
     }
     if let Some(id) = identity {
-        let mut set = |name: HeaderName, value: &str| {
-            if let Ok(v) = HeaderValue::from_str(value) {
-                h.insert(name, v);
-            }
-        };
-        set(SUBJECT, &id.sub);
-        if let Some(c) = &id.client_id {
-            set(CLIENT_ID, c);
+        for (name, value) in id.headers() {
+            h.insert(name.clone(), value.clone());
         }
-        set(SCOPE, &id.scopes.join(" "));
-        set(ISSUER, &id.issuer);
     }
     if let Some(a) = &origin.upstream_authorization
         && let Ok(v) = HeaderValue::from_str(a)
@@ -201,8 +183,16 @@ pub fn upstream_headers(
     h
 }
 
-/// The path and query sent upstream.
-pub fn upstream_path(route: &Route, base: &str, uri: &Uri) -> String {
+/// The path and query sent upstream (origin form).
+pub fn upstream_path(route: &Route, base: &str, uri: &Uri) -> Result<Uri, http::uri::InvalidUri> {
+    let base = base.trim_end_matches('/');
+    if !route.strip_prefix && base.is_empty() {
+        // The common case: the caller's path and query as they came, no copy.
+        return Ok(match uri.path_and_query() {
+            Some(pq) => Uri::from(pq.clone()),
+            None => Uri::from_static("/"),
+        });
+    }
     let path = uri.path();
     let rest = if route.strip_prefix {
         let stripped = path
@@ -216,13 +206,12 @@ pub fn upstream_path(route: &Route, base: &str, uri: &Uri) -> String {
     } else {
         path.to_string()
     };
-    let base = base.trim_end_matches('/');
     let mut out = format!("{base}{rest}");
     if let Some(q) = uri.query() {
         out.push('?');
         out.push_str(q);
     }
-    out
+    out.parse()
 }
 
 fn idempotent(method: &Method) -> bool {
@@ -245,7 +234,7 @@ pub async fn forward(
     mut req: Request<Incoming>,
     route: &Route,
     pool: &Pool,
-    client: &UpstreamClient,
+    connector: &Connector,
     identity: Option<&Identity>,
     origin: &Origin<'_>,
 ) -> Result<Response<Body>, OAuthError> {
@@ -265,11 +254,11 @@ pub async fn forward(
         .cloned();
     let caller_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
-    let headers = upstream_headers(&parts.headers, identity, origin, upgrade.as_ref());
     let retryable = idempotent(&parts.method) && !has_body(&parts.headers) && upgrade.is_none();
-    let mut body = Some(body);
+    let mut headers = upstream_headers(parts.headers, identity, origin, upgrade.as_ref());
+    // A connect failure sent nothing: the request is built only once a connection is had.
     let mut tried: Vec<usize> = Vec::new();
-    loop {
+    let (backend, checkout) = loop {
         let Some(i) = pool.pick(&tried) else {
             return Err(if tried.is_empty() {
                 OAuthError::new(
@@ -294,71 +283,13 @@ pub async fn forward(
         let Some(backend) = pool.get(i) else {
             continue;
         };
-        let path = upstream_path(route, backend.url.path(), &parts.uri);
-        let uri: Uri = format!("{}://{}{}", backend.url.scheme(), backend.authority, path)
-            .parse()
-            .map_err(|_| {
-                OAuthError::new(Code::RouteNotFound, "the upstream URL cannot be built")
-            })?;
-        let mut builder = Request::builder()
-            .method(parts.method.clone())
-            .uri(uri)
-            .version(http::Version::HTTP_11);
-        if let Some(h) = builder.headers_mut() {
-            *h = headers.clone();
-            // The upstream's own name, as nginx's proxy_pass sends it; the caller's Host
-            // travels as X-Forwarded-Host.
-            if let Ok(v) = HeaderValue::from_str(&backend.authority) {
-                h.insert(header::HOST, v);
-            }
-        }
-        let outgoing = match body.take() {
-            Some(b) => Either::Left(b),
-            None => Either::Right(Empty::new()),
-        };
-        let Ok(upstream_req) = builder.body(outgoing) else {
-            return Err(OAuthError::new(
-                Code::UpstreamConnect,
-                "the upstream request cannot be built",
-            ));
-        };
-        backend.in_flight.fetch_add(1, Ordering::Relaxed);
-        let sent = tokio::time::timeout(route.response_timeout, client.request(upstream_req)).await;
-        backend.in_flight.fetch_sub(1, Ordering::Relaxed);
-        match sent {
-            Ok(Ok(mut response)) => {
-                if response.status().is_server_error() {
-                    backend.failed();
-                } else {
-                    backend.succeeded();
-                }
-                if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                    if let Some(caller) = caller_upgrade {
-                        let upstream = hyper::upgrade::on(&mut response);
-                        tokio::spawn(async move {
-                            if let (Ok(a), Ok(b)) = (caller.await, upstream.await) {
-                                let mut a = TokioIo::new(a);
-                                let mut b = TokioIo::new(b);
-                                let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-                            }
-                        });
-                    }
-                    let (mut head, _) = response.into_parts();
-                    head.headers.remove(header::TRANSFER_ENCODING);
-                    return Ok(Response::from_parts(
-                        head,
-                        crate::refuse::full(Bytes::new()),
-                    ));
-                }
-                let (mut head, body) = response.into_parts();
-                strip_hop_by_hop(&mut head.headers);
-                return Ok(Response::from_parts(
-                    head,
-                    body.map_err(|e| -> crate::BoxError { Box::new(e) })
-                        .boxed_unsync(),
-                ));
-            }
-            Ok(Err(e)) if e.is_connect() => {
+        match backend
+            .connections
+            .checkout(connector, &backend.target)
+            .await
+        {
+            Ok(c) => break (backend, c),
+            Err(e) => {
                 backend.failed();
                 tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
                 if retryable {
@@ -373,29 +304,86 @@ pub async fn forward(
                     ),
                 ));
             }
-            Ok(Err(e)) => {
+        }
+    };
+    let uri = upstream_path(route, backend.url.path(), &parts.uri)
+        .map_err(|_| OAuthError::new(Code::RouteNotFound, "the upstream URL cannot be built"))?;
+    // The upstream's own name, as nginx's proxy_pass sends it; the caller's Host travels as
+    // X-Forwarded-Host.
+    headers.insert(header::HOST, backend.host.clone());
+    let mut upstream_req = Request::new(Either::Left(body));
+    *upstream_req.method_mut() = parts.method;
+    *upstream_req.uri_mut() = uri;
+    *upstream_req.headers_mut() = headers;
+    backend.in_flight.fetch_add(1, Ordering::Relaxed);
+    let sent = tokio::time::timeout(route.response_timeout, checkout.send(upstream_req)).await;
+    backend.in_flight.fetch_sub(1, Ordering::Relaxed);
+    match sent {
+        Ok(Ok(mut response)) => {
+            if response.status().is_server_error() {
                 backend.failed();
-                return Err(OAuthError::new(
-                    Code::UpstreamConnect,
-                    format!(
-                        "the upstream {} of route {} failed: {e}",
-                        quote(backend.url.as_str()),
-                        quote(&route.name)
-                    ),
+            } else {
+                backend.succeeded();
+            }
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                if let Some(caller) = caller_upgrade {
+                    let upstream = hyper::upgrade::on(&mut response);
+                    tokio::spawn(async move {
+                        if let (Ok(a), Ok(b)) = (caller.await, upstream.await) {
+                            let mut a = TokioIo::new(a);
+                            let mut b = TokioIo::new(b);
+                            let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+                        }
+                    });
+                }
+                let (mut head, _) = response.into_parts();
+                head.headers.remove(header::TRANSFER_ENCODING);
+                return Ok(Response::from_parts(
+                    head,
+                    crate::refuse::full(Bytes::new()),
                 ));
             }
-            Err(_) => {
-                backend.failed();
-                return Err(OAuthError::new(
-                    Code::UpstreamTimeout,
-                    format!(
-                        "the upstream {} of route {} sent no response within {}s",
-                        quote(backend.url.as_str()),
-                        quote(&route.name),
-                        route.response_timeout.as_secs()
-                    ),
-                ));
-            }
+            let (mut head, body) = response.into_parts();
+            strip_hop_by_hop(&mut head.headers);
+            Ok(Response::from_parts(
+                head,
+                body.map_err(|e| -> crate::BoxError { Box::new(e) })
+                    .boxed_unsync(),
+            ))
+        }
+        Ok(Err(SendError::Connect(e))) => {
+            backend.failed();
+            Err(OAuthError::new(
+                Code::UpstreamConnect,
+                format!(
+                    "the upstream {} of route {} refused the connection: {e}",
+                    quote(backend.url.as_str()),
+                    quote(&route.name)
+                ),
+            ))
+        }
+        Ok(Err(SendError::Request(e))) => {
+            backend.failed();
+            Err(OAuthError::new(
+                Code::UpstreamConnect,
+                format!(
+                    "the upstream {} of route {} failed: {e}",
+                    quote(backend.url.as_str()),
+                    quote(&route.name)
+                ),
+            ))
+        }
+        Err(_) => {
+            backend.failed();
+            Err(OAuthError::new(
+                Code::UpstreamTimeout,
+                format!(
+                    "the upstream {} of route {} sent no response within {}s",
+                    quote(backend.url.as_str()),
+                    quote(&route.name),
+                    route.response_timeout.as_secs()
+                ),
+            ))
         }
     }
 }
@@ -424,7 +412,7 @@ mod tests {
             scheme: "http",
             upstream_authorization: None,
         };
-        let out = upstream_headers(&h, None, &origin, None);
+        let out = upstream_headers(h.clone(), None, &origin, None);
         assert!(out.get("x-candor-subject").is_none());
         assert!(out.get("x-candor-scope").is_none());
         assert!(out.get("x-secret").is_none());
@@ -447,7 +435,7 @@ mod tests {
             scheme: "http",
             upstream_authorization: None,
         };
-        let out = upstream_headers(&h, None, &origin, None);
+        let out = upstream_headers(h.clone(), None, &origin, None);
         assert_eq!(
             out.get("x-forwarded-for").map(|v| v.as_bytes()),
             Some(&b"6.6.6.6, 192.0.2.1"[..])

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::time::{Duration, Instant};
 
 use crate::config::{self, Balance};
+use crate::connections::Connections;
 
 /// Consecutive failures (connect errors, 5xx) that eject an upstream passively.
 const EJECT_AFTER: u32 = 5;
@@ -19,6 +20,12 @@ pub struct Backend {
     pub weight: u32,
     /// `host:port` as the upstream request's authority.
     pub authority: String,
+    /// `scheme://authority`: where connections go.
+    pub target: http::Uri,
+    /// The `Host` header sent upstream.
+    pub host: http::HeaderValue,
+    /// Idle keep-alive connections.
+    pub connections: Arc<Connections>,
     pub in_flight: AtomicUsize,
     /// As decided by the active health check (true without one).
     pub healthy: AtomicBool,
@@ -37,10 +44,20 @@ impl Backend {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         };
+        // The configuration checked the URL (http or https, a host): these cannot fail; if they
+        // did, connecting would, with the error named.
+        let target = format!("{}://{authority}", u.url.scheme())
+            .parse()
+            .unwrap_or_default();
+        let host = http::HeaderValue::from_str(&authority)
+            .unwrap_or(http::HeaderValue::from_static("localhost"));
         Backend {
             url: u.url.clone(),
             weight: u.weight,
             authority,
+            target,
+            host,
+            connections: Arc::default(),
             in_flight: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
             failures: AtomicU32::new(0),

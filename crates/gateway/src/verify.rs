@@ -190,6 +190,7 @@ pub async fn verify(
         iat: v.iat,
         auth_time: v.auth_time,
         claims: decoded.claims,
+        forwarded: Default::default(),
     });
     cache.put(digest, identity.clone());
     Ok((identity, Source::Verified))

@@ -1347,3 +1347,84 @@ async fn upstream_auth_replaces_the_callers_token_with_the_routes_own() {
     .await;
     assert_eq!(second.body["headers"]["authorization"], sent.as_str());
 }
+
+/// An upstream that counts the connections it accepts and the ones it has closed, and
+/// closes them all, silently, when told to (as an upstream's keep-alive timeout does).
+struct CountingUpstream {
+    addr: SocketAddr,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    closed: Arc<std::sync::atomic::AtomicUsize>,
+    close_all: tokio::sync::watch::Sender<bool>,
+}
+
+async fn counting_upstream() -> CountingUpstream {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (close_all, closing) = tokio::sync::watch::channel(false);
+    let (count, gone) = (accepted.clone(), closed.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut closing = closing.clone();
+            closing.mark_unchanged();
+            let gone = gone.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
+                    ))
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = conn => {}
+                    _ = closing.changed() => {}
+                }
+                gone.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    CountingUpstream {
+        addr,
+        accepted,
+        closed,
+        close_all,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_reused_and_one_closed_while_idle_costs_no_request() {
+    use std::sync::atomic::Ordering;
+    let up = counting_upstream().await;
+    let g = gateway(&route_toml("open", "/", up.addr, "auth = \"none\"")).await;
+    // One caller, one keep-alive connection to the gateway (each body read to the end, so
+    // the caller reuses it): its requests share one upstream connection.
+    let client = reqwest::Client::new();
+    let get = || async {
+        let r = client.get(format!("{}/x", g.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), "ok");
+    };
+    for _ in 0..20 {
+        get().await;
+    }
+    assert_eq!(up.accepted.load(Ordering::SeqCst), 1);
+    // The upstream closes that connection while it is idle in the gateway's pool: the next
+    // request gets a new one, and its answer; the new one is reused in turn.
+    up.close_all.send_replace(true);
+    let since = Instant::now();
+    while up.closed.load(Ordering::SeqCst) < 1 && since.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..5 {
+        get().await;
+    }
+    assert_eq!(up.accepted.load(Ordering::SeqCst), 2);
+}
