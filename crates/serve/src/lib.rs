@@ -190,6 +190,55 @@ where
     S: HttpService<B>,
     B: ResponseBody,
 {
+    accept_loop(
+        listener,
+        tls,
+        service,
+        limits,
+        shutdown,
+        |stream, peer, conn| {
+            tokio::spawn(conn.run(stream, peer));
+        },
+    )
+    .await
+}
+
+/// An accepted connection's share of the listener: its settings, its service, and the slot
+/// it holds until it closes.
+pub(crate) struct Accepted<S> {
+    ctx: conn::Context,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    service: S,
+    slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl<S> Accepted<S> {
+    /// Serves the connection to its end, then gives its slot back.
+    pub(crate) async fn run<B>(self, stream: tokio::net::TcpStream, peer: SocketAddr)
+    where
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        conn::run(self.ctx, stream, peer, self.acceptor, self.service).await;
+        drop(self.slot);
+    }
+}
+
+/// Accepts connections while there is a slot for them (`max_connections`) and hands each to
+/// `dispatch`, until `shutdown`; then waits (at most the grace period) until every slot is
+/// back.
+pub(crate) async fn accept_loop<S, B>(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    service: S,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut dispatch: impl FnMut(tokio::net::TcpStream, SocketAddr, Accepted<S>),
+) -> std::io::Result<()>
+where
+    S: HttpService<B>,
+    B: ResponseBody,
+{
     let limits = Arc::new(limits);
     let builder = Arc::new(conn::builder(&limits));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -198,7 +247,7 @@ where
     tokio::pin!(shutdown);
 
     loop {
-        let permit = tokio::select! {
+        let slot = tokio::select! {
             permit = slots.clone().acquire_owned() => match permit {
                 Ok(p) => p,
                 Err(_) => break,
@@ -218,21 +267,21 @@ where
             },
             () = &mut shutdown => break,
         };
-        let ctx = conn::Context {
-            builder: builder.clone(),
-            limits: limits.clone(),
-            stop: stop_rx.clone(),
+        let accepted = Accepted {
+            ctx: conn::Context {
+                builder: builder.clone(),
+                limits: limits.clone(),
+                stop: stop_rx.clone(),
+            },
+            acceptor: acceptor.clone(),
+            service: service.clone(),
+            slot,
         };
-        let service = service.clone();
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            conn::run(ctx, stream, peer, acceptor, service).await;
-            drop(permit);
-        });
+        dispatch(stream, peer, accepted);
     }
 
     // Graceful shutdown: every connection finishes what it has in flight, then closes; the
-    // permits all come back when the last one is gone.
+    // slots all come back when the last one is gone.
     let _ = stop_tx.send(true);
     drop(listener);
     let total = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
