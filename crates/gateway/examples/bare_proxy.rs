@@ -1,4 +1,5 @@
-//! The floor of the gateway's request path: `candor_serve::serve` in front, the gateway's
+//! The floor of the gateway's request path: `candor_serve::serve_threads` in front (one event
+//! loop per CPU, as the gateway), the gateway's
 //! upstream connections behind ([`candor_gateway::connections`]), and nothing between — no
 //! route, no token, no header rewriting, no metrics. What the gateway's throughput reads
 //! against in `bench/gateway/RESULTS.md`. Serves until killed.
@@ -35,7 +36,13 @@ async fn main() {
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    let shared = Arc::new((connector, upstream, host, Arc::new(Connections::default())));
+    let threads = candor_serve::default_threads();
+    let shared = Arc::new((
+        connector,
+        upstream,
+        host,
+        Arc::new(Connections::new(threads)),
+    ));
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
     println!(
         "bare_proxy listening on http://{}",
@@ -72,8 +79,9 @@ async fn main() {
             })
         }
     });
-    candor_serve::serve(
+    candor_serve::serve_threads(
         listener,
+        threads,
         None,
         service,
         candor_serve::Limits::default(),

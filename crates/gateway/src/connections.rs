@@ -29,6 +29,8 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower::Service;
 
+use crate::per_thread::PerThread;
+
 /// The body sent upstream: the caller's, streamed; or none.
 pub type UpstreamBody = http_body_util::Either<Incoming, http_body_util::Empty<Bytes>>;
 /// Opens a connection to an upstream: TCP (connect timeout, `TCP_NODELAY`), then TLS for
@@ -81,14 +83,10 @@ struct Idle {
     since: Instant,
 }
 
-/// Pools per event-loop thread ([`candor_serve::worker`]); more threads share them.
-const SHARDS: usize = 16;
-
 /// The idle connections to one upstream, one pool per event-loop thread: a connection's
 /// socket is registered with the runtime of the thread that opened it, and is only used there.
-#[derive(Default)]
 pub struct Connections {
-    idle: [Mutex<Vec<Idle>>; SHARDS],
+    idle: PerThread<Mutex<Vec<Idle>>>,
 }
 
 impl std::fmt::Debug for Connections {
@@ -100,6 +98,13 @@ impl std::fmt::Debug for Connections {
 }
 
 impl Connections {
+    /// Pools for `threads` event loops (and one for callers off them, such as health checks).
+    pub fn new(threads: usize) -> Connections {
+        Connections {
+            idle: PerThread::new(threads, Mutex::default),
+        }
+    }
+
     pub fn idle_count(&self) -> usize {
         self.idle
             .iter()
@@ -107,11 +112,9 @@ impl Connections {
             .sum()
     }
 
-    /// This thread's pool (threads off the event loops, such as health checks, share one).
+    /// This thread's pool.
     fn shard(&self) -> &Mutex<Vec<Idle>> {
-        let [first, ..] = &self.idle;
-        let i = candor_serve::worker().map_or(0, |w| w % (SHARDS - 1) + 1);
-        self.idle.get(i).unwrap_or(first)
+        self.idle.get()
     }
 
     /// The most recently used idle connection that is still ready for a request.

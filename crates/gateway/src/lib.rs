@@ -25,6 +25,7 @@ pub mod identity;
 pub mod introspect;
 pub mod issuer;
 pub mod metrics;
+pub mod per_thread;
 pub mod proxy;
 pub mod refuse;
 pub mod route;
@@ -128,7 +129,7 @@ impl State {
                         .transpose()
                         .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
                     metrics: metrics.route(&Arc::from(r.name.as_str())),
-                    pool: Pool::new(r),
+                    pool: Pool::new(r, config.threads),
                     connector: proxy::connector(r)
                         .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
                     route: r.clone(),
@@ -144,7 +145,7 @@ impl State {
         Ok(State {
             routes,
             issuers,
-            verified: Verified::new(config.verified_cache_entries),
+            verified: Verified::new(config.verified_cache_entries, config.threads),
             docs: Docs {
                 base: docs_base,
                 realm: "candor-gateway".into(),
@@ -256,10 +257,7 @@ async fn stale(
     match policy {
         config::OnStale::Refuse => Err(behind()),
         config::OnStale::Accept => {
-            state
-                .metrics
-                .stale_accepted
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state.metrics.stale_accepted();
             Ok(())
         }
         config::OnStale::Introspect => {
@@ -282,9 +280,9 @@ async fn stale(
 }
 
 /// Handles one request.
-pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let (route, response, diagnosis) = pipeline(&state, req).await;
+    let (route, response, diagnosis) = pipeline(state, req).await;
     route.unwrap_or(&state.no_route).record(
         response.status().as_u16(),
         diagnosis.map_or("", Code::as_str),
@@ -402,15 +400,9 @@ async fn pipeline(
                             Err(r) => return fail(r.error, None),
                         };
                     match source {
-                        verify::Source::Cache => state
-                            .metrics
-                            .cache_hits
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                        verify::Source::Verified => state
-                            .metrics
-                            .cache_misses
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    };
+                        verify::Source::Cache => state.metrics.cache_hit(),
+                        verify::Source::Verified => state.metrics.cache_miss(),
+                    }
                     if let Some(issuer) = state
                         .issuers
                         .iter()
@@ -664,6 +656,8 @@ pub async fn start_background(
 /// connection.
 pub struct Gateway {
     current: std::sync::RwLock<Arc<State>>,
+    /// Bumped by every reload: a connection keeps the state it took until this moves.
+    generation: std::sync::atomic::AtomicU64,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     metrics: Arc<Metrics>,
     /// What cannot change without a restart.
@@ -674,11 +668,12 @@ pub struct Gateway {
 impl Gateway {
     /// Builds the state of `config` and starts its background work (feeds loaded first).
     pub async fn start(config: &Config) -> Result<Arc<Gateway>, GatewayError> {
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new(config.threads));
         let state = Arc::new(State::new(config, metrics.clone())?);
         let tasks = start_background(&state).await?;
         Ok(Arc::new(Gateway {
             current: std::sync::RwLock::new(state),
+            generation: std::sync::atomic::AtomicU64::new(0),
             tasks: std::sync::Mutex::new(tasks),
             metrics,
             listen: config.listen,
@@ -710,6 +705,8 @@ impl Gateway {
         if let Ok(mut current) = self.current.write() {
             *current = state;
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         if let Ok(mut old) = self.tasks.lock() {
             for t in old.drain(..) {
                 t.abort();
@@ -750,9 +747,21 @@ impl Gateway {
             ));
         }
         let gw = self.clone();
+        // Each connection gets its own copy of this closure, and with it a handle on the
+        // state of its own (`Arc<Arc<State>>`, made again only after a reload): a request
+        // then touches no lock and no reference count that another core's requests touch.
+        let mut held: Option<(u64, Arc<Arc<State>>)> = None;
         let service = tower::service_fn(move |req| {
-            let s = gw.state();
-            async move { Ok::<_, Infallible>(handle(s, req).await) }
+            let generation = gw.generation.load(std::sync::atomic::Ordering::Acquire);
+            let s = match &held {
+                Some((g, s)) if *g == generation => s.clone(),
+                _ => {
+                    let s = Arc::new(gw.state());
+                    held = Some((generation, s.clone()));
+                    s
+                }
+            };
+            async move { Ok::<_, Infallible>(handle(&s, req).await) }
         });
         tracing::info!(listen = %self.listen, threads = self.threads, "candor gateway is ready");
         let served =

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::per_thread::PerThread;
+
 /// Latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -16,23 +18,28 @@ const BUCKETS: [f64; 12] = [
 const STATUSES: usize = 600;
 
 /// One route's counters, found once per configuration, not per request: the request path
-/// does atomic adds, and takes a lock only for a refusal (which has a diagnosis to key on).
+/// does atomic adds on its own thread's counters, and takes a lock only for a refusal (which
+/// has a diagnosis to key on).
 #[derive(Debug)]
 pub struct RouteMetrics {
-    /// Forwarded requests (no diagnosis) by status.
-    forwarded: Box<[AtomicU64]>,
+    counts: PerThread<Counts>,
     /// Refusals by (status, diagnosis).
     refused: Mutex<HashMap<(u16, &'static str), u64>>,
+}
+
+#[derive(Debug)]
+struct Counts {
+    /// Forwarded requests (no diagnosis) by status.
+    forwarded: Box<[AtomicU64]>,
     /// Requests per latency bucket (not cumulative; the last slot is past the last bucket).
     buckets: [AtomicU64; BUCKETS.len() + 1],
     sum_nanos: AtomicU64,
 }
 
-impl Default for RouteMetrics {
-    fn default() -> Self {
-        RouteMetrics {
+impl Counts {
+    fn new() -> Counts {
+        Counts {
             forwarded: (0..STATUSES).map(|_| AtomicU64::new(0)).collect(),
-            refused: Mutex::default(),
             buckets: Default::default(),
             sum_nanos: AtomicU64::new(0),
         }
@@ -40,8 +47,16 @@ impl Default for RouteMetrics {
 }
 
 impl RouteMetrics {
+    fn new(threads: usize) -> RouteMetrics {
+        RouteMetrics {
+            counts: PerThread::new(threads, Counts::new),
+            refused: Mutex::default(),
+        }
+    }
+
     pub fn record(&self, status: u16, diagnosis: &'static str, elapsed: Duration) {
-        match self.forwarded.get(usize::from(status)) {
+        let counts = self.counts.get();
+        match counts.forwarded.get(usize::from(status)) {
             Some(n) if diagnosis.is_empty() => {
                 n.fetch_add(1, Ordering::Relaxed);
             }
@@ -56,13 +71,31 @@ impl RouteMetrics {
             .iter()
             .position(|b| secs <= *b)
             .unwrap_or(BUCKETS.len());
-        if let Some(b) = self.buckets.get(slot) {
+        if let Some(b) = counts.buckets.get(slot) {
             b.fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_nanos.fetch_add(
+        counts.sum_nanos.fetch_add(
             u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+    }
+
+    /// Requests per latency bucket (not cumulative), over every thread.
+    fn buckets(&self) -> [u64; BUCKETS.len() + 1] {
+        let mut out = [0; BUCKETS.len() + 1];
+        for c in self.counts.iter() {
+            for (o, b) in out.iter_mut().zip(c.buckets.iter()) {
+                *o += b.load(Ordering::Relaxed);
+            }
+        }
+        out
+    }
+
+    fn sum_nanos(&self) -> u64 {
+        self.counts
+            .iter()
+            .map(|c| c.sum_nanos.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// (status, diagnosis) → requests.
@@ -72,12 +105,14 @@ impl RouteMetrics {
             .lock()
             .map(|r| r.iter().map(|(k, v)| (*k, *v)).collect())
             .unwrap_or_default();
-        for (status, n) in self.forwarded.iter().enumerate() {
-            let n = n.load(Ordering::Relaxed);
-            if n > 0
-                && let Ok(status) = u16::try_from(status)
-            {
-                *out.entry((status, "")).or_default() += n;
+        for counts in self.counts.iter() {
+            for (status, n) in counts.forwarded.iter().enumerate() {
+                let n = n.load(Ordering::Relaxed);
+                if n > 0
+                    && let Ok(status) = u16::try_from(status)
+                {
+                    *out.entry((status, "")).or_default() += n;
+                }
             }
         }
         out
@@ -85,22 +120,52 @@ impl RouteMetrics {
 }
 
 /// Counters and histograms kept by the request path.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
+    threads: usize,
     /// By route name; kept across reloads, so a route's counters go on counting.
     routes: Mutex<BTreeMap<Arc<str>, Arc<RouteMetrics>>>,
-    pub cache_hits: AtomicU64,
-    pub cache_misses: AtomicU64,
-    pub stale_accepted: AtomicU64,
+    cache_hits: PerThread<AtomicU64>,
+    cache_misses: PerThread<AtomicU64>,
+    stale_accepted: AtomicU64,
 }
 
 impl Metrics {
+    /// Counters for a gateway serving on `threads` event loops.
+    pub fn new(threads: usize) -> Metrics {
+        Metrics {
+            threads,
+            routes: Mutex::default(),
+            cache_hits: PerThread::new(threads, AtomicU64::default),
+            cache_misses: PerThread::new(threads, AtomicU64::default),
+            stale_accepted: AtomicU64::new(0),
+        }
+    }
+
     /// The counters of the route `name` (`-` for requests no route took).
     pub fn route(&self, name: &Arc<str>) -> Arc<RouteMetrics> {
         match self.routes.lock() {
-            Ok(mut routes) => routes.entry(name.clone()).or_default().clone(),
-            Err(_) => Arc::default(),
+            Ok(mut routes) => routes
+                .entry(name.clone())
+                .or_insert_with(|| Arc::new(RouteMetrics::new(self.threads)))
+                .clone(),
+            Err(_) => Arc::new(RouteMetrics::new(self.threads)),
         }
+    }
+
+    /// A token found in the verified-token cache.
+    pub fn cache_hit(&self) {
+        self.cache_hits.get().fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A token whose signature was checked.
+    pub fn cache_miss(&self) {
+        self.cache_misses.get().fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A token let through while its issuer's revocation feed was behind.
+    pub fn stale_accepted(&self) {
+        self.stale_accepted.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text; `extra` appends gauges the caller knows (issuers, upstreams).
@@ -133,13 +198,14 @@ impl Metrics {
             "# TYPE candor_gateway_request_duration_seconds histogram"
         );
         for (route, m) in &routes {
-            let count: u64 = m.buckets.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+            let buckets = m.buckets();
+            let count: u64 = buckets.iter().sum();
             if count == 0 {
                 continue;
             }
             let mut cumulative = 0;
-            for (b, c) in BUCKETS.iter().zip(m.buckets.iter()) {
-                cumulative += c.load(Ordering::Relaxed);
+            for (b, c) in BUCKETS.iter().zip(buckets.iter()) {
+                cumulative += c;
                 let _ = writeln!(
                     out,
                     "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {cumulative}"
@@ -152,33 +218,34 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "candor_gateway_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                m.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+                m.sum_nanos() as f64 / 1e9
             );
             let _ = writeln!(
                 out,
                 "candor_gateway_request_duration_seconds_count{{route=\"{route}\"}} {count}"
             );
         }
+        let total = |p: &PerThread<AtomicU64>| p.iter().map(|a| a.load(Ordering::Relaxed)).sum();
         for (name, help, v) in [
             (
                 "candor_gateway_verified_cache_hits_total",
                 "Tokens found in the verified-token cache (no signature check).",
-                &self.cache_hits,
+                total(&self.cache_hits),
             ),
             (
                 "candor_gateway_verified_cache_misses_total",
                 "Tokens whose signature was checked.",
-                &self.cache_misses,
+                total(&self.cache_misses),
             ),
             (
                 "candor_gateway_feed_stale_accepted_total",
                 "Tokens let through while the revocation feed was behind (on_stale = \"accept\").",
-                &self.stale_accepted,
+                self.stale_accepted.load(Ordering::Relaxed),
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(out, "{name} {v}");
         }
         out.push_str(extra);
         out

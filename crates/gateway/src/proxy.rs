@@ -73,17 +73,21 @@ pub fn connector(route: &Route) -> Result<Connector, String> {
     Ok(connector)
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Identity headers the gateway sets; a caller's copies are removed.
 pub const SUBJECT: HeaderName = HeaderName::from_static("x-candor-subject");
@@ -93,6 +97,10 @@ pub const ISSUER: HeaderName = HeaderName::from_static("x-candor-issuer");
 
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1), those the `Connection` header names included.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none: one look at the names instead of nine removals.
+    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -104,7 +112,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         headers.remove(n);
     }
     for n in HOP_BY_HOP {
-        headers.remove(*n);
+        headers.remove(n);
     }
 }
 
@@ -137,7 +145,7 @@ pub fn upstream_headers(
     }
     let trusted_peer = origin.trusted.iter().any(|n| n.contains(&origin.peer));
     let forwarded_for: Vec<String> = if trusted_peer {
-        h.get_all("x-forwarded-for")
+        h.get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .map(str::to_string)
@@ -150,21 +158,23 @@ pub fn upstream_headers(
         chain.push_str(", ");
     }
     chain.push_str(&origin.peer.to_string());
-    h.remove("x-forwarded-for");
     if let Ok(v) = HeaderValue::from_str(&chain) {
-        h.insert("x-forwarded-for", v);
+        // insert replaces every value the caller sent.
+        h.insert(X_FORWARDED_FOR, v);
+    } else {
+        h.remove(X_FORWARDED_FOR);
     }
-    if !(trusted_peer && h.contains_key("x-forwarded-proto")) {
-        h.insert("x-forwarded-proto", HeaderValue::from_static(origin.scheme));
+    if !(trusted_peer && h.contains_key(X_FORWARDED_PROTO)) {
+        h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(origin.scheme));
     }
-    if !(trusted_peer && h.contains_key("x-forwarded-host"))
+    if !(trusted_peer && h.contains_key(X_FORWARDED_HOST))
         && let Some(host) = h.remove(header::HOST)
     {
-        h.insert("x-forwarded-host", host);
+        h.insert(X_FORWARDED_HOST, host);
     }
     h.remove(header::HOST);
     if !trusted_peer {
-        h.remove("forwarded");
+        h.remove(header::FORWARDED);
     }
     if let Some(id) = identity {
         for (name, value) in id.headers() {

@@ -38,7 +38,7 @@ pub struct Backend {
 }
 
 impl Backend {
-    fn new(u: &config::Upstream, epoch: Instant) -> Backend {
+    fn new(u: &config::Upstream, epoch: Instant, threads: usize) -> Backend {
         let host = u.url.host_str().unwrap_or("localhost");
         let authority = match u.url.port() {
             Some(p) => format!("{host}:{p}"),
@@ -57,7 +57,7 @@ impl Backend {
             authority,
             target,
             host,
-            connections: Arc::default(),
+            connections: Arc::new(Connections::new(threads)),
             in_flight: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
             failures: AtomicU32::new(0),
@@ -124,12 +124,13 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(route: &config::Route) -> Pool {
+    /// The upstreams of `route`, with connection pools for `threads` event loops.
+    pub fn new(route: &config::Route, threads: usize) -> Pool {
         let epoch = Instant::now();
         let backends: Vec<Arc<Backend>> = route
             .upstreams
             .iter()
-            .map(|u| Arc::new(Backend::new(u, epoch)))
+            .map(|u| Arc::new(Backend::new(u, epoch, threads)))
             .collect();
         let schedule = interleave(&backends);
         Pool {
@@ -239,7 +240,7 @@ mod tests {
 
     #[test]
     fn weighted_round_robin_is_smooth_and_skips_the_unavailable() {
-        let pool = Pool::new(&route(&[3, 1], Balance::RoundRobin));
+        let pool = Pool::new(&route(&[3, 1], Balance::RoundRobin), 1);
         let picks: Vec<usize> = (0..8).filter_map(|_| pool.pick(&[])).collect();
         assert_eq!(picks, vec![0, 0, 1, 0, 0, 0, 1, 0]);
         for _ in 0..EJECT_AFTER {
@@ -252,7 +253,7 @@ mod tests {
 
     #[test]
     fn least_requests_prefers_the_idle() {
-        let pool = Pool::new(&route(&[1, 1], Balance::LeastRequests));
+        let pool = Pool::new(&route(&[1, 1], Balance::LeastRequests), 1);
         pool.backends[0].in_flight.store(10, Ordering::Relaxed);
         let picks: Vec<usize> = (0..20).filter_map(|_| pool.pick(&[])).collect();
         assert!(picks.iter().filter(|&&i| i == 1).count() >= 10, "{picks:?}");
@@ -260,7 +261,7 @@ mod tests {
 
     #[test]
     fn health_checks_take_out_and_bring_back() {
-        let pool = Pool::new(&route(&[1], Balance::RoundRobin));
+        let pool = Pool::new(&route(&[1], Balance::RoundRobin), 1);
         let h = config::Health {
             path: "/h".into(),
             interval: Duration::from_secs(1),

@@ -12,30 +12,34 @@ use candor_proto::{Code, OAuthError};
 
 use crate::identity::Identity;
 use crate::issuer::Issuer;
+use crate::per_thread::PerThread;
 
 /// Verified tokens by SHA-256 digest, bounded (past the bound it starts over: a flood of
-/// distinct tokens costs signature checks, not memory).
+/// distinct tokens costs signature checks, not memory). One table per event-loop thread, each
+/// with its share of the bound: a token is verified once per thread, and no request writes
+/// a lock another core reads.
 #[derive(Debug)]
 pub struct Verified {
     max: usize,
-    entries: RwLock<HashMap<[u8; 32], Arc<Identity>>>,
+    entries: PerThread<RwLock<HashMap<[u8; 32], Arc<Identity>>>>,
 }
 
 impl Verified {
-    pub fn new(max: usize) -> Verified {
+    /// At most `max` tokens in all, shared out among `threads` event loops.
+    pub fn new(max: usize, threads: usize) -> Verified {
         Verified {
-            max: max.max(1),
-            entries: RwLock::new(HashMap::new()),
+            max: (max / threads.max(1)).max(1),
+            entries: PerThread::new(threads, RwLock::default),
         }
     }
 
     fn get(&self, digest: &[u8; 32], now: i64) -> Option<Arc<Identity>> {
-        let entries = self.entries.read().ok()?;
+        let entries = self.entries.get().read().ok()?;
         entries.get(digest).filter(|i| i.exp > now).cloned()
     }
 
     fn put(&self, digest: [u8; 32], identity: Arc<Identity>) {
-        if let Ok(mut entries) = self.entries.write() {
+        if let Ok(mut entries) = self.entries.get().write() {
             if entries.len() >= self.max {
                 entries.clear();
             }
@@ -44,7 +48,10 @@ impl Verified {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.read().map(|e| e.len()).unwrap_or(0)
+        self.entries
+            .iter()
+            .map(|e| e.read().map(|e| e.len()).unwrap_or(0))
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
