@@ -1,7 +1,7 @@
 //! The floor of the gateway's request path: `candor_serve::serve_threads` in front (one event
-//! loop per CPU, as the gateway), the gateway's
-//! upstream connections behind ([`candor_gateway::connections`]), and nothing between — no
-//! route, no token, no header rewriting, no metrics. What the gateway's throughput reads
+//! loop per CPU, as the gateway), the gateway's upstream connections behind
+//! ([`candor_gateway::connections`]), and nothing between — no route, no token, no header
+//! rewriting, no metrics. What the gateway's throughput reads
 //! against in `bench/gateway/RESULTS.md`. Serves until killed.
 //!
 //!     cargo run --release -p candor-gateway --example bare_proxy -- LISTEN UPSTREAM
