@@ -545,6 +545,9 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             let mut health = String::from(
                 "# HELP candor_gateway_upstream_available Whether an upstream is in rotation (1) or not (0).\n# TYPE candor_gateway_upstream_available gauge\n",
             );
+            let mut idle = String::from(
+                "# HELP candor_gateway_upstream_idle_connections Keep-alive connections to an upstream waiting in the pool.\n# TYPE candor_gateway_upstream_idle_connections gauge\n",
+            );
             for r in &state.routes {
                 for b in &r.pool.backends {
                     health.push_str(&format!(
@@ -553,8 +556,15 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
                         b.url,
                         u8::from(b.available())
                     ));
+                    idle.push_str(&format!(
+                        "candor_gateway_upstream_idle_connections{{route=\"{}\",upstream=\"{}\"}} {}\n",
+                        r.route.name,
+                        b.url,
+                        b.connections.idle_count()
+                    ));
                 }
             }
+            health.push_str(&idle);
             extra.push_str(&failures);
             extra.push_str(&lag);
             extra.push_str(&deny);

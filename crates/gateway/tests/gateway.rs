@@ -1426,6 +1426,19 @@ async fn upstream_connections_are_reused_and_one_closed_while_idle_costs_no_requ
         get().await;
     }
     assert_eq!(up.accepted.load(Ordering::SeqCst), 1);
+    let metrics = reqwest::get(format!("{}/metrics", g.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "candor_gateway_upstream_idle_connections{{route=\"open\",upstream=\"http://{}/\"}} 1",
+            up.addr
+        )),
+        "{metrics}"
+    );
     // The upstream closes that connection while it is idle in the gateway's pool: the next
     // request gets a new one, and its answer; the new one is reused in turn.
     up.close_all.send_replace(true);
