@@ -64,7 +64,8 @@ pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 pub enum GatewayError {
     #[error("configuration: {0}")]
     Config(#[from] config::ConfigError),
-    #[error("cannot listen on {addr}: {source}")]
+    /// The reason is the source (printed after it in a chain).
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
         source: std::io::Error,
