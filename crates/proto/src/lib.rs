@@ -18,6 +18,7 @@ pub mod diagnosis;
 pub mod error;
 pub mod form;
 pub mod forwarded;
+pub mod grant_type;
 pub mod jose;
 pub mod pkce;
 pub mod redirect_uri;

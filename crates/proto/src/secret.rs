@@ -47,6 +47,12 @@ pub fn random_token() -> Secret {
     Secret(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
+/// 16 random bytes, base64url without padding (22 characters): an identifier that must not be
+/// guessed but is not a credential (a `jti`, a grant id, a session's public `sid`).
+pub fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
 /// `N` bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];

@@ -78,10 +78,7 @@ pub async fn authenticate(
                 ),
             )
         })?;
-    let registered: AuthMethod = client
-        .auth_method
-        .parse()
-        .map_err(|e: String| Refusal::Internal(StoreError::Corrupt(e).into()))?;
+    let registered = client.auth_method;
 
     match (&presented, registered) {
         (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic)

@@ -58,11 +58,9 @@ pub struct IdTokenInput<'a> {
 
 /// Signs an id_token with the client's `id_token_signed_response_alg` (RS256 by default).
 pub async fn sign(app: &App, input: IdTokenInput<'_>) -> Result<String, Refusal> {
-    let alg: SigningAlg = input
+    let alg = input
         .client
         .id_token_signed_response_alg
-        .as_deref()
-        .and_then(|a| a.parse().ok())
         .unwrap_or(SigningAlg::Rs256);
     let now = app.now();
     let mut claims = user_claims(input.user, input.scopes);

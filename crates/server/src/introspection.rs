@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::client_auth::authenticate;
 use crate::refusal::Refusal;
-use crate::tokens::{Lookup, TokenState, lookup};
+use crate::token_lookup::{Lookup, TokenState, lookup};
 
 pub fn endpoint(app: &App) -> String {
     format!("{}/introspect", app.issuer())
@@ -40,7 +40,7 @@ pub async fn introspect(
     out.insert("active".into(), json!(true));
     out.insert("iss".into(), json!(app.issuer()));
     out.insert("client_id".into(), json!(facts.client_id));
-    let refresh = matches!(facts.held, crate::tokens::Held::Refresh { .. });
+    let refresh = matches!(facts.held, crate::token_lookup::Held::Refresh { .. });
     out.insert(
         "token_type".into(),
         json!(if refresh { "refresh_token" } else { "Bearer" }),

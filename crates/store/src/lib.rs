@@ -129,7 +129,7 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many keys were retired.
     async fn retire_signing_keys(
         &self,
-        alg: &str,
+        alg: candor_proto::jose::SigningAlg,
         keep_kid: &str,
         retired_at: i64,
         publish_until: i64,

@@ -190,7 +190,7 @@ macro_rules! impl_store {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&key.kid)
-                .bind(&key.alg)
+                .bind(key.alg.as_str())
                 .bind(&key.private_sealed)
                 .bind(&key.public_jwk)
                 .bind(key.created_at)
@@ -214,7 +214,7 @@ macro_rules! impl_store {
 
             async fn retire_signing_keys(
                 &self,
-                alg: &str,
+                alg: candor_proto::jose::SigningAlg,
                 keep_kid: &str,
                 retired_at: i64,
                 publish_until: i64,
@@ -223,7 +223,7 @@ macro_rules! impl_store {
                     "UPDATE signing_keys SET retired_at = $3, publish_until = $4 \
                      WHERE alg = $1 AND kid <> $2 AND retired_at IS NULL",
                 )
-                .bind(alg)
+                .bind(alg.as_str())
                 .bind(keep_kid)
                 .bind(retired_at)
                 .bind(publish_until)
@@ -724,16 +724,16 @@ macro_rules! impl_store {
                 .bind(&client.name)
                 .bind(&client.secret_digest)
                 .bind(&client.secret_sealed)
-                .bind(&client.auth_method)
+                .bind(client.auth_method.as_str())
                 .bind(codec::encode_list(&client.redirect_uris)?)
                 .bind(codec::encode_list(&client.post_logout_redirect_uris)?)
-                .bind(codec::encode_list(&client.grant_types)?)
+                .bind(codec::encode_names(&client.grant_types)?)
                 .bind(codec::encode_list(&client.scopes)?)
                 .bind(codec::encode_list(&client.audiences)?)
-                .bind(&client.access_token_format)
+                .bind(client.access_token_format.as_str())
                 .bind(&client.jwks)
                 .bind(client.require_pkce)
-                .bind(&client.id_token_signed_response_alg)
+                .bind(client.id_token_signed_response_alg.map(|a| a.as_str()))
                 .bind(client.created_at)
                 .bind(client.updated_at))
         }
