@@ -16,6 +16,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod diagnosis;
 pub mod error;
+pub mod feed;
 pub mod form;
 pub mod forwarded;
 pub mod grant_type;
