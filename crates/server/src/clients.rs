@@ -21,7 +21,6 @@ use candor_store::{Client, Store, StoreError};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
-use crate::settings::is_loopback;
 
 /// What a new registration asks for.
 #[derive(Debug, Clone)]
@@ -132,7 +131,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ServerError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            if is_loopback(&url) {
+            if candor_proto::loopback::is_loopback_url(&url) {
                 Ok(())
             } else {
                 Err(invalid(format!(
