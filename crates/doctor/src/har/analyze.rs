@@ -1761,7 +1761,7 @@ impl Analysis<'_> {
                             Severity::Error,
                             format!("The code_verifier is malformed: {problem}."),
                         )
-                        .expected("43 to 128 characters from A-Z a-z 0-9 - . _ ~")
+                        .expected(crate::pkce::VERIFIER_RULE)
                         .received(format!("code_verifier {}", hint(v)))
                         .source(src.clone()),
                     );
