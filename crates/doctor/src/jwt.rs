@@ -8,8 +8,8 @@ use candor_proto::Code;
 use candor_proto::secret::hint;
 use serde_json::Value;
 
+use crate::explain::finding_from_kind;
 use crate::finding::{Finding, Group, Report, Severity, Source};
-use crate::har::analyze::finding_from_kind;
 use crate::input::InputError;
 
 /// What to check a token against.

@@ -20,6 +20,7 @@ pub mod input;
 pub mod jwt;
 pub mod pkce;
 pub mod probe;
+pub mod prose;
 pub mod redirect_uri;
 pub mod render;
 pub mod response;

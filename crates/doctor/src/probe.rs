@@ -22,10 +22,10 @@ use candor_proto::client_auth::AuthMethod;
 use candor_proto::secret::{Secret, hint, random_token};
 use url::Url;
 
-use crate::explain;
+use crate::explain::{self, finding_from_kind, server_code_in};
 use crate::finding::{Finding, Group, Report, Severity};
-use crate::har::analyze::{finding_from_kind, sentence, server_code_in};
 use crate::input::InputError;
+use crate::prose::sentence;
 
 /// What to probe, and how.
 #[derive(Debug, Clone)]

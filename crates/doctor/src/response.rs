@@ -6,10 +6,10 @@ use candor_client::id_token::{self, Expectations, IdTokenError};
 use candor_client::response::classify_token_response;
 use candor_proto::Code;
 
+use crate::explain::{self, finding_from_kind, server_code_in};
 use crate::finding::{Group, Report, Severity, Source};
-use crate::har::analyze::finding_from_kind;
 use crate::input::InputError;
-use crate::{explain, redact};
+use crate::redact;
 
 /// Responses larger than this are refused: a token response is a few kilobytes.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -241,7 +241,7 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             let mut f = finding_from_kind(&kind, Severity::Error).source(src);
             if let ErrorKind::Html { .. } = kind
                 && let Ok(text) = std::str::from_utf8(&resp.body)
-                && let Some(code) = crate::har::analyze::server_code_in(text)
+                && let Some(code) = server_code_in(text)
             {
                 f.message.push_str(&format!(
                     " The page names the cause: {code} ({}).",

@@ -17,14 +17,14 @@ use candor_client::response::{
     TokenResponse, classify_json_body, classify_token_response, error_object, html_title,
 };
 use candor_proto::Code;
-use candor_proto::diagnosis::Side;
 use candor_proto::form::{BodyKind, body_kind};
 use candor_proto::secret::hint;
 use serde_json::Value;
 
 use super::load::{Body, Capture, Entry, endpoint_of};
-use crate::explain;
+use crate::explain::{self, finding_from_kind, server_code_in};
 use crate::finding::{Finding, Group, Report, Severity, Source};
+use crate::prose::capitalise;
 use crate::redact;
 
 /// How the analysis behaves.
@@ -623,16 +623,6 @@ fn token_success(e: &Entry) -> Option<TokenResponse> {
         &body,
     )
     .ok()
-}
-
-/// A finding from a client-side failure kind.
-pub fn finding_from_kind(kind: &ErrorKind, severity: Severity) -> Finding {
-    if let ErrorKind::OAuth(err) = kind {
-        return explain::oauth_error_finding(err, "The endpoint refused the request");
-    }
-    Finding::new(kind.code(), severity, sentence(&kind.to_string()))
-        .maybe_expected(kind.expected())
-        .maybe_received(kind.received())
 }
 
 impl Analysis<'_> {
@@ -2101,32 +2091,6 @@ pub fn parse_auth_params(header: &str) -> HashMap<String, String> {
     out
 }
 
-/// A server-side catalogue code named in an error page, if any.
-pub fn server_code_in(body: &str) -> Option<Code> {
-    Code::ALL
-        .iter()
-        .copied()
-        .filter(|c| c.entry().side == Side::Server && body.contains(c.as_str()))
-        .max_by_key(|c| c.as_str().len())
-}
-
-/// `s` with a capital first letter and a final full stop.
-pub fn sentence(s: &str) -> String {
-    let mut out = capitalise(s.trim());
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
 fn no_response(e: &Entry) -> Finding {
     Finding::new(
         Code::TransportConnect,
@@ -2166,14 +2130,5 @@ mod tests {
             Some("The token \"x\" expired")
         );
         assert_eq!(p.get("realm").map(String::as_str), Some("api"));
-    }
-
-    #[test]
-    fn server_codes_in_pages() {
-        assert_eq!(
-            server_code_in("<p>diagnosis: redirect_uri.not_registered</p>"),
-            Some(Code::RedirectUriNotRegistered)
-        );
-        assert_eq!(server_code_in("<p>nothing</p>"), None);
     }
 }
