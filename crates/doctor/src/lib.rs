@@ -16,6 +16,7 @@
 pub mod explain;
 pub mod finding;
 pub mod har;
+pub mod id_token;
 pub mod input;
 pub mod jwt;
 pub mod pkce;

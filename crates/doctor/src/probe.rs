@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::explain::{self, finding_from_kind, server_code_in};
 use crate::finding::{Finding, Group, Report, Severity};
+use crate::id_token::{Checks, Keys, Part, Signature, Unverifiable};
 use crate::input::InputError;
 use crate::prose::sentence;
 
@@ -813,13 +814,20 @@ async fn client_credentials_step(
                         .unwrap_or_else(|| "(none)".into()),
                 );
                 if let Some(j) = jwks {
-                    match id_token::check_signature(at, &j.jwks) {
-                        Ok(_) => line.push_str("; its signature verifies with the JWKS"),
-                        Err(e) => g.findings.push(
-                            finding_from_kind(&ErrorKind::IdToken(e), Severity::Error)
-                                .step("client_credentials")
-                                .fix("Tokens must verify with the keys the provider publishes: check the JWKS and the signing key."),
-                        ),
+                    let sets = [&j.jwks];
+                    let checks = Checks {
+                        keys: Keys::Sets(&sets),
+                        unverifiable: Unverifiable::Fails,
+                        // An access token's claims are the resource server's to check.
+                        claims: None,
+                    };
+                    let place = |_: Part<'_>, f: Finding| {
+                        f.step("client_credentials")
+                            .fix("Tokens must verify with the keys the provider publishes: check the JWKS and the signing key.")
+                    };
+                    let checked = crate::id_token::check(at, &checks, place, &mut g.findings);
+                    if checked.is_some_and(|c| matches!(c.signature, Signature::Verified { .. })) {
+                        line.push_str("; its signature verifies with the JWKS");
                     }
                 }
                 g.lines.push(line);

@@ -18,12 +18,14 @@ use candor_client::response::{
 };
 use candor_proto::Code;
 use candor_proto::form::{BodyKind, body_kind};
+use candor_proto::jose::JwkSet;
 use candor_proto::secret::hint;
 use serde_json::Value;
 
 use super::load::{Body, Capture, Entry, endpoint_of};
 use crate::explain::{self, finding_from_kind, server_code_in};
 use crate::finding::{Finding, Group, Report, Severity, Source};
+use crate::id_token::{Checks, Keys, Part, Signature, Unverifiable};
 use crate::prose::capitalise;
 use crate::redact;
 
@@ -1832,16 +1834,67 @@ impl Analysis<'_> {
         src: &Source,
         g: &mut Group,
     ) {
-        let decoded = match id_token::decode_unverified(token) {
-            Ok(d) => d,
-            Err(err) => {
-                g.findings.push(
-                    finding_from_kind(&ErrorKind::IdToken(err), Severity::Error)
-                        .source(src.clone()),
-                );
-                return;
-            }
+        let authz = flow.authz.as_ref();
+        let client = authz
+            .and_then(|z| z.get("client_id").map(str::to_string))
+            .or_else(|| token_client_id(e));
+        let issuer = if self.known.issuers.len() == 1 {
+            self.known.issuers.first().cloned()
+        } else {
+            None
         };
+        let sets: Vec<&JwkSet> = self.jwks.iter().map(|(_, parsed)| &parsed.jwks).collect();
+        let checks = Checks {
+            keys: Keys::Sets(&sets),
+            // A capture holds no client secret to check an HS256 signature with.
+            unverifiable: Unverifiable::NotChecked,
+            claims: Some(Expectations {
+                issuer: issuer.clone(),
+                audience: client,
+                nonce: authz.and_then(|z| z.get("nonce").map(str::to_string)),
+                access_token: Some(access_token.to_string()),
+                now: e.finished_ms().div_euclid(1000),
+                leeway: self.opts.leeway,
+                require_id_token_claims: true,
+            }),
+        };
+        let place = |part: Part<'_>, f: Finding| {
+            let mut f = f.source(src.clone());
+            match part {
+                Part::Signature { set } => {
+                    if let Some(j) = self
+                        .jwks
+                        .get(set)
+                        .and_then(|(index, _)| self.capture.entry(*index))
+                    {
+                        f = f.expected_from(entry_ref(j));
+                    }
+                }
+                Part::Claim(
+                    IdTokenError::Expired { .. }
+                    | IdTokenError::IatFuture { .. }
+                    | IdTokenError::NotYetValid { .. },
+                ) => {
+                    f.message = format!(
+                        "{} (the check time is when the capture received the token response, {}; leeway {} s).",
+                        f.message,
+                        iso(e.finished_ms()),
+                        self.opts.leeway
+                    );
+                }
+                Part::Claim(IdTokenError::NonceMismatch { .. }) => {
+                    if let Some(z) = authz.and_then(|z| self.capture.entry(z.entry)) {
+                        f = f.expected_from(entry_ref(z));
+                    }
+                }
+                _ => {}
+            }
+            f
+        };
+        let Some(checked) = crate::id_token::check(token, &checks, place, &mut g.findings) else {
+            return;
+        };
+        let decoded = &checked.decoded;
         let claims = &decoded.claims;
         let s = |k: &str| {
             claims.get(k).map(|v| match v {
@@ -1857,92 +1910,25 @@ impl Analysis<'_> {
             s("aud").unwrap_or_else(|| "(none)".into()),
             s("sub").unwrap_or_else(|| "(none)".into()),
         ));
-        // Signature, with a JWKS of the capture.
-        if decoded
-            .alg()
-            .is_some_and(|a| a.eq_ignore_ascii_case("none"))
-        {
-            g.findings.push(
-                finding_from_kind(&ErrorKind::IdToken(IdTokenError::AlgNone), Severity::Error)
-                    .source(src.clone()),
-            );
-        } else if self.jwks.is_empty() {
-            g.lines
-                .push("  id_token signature: not checked (no JWKS response in the capture)".into());
-        } else {
-            let mut result = None;
-            for (idx, parsed) in self.jwks.iter().rev() {
-                match id_token::check_signature(token, &parsed.jwks) {
-                    Ok(_) => {
-                        result = Some(Ok(*idx));
-                        break;
-                    }
-                    Err(err) => {
-                        if result.is_none() || matches!(err, IdTokenError::Signature { .. }) {
-                            result = Some(Err((err, *idx)));
-                        }
-                    }
+        match &checked.signature {
+            Signature::NotChecked => g
+                .lines
+                .push("  id_token signature: not checked (no JWKS response in the capture)".into()),
+            Signature::Verified { set } => {
+                if let Some((index, _)) = self.jwks.get(*set) {
+                    g.lines.push(format!(
+                        "  id_token signature: verified with the JWKS of log.entries[{index}]"
+                    ));
                 }
             }
-            match result {
-                Some(Ok(idx)) => g.lines.push(format!("  id_token signature: verified with the JWKS of log.entries[{idx}]")),
-                Some(Err((IdTokenError::UnsupportedAlg { alg }, _))) => g.lines.push(format!(
-                    "  id_token signature: not checked ({alg} is keyed with the client secret, which a capture does not hold)"
-                )),
-                Some(Err((err, idx))) => {
-                    let mut f = finding_from_kind(&ErrorKind::IdToken(err), Severity::Error).source(src.clone());
-                    if let Some(j) = self.capture.entry(idx) {
-                        f = f.expected_from(entry_ref(j));
-                    }
-                    g.findings.push(f);
-                }
-                None => {}
-            }
+            Signature::Unverifiable { alg } => g.lines.push(format!(
+                "  id_token signature: not checked ({alg} is keyed with the client secret, which a capture does not hold)"
+            )),
+            Signature::Unsigned | Signature::Failed => {}
         }
-        let authz = flow.authz.as_ref();
-        let client = authz
-            .and_then(|z| z.get("client_id").map(str::to_string))
-            .or_else(|| token_client_id(e));
-        let issuer = if self.known.issuers.len() == 1 {
-            self.known.issuers.first().cloned()
-        } else {
-            None
-        };
-        let expect = Expectations {
-            issuer: issuer.clone(),
-            audience: client,
-            nonce: authz.and_then(|z| z.get("nonce").map(str::to_string)),
-            access_token: Some(access_token.to_string()),
-            now: e.finished_ms().div_euclid(1000),
-            leeway: self.opts.leeway,
-            require_id_token_claims: true,
-        };
         if issuer.is_none() {
             g.lines
                 .push("  id_token iss: not compared (no discovery document in the capture)".into());
-        }
-        for err in id_token::check_claims(&decoded, &expect) {
-            let mut f = finding_from_kind(&ErrorKind::IdToken(err.clone()), Severity::Error)
-                .source(src.clone());
-            match err {
-                IdTokenError::Expired { .. }
-                | IdTokenError::IatFuture { .. }
-                | IdTokenError::NotYetValid { .. } => {
-                    f.message = format!(
-                        "{} (the check time is when the capture received the token response, {}; leeway {} s).",
-                        f.message,
-                        iso(e.finished_ms()),
-                        self.opts.leeway
-                    );
-                }
-                IdTokenError::NonceMismatch { .. } => {
-                    if let Some(z) = authz.and_then(|z| self.capture.entry(z.entry)) {
-                        f = f.expected_from(entry_ref(z));
-                    }
-                }
-                _ => {}
-            }
-            g.findings.push(f);
         }
     }
 
