@@ -16,10 +16,12 @@
 pub mod explain;
 pub mod finding;
 pub mod har;
+pub mod id_token;
 pub mod input;
 pub mod jwt;
 pub mod pkce;
 pub mod probe;
+pub mod prose;
 pub mod redirect_uri;
 pub mod render;
 pub mod response;
