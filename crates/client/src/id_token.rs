@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use candor_proto::Code;
 use candor_proto::jose::JwkSet;
-use candor_proto::secret::hint;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
@@ -431,11 +430,6 @@ pub fn parse_jwks_value(value: &Value) -> Result<ParsedJwks, ErrorKind> {
         });
     }
     Ok(out)
-}
-
-/// Shows a token as a hint only.
-pub fn token_hint(token: &str) -> String {
-    hint(token)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Client secrets, opaque access tokens, codes and refresh tokens are 256-bit random strings.
 //! The server keeps only their SHA-256 digests: a slow hash buys nothing on 256 bits of entropy
-//! and would cost the token endpoint its throughput (DESIGN.md §4).
+//! and would cost the token endpoint its throughput.
 
 use aws_lc_rs::digest::{SHA256, digest as sha256};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};

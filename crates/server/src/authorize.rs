@@ -50,12 +50,6 @@ pub struct AuthRequest {
     pub csrf_digest: String,
 }
 
-impl AuthRequest {
-    pub fn wants_openid(&self) -> bool {
-        self.scopes.iter().any(|s| s == "openid")
-    }
-}
-
 /// Where an error (or a code) goes back to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Callback {

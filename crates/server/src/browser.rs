@@ -283,7 +283,7 @@ pub async fn login(
             Limited::Client { retry_after } => (retry_after, "to this application"),
         };
         let seconds = wait.as_secs().max(1);
-        tracing::info!(diagnosis = "login.throttled", client_id = %req.client_id, %address, "sign-in throttled");
+        tracing::info!(diagnosis = Code::LoginThrottled.as_str(), client_id = %req.client_id, %address, "sign-in throttled");
         return Ok(view(
             &format!(
                 "Too many sign-in attempts {whose}. Try again in {seconds} second{}.",

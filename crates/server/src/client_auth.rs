@@ -1,5 +1,5 @@
 //! Authenticating the client at back-channel endpoints against its registration: exactly one
-//! method per request, and the registered method only (DESIGN.md §2, `client_auth.*`).
+//! method per request, and the registered method only (docs/server.md; the `client_auth.*` codes in docs/errors.md).
 
 use std::sync::Arc;
 

@@ -58,10 +58,9 @@ pub async fn introspect(
     if !facts.audiences.is_empty() {
         out.insert(
             "aud".into(),
-            if facts.audiences.len() == 1 {
-                json!(facts.audiences[0])
-            } else {
-                json!(facts.audiences)
+            match facts.audiences.as_slice() {
+                [one] => json!(one),
+                all => json!(all),
             },
         );
     }

@@ -6,7 +6,12 @@
 //! `Raw` is a second, plain connection to the same database, for writing what the store never
 //! would.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::future::Future;
 use std::pin::Pin;

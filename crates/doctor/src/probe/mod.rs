@@ -288,7 +288,10 @@ pub async fn probe(opts: &ProbeOptions) -> Result<Report, InputError> {
         let ok = tls_step(stream, &bare_host, opts, &mut g).await;
         p.push(g);
         if !ok {
-            p.skipped(&LATER[1..], "the TLS handshake failed");
+            p.skipped(
+                LATER.get(1..).unwrap_or_default(),
+                "the TLS handshake failed",
+            );
             return Ok(p.report);
         }
     } else {
@@ -313,7 +316,10 @@ pub async fn probe(opts: &ProbeOptions) -> Result<Report, InputError> {
     let discovered = discovery_step(&http, &issuer, &mut g).await;
     p.push(g);
     let Some((metadata, date, received_at)) = discovered else {
-        p.skipped(&LATER[2..], "no usable discovery document");
+        p.skipped(
+            LATER.get(2..).unwrap_or_default(),
+            "no usable discovery document",
+        );
         return Ok(p.report);
     };
 
