@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use candor_proto::access_token::Format;
 use candor_proto::client_auth::AuthMethod;
+use candor_proto::grant_type::GrantType;
 use candor_proto::jose::SigningAlg;
 use candor_proto::secret::Secret;
 use candor_server::clients::{self, NewClient};
@@ -79,7 +80,12 @@ pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             new.client_id = a.client_id;
             new.redirect_uris = a.redirect_uris;
             new.post_logout_redirect_uris = a.post_logout_redirect_uris;
-            new.grant_types = a.grant_types;
+            new.grant_types = a
+                .grant_types
+                .iter()
+                .map(|g| g.parse::<GrantType>())
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?;
             new.scopes = scopes;
             new.audiences = a.audiences;
             new.auth_method = auth_method;
@@ -179,7 +185,7 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
                 .map(|k| {
                     json!({
                         "kid": k.kid,
-                        "alg": k.alg,
+                        "alg": k.alg.as_str(),
                         "status": keys::status_at(k, now()),
                         "created_at": k.created_at,
                         "activates_at": k.activates_at,
@@ -218,7 +224,7 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
                         .await?
                         .iter()
                         .filter(|k| k.retired_at.is_none())
-                        .filter_map(|k| k.alg.parse().ok())
+                        .map(|k| k.alg)
                         .collect();
                     in_use.sort_by_key(|a| a.as_str());
                     in_use.dedup();

@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §3). Every flag's `///` doc is its `--help` text.
+//! The command line (docs/cli.md). Every flag's `///` doc is its `--help` text.
 
 use std::path::PathBuf;
 

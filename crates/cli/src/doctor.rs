@@ -186,7 +186,7 @@ async fn load_jwks(
         let raw = match http.get_json(spec).await {
             Ok(r) => r,
             Err(e) => {
-                return Ok(Err(candor_doctor::har::analyze::finding_from_kind(
+                return Ok(Err(candor_doctor::explain::finding_from_kind(
                     &e.kind,
                     Severity::Error,
                 )));
@@ -198,7 +198,7 @@ async fn load_jwks(
             raw.content_type(),
             &raw.body,
         )
-        .map_err(|k| candor_doctor::har::analyze::finding_from_kind(&k, Severity::Error)));
+        .map_err(|k| candor_doctor::explain::finding_from_kind(&k, Severity::Error)));
     }
     let bytes = read_input(&PathBuf::from(spec), 16 * 1024 * 1024)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)

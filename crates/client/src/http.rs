@@ -132,21 +132,8 @@ impl reqwest::dns::Resolve for TypedResolver {
     }
 }
 
-/// Whether `host` is a loopback name or address.
-pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
-        return true;
-    }
-    h.parse::<std::net::IpAddr>()
-        .map(|ip| ip.is_loopback())
-        .unwrap_or(false)
-}
-
-/// Whether `url` is plain http to a host other than loopback.
-pub fn is_insecure_http(url: &Url) -> bool {
-    url.scheme() == "http" && !url.host_str().is_some_and(is_loopback_host)
-}
+// The rule is proto's, for the server, the client and the doctor alike.
+pub use candor_proto::loopback::{is_insecure_http, is_loopback_host};
 
 /// Parses and checks a URL: absolute, http or https, with a host; plain http only on loopback
 /// unless `allow_insecure_http`.

@@ -7,12 +7,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use aws_lc_rs::digest;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use candor_proto::Code;
 use candor_proto::jose::JwkSet;
-use candor_proto::secret::hint;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
@@ -256,20 +252,7 @@ pub struct Expectations {
     pub require_id_token_claims: bool,
 }
 
-/// The `at_hash` / `c_hash` of `value` for `alg`: the left half of its hash, base64url
-/// (OpenID Connect Core §3.1.3.6). EdDSA (Ed25519) uses SHA-512.
-pub fn half_hash(alg: &str, value: &str) -> Option<String> {
-    let algorithm = match alg {
-        "RS256" | "PS256" | "ES256" | "HS256" | "ES256K" => &digest::SHA256,
-        "RS384" | "PS384" | "ES384" | "HS384" => &digest::SHA384,
-        "RS512" | "PS512" | "ES512" | "HS512" | "EdDSA" | "Ed25519" => &digest::SHA512,
-        _ => return None,
-    };
-    let d = digest::digest(algorithm, value.as_bytes());
-    let bytes = d.as_ref();
-    let half = bytes.get(..bytes.len() / 2)?;
-    Some(URL_SAFE_NO_PAD.encode(half))
-}
+pub use candor_proto::token_hash::half_hash;
 
 /// Verifies the signature of `token` with the key of `jwks` its `kid` names (or, without a
 /// kid, any key that fits its alg).
@@ -449,14 +432,11 @@ pub fn parse_jwks_value(value: &Value) -> Result<ParsedJwks, ErrorKind> {
     Ok(out)
 }
 
-/// Shows a token as a hint only.
-pub fn token_hint(token: &str) -> String {
-    hint(token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use candor_proto::jose::{SigningAlg, SigningKey};
     use serde_json::json;
 
@@ -578,15 +558,6 @@ mod tests {
             decode_unverified("a.b.c.d.e"),
             Err(IdTokenError::Malformed { .. })
         ));
-    }
-
-    #[test]
-    fn at_hash_matches_the_spec_example() {
-        // OpenID Connect Core, Appendix A.3 (RS256).
-        assert_eq!(
-            half_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").as_deref(),
-            Some("77QmUPtjPfzWtF2AnpK9RQ")
-        );
     }
 
     #[test]

@@ -14,7 +14,15 @@
 //! - [`jws`]: a JWS checked against a JWK Set; [`jwks`]: a provider's JWK Set, kept fresh.
 //! - [`id_token`]: id_token validation.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod discovery;
 pub mod error;

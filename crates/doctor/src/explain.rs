@@ -1,10 +1,32 @@
-//! Explaining an OAuth error response by what its `error` value means in the RFCs, and by the
-//! provider's own diagnosis when it sends one (Candor does).
+//! Explaining failures as findings: a client-side failure kind by its catalogue entry, an
+//! OAuth error response by what its `error` value means in the RFCs and by the provider's own
+//! diagnosis when it sends one (Candor does), an error page by the catalogue code it names.
 
-use candor_client::OAuthErrorResponse;
+use candor_client::{ErrorKind, OAuthErrorResponse};
 use candor_proto::Code;
+use candor_proto::diagnosis::Side;
 
 use crate::finding::{Finding, Severity};
+use crate::prose::{capitalise, sentence};
+
+/// A finding from a client-side failure kind.
+pub fn finding_from_kind(kind: &ErrorKind, severity: Severity) -> Finding {
+    if let ErrorKind::OAuth(err) = kind {
+        return oauth_error_finding(err, "The endpoint refused the request");
+    }
+    Finding::new(kind.code(), severity, sentence(&kind.to_string()))
+        .maybe_expected(kind.expected())
+        .maybe_received(kind.received())
+}
+
+/// A server-side catalogue code named in an error page, if any.
+pub fn server_code_in(body: &str) -> Option<Code> {
+    Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| c.entry().side == Side::Server && body.contains(c.as_str()))
+        .max_by_key(|c| c.as_str().len())
+}
 
 /// A finding for an RFC 6749 §5.2 (or RFC 6750 §3) error response.
 pub fn oauth_error_finding(err: &OAuthErrorResponse, what: &str) -> Finding {
@@ -37,11 +59,7 @@ pub fn oauth_error_finding(err: &OAuthErrorResponse, what: &str) -> Finding {
     if code == Code::ResponseOAuthError
         && let Some(m) = meaning
     {
-        let mut fix = m.fix.to_string();
-        if let Some(first) = fix.get(..1) {
-            fix = first.to_uppercase() + fix.get(1..).unwrap_or("");
-        }
-        f = f.fix(format!("{fix}."));
+        f = f.fix(format!("{}.", capitalise(m.fix)));
     }
     f
 }
@@ -73,5 +91,14 @@ mod tests {
         let f = oauth_error_finding(&e, "x");
         assert_eq!(f.code, Code::ResponseOAuthError);
         assert!(f.fix.starts_with("Check client_id"), "{}", f.fix);
+    }
+
+    #[test]
+    fn server_codes_in_pages() {
+        assert_eq!(
+            server_code_in("<p>diagnosis: redirect_uri.not_registered</p>"),
+            Some(Code::RedirectUriNotRegistered)
+        );
+        assert_eq!(server_code_in("<p>nothing</p>"), None);
     }
 }

@@ -2,14 +2,13 @@
 //! what the caller asks for (signature with `--jwks`, `--issuer`, `--audience`, `--nonce`,
 //! times with `--leeway`).
 
-use candor_client::ErrorKind;
 use candor_client::id_token::{self, Decoded, Expectations, IdTokenError, ParsedJwks};
 use candor_proto::Code;
 use candor_proto::secret::hint;
 use serde_json::Value;
 
-use crate::finding::{Finding, Group, Report, Severity, Source};
-use crate::har::analyze::finding_from_kind;
+use crate::finding::{Finding, Group, Report, Source};
+use crate::id_token::{Checks, Keys, Part, Signature, Unverifiable};
 use crate::input::InputError;
 
 /// What to check a token against.
@@ -27,9 +26,18 @@ pub struct JwtOptions {
     pub now: i64,
 }
 
-fn claim_source(name: &str) -> Source {
-    Source::Input {
-        name: format!("claim {name}"),
+/// The claim a failed check is about.
+fn claim_of(e: &IdTokenError) -> &'static str {
+    match e {
+        IdTokenError::MissingClaim { claim } => claim,
+        IdTokenError::IssMismatch { .. } => "iss",
+        IdTokenError::AudMismatch { .. } => "aud",
+        IdTokenError::Expired { .. } => "exp",
+        IdTokenError::NotYetValid { .. } => "nbf",
+        IdTokenError::IatFuture { .. } => "iat",
+        IdTokenError::NonceMismatch { .. } => "nonce",
+        IdTokenError::AtHashMismatch { .. } => "at_hash",
+        _ => "token",
     }
 }
 
@@ -182,94 +190,57 @@ fn claims_group(d: &Decoded, opts: &JwtOptions) -> Group {
 
 fn checks_group(token: &str, d: &Decoded, opts: &JwtOptions) -> Group {
     let mut g = Group::new("Checks");
-    let src = |n: &str| claim_source(n);
-    // Signature.
-    let alg = d.alg().unwrap_or("");
-    if alg.eq_ignore_ascii_case("none") {
-        g.findings.push(
-            finding_from_kind(&ErrorKind::IdToken(IdTokenError::AlgNone), Severity::Error).source(
-                Source::Input {
-                    name: "header alg".into(),
-                },
-            ),
-        );
-    } else {
-        match &opts.jwks {
-            None => g
-                .lines
-                .push("signature: not checked (pass --jwks URL or FILE)".into()),
-            Some(Err(f)) => g.findings.push(f.clone()),
-            Some(Ok(parsed)) => match id_token::check_signature(token, &parsed.jwks) {
-                Ok(_) => g.lines.push(format!(
-                    "signature: verified ({alg}, kid {}) with {}",
-                    d.kid()
-                        .map(|k| format!("'{k}'"))
-                        .unwrap_or_else(|| "(none)".into()),
-                    opts.jwks_source.as_deref().unwrap_or("the JWKS")
-                )),
-                Err(e) => g.findings.push(
-                    finding_from_kind(&ErrorKind::IdToken(e), Severity::Error).source(
-                        Source::Input {
-                            name: "signature".into(),
-                        },
-                    ),
-                ),
-            },
+    let sets;
+    let keys = match &opts.jwks {
+        None => Keys::None,
+        Some(Err(why)) => Keys::Unusable(why),
+        Some(Ok(parsed)) => {
+            sets = [&parsed.jwks];
+            Keys::Sets(&sets)
         }
-    }
-    // Claims present for what was asked.
-    let claims = &d.claims;
-    for (asked, claim) in [
-        (opts.issuer.is_some(), "iss"),
-        (opts.audience.is_some(), "aud"),
-    ] {
-        if asked && claims.get(claim).is_none() {
-            g.findings.push(
-                finding_from_kind(
-                    &ErrorKind::IdToken(IdTokenError::MissingClaim { claim }),
-                    Severity::Error,
-                )
-                .source(src(claim)),
-            );
-        }
-    }
-    if claims.get("exp").is_none() {
-        g.findings.push(
-            Finding::new(
-                Code::IdTokenMissingClaim,
-                Severity::Warning,
-                "The token has no exp: it never expires, and OpenID Connect requires exp in id_tokens.",
-            )
-            .expected("an exp claim")
-            .received("none")
-            .source(src("exp")),
-        );
-    }
-    let expect = Expectations {
-        issuer: opts.issuer.clone(),
-        audience: opts.audience.clone(),
-        nonce: opts.nonce.clone(),
-        access_token: opts.access_token.clone(),
-        now: opts.now,
-        leeway: opts.leeway,
-        require_id_token_claims: false,
     };
-    let failures = id_token::check_claims(d, &expect);
-    for e in &failures {
-        let claim = match e {
-            IdTokenError::IssMismatch { .. } => "iss",
-            IdTokenError::AudMismatch { .. } => "aud",
-            IdTokenError::Expired { .. } => "exp",
-            IdTokenError::NotYetValid { .. } => "nbf",
-            IdTokenError::IatFuture { .. } => "iat",
-            IdTokenError::NonceMismatch { .. } => "nonce",
-            IdTokenError::AtHashMismatch { .. } => "at_hash",
-            _ => "token",
+    let checks = Checks {
+        keys,
+        // The caller gave a JWKS to verify with: a token it cannot verify fails.
+        unverifiable: Unverifiable::Fails,
+        claims: Some(Expectations {
+            issuer: opts.issuer.clone(),
+            audience: opts.audience.clone(),
+            nonce: opts.nonce.clone(),
+            access_token: opts.access_token.clone(),
+            now: opts.now,
+            leeway: opts.leeway,
+            require_id_token_claims: false,
+        }),
+    };
+    let place = |part: Part<'_>, f: Finding| {
+        let name = match part {
+            Part::Token => "token".to_string(),
+            Part::Alg => "header alg".to_string(),
+            Part::Signature { .. } => "signature".to_string(),
+            Part::Claim(e) => format!("claim {}", claim_of(e)),
         };
-        g.findings.push(
-            finding_from_kind(&ErrorKind::IdToken(e.clone()), Severity::Error).source(src(claim)),
-        );
+        f.source(Source::Input { name })
+    };
+    let Some(checked) = crate::id_token::check(token, &checks, place, &mut g.findings) else {
+        return g;
+    };
+    match checked.signature {
+        Signature::NotChecked if opts.jwks.is_none() => g
+            .lines
+            .push("signature: not checked (pass --jwks URL or FILE)".into()),
+        Signature::Verified { .. } => g.lines.push(format!(
+            "signature: verified ({}, kid {}) with {}",
+            d.alg().unwrap_or(""),
+            d.kid()
+                .map(|k| format!("'{k}'"))
+                .unwrap_or_else(|| "(none)".into()),
+            opts.jwks_source.as_deref().unwrap_or("the JWKS")
+        )),
+        _ => {}
     }
+    let claims = &d.claims;
+    let failures = &checked.claim_failures;
     let failed = |c: Code| failures.iter().any(|f| f.code() == c);
     let mut ok = Vec::new();
     if opts.issuer.is_some() && claims.get("iss").is_some() && !failed(Code::IdTokenIssMismatch) {

@@ -11,15 +11,25 @@
 //! Everything but the probe is a pure function of its input. Unusable input is an
 //! [`InputError`] (exit status 2); a [`Report`] with problems exits 1, without 0.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod explain;
 pub mod finding;
 pub mod har;
+pub mod id_token;
 pub mod input;
 pub mod jwt;
 pub mod pkce;
 pub mod probe;
+pub mod prose;
 pub mod redirect_uri;
 pub mod render;
 pub mod response;

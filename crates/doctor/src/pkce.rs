@@ -1,18 +1,22 @@
-//! PKCE (RFC 7636): recomputing a challenge from a verifier.
+//! PKCE (RFC 7636): recomputing a challenge from a verifier, and naming what is wrong with a
+//! verifier in a finding's words. The syntax rule itself is proto's
+//! ([`candor_proto::pkce::verifier_problem`]), the one the server applies.
 
-pub use candor_proto::pkce::s256;
+use candor_proto::pkce::{VERIFIER_LENGTH, VerifierProblem};
+pub use candor_proto::pkce::{VERIFIER_RULE, s256};
 
-/// What is wrong with a verifier's syntax (RFC 7636 §4.1: 43 to 128 characters from
-/// `A-Z a-z 0-9 - . _ ~`), if anything.
+/// What is wrong with a verifier's syntax (RFC 7636 §4.1), if anything, in words.
 pub fn verifier_problem(verifier: &str) -> Option<String> {
-    let len = verifier.chars().count();
-    if !(43..=128).contains(&len) {
-        return Some(format!("{len} characters; RFC 7636 requires 43 to 128"));
-    }
-    verifier
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
-        .map(|c| format!("the character {c:?} is outside A-Z a-z 0-9 - . _ ~"))
+    candor_proto::pkce::verifier_problem(verifier).map(|problem| match problem {
+        VerifierProblem::Length { chars, .. } => format!(
+            "{chars} characters; RFC 7636 requires {} to {}",
+            VERIFIER_LENGTH.start(),
+            VERIFIER_LENGTH.end()
+        ),
+        VerifierProblem::Character { found, .. } => {
+            format!("the character {found:?} is outside A-Z a-z 0-9 - . _ ~")
+        }
+    })
 }
 
 /// Whether `verifier` matches `challenge` under `method` (`S256` or `plain`).

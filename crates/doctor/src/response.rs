@@ -2,14 +2,14 @@
 //! `curl -i` prints, or a proxy saved): status line, headers, blank line, body.
 
 use candor_client::ErrorKind;
-use candor_client::id_token::{self, Expectations, IdTokenError};
+use candor_client::id_token::Expectations;
 use candor_client::response::classify_token_response;
-use candor_proto::Code;
 
+use crate::explain::{self, finding_from_kind, server_code_in};
 use crate::finding::{Group, Report, Severity, Source};
-use crate::har::analyze::finding_from_kind;
+use crate::id_token::{Checks, Keys, Unverifiable};
 use crate::input::InputError;
-use crate::{explain, redact};
+use crate::redact;
 
 /// Responses larger than this are refused: a token response is a few kilobytes.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -241,7 +241,7 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             let mut f = finding_from_kind(&kind, Severity::Error).source(src);
             if let ErrorKind::Html { .. } = kind
                 && let Ok(text) = std::str::from_utf8(&resp.body)
-                && let Some(code) = crate::har::analyze::server_code_in(text)
+                && let Some(code) = server_code_in(text)
             {
                 f.message.push_str(&format!(
                     " The page names the cause: {code} ({}).",
@@ -274,50 +274,43 @@ fn check_id_token(
     let src = Source::Input {
         name: "id_token".into(),
     };
-    let decoded = match id_token::decode_unverified(token) {
-        Ok(d) => d,
-        Err(e) => {
-            g.findings
-                .push(finding_from_kind(&ErrorKind::IdToken(e), Severity::Error).source(src));
-            return;
-        }
-    };
-    if decoded
-        .alg()
-        .is_some_and(|a| a.eq_ignore_ascii_case("none"))
-    {
-        g.findings.push(
-            finding_from_kind(&ErrorKind::IdToken(IdTokenError::AlgNone), Severity::Error)
-                .source(src.clone()),
-        );
-    }
     let (now, when) = match date {
         Some(d) => (d, "the response's Date header"),
         None => (opts.now, "now"),
     };
-    let expect = Expectations {
-        access_token: Some(access_token.to_string()),
-        now,
-        leeway: opts.leeway,
-        require_id_token_claims: true,
-        ..Expectations::default()
+    let checks = Checks {
+        // A response alone carries no keys: `candor doctor jwt --jwks` checks the signature.
+        keys: Keys::None,
+        unverifiable: Unverifiable::Fails,
+        claims: Some(Expectations {
+            access_token: Some(access_token.to_string()),
+            now,
+            leeway: opts.leeway,
+            require_id_token_claims: true,
+            ..Expectations::default()
+        }),
     };
+    let Some(checked) = crate::id_token::check(
+        token,
+        &checks,
+        |_, f| f.source(src.clone()),
+        &mut g.findings,
+    ) else {
+        return;
+    };
+    let decoded = &checked.decoded;
     g.lines.push(format!(
         "id_token: alg {}, iss {}, aud {}; times checked against {when}; signature, iss, aud and nonce need `candor doctor jwt` with --jwks, --issuer, --audience, --nonce",
         decoded.alg().unwrap_or("?"),
         decoded.claims.get("iss").map(|v| v.to_string()).unwrap_or_else(|| "(none)".into()),
         decoded.claims.get("aud").map(|v| v.to_string()).unwrap_or_else(|| "(none)".into()),
     ));
-    for e in id_token::check_claims(&decoded, &expect) {
-        g.findings
-            .push(finding_from_kind(&ErrorKind::IdToken(e), Severity::Error).source(src.clone()));
-    }
-    let _ = Code::IdTokenMalformed;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candor_proto::Code;
 
     fn codes(raw: &str) -> Vec<Code> {
         diagnose(raw.as_bytes(), &ResponseOptions { leeway: 60, now: 0 }, "t")

@@ -3,7 +3,12 @@
 //! HAR recorder) and kept in `interop/captures/`. Every interop run records a fresh one and
 //! runs `candor doctor har` on it too.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 

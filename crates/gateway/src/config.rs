@@ -630,7 +630,11 @@ impl IssuerFile {
                     client_id: f.client_id.clone(),
                     secret: secret_source(&f.client_secret_env, &f.client_secret_file, &ikey)?,
                     endpoint: f.endpoint.clone(),
-                    cache: duration(&f.cache, &format!("{ikey}.cache"), Duration::from_secs(30))?,
+                    cache: duration(
+                        &f.cache,
+                        &format!("{ikey}.cache"),
+                        crate::introspect::DEFAULT_CACHE,
+                    )?,
                 })
             })
             .transpose()?;

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candor_client::HttpClient;
+use candor_proto::feed::Follower;
 use serde::Deserialize;
 
 use crate::deny::FeedEntry;
 use crate::issuer::Issuer;
 
-/// How far behind its position the follower re-reads (the server's `REREAD_WINDOW`).
-const REREAD_WINDOW: i64 = 100;
 /// How long one long poll waits on the server at most; less when `max_feed_lag` is short, so
 /// that a healthy but quiet feed answers (and counts as read) well within it.
 const MAX_WAIT_SECS: u64 = 10;
@@ -89,19 +88,19 @@ pub async fn load(issuer: &Issuer, http: &HttpClient, authorization: &str) -> Re
 }
 
 /// Follows the feed from `after` until the gateway stops (the task is aborted).
-pub async fn follow(issuer: Arc<Issuer>, http: HttpClient, authorization: String, mut after: i64) {
+pub async fn follow(issuer: Arc<Issuer>, http: HttpClient, authorization: String, after: i64) {
     let url = format!("{}/revocations", issuer.config.issuer);
     let mut backoff = Duration::from_millis(200);
-    let mut reread_at = Instant::now();
+    let mut follower = Follower::new(after, Instant::now());
     let mut purged_at = Instant::now();
     let wait = issuer.config.feed.as_ref().map_or(MAX_WAIT_SECS, |f| {
         (f.max_lag.as_secs() / 2).clamp(1, MAX_WAIT_SECS)
     });
     loop {
-        match page(&http, &url, &authorization, after, wait).await {
+        match page(&http, &url, &authorization, follower.position(), wait).await {
             Ok(p) => {
                 issuer.deny.apply(&p.entries);
-                after = after.max(p.next);
+                follower.advance(p.next);
                 issuer.feed_read(now());
                 backoff = Duration::from_millis(200);
             }
@@ -112,19 +111,10 @@ pub async fn follow(issuer: Arc<Issuer>, http: HttpClient, authorization: String
                 continue;
             }
         }
-        if reread_at.elapsed() >= Duration::from_secs(1) {
-            reread_at = Instant::now();
-            if let Ok(p) = page(
-                &http,
-                &url,
-                &authorization,
-                (after - REREAD_WINDOW).max(0),
-                0,
-            )
-            .await
-            {
-                issuer.deny.apply(&p.entries);
-            }
+        if let Some(from) = follower.reread_due(Instant::now())
+            && let Ok(p) = page(&http, &url, &authorization, from, 0).await
+        {
+            issuer.deny.apply(&p.entries);
         }
         if purged_at.elapsed() >= Duration::from_secs(60) {
             purged_at = Instant::now();

@@ -225,5 +225,5 @@ impl Introspector {
     }
 }
 
-/// The default cache, for documentation.
+/// How long an active answer is reused when `introspection.cache` says nothing.
 pub const DEFAULT_CACHE: Duration = Duration::from_secs(30);

@@ -59,8 +59,8 @@ pub fn refusal(
         "error_uri": uri,
         "diagnosis": error.code.as_str(),
     });
-    if let Some(s) = scope {
-        body["scope"] = serde_json::Value::String(s.to_string());
+    if let (Some(s), Some(fields)) = (scope, body.as_object_mut()) {
+        fields.insert("scope".into(), serde_json::Value::String(s.to_string()));
     }
     let mut r = json(status, &body);
     // RFC 6750 §3: every refusal of the bearer token carries the challenge, a malformed

@@ -56,13 +56,6 @@ impl Audience {
         }
     }
 
-    pub fn to_list(&self) -> Vec<String> {
-        match self {
-            Audience::One(a) => vec![a.clone()],
-            Audience::Many(v) => v.clone(),
-        }
-    }
-
     pub fn contains(&self, value: &str) -> bool {
         match self {
             Audience::One(a) => a == value,

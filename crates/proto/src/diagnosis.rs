@@ -65,6 +65,24 @@ macro_rules! catalogue {
 }
 
 impl Code {
+    /// The codes only the doctor names: what it reads in a capture (a browser's state, a
+    /// sanitized export, a provider's error page), which no live request to Candor's server,
+    /// gateway or client produces. Every other code is produced outside the doctor; a test
+    /// (`crates/cli/tests/catalogue.rs`) holds both halves of that to the sources.
+    pub const DOCTOR_ONLY: &'static [Code] = &[
+        Code::StateMissing,
+        Code::StateMismatch,
+        Code::ClockSkew,
+        Code::ClientSecretInBrowser,
+        Code::HarSanitized,
+        Code::CallbackError,
+        Code::CallbackIssMismatch,
+        Code::AuthorizationErrorPage,
+        Code::JwksAlgMismatch,
+        Code::HarBodyMissing,
+        Code::HarNoFlow,
+    ];
+
     /// The dotted code, e.g. `redirect_uri.trailing_slash`.
     pub fn as_str(self) -> &'static str {
         self.entry().code

@@ -1,4 +1,4 @@
-//! The error shape every endpoint answers with (DESIGN.md §2).
+//! The error shape every endpoint answers with (docs/server.md, docs/errors.md).
 //!
 //! An [`OAuthError`] is a diagnosis code plus a description naming what was expected and what
 //! was received. Its JSON form adds the RFC `error`, an `error_uri` pointing at the code's docs

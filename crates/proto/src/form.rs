@@ -27,10 +27,9 @@ impl Form {
         let mut params = HashMap::new();
         let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
         for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &[][..]),
-            };
+            let mut halves = pair.splitn(2, |b| *b == b'=');
+            let name = halves.next().unwrap_or_default();
+            let value = halves.next().unwrap_or_default();
             let name = decode(name)?;
             let value = decode(value)?;
             if name.is_empty() {

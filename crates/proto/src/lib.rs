@@ -16,14 +16,18 @@ pub mod client_auth;
 pub mod clock;
 pub mod diagnosis;
 pub mod error;
+pub mod feed;
 pub mod form;
 pub mod forwarded;
+pub mod grant_type;
 pub mod jose;
+pub mod loopback;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
 pub mod seal;
 pub mod secret;
+pub mod token_hash;
 
 pub use diagnosis::Code;
 pub use error::OAuthError;

@@ -1,5 +1,7 @@
 //! Proof Key for Code Exchange (RFC 7636), S256 only (OAuth 2.1, RFC 9700 §2.1.1).
 
+use std::ops::RangeInclusive;
+
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,9 +15,59 @@ pub fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()))
 }
 
+/// RFC 7636 section 4.1: the verifier's length, in characters.
+pub const VERIFIER_LENGTH: RangeInclusive<usize> = 43..=128;
+
+/// The rule of RFC 7636 section 4.1 in words, for messages.
+pub const VERIFIER_RULE: &str = "43 to 128 characters from A-Z a-z 0-9 - . _ ~";
+
+/// RFC 3986's unreserved characters, the alphabet of a code_verifier.
+fn is_unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
+
 fn unreserved(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    s.chars().all(is_unreserved)
+}
+
+/// What breaks RFC 7636 section 4.1 in a code_verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifierProblem {
+    /// Not 43 to 128 characters long; `outside` is the first character outside the
+    /// unreserved set, if there is one too.
+    Length { chars: usize, outside: Option<char> },
+    /// The length is right, but `found` is outside the unreserved set (the first such).
+    Character { chars: usize, found: char },
+}
+
+impl VerifierProblem {
+    /// The verifier's length in characters.
+    pub fn chars(self) -> usize {
+        match self {
+            VerifierProblem::Length { chars, .. } | VerifierProblem::Character { chars, .. } => {
+                chars
+            }
+        }
+    }
+
+    /// The first character outside the unreserved set, if any.
+    pub fn outside(self) -> Option<char> {
+        match self {
+            VerifierProblem::Length { outside, .. } => outside,
+            VerifierProblem::Character { found, .. } => Some(found),
+        }
+    }
+}
+
+/// What is wrong with a verifier's syntax, if anything: the length first, then the
+/// characters.
+pub fn verifier_problem(verifier: &str) -> Option<VerifierProblem> {
+    let chars = verifier.chars().count();
+    let outside = verifier.chars().find(|c| !is_unreserved(*c));
+    if !VERIFIER_LENGTH.contains(&chars) {
+        return Some(VerifierProblem::Length { chars, outside });
+    }
+    outside.map(|found| VerifierProblem::Character { chars, found })
 }
 
 /// Checks the challenge of an authorization request: method S256 and a 43-character
@@ -60,16 +112,16 @@ pub fn check_challenge(challenge: &str, method: Option<&str>) -> Result<(), OAut
 
 /// Checks a token request's verifier against the stored challenge.
 pub fn verify(verifier: &str, challenge: &str) -> Result<(), OAuthError> {
-    let len = verifier.chars().count();
-    if !(43..=128).contains(&len) || !unreserved(verifier) {
+    if let Some(problem) = verifier_problem(verifier) {
         return Err(OAuthError::new(
             Code::PkceVerifierMalformed,
             format!(
-                "code_verifier must be 43 to 128 characters from A-Z a-z 0-9 - . _ ~; received {len} characters{}",
-                if unreserved(verifier) {
-                    ""
-                } else {
+                "code_verifier must be {VERIFIER_RULE}; received {} characters{}",
+                problem.chars(),
+                if problem.outside().is_some() {
                     " including others"
+                } else {
+                    ""
                 }
             ),
         ));
@@ -138,6 +190,71 @@ mod tests {
         assert_eq!(
             code(verify(&"a".repeat(43), CHALLENGE)),
             Some(Code::PkceVerifierMismatch)
+        );
+    }
+
+    #[test]
+    fn verifier_length_bounds() {
+        assert_eq!(
+            verifier_problem(&"a".repeat(42)),
+            Some(VerifierProblem::Length {
+                chars: 42,
+                outside: None
+            })
+        );
+        assert_eq!(verifier_problem(&"a".repeat(43)), None);
+        assert_eq!(verifier_problem(&"a".repeat(128)), None);
+        assert_eq!(
+            verifier_problem(&"a".repeat(129)),
+            Some(VerifierProblem::Length {
+                chars: 129,
+                outside: None
+            })
+        );
+        assert_eq!(
+            verifier_problem(""),
+            Some(VerifierProblem::Length {
+                chars: 0,
+                outside: None
+            })
+        );
+        assert_eq!(verifier_problem(VERIFIER), None);
+    }
+
+    #[test]
+    fn verifier_alphabet() {
+        assert_eq!(verifier_problem(&format!("{}-._~", "a".repeat(39))), None);
+        assert_eq!(
+            verifier_problem(&format!("{}+", &VERIFIER[..42])),
+            Some(VerifierProblem::Character {
+                chars: 43,
+                found: '+'
+            })
+        );
+        // Counted in characters, not bytes: 43 characters, one of them two bytes long.
+        let accented = format!("{}é", "a".repeat(42));
+        assert_eq!(
+            verifier_problem(&accented),
+            Some(VerifierProblem::Character {
+                chars: 43,
+                found: 'é'
+            })
+        );
+        // Too short and a stranger in it: the length is the problem named, the character
+        // is kept for the message.
+        assert_eq!(
+            verifier_problem("ab cd"),
+            Some(VerifierProblem::Length {
+                chars: 5,
+                outside: Some(' ')
+            })
+        );
+        let err = verify("ab cd", CHALLENGE).err().map(|e| e.description);
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "code_verifier must be 43 to 128 characters from A-Z a-z 0-9 - . _ ~; received 5 characters including others"
+            )
         );
     }
 }

@@ -19,6 +19,7 @@
 //!    port, say). It never grants anything: it only explains a refusal.
 
 use crate::diagnosis::Code;
+use crate::loopback::{is_loopback_host, is_redirect_loopback_literal};
 
 /// How two redirect URIs nearly match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,13 +130,6 @@ fn split(uri: &str) -> Parts<'_> {
     }
 }
 
-fn is_loopback_name(host: &str) -> bool {
-    matches!(
-        host.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "[::1]"
-    )
-}
-
 fn differing(a: &Parts<'_>, b: &Parts<'_>) -> Vec<&'static str> {
     let mut out = Vec::new();
     if a.scheme != b.scheme {
@@ -181,7 +175,7 @@ pub fn compare(received: &str, reference: &str) -> Comparison {
     if only("scheme") && matches!((a.scheme, b.scheme), ("http", "https") | ("https", "http")) {
         return Comparison::Near(NearMiss::Scheme);
     }
-    if only("host") && is_loopback_name(a.host) && is_loopback_name(b.host) {
+    if only("host") && is_loopback_host(a.host) && is_loopback_host(b.host) {
         return Comparison::Near(NearMiss::LoopbackAlias);
     }
     if only("port") {
@@ -345,12 +339,7 @@ pub fn matches_registered(received: &str, registered: &str) -> bool {
     let Ok(mut reg) = url::Url::parse(registered) else {
         return false;
     };
-    let loopback_literal = match reg.host() {
-        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
-        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
-        _ => false,
-    };
-    if reg.scheme() != "http" || !loopback_literal || got.as_str() != received {
+    if reg.scheme() != "http" || !is_redirect_loopback_literal(&reg) || got.as_str() != received {
         return false;
     }
     if reg.set_port(got.port()).is_err() {

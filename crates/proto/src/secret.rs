@@ -2,7 +2,7 @@
 //!
 //! Client secrets, opaque access tokens, codes and refresh tokens are 256-bit random strings.
 //! The server keeps only their SHA-256 digests: a slow hash buys nothing on 256 bits of entropy
-//! and would cost the token endpoint its throughput (DESIGN.md §4).
+//! and would cost the token endpoint its throughput.
 
 use aws_lc_rs::digest::{SHA256, digest as sha256};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -45,6 +45,12 @@ impl std::fmt::Display for Secret {
 /// 32 random bytes, base64url without padding (43 characters).
 pub fn random_token() -> Secret {
     Secret(URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// 16 random bytes, base64url without padding (22 characters): an identifier that must not be
+/// guessed but is not a credential (a `jti`, a grant id, a session's public `sid`).
+pub fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
 }
 
 /// `N` bytes from the operating system's CSPRNG.

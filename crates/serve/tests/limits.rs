@@ -2,7 +2,7 @@
 //! long. Bounds are asserted loosely (a connection is closed at all, well within a generous
 //! limit), never as timings.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

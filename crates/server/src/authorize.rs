@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use candor_proto::error::quote;
 use candor_proto::form::Form;
+use candor_proto::grant_type::GrantType;
 use candor_proto::redirect_uri::{self, closest, matches_registered};
 use candor_proto::{Code, OAuthError, pkce, scope};
 use candor_store::Client;
@@ -47,12 +48,6 @@ pub struct AuthRequest {
     /// forms must carry that token. The digest, not the token, so that the sealed request
     /// reveals nothing that could be replayed.
     pub csrf_digest: String,
-}
-
-impl AuthRequest {
-    pub fn wants_openid(&self) -> bool {
-        self.scopes.iter().any(|s| s == "openid")
-    }
 }
 
 /// Where an error (or a code) goes back to.
@@ -276,7 +271,7 @@ pub async fn validate(
             ));
         }
     }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+    if !client.allows(GrantType::AuthorizationCode) {
         return Err(fail(
             Code::GrantTypeNotAllowed,
             format!(
@@ -301,7 +296,7 @@ pub async fn validate(
         Some(s) => {
             let requested =
                 scope::parse(s).map_err(|e| AuthorizeError::Redirect(callback.clone(), e))?;
-            match crate::token::check_scopes(app, &client, &requested).await {
+            match crate::scopes::check_registered(app, &client, &requested).await {
                 Ok(()) => requested,
                 Err(Refusal::OAuth(e)) => return Err(AuthorizeError::Redirect(callback, e)),
                 Err(Refusal::Internal(e)) => return Err(AuthorizeError::Internal(e)),

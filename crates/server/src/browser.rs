@@ -16,10 +16,10 @@ use crate::authorize::{
     AuthRequest, AuthorizeError, Callback, callback_url, csrf_digest, error_url, validate,
 };
 use crate::error::ServerError;
-use crate::issue::new_id;
 use crate::login::{LoginResult, attempt};
 use crate::pending::{Pending, Step as FormStep};
 use crate::throttle::Limited;
+use candor_proto::secret::random_id;
 
 /// What the browser should see next.
 #[derive(Debug)]
@@ -283,7 +283,7 @@ pub async fn login(
             Limited::Client { retry_after } => (retry_after, "to this application"),
         };
         let seconds = wait.as_secs().max(1);
-        tracing::info!(diagnosis = "login.throttled", client_id = %req.client_id, %address, "sign-in throttled");
+        tracing::info!(diagnosis = Code::LoginThrottled.as_str(), client_id = %req.client_id, %address, "sign-in throttled");
         return Ok(view(
             &format!(
                 "Too many sign-in attempts {whose}. Try again in {seconds} second{}.",
@@ -324,7 +324,7 @@ pub async fn login(
             let cookie = random_token();
             let session = SessionRecord {
                 digest: cookie.digest().to_vec(),
-                sid: new_id(),
+                sid: random_id(),
                 user_id: user.id.clone(),
                 auth_time: now,
                 amr: vec!["pwd".into()],
@@ -417,7 +417,7 @@ async fn issue_code(
             auth_time: session.auth_time,
             sid: Some(session.sid.clone()),
             amr: session.amr.clone(),
-            grant_id: new_id(),
+            grant_id: random_id(),
             issued_at: now,
             expires_at: now + app.settings().authorization_code_ttl.as_secs() as i64,
             used_at: None,

@@ -1,5 +1,5 @@
 //! Authenticating the client at back-channel endpoints against its registration: exactly one
-//! method per request, and the registered method only (DESIGN.md §2, `client_auth.*`).
+//! method per request, and the registered method only (docs/server.md; the `client_auth.*` codes in docs/errors.md).
 
 use std::sync::Arc;
 
@@ -78,10 +78,7 @@ pub async fn authenticate(
                 ),
             )
         })?;
-    let registered: AuthMethod = client
-        .auth_method
-        .parse()
-        .map_err(|e: String| Refusal::Internal(StoreError::Corrupt(e).into()))?;
+    let registered = client.auth_method;
 
     match (&presented, registered) {
         (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic)

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use candor_proto::access_token::Format;
 use candor_proto::client_auth::AuthMethod;
 use candor_proto::error::quote;
+use candor_proto::grant_type::GrantType;
 use candor_proto::jose::JwkSet;
 use candor_proto::jose::SigningAlg;
 use candor_proto::seal::MasterKey;
@@ -20,10 +21,6 @@ use candor_store::{Client, Store, StoreError};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
-use crate::settings::is_loopback;
-
-/// Grant types a client may be registered for.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials", "refresh_token"];
 
 /// What a new registration asks for.
 #[derive(Debug, Clone)]
@@ -35,7 +32,7 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// Empty: `client_credentials` without redirect URIs, else `authorization_code` +
     /// `refresh_token`.
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub audiences: Vec<String>,
     pub auth_method: AuthMethod,
@@ -134,7 +131,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ServerError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            if is_loopback(&url) {
+            if candor_proto::loopback::is_loopback_url(&url) {
                 Ok(())
             } else {
                 Err(invalid(format!(
@@ -149,7 +146,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), ServerError> {
     }
 }
 
-fn validate(new: &NewClient) -> Result<Vec<String>, ServerError> {
+fn validate(new: &NewClient) -> Result<Vec<GrantType>, ServerError> {
     if new.name.trim().is_empty() || new.name.chars().count() > 200 {
         return Err(invalid("the client name must be 1 to 200 characters"));
     }
@@ -164,27 +161,19 @@ fn validate(new: &NewClient) -> Result<Vec<String>, ServerError> {
     let mut grants = new.grant_types.clone();
     if grants.is_empty() {
         grants = if new.redirect_uris.is_empty() {
-            vec!["client_credentials".into()]
+            vec![GrantType::ClientCredentials]
         } else {
-            vec!["authorization_code".into(), "refresh_token".into()]
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         };
     }
     grants.sort();
     grants.dedup();
-    for g in &grants {
-        if !GRANT_TYPES.contains(&g.as_str()) {
-            return Err(invalid(format!(
-                "grant type '{g}' is not supported; expected one of {}",
-                GRANT_TYPES.join(", ")
-            )));
-        }
-    }
-    if new.auth_method == AuthMethod::None && grants.iter().any(|g| g == "client_credentials") {
+    if new.auth_method == AuthMethod::None && grants.contains(&GrantType::ClientCredentials) {
         return Err(invalid(
             "a public client (auth method none) cannot use client_credentials: it has no credentials",
         ));
     }
-    if grants.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty() {
+    if grants.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
         return Err(invalid(
             "the authorization_code grant needs at least one --redirect-uri",
         ));
@@ -267,16 +256,16 @@ pub async fn create(
         name: new.name.trim().to_string(),
         secret_digest: secret.as_ref().map(|s| s.digest().to_vec()),
         secret_sealed,
-        auth_method: new.auth_method.as_str().to_string(),
+        auth_method: new.auth_method,
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         grant_types: grants,
         scopes: new.scopes,
         audiences: new.audiences,
-        access_token_format: new.access_token_format.as_str().to_string(),
+        access_token_format: new.access_token_format,
         jwks: new.jwks,
         require_pkce: new.require_pkce || new.auth_method == AuthMethod::None,
-        id_token_signed_response_alg: new.id_token_signed_response_alg.map(|a| a.to_string()),
+        id_token_signed_response_alg: new.id_token_signed_response_alg,
         created_at: now,
         updated_at: now,
     };
@@ -298,10 +287,7 @@ pub async fn rotate_secret(
         .get_client(client_id)
         .await?
         .ok_or_else(|| ServerError::NotFound(format!("client '{client_id}'")))?;
-    let method: AuthMethod = client
-        .auth_method
-        .parse()
-        .map_err(|e: String| ServerError::InvalidRegistration(e))?;
+    let method = client.auth_method;
     if !method.uses_secret() {
         return Err(invalid(format!(
             "client '{client_id}' authenticates with {method}, which has no secret"
@@ -332,15 +318,15 @@ pub fn to_json(client: &Client, secret: Option<&Secret>) -> Value {
     let mut v = json!({
         "client_id": client.client_id,
         "client_name": client.name,
-        "token_endpoint_auth_method": client.auth_method,
-        "grant_types": client.grant_types,
+        "token_endpoint_auth_method": client.auth_method.as_str(),
+        "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "scope": client.scopes.join(" "),
         "audiences": client.audiences,
-        "access_token_format": client.access_token_format,
+        "access_token_format": client.access_token_format.as_str(),
         "require_pkce": client.require_pkce,
-        "id_token_signed_response_alg": client.id_token_signed_response_alg.as_deref().unwrap_or("RS256"),
+        "id_token_signed_response_alg": client.id_token_signed_response_alg.map_or("RS256", SigningAlg::as_str),
         "client_id_issued_at": client.created_at,
     });
     if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {

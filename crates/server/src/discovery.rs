@@ -1,6 +1,7 @@
 //! Server metadata: OpenID Connect Discovery 1.0 and RFC 8414, one document for both.
 
 use candor_proto::client_auth::AuthMethod;
+use candor_proto::grant_type::GrantType;
 use candor_proto::jose::SigningAlg;
 use candor_proto::scope::OIDC_SCOPES;
 use serde_json::{Value, json};
@@ -32,7 +33,7 @@ pub fn metadata(app: &App) -> Value {
         "scopes_supported": OIDC_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": crate::clients::GRANT_TYPES,
+        "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": auth_methods,

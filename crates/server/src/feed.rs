@@ -9,7 +9,8 @@
 //!
 //! Sequence numbers only grow, but on PostgreSQL two concurrent revocations can commit in the
 //! other order than their numbers: a follower also re-reads a short window behind its
-//! position now and then (Candor's gateway: the last [`REREAD_WINDOW`] numbers, every second).
+//! position now and then — the rule is [`candor_proto::feed::Follower`], which Candor's
+//! gateway follows.
 
 use std::time::Duration;
 
@@ -29,8 +30,6 @@ pub const FEED_SCOPE: &str = "candor:revocations";
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
 /// Entries per response at most.
 pub const PAGE: u32 = 1000;
-/// How far behind its position a follower re-reads.
-pub const REREAD_WINDOW: i64 = 100;
 /// How often a waiting request looks for new entries.
 pub const POLL: Duration = Duration::from_millis(100);
 

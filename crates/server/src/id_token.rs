@@ -1,8 +1,5 @@
 //! id_tokens (OIDC Core §2, §3.1.3.6) and the claims a user's scopes release.
 
-use aws_lc_rs::digest::{SHA256, SHA512, digest};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use candor_proto::jose::SigningAlg;
 use candor_store::{Client, User};
 use serde_json::{Map, Value, json};
@@ -12,16 +9,7 @@ use crate::error::ServerError;
 use crate::keys::add_key;
 use crate::refusal::Refusal;
 
-/// `at_hash`: the left half of the hash of the access token, with the hash of the JWS alg
-/// (SHA-512 for Ed25519, as the OpenID Foundation's certified clients expect).
-pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
-    let d = match alg {
-        SigningAlg::EdDsa => digest(&SHA512, access_token.as_bytes()),
-        _ => digest(&SHA256, access_token.as_bytes()),
-    };
-    let bytes = d.as_ref();
-    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
-}
+pub use candor_proto::token_hash::at_hash;
 
 /// The user claims the granted scopes release (OIDC Core §5.4).
 pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
@@ -58,11 +46,9 @@ pub struct IdTokenInput<'a> {
 
 /// Signs an id_token with the client's `id_token_signed_response_alg` (RS256 by default).
 pub async fn sign(app: &App, input: IdTokenInput<'_>) -> Result<String, Refusal> {
-    let alg: SigningAlg = input
+    let alg = input
         .client
         .id_token_signed_response_alg
-        .as_deref()
-        .and_then(|a| a.parse().ok())
         .unwrap_or(SigningAlg::Rs256);
     let now = app.now();
     let mut claims = user_claims(input.user, input.scopes);
@@ -97,21 +83,4 @@ pub async fn sign(app: &App, input: IdTokenInput<'_>) -> Result<String, Refusal>
         .active(alg)
         .ok_or_else(|| Refusal::Internal(ServerError::NotFound(format!("active {alg} key"))))?;
     Ok(key.sign("JWT", &Value::Object(claims))?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn at_hash_matches_the_oidc_example() {
-        // OIDC Core, Appendix A.3 (RS256): access token and its at_hash.
-        assert_eq!(
-            at_hash(
-                SigningAlg::Rs256,
-                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
-            ),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
-    }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::client_auth::authenticate;
 use crate::refusal::Refusal;
-use crate::tokens::{Lookup, TokenState, lookup};
+use crate::token_lookup::{Lookup, TokenState, lookup};
 
 pub fn endpoint(app: &App) -> String {
     format!("{}/introspect", app.issuer())
@@ -40,7 +40,7 @@ pub async fn introspect(
     out.insert("active".into(), json!(true));
     out.insert("iss".into(), json!(app.issuer()));
     out.insert("client_id".into(), json!(facts.client_id));
-    let refresh = matches!(facts.held, crate::tokens::Held::Refresh { .. });
+    let refresh = matches!(facts.held, crate::token_lookup::Held::Refresh { .. });
     out.insert(
         "token_type".into(),
         json!(if refresh { "refresh_token" } else { "Bearer" }),
@@ -58,10 +58,9 @@ pub async fn introspect(
     if !facts.audiences.is_empty() {
         out.insert(
             "aud".into(),
-            if facts.audiences.len() == 1 {
-                json!(facts.audiences[0])
-            } else {
-                json!(facts.audiences)
+            match facts.audiences.as_slice() {
+                [one] => json!(one),
+                all => json!(all),
             },
         );
     }

@@ -119,7 +119,7 @@ fn build_set(
     let mut keys = Vec::with_capacity(records.len());
     // Newest first, so that the newest active key of each algorithm signs.
     for record in records.iter().rev() {
-        let alg: SigningAlg = record.alg.parse()?;
+        let alg = record.alg;
         let der = master
             .open(&seal_context(&record.kid), &record.private_sealed)
             .map_err(|source| ServerError::Unseal {
@@ -148,7 +148,7 @@ pub async fn add_key(
     store
         .insert_signing_key(&SigningKeyRecord {
             kid: kid.clone(),
-            alg: alg.as_str().to_string(),
+            alg,
             private_sealed: master.seal(&seal_context(&kid), &der)?,
             public_jwk,
             created_at: now,
@@ -189,7 +189,7 @@ pub async fn rotate(
     let new_kid = add_key(store, master, alg, now, activates_at).await?;
     let until = activates_at + publish_for;
     let retired = store
-        .retire_signing_keys(alg.as_str(), &new_kid, activates_at, until)
+        .retire_signing_keys(alg, &new_kid, activates_at, until)
         .await?;
     store.delete_expired_signing_keys(now).await?;
     Ok(Rotation {

@@ -63,16 +63,16 @@ pub async fn logout(
                 ));
             }
         };
-        if claims["iss"].as_str() != Some(app.issuer()) {
+        if claims.get("iss").and_then(Value::as_str) != Some(app.issuer()) {
             return Ok(page(
                 Code::LogoutIdTokenHintInvalid,
                 format!(
                     "id_token_hint was issued by {}",
-                    quote(claims["iss"].as_str().unwrap_or(""))
+                    quote(claims.get("iss").and_then(Value::as_str).unwrap_or(""))
                 ),
             ));
         }
-        let aud = match &claims["aud"] {
+        let aud = match claims.get("aud").unwrap_or(&Value::Null) {
             Value::String(s) => Some(s.clone()),
             Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
             _ => None,
@@ -90,7 +90,10 @@ pub async fn logout(
             ));
         }
         client_id = client_id.or(aud);
-        hint_sub = claims["sub"].as_str().map(str::to_string);
+        hint_sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
 
     let redirect = match form.get("post_logout_redirect_uri") {

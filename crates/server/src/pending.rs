@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::authorize::AuthRequest;
 use crate::error::ServerError;
-use crate::issue::new_id;
+use candor_proto::secret::random_id;
 
 /// The sealing context: a value sealed for anything else does not open as a pending request.
 const CONTEXT: &str = "candor pending authorization request v1";
@@ -45,7 +45,7 @@ impl Pending {
     /// A new pending request for `step`, living `pending_request_ttl`.
     pub fn new(app: &App, step: Step, sid: Option<String>, request: AuthRequest) -> Pending {
         Pending {
-            id: new_id(),
+            id: random_id(),
             step,
             sid,
             expires_at: app.now() + app.settings().pending_request_ttl.as_secs() as i64,

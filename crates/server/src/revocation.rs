@@ -9,7 +9,7 @@ use candor_store::{NewRevocation, RevocationKind};
 use crate::app::App;
 use crate::client_auth::authenticate;
 use crate::refusal::Refusal;
-use crate::tokens::{Held, Lookup, TokenState, lookup};
+use crate::token_lookup::{Held, Lookup, TokenState, lookup};
 
 pub fn endpoint(app: &App) -> String {
     format!("{}/revoke", app.issuer())

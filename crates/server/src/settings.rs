@@ -121,16 +121,6 @@ impl Settings {
     }
 }
 
-/// Whether a URL's host is this machine: `localhost` or a loopback address.
-pub fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// Checks an issuer: an absolute `https` URL, or `http` on a loopback host only; no query or
 /// fragment (OIDC Discovery §3, RFC 8414 §2).
 pub fn validate_issuer(issuer: &str) -> Result<(), String> {
@@ -144,7 +134,7 @@ pub fn validate_issuer(issuer: &str) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            if is_loopback(&url) {
+            if candor_proto::loopback::is_loopback_url(&url) {
                 Ok(())
             } else {
                 Err(format!(

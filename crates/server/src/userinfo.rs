@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::id_token::user_claims;
 use crate::refusal::Refusal;
-use crate::tokens::{Lookup, TokenState, lookup};
+use crate::token_lookup::{Lookup, TokenState, lookup};
 
 /// The claims of the user the access token speaks for, as its scopes allow.
 pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {

@@ -97,22 +97,48 @@ pub(crate) fn conflict(err: sqlx::Error, what: impl FnOnce() -> String) -> Store
     }
 }
 
+/// A column holding the text form of one of proto's enums, decoded.
+fn parsed<T>(column: &str, text: &str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("column {column} holds '{text}': {e}")))
+}
+
+fn parsed_list<T>(column: &str, list: &[String]) -> Result<Vec<T>, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    list.iter().map(|v| parsed(column, v)).collect()
+}
+
+/// The text form of a list of proto's enums, as [`encode_list`] stores it.
+pub(crate) fn encode_names<T: std::fmt::Display>(list: &[T]) -> Result<String, StoreError> {
+    encode_list(&list.iter().map(ToString::to_string).collect::<Vec<_>>())
+}
+
 pub(crate) fn client_from_row(row: &impl Columns) -> Result<Client, StoreError> {
     Ok(Client {
         client_id: row.text("client_id")?,
         name: row.text("name")?,
         secret_digest: row.opt_bytes("secret_digest")?,
         secret_sealed: row.opt_bytes("secret_sealed")?,
-        auth_method: row.text("auth_method")?,
+        auth_method: parsed("auth_method", &row.text("auth_method")?)?,
         redirect_uris: row.list("redirect_uris")?,
         post_logout_redirect_uris: row.list("post_logout_redirect_uris")?,
-        grant_types: row.list("grant_types")?,
+        grant_types: parsed_list("grant_types", &row.list("grant_types")?)?,
         scopes: row.list("scopes")?,
         audiences: row.list("audiences")?,
-        access_token_format: row.text("access_token_format")?,
+        access_token_format: parsed("access_token_format", &row.text("access_token_format")?)?,
         jwks: row.opt_text("jwks")?,
         require_pkce: row.flag("require_pkce")?,
-        id_token_signed_response_alg: row.opt_text("id_token_signed_response_alg")?,
+        id_token_signed_response_alg: row
+            .opt_text("id_token_signed_response_alg")?
+            .map(|a| parsed("id_token_signed_response_alg", &a))
+            .transpose()?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -132,7 +158,7 @@ pub(crate) fn user_from_row(row: &impl Columns) -> Result<User, StoreError> {
 pub(crate) fn signing_key_from_row(row: &impl Columns) -> Result<SigningKeyRecord, StoreError> {
     Ok(SigningKeyRecord {
         kid: row.text("kid")?,
-        alg: row.text("alg")?,
+        alg: parsed("alg", &row.text("alg")?)?,
         private_sealed: row.bytes("private_sealed")?,
         public_jwk: row.text("public_jwk")?,
         created_at: row.int("created_at")?,
@@ -244,6 +270,30 @@ mod tests {
         let text = encode_list(&list);
         assert!(
             matches!(text, Ok(ref t) if matches!(decode_list("c", t), Ok(ref l) if *l == list))
+        );
+    }
+
+    #[test]
+    fn an_unknown_enum_value_is_corrupt_and_names_its_column() {
+        use candor_proto::client_auth::AuthMethod;
+        use candor_proto::grant_type::GrantType;
+        assert_eq!(
+            parsed::<AuthMethod>("auth_method", "client_secret_basic").ok(),
+            Some(AuthMethod::ClientSecretBasic)
+        );
+        let e = parsed::<AuthMethod>("auth_method", "client_secret_carrier_pigeon");
+        assert!(
+            matches!(&e, Err(StoreError::Corrupt(m)) if m.contains("auth_method") && m.contains("carrier_pigeon")),
+            "{e:?}"
+        );
+        let names = ["authorization_code".to_string(), "password".to_string()];
+        assert!(matches!(
+            parsed_list::<GrantType>("grant_types", &names),
+            Err(StoreError::Corrupt(m)) if m.contains("grant_types") && m.contains("password")
+        ));
+        assert_eq!(
+            encode_names(&[GrantType::AuthorizationCode, GrantType::RefreshToken]).ok(),
+            Some(r#"["authorization_code","refresh_token"]"#.to_string())
         );
     }
 

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use candor_proto::feed::Follower;
 pub use model::{
     AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, Issuance, NewRevocation,
     RefreshTokenRecord, Revocation, RevocationKind, SessionRecord, SigningKeyRecord, User,
@@ -75,21 +76,24 @@ impl std::fmt::Display for Backend {
     }
 }
 
-/// The persistence API of the authorization server.
+/// The persistence API of the authorization server: one trait per concern, all of them
+/// implemented by each backend (`sql.rs` for SQLite and PostgreSQL).
 ///
 /// Every method that changes state commits before it returns: a caller that got `Ok` may answer
 /// its HTTP request knowing the change survives a crash.
+pub trait Store:
+    Directory + KeyStore + TokenStore + FeedStore + BrowserStore + Maintenance + 'static
+{
+}
+
+impl<T> Store for T where
+    T: Directory + KeyStore + TokenStore + FeedStore + BrowserStore + Maintenance + 'static
+{
+}
+
+/// Registered clients and users.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    fn backend(&self) -> Backend;
-
-    /// Answers `Ok` when the database is reachable (for `/readyz`).
-    async fn ping(&self) -> Result<()>;
-
-    /// Answers `Ok` when the database accepts a write (one row, in a transaction of its own):
-    /// a store that answers reads but cannot commit is not ready.
-    async fn check_writable(&self, now: i64) -> Result<()>;
-
+pub trait Directory: Send + Sync {
     // ---- clients -------------------------------------------------------------------------
 
     /// Inserts a new client; [`StoreError::Conflict`] when the client_id exists.
@@ -117,7 +121,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, username: &str) -> Result<bool>;
     /// Replaces the password hash (a PHC string); `false` when no such user exists.
     async fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<bool>;
+}
 
+/// Signing keys (the private halves sealed by the caller).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
     // ---- signing keys --------------------------------------------------------------------
 
     /// Inserts a signing key; [`StoreError::Conflict`] when the kid exists.
@@ -129,14 +137,19 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many keys were retired.
     async fn retire_signing_keys(
         &self,
-        alg: &str,
+        alg: candor_proto::jose::SigningAlg,
         keep_kid: &str,
         retired_at: i64,
         publish_until: i64,
     ) -> Result<u64>;
     /// Deletes retired keys whose `publish_until` is before `now`. Returns how many.
     async fn delete_expired_signing_keys(&self, now: i64) -> Result<u64>;
+}
 
+/// What tokens are issued from and redeemed against: opaque access tokens, client
+/// assertions seen, authorization codes, refresh tokens, and ending a user's grants.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
     // ---- opaque access tokens ------------------------------------------------------------
 
     /// Inserts an opaque access token record (keyed by the digest of the token).
@@ -147,17 +160,6 @@ pub trait Store: Send + Sync + 'static {
     /// Marks an opaque token revoked and appends its jti to the revocation feed, in one
     /// transaction. `None` when no such token exists or it was revoked already.
     async fn revoke_access_token(&self, digest: &[u8], now: i64) -> Result<Option<i64>>;
-
-    // ---- revocation feed -----------------------------------------------------------------
-
-    /// Appends to the revocation feed; returns the entry's sequence number. Appending the same
-    /// (kind, id) twice is harmless and returns the existing sequence number — except for the
-    /// kinds that void everything up to a time ([`RevocationKind::voids_until_revoked_at`]),
-    /// whose entry is replaced by a new one at the end of the feed.
-    async fn append_revocation(&self, revocation: &NewRevocation) -> Result<i64>;
-    async fn is_revoked(&self, kind: RevocationKind, id: &str) -> Result<bool>;
-    /// Entries with `seq > after`, in sequence order, at most `limit`.
-    async fn revocations_since(&self, after: i64, limit: u32) -> Result<Vec<Revocation>>;
 
     // ---- client assertions (private_key_jwt, client_secret_jwt) --------------------------
 
@@ -219,10 +221,31 @@ pub trait Store: Send + Sync + 'static {
     /// to the feed at `now` (replacing an older entry, so that followers see the new time)
     /// with `feed_expires_at`. Returns the entry's sequence number.
     async fn revoke_subject(&self, user_id: &str, now: i64, feed_expires_at: i64) -> Result<i64>;
+}
+
+/// The revocation feed: numbered entries a follower reads in order, re-reading a window
+/// behind its position as [`Follower`] says.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
+    // ---- revocation feed -----------------------------------------------------------------
+
+    /// Appends to the revocation feed; returns the entry's sequence number. Appending the same
+    /// (kind, id) twice is harmless and returns the existing sequence number — except for the
+    /// kinds that void everything up to a time ([`RevocationKind::voids_until_revoked_at`]),
+    /// whose entry is replaced by a new one at the end of the feed.
+    async fn append_revocation(&self, revocation: &NewRevocation) -> Result<i64>;
+    async fn is_revoked(&self, kind: RevocationKind, id: &str) -> Result<bool>;
+    /// Entries with `seq > after`, in sequence order, at most `limit`.
+    async fn revocations_since(&self, after: i64, limit: u32) -> Result<Vec<Revocation>>;
+
     /// The `revoked_at` of the feed's entry for (kind, id), if there is one: for a user or a
     /// client, anything authenticated or issued at or before it is void.
     async fn revoked_at(&self, kind: RevocationKind, id: &str) -> Result<Option<i64>>;
+}
 
+/// The browser flow: sessions, completed authorization requests, consent, login attempts.
+#[async_trait]
+pub trait BrowserStore: Send + Sync {
     // ---- browser sessions ----------------------------------------------------------------
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
@@ -269,6 +292,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(u32, Option<i64>)>;
     /// Forgets the attempts (after a successful login).
     async fn clear_login_failures(&self, username: &str) -> Result<()>;
+}
+
+/// Health and housekeeping.
+#[async_trait]
+pub trait Maintenance: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Answers `Ok` when the database is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// Answers `Ok` when the database accepts a write (one row, in a transaction of its own):
+    /// a store that answers reads but cannot commit is not ready.
+    async fn check_writable(&self, now: i64) -> Result<()>;
 
     // ---- housekeeping --------------------------------------------------------------------
 

@@ -1,10 +1,15 @@
 //! The rows the store keeps. Plain data: validation and meaning live in `candor-proto` and the
 //! server; this layer only persists what it is given.
 
+use candor_proto::access_token::Format;
+use candor_proto::client_auth::AuthMethod;
+use candor_proto::grant_type::GrantType;
+use candor_proto::jose::SigningAlg;
 use serde::{Deserialize, Serialize};
 
-/// A registered OAuth client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A registered OAuth client. Its enumerated fields are decoded once, when the row is read
+/// (an unreadable value is [`crate::StoreError::Corrupt`]), so no caller parses them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub client_id: String,
     pub name: String,
@@ -13,23 +18,20 @@ pub struct Client {
     /// The secret sealed with the master key; only for `client_secret_jwt`, whose HMAC needs the
     /// secret itself.
     pub secret_sealed: Option<Vec<u8>>,
-    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, `private_key_jwt` or
-    /// `none`.
-    pub auth_method: String,
+    pub auth_method: AuthMethod,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     /// Audiences (resource indicators) access tokens of this client may carry.
     pub audiences: Vec<String>,
-    /// `jwt` or `opaque`.
-    pub access_token_format: String,
+    pub access_token_format: Format,
     /// The client's public keys (a JWK Set as JSON) for `private_key_jwt`.
     pub jwks: Option<String>,
     /// Whether PKCE is required for this client's authorization requests.
     pub require_pkce: bool,
     /// Algorithm for this client's id_tokens; `None` means the server default (RS256).
-    pub id_token_signed_response_alg: Option<String>,
+    pub id_token_signed_response_alg: Option<SigningAlg>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -51,8 +53,7 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     pub kid: String,
-    /// `RS256`, `ES256` or `EdDSA`.
-    pub alg: String,
+    pub alg: SigningAlg,
     /// PKCS#8 DER of the private key, sealed.
     pub private_sealed: Vec<u8>,
     /// The public JWK as JSON (with kid, alg and use).
@@ -246,4 +247,11 @@ pub struct Issuance {
     pub refresh_token: Option<RefreshTokenRecord>,
     /// An opaque access token (JWT access tokens are not stored).
     pub access_token: Option<AccessTokenRecord>,
+}
+
+impl Client {
+    /// Whether the client is registered for `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
 }

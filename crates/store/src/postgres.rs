@@ -13,9 +13,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
 use crate::codec::{self, impl_columns};
 use crate::{
-    AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, Issuance,
-    LOGIN_FAILURE_RETENTION, NewRevocation, RefreshTokenRecord, Result, Revocation, RevocationKind,
-    SessionRecord, SigningKeyRecord, Store, StoreError, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Backend, BrowserStore, Client, Consumed, Directory,
+    FeedStore, Issuance, KeyStore, LOGIN_FAILURE_RETENTION, Maintenance, NewRevocation,
+    RefreshTokenRecord, Result, Revocation, RevocationKind, SessionRecord, SigningKeyRecord,
+    StoreError, TokenStore, User,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

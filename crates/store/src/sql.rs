@@ -12,29 +12,7 @@
 macro_rules! impl_store {
     ($store:ident, $db:ty, $backend:expr, $for_update:literal) => {
         #[async_trait]
-        impl Store for $store {
-            fn backend(&self) -> Backend {
-                $backend
-            }
-
-            async fn ping(&self) -> Result<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn check_writable(&self, now: i64) -> Result<()> {
-                let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
-                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
+        impl Directory for $store {
             // ---- clients -------------------------------------------------------------------------
 
             async fn insert_client(&self, client: &Client) -> Result<()> {
@@ -179,7 +157,10 @@ macro_rules! impl_store {
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
+        }
 
+        #[async_trait]
+        impl KeyStore for $store {
             // ---- signing keys --------------------------------------------------------------------
 
             async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
@@ -190,7 +171,7 @@ macro_rules! impl_store {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&key.kid)
-                .bind(&key.alg)
+                .bind(key.alg.as_str())
                 .bind(&key.private_sealed)
                 .bind(&key.public_jwk)
                 .bind(key.created_at)
@@ -214,7 +195,7 @@ macro_rules! impl_store {
 
             async fn retire_signing_keys(
                 &self,
-                alg: &str,
+                alg: candor_proto::jose::SigningAlg,
                 keep_kid: &str,
                 retired_at: i64,
                 publish_until: i64,
@@ -223,7 +204,7 @@ macro_rules! impl_store {
                     "UPDATE signing_keys SET retired_at = $3, publish_until = $4 \
                      WHERE alg = $1 AND kid <> $2 AND retired_at IS NULL",
                 )
-                .bind(alg)
+                .bind(alg.as_str())
                 .bind(keep_kid)
                 .bind(retired_at)
                 .bind(publish_until)
@@ -242,7 +223,10 @@ macro_rules! impl_store {
                 .await?;
                 Ok(done.rows_affected())
             }
+        }
 
+        #[async_trait]
+        impl TokenStore for $store {
             // ---- opaque access tokens ------------------------------------------------------------
 
             async fn insert_access_token(&self, token: &AccessTokenRecord) -> Result<()> {
@@ -282,38 +266,6 @@ macro_rules! impl_store {
                 let seq = append_revocation_in(&mut tx, &entry).await?;
                 tx.commit().await?;
                 Ok(Some(seq))
-            }
-
-            // ---- revocation feed -----------------------------------------------------------------
-
-            async fn append_revocation(&self, revocation: &NewRevocation) -> Result<i64> {
-                let mut tx = self.begin_write().await?;
-                let seq = append_revocation_in(&mut tx, revocation).await?;
-                tx.commit().await?;
-                Ok(seq)
-            }
-
-            async fn is_revoked(&self, kind: RevocationKind, id: &str) -> Result<bool> {
-                let found = sqlx::query("SELECT 1 FROM revocations WHERE kind = $1 AND id = $2")
-                    .bind(kind.as_str())
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(found.is_some())
-            }
-
-            async fn revocations_since(&self, after: i64, limit: u32) -> Result<Vec<Revocation>> {
-                sqlx::query(
-                    "SELECT seq, kind, id, expires_at, revoked_at FROM revocations \
-                     WHERE seq > $1 ORDER BY seq LIMIT $2",
-                )
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(codec::revocation_from_row)
-                .collect()
             }
 
             // ---- client assertions ---------------------------------------------------------------
@@ -533,6 +485,41 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(seq)
             }
+        }
+
+        #[async_trait]
+        impl FeedStore for $store {
+            // ---- revocation feed -----------------------------------------------------------------
+
+            async fn append_revocation(&self, revocation: &NewRevocation) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let seq = append_revocation_in(&mut tx, revocation).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn is_revoked(&self, kind: RevocationKind, id: &str) -> Result<bool> {
+                let found = sqlx::query("SELECT 1 FROM revocations WHERE kind = $1 AND id = $2")
+                    .bind(kind.as_str())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(found.is_some())
+            }
+
+            async fn revocations_since(&self, after: i64, limit: u32) -> Result<Vec<Revocation>> {
+                sqlx::query(
+                    "SELECT seq, kind, id, expires_at, revoked_at FROM revocations \
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(codec::revocation_from_row)
+                .collect()
+            }
 
             async fn revoked_at(&self, kind: RevocationKind, id: &str) -> Result<Option<i64>> {
                 let row = sqlx::query("SELECT revoked_at FROM revocations WHERE kind = $1 AND id = $2")
@@ -542,7 +529,10 @@ macro_rules! impl_store {
                     .await?;
                 row.map(|r| codec::get(&r, "revoked_at")).transpose()
             }
+        }
 
+        #[async_trait]
+        impl BrowserStore for $store {
             // ---- browser sessions ----------------------------------------------------------------
 
             async fn insert_session(&self, session: &SessionRecord) -> Result<()> {
@@ -682,6 +672,31 @@ macro_rules! impl_store {
                     .await?;
                 Ok(())
             }
+        }
+
+        #[async_trait]
+        impl Maintenance for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn check_writable(&self, now: i64) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+                     ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
 
             // ---- housekeeping --------------------------------------------------------------------
 
@@ -713,6 +728,7 @@ macro_rules! impl_store {
             }
         }
 
+
         /// Binds every column of `client` as `$1` to `$16`, in the order the insert and the
         /// update of clients name them.
         fn bind_client<'q>(
@@ -724,16 +740,16 @@ macro_rules! impl_store {
                 .bind(&client.name)
                 .bind(&client.secret_digest)
                 .bind(&client.secret_sealed)
-                .bind(&client.auth_method)
+                .bind(client.auth_method.as_str())
                 .bind(codec::encode_list(&client.redirect_uris)?)
                 .bind(codec::encode_list(&client.post_logout_redirect_uris)?)
-                .bind(codec::encode_list(&client.grant_types)?)
+                .bind(codec::encode_names(&client.grant_types)?)
                 .bind(codec::encode_list(&client.scopes)?)
                 .bind(codec::encode_list(&client.audiences)?)
-                .bind(&client.access_token_format)
+                .bind(client.access_token_format.as_str())
                 .bind(&client.jwks)
                 .bind(client.require_pkce)
-                .bind(&client.id_token_signed_response_alg)
+                .bind(client.id_token_signed_response_alg.map(|a| a.as_str()))
                 .bind(client.created_at)
                 .bind(client.updated_at))
         }

@@ -6,13 +6,22 @@
 //! `Raw` is a second, plain connection to the same database, for writing what the store never
 //! would.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use candor_proto::access_token::Format;
+use candor_proto::client_auth::AuthMethod;
+use candor_proto::grant_type::GrantType;
+use candor_proto::jose::SigningAlg;
 use candor_store::testing::{PostgresTestDatabase, postgres_url_or_skip};
 use candor_store::{
     AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, Issuance,
@@ -211,26 +220,23 @@ fn client(id: &str) -> Client {
         name: format!("Client {id}"),
         secret_digest: Some(vec![0, 1, 2, 254, 255]),
         secret_sealed: Some(vec![9; 48]),
-        auth_method: "client_secret_jwt".to_string(),
+        auth_method: AuthMethod::ClientSecretJwt,
         redirect_uris: vec![
             "https://app.example/cb".to_string(),
             "http://127.0.0.1:9000/cb?x=1&y=2".to_string(),
         ],
         post_logout_redirect_uris: vec!["https://app.example/bye".to_string()],
-        grant_types: vec![
-            "authorization_code".to_string(),
-            "refresh_token".to_string(),
-        ],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: vec![
             "openid".to_string(),
             "profile".to_string(),
             "email".to_string(),
         ],
         audiences: vec!["https://api.example".to_string()],
-        access_token_format: "jwt".to_string(),
+        access_token_format: Format::Jwt,
         jwks: Some(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]}"#.to_string()),
         require_pkce: true,
-        id_token_signed_response_alg: Some("ES256".to_string()),
+        id_token_signed_response_alg: Some(SigningAlg::Es256),
         created_at: 1_700_000_000,
         updated_at: 1_700_000_001,
     }
@@ -243,13 +249,13 @@ fn bare_client(id: &str) -> Client {
         name: String::new(),
         secret_digest: None,
         secret_sealed: None,
-        auth_method: "none".to_string(),
+        auth_method: AuthMethod::None,
         redirect_uris: vec![],
         post_logout_redirect_uris: vec![],
         grant_types: vec![],
         scopes: vec![],
         audiences: vec![],
-        access_token_format: "opaque".to_string(),
+        access_token_format: Format::Opaque,
         jwks: None,
         require_pkce: false,
         id_token_signed_response_alg: None,
@@ -272,7 +278,7 @@ fn user(id: &str, username: &str) -> User {
 fn key(kid: &str, alg: &str, created_at: i64) -> SigningKeyRecord {
     SigningKeyRecord {
         kid: kid.to_string(),
-        alg: alg.to_string(),
+        alg: alg.parse().expect("a signing algorithm"),
         private_sealed: (0..=255).collect(),
         public_jwk: format!(r#"{{"kid":"{kid}","alg":"{alg}","use":"sig"}}"#),
         created_at,
@@ -592,14 +598,14 @@ async fn signing_keys(s: &dyn Store, _raw: &Raw) {
 
     // Retiring RS256 but rs-new retires rs-old only; ES256 is another algorithm.
     assert_eq!(
-        s.retire_signing_keys("RS256", "rs-new", 400, 500)
+        s.retire_signing_keys(SigningAlg::Rs256, "rs-new", 400, 500)
             .await
             .unwrap(),
         1
     );
     // Already retired keys keep their first retirement.
     assert_eq!(
-        s.retire_signing_keys("RS256", "rs-new", 450, 9_999)
+        s.retire_signing_keys(SigningAlg::Rs256, "rs-new", 450, 9_999)
             .await
             .unwrap(),
         0
@@ -964,7 +970,6 @@ async fn awkward_strings_round_trip(s: &dyn Store, _raw: &Raw) {
             redirect_uris: nasty.iter().map(|s| s.to_string()).collect(),
             scopes: vec![text.to_string(), String::new()],
             jwks: Some(text.to_string()),
-            id_token_signed_response_alg: Some(text.to_string()),
             secret_digest: Some(text.as_bytes().to_vec()),
             ..client(&id)
         };
@@ -1014,7 +1019,7 @@ async fn awkward_strings_round_trip(s: &dyn Store, _raw: &Raw) {
     // Bytes are bytes: every value, no text conversion.
     let k = SigningKeyRecord {
         public_jwk: nasty.join(""),
-        ..key(nasty[1], nasty[5], 1)
+        ..key(nasty[1], "EdDSA", 1)
     };
     s.insert_signing_key(&k).await.unwrap();
     assert_eq!(s.list_signing_keys().await.unwrap(), vec![k]);
@@ -1040,6 +1045,30 @@ async fn corrupt_rows_are_errors_not_panics(s: &dyn Store, raw: &Raw) {
         let message = corrupt(s.get_client("bad").await);
         assert!(message.contains("redirect_uris"), "{message}");
         corrupt(s.list_clients().await);
+    }
+    // An enumerated column with a value no build of Candor writes is one clear error, for
+    // each: decoded once here, never parsed again (or defaulted) by a caller.
+    for (column, sql) in [
+        (
+            "auth_method",
+            "UPDATE clients SET redirect_uris = '[]', auth_method = 'carrier_pigeon' WHERE client_id = 'bad'",
+        ),
+        (
+            "grant_types",
+            "UPDATE clients SET auth_method = 'none', grant_types = '[\"password\"]' WHERE client_id = 'bad'",
+        ),
+        (
+            "access_token_format",
+            "UPDATE clients SET grant_types = '[]', access_token_format = 'JWT ' WHERE client_id = 'bad'",
+        ),
+        (
+            "id_token_signed_response_alg",
+            "UPDATE clients SET access_token_format = 'jwt', id_token_signed_response_alg = 'HS256' WHERE client_id = 'bad'",
+        ),
+    ] {
+        assert_eq!(raw.execute(sql).await, 1);
+        let message = corrupt(s.get_client("bad").await);
+        assert!(message.contains(column), "{message}");
     }
     // The other rows still read.
     assert_eq!(s.get_client("good").await.unwrap(), Some(client("good")));

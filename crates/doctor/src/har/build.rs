@@ -324,13 +324,17 @@ impl HarBuilder {
                 .unwrap_or_default();
             let mut post = json!({"mimeType": ct, "text": text});
             if self.shape == Shape::Firefox && ct.starts_with("application/x-www-form-urlencoded") {
-                post["params"] = Value::Array(
-                    form_urlencoded::parse(text.as_bytes())
-                        .map(|(n, v)| json!({"name": n, "value": v}))
-                        .collect(),
+                set(
+                    &mut post,
+                    "params",
+                    Value::Array(
+                        form_urlencoded::parse(text.as_bytes())
+                            .map(|(n, v)| json!({"name": n, "value": v}))
+                            .collect(),
+                    ),
                 );
             }
-            request["postData"] = post;
+            set(&mut request, "postData", post);
         }
         let content = match (&r.resp.body, r.resp.omit_body, self.shape) {
             (_, true, _) => json!({"size": 512, "mimeType": "text/html"}),
@@ -363,7 +367,7 @@ impl HarBuilder {
             "bodySize": -1,
         });
         if let Some(err) = &r.resp.error {
-            response["_error"] = json!(err);
+            set(&mut response, "_error", json!(err));
         }
         let mut entry = json!({
             "startedDateTime": self.started(r.at_ms),
@@ -375,21 +379,25 @@ impl HarBuilder {
         });
         match self.shape {
             Shape::Chrome => {
-                entry["_resourceType"] = json!(if r.req.method == "GET" {
-                    "document"
-                } else {
-                    "fetch"
-                });
-                entry["_initiator"] = json!({"type": "other"});
-                entry["pageref"] = json!("page_1");
+                set(
+                    &mut entry,
+                    "_resourceType",
+                    json!(if r.req.method == "GET" {
+                        "document"
+                    } else {
+                        "fetch"
+                    }),
+                );
+                set(&mut entry, "_initiator", json!({"type": "other"}));
+                set(&mut entry, "pageref", json!("page_1"));
             }
             Shape::Firefox => {
-                entry["pageref"] = json!("page_1");
-                entry["serverIPAddress"] = json!("127.0.0.1");
+                set(&mut entry, "pageref", json!("page_1"));
+                set(&mut entry, "serverIPAddress", json!("127.0.0.1"));
             }
             Shape::Safari => {
-                entry["pageref"] = json!("page_0");
-                entry["_fetchType"] = json!("Network Load");
+                set(&mut entry, "pageref", json!("page_0"));
+                set(&mut entry, "_fetchType", json!("Network Load"));
             }
         }
         entry
@@ -413,7 +421,11 @@ impl HarBuilder {
             "entries": entries,
         });
         if self.shape == Shape::Firefox {
-            log["browser"] = json!({"name": "Firefox", "version": "125.0"});
+            set(
+                &mut log,
+                "browser",
+                json!({"name": "Firefox", "version": "125.0"}),
+            );
         }
         json!({"log": log})
     }
@@ -421,5 +433,12 @@ impl HarBuilder {
     /// The capture as HAR text.
     pub fn to_text(&self) -> String {
         serde_json::to_string_pretty(&self.to_json()).unwrap_or_default()
+    }
+}
+
+/// Sets `key` on a JSON object built above (never anything but an object).
+fn set(target: &mut Value, key: &str, value: Value) {
+    if let Some(fields) = target.as_object_mut() {
+        fields.insert(key.to_string(), value);
     }
 }

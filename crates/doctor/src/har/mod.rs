@@ -1,6 +1,6 @@
 //! `candor doctor har FILE`: HAR 1.2 captures as Chrome, Firefox and Safari export them.
 
-pub mod analyze;
+mod analyze;
 pub mod build;
 pub mod load;
 pub mod model;

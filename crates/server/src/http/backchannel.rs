@@ -61,7 +61,7 @@ pub async fn token(State(app): State<App>, headers: HeaderMap, body: Body) -> Re
     let result = async {
         let authorization = authorization(&headers)?;
         let form = read_form(&app, &headers, body).await?;
-        crate::token::exchange(&app, authorization, &form).await
+        crate::grant::exchange(&app, authorization, &form).await
     }
     .await;
     match result {

@@ -209,7 +209,11 @@ async fn concurrent_guesses_never_exceed_the_lock(s: TestServer) {
     assert!(locked >= 45, "{locked}");
     let signed_in = results[25].text.contains("name=\"consent\"");
     if signed_in {
+        // The right password was among the five checked: that sign-in succeeded, and a
+        // success forgets the failures (the form it used is spent), so there is no lock left
+        // to test. About one run in ten lands here.
         assert_ne!(results[25].status, 429);
+        return;
     }
     // The lock holds for the right password too.
     let after = login(&s, &b, &page, "alice", PASSWORD).await;

@@ -10,9 +10,8 @@ use candor_proto::{Code, pkce, scope};
 use candor_store::{AuthorizationCodeRecord, Client, Consumed};
 
 use crate::app::App;
+use crate::grant::mint::{self, TokenResponse, UserGrant};
 use crate::refusal::Refusal;
-use crate::token::TokenResponse;
-use crate::user_grant::{self, UserGrant};
 
 /// Redeems a code. Every check runs before anything changes: a refused request leaves the code
 /// usable, and the code is consumed in the same transaction that stores what it yields.
@@ -123,9 +122,9 @@ pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenRe
                 "the user this code was issued for no longer exists",
             )
         })?;
-    user_grant::check_not_revoked(app, &user, record.auth_time, Code::CodeRevoked).await?;
+    mint::check_not_revoked(app, &user, record.auth_time, Code::CodeRevoked).await?;
     let scopes: Vec<String> = scope::split(&record.scope);
-    let (response, issuance) = user_grant::mint(
+    let (response, issuance) = mint::user_tokens(
         app,
         UserGrant {
             client,

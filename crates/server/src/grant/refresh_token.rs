@@ -8,14 +8,13 @@ use candor_proto::{Code, scope};
 use candor_store::{Client, Consumed, RefreshTokenRecord};
 
 use crate::app::App;
+use crate::grant::mint::{self, TokenResponse, UserGrant};
 use crate::refusal::Refusal;
-use crate::token::TokenResponse;
-use crate::user_grant::{self, UserGrant};
 
 /// Rotates a refresh token. Every check runs before anything changes: a request that is
 /// refused (a wider scope, another client) or fails (a database error) leaves the token
 /// usable, so the client's retry is not mistaken for a reuse.
-pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenResponse, Refusal> {
+pub async fn exchange(app: &App, client: &Client, form: &Form) -> Result<TokenResponse, Refusal> {
     let token = form.require("refresh_token")?;
     let now = app.now();
     let digest = candor_proto::secret::digest(token);
@@ -83,8 +82,8 @@ pub async fn refresh(app: &App, client: &Client, form: &Form) -> Result<TokenRes
                 "the user this refresh token was issued for no longer exists",
             )
         })?;
-    user_grant::check_not_revoked(app, &user, record.auth_time, Code::RefreshTokenRevoked).await?;
-    let (response, issuance) = user_grant::mint(
+    mint::check_not_revoked(app, &user, record.auth_time, Code::RefreshTokenRevoked).await?;
+    let (response, issuance) = mint::user_tokens(
         app,
         UserGrant {
             client,

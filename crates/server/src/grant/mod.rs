@@ -1,0 +1,65 @@
+//! The token endpoint's grants (RFC 6749 §3.2): the dispatch on `grant_type` after client
+//! authentication, one module per grant, and what they all mint ([`mint`]).
+//!
+//! To add a grant: a case in [`GrantType`], a module here with its `exchange`, and its arm
+//! below; the compiler names what else must know of it.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod mint;
+pub mod refresh_token;
+
+use candor_proto::error::quote;
+use candor_proto::form::Form;
+use candor_proto::grant_type::GrantType;
+use candor_proto::{Code, OAuthError};
+
+use crate::app::App;
+use crate::client_auth::authenticate;
+use crate::refusal::Refusal;
+use mint::TokenResponse;
+
+/// Handles a parsed token request.
+pub async fn exchange(
+    app: &App,
+    authorization: Option<&str>,
+    form: &Form,
+) -> Result<TokenResponse, Refusal> {
+    let requested = form.require("grant_type")?;
+    let Ok(grant_type) = requested.parse::<GrantType>() else {
+        return Err(OAuthError::new(
+            Code::GrantTypeUnsupported,
+            format!(
+                "grant_type {} is not supported; expected one of {}",
+                quote(requested),
+                GrantType::list()
+            ),
+        )
+        .into());
+    };
+    let auth = authenticate(app, authorization, form, &app.settings().token_endpoint()).await?;
+    let client = auth.client.as_ref();
+    if !client.allows(grant_type) {
+        return Err(OAuthError::new(
+            Code::GrantTypeNotAllowed,
+            format!(
+                "client {} is not registered for grant_type {} (registered: {})",
+                quote(&client.client_id),
+                quote(requested),
+                client
+                    .grant_types
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .into());
+    }
+    // Exhaustive: a grant type added to proto's enum does not compile until it has its arm.
+    match grant_type {
+        GrantType::ClientCredentials => client_credentials::exchange(app, client, form).await,
+        GrantType::AuthorizationCode => authorization_code::exchange(app, client, form).await,
+        GrantType::RefreshToken => refresh_token::exchange(app, client, form).await,
+    }
+}
