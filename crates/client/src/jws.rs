@@ -83,6 +83,23 @@ pub fn decode_unverified(token: &str) -> Result<Decoded, JwsError> {
     Ok(Decoded { header, claims })
 }
 
+/// The algorithms of `advertised` (a discovery document's
+/// `id_token_signing_alg_values_supported`) that no key of `keys` can verify. HMAC algorithms
+/// are left out: their key is the client's secret, never in a JWKS. Names that are not JWS
+/// algorithms are left out too (discovery checks name those).
+pub fn unverifiable_algs<'a>(advertised: &'a [String], keys: &[Jwk]) -> Vec<&'a str> {
+    advertised
+        .iter()
+        .filter(|alg| {
+            alg.parse::<Algorithm>().is_ok_and(|a| {
+                !matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+                    && !keys.iter().any(|k| key_fits(k, a))
+            })
+        })
+        .map(String::as_str)
+        .collect()
+}
+
 /// Whether `jwk` can verify `alg`.
 pub fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
     if let Some(ka) = jwk.common.key_algorithm
@@ -152,4 +169,29 @@ pub fn verify(token: &str, jwks: &JwkSet) -> Result<Decoded, JwsError> {
         }
     }
     Err(JwsError::Signature { kid, alg: alg_name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candor_proto::jose::{SigningAlg, SigningKey};
+
+    #[test]
+    fn advertised_algorithms_without_a_fitting_key() {
+        let (es, _) = SigningKey::generate(SigningAlg::Es256).expect("key");
+        let keys = vec![es.public_jwk().clone()];
+        let advertised: Vec<String> = ["ES256", "RS256", "HS256", "none", "EdDSA"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // HMAC has no key in a JWKS to look for; "none" is not an algorithm to verify.
+        assert_eq!(
+            unverifiable_algs(&advertised, &keys),
+            vec!["RS256", "EdDSA"]
+        );
+        assert_eq!(
+            unverifiable_algs(&advertised, &[]),
+            vec!["ES256", "RS256", "EdDSA"]
+        );
+    }
 }

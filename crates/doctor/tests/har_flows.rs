@@ -202,6 +202,50 @@ fn client_authentication_is_named_and_secrets_in_the_browser_flagged() {
     expect(&l, Code::ClientAuthMultipleMethods);
 }
 
+/// The report's text with its line wrapping undone.
+fn flat(r: &candor_doctor::finding::Report) -> String {
+    show(r).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_secret_is_flagged_only_when_the_browser_sent_it() {
+    // A proxy's capture holds the browser's requests and the back end's: a back end that
+    // authenticates with its secret is doing what it should.
+    for ua in [
+        "python-requests/2.32.3",
+        "openid-client/6.1.0",
+        "curl/8.5.0",
+        "Java/17.0.15",
+    ] {
+        let mut l = Login::new(Shape::Mitmproxy);
+        l.auth = Auth::Basic;
+        l.backend_user_agent = Some(ua);
+        let r = l.report();
+        assert!(!r.has(Code::ClientSecretInBrowser), "{ua}: {}", show(&r));
+        assert!(
+            show(&r).contains("client authentication: client_secret_basic (client_id 'web')"),
+            "{}",
+            show(&r)
+        );
+    }
+    // The same capture, the token request sent by the page (it carries an Origin): flagged,
+    // with the evidence named.
+    let mut l = Login::new(Shape::Mitmproxy);
+    l.auth = Auth::Post;
+    let r = expect(&l, Code::ClientSecretInBrowser);
+    assert!(
+        flat(&r)
+            .contains("sent by the browser: it carries an Origin header ('https://app.example')"),
+        "{}",
+        show(&r)
+    );
+    // A browser's own export: everything in it is the browser's, whatever a request lacks.
+    let mut l = Login::new(Shape::Firefox);
+    l.auth = Auth::Basic;
+    let r = expect(&l, Code::ClientSecretInBrowser);
+    assert!(flat(&r).contains("sent by the browser:"), "{}", show(&r));
+}
+
 #[test]
 fn sanitized_captures_say_unknown() {
     for shape in [Shape::Chrome, Shape::Firefox, Shape::Safari] {

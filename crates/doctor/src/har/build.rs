@@ -20,6 +20,9 @@ pub enum Shape {
     Chrome,
     Firefox,
     Safari,
+    /// mitmproxy's `hardump`: a proxy's capture, holding the browser's requests (a browser
+    /// User-Agent unless the request sets its own) and a back end's (which set theirs).
+    Mitmproxy,
 }
 
 /// A request to record.
@@ -287,15 +290,20 @@ impl HarBuilder {
                 _ => req_headers.insert(0, ("Host".into(), host)),
             }
         }
-        req_headers.push((
-            "User-Agent".into(),
-            match self.shape {
-                Shape::Chrome => "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-                Shape::Firefox => "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-                Shape::Safari => "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
-            }
-            .into(),
-        ));
+        if !req_headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+        {
+            req_headers.push((
+                "User-Agent".into(),
+                match self.shape {
+                    Shape::Chrome | Shape::Mitmproxy => "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+                    Shape::Firefox => "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+                    Shape::Safari => "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+                }
+                .into(),
+            ));
+        }
         let query: Vec<Value> = url
             .as_ref()
             .map(|u| {
@@ -399,6 +407,8 @@ impl HarBuilder {
                 set(&mut entry, "pageref", json!("page_0"));
                 set(&mut entry, "_fetchType", json!("Network Load"));
             }
+            // hardump writes no page references or initiators.
+            Shape::Mitmproxy => {}
         }
         entry
     }
@@ -413,6 +423,7 @@ impl HarBuilder {
             Shape::Chrome => json!({"name": "WebInspector", "version": "537.36"}),
             Shape::Firefox => json!({"name": "Firefox", "version": "125.0"}),
             Shape::Safari => json!({"name": "WebKit Web Inspector", "version": "1.0"}),
+            Shape::Mitmproxy => json!({"name": "mitmproxy har_dump", "version": "0.1"}),
         };
         let mut log = json!({
             "version": "1.2",

@@ -138,7 +138,9 @@ pub struct Capture {
     pub version: String,
     /// Entries in time order (ties keep file order).
     pub entries: Vec<Entry>,
-    /// Whether the capture was made by a browser (its requests are front-channel).
+    /// Whether the capture is a browser's own export (DevTools, Playwright): everything in it
+    /// was sent by that browser. A proxy's capture (mitmproxy, Charles, Fiddler) is not, even
+    /// when it holds a browser's requests: who sent each one is then read from the request.
     pub from_browser: bool,
     /// Whether any request or response carries an Authorization, Cookie or Set-Cookie header.
     pub credential_headers_seen: bool,
@@ -326,16 +328,12 @@ fn normalise(file: HarFile) -> Result<Capture, InputError> {
     let mut entries = Vec::with_capacity(raw_entries.len());
     let mut credential_headers_seen = false;
     let mut cookie_arrays_seen = false;
-    let mut browser_headers = false;
     for (i, raw) in raw_entries.into_iter().enumerate() {
         let entry = normalise_entry(i, raw, &mut cookie_arrays_seen)?;
         for (n, _) in entry.req_headers.iter().chain(entry.resp_headers.iter()) {
             let n = n.to_ascii_lowercase();
             if n == "authorization" || n == "cookie" || n == "set-cookie" {
                 credential_headers_seen = true;
-            }
-            if n.starts_with("sec-fetch-") || n == "origin" {
-                browser_headers = true;
             }
         }
         entries.push(entry);
@@ -350,18 +348,18 @@ fn normalise(file: HarFile) -> Result<Capture, InputError> {
             .unwrap_or("")
     )
     .to_ascii_lowercase();
-    let from_browser = browser_headers
-        || [
-            "webinspector",
-            "firefox",
-            "webkit",
-            "chrome",
-            "safari",
-            "edge",
-            "chromium",
-        ]
-        .iter()
-        .any(|b| name.contains(b));
+    let from_browser = [
+        "webinspector",
+        "firefox",
+        "webkit",
+        "chrome",
+        "safari",
+        "edge",
+        "chromium",
+        "playwright",
+    ]
+    .iter()
+    .any(|b| name.contains(b));
     Ok(Capture {
         creator: creator_text,
         version,

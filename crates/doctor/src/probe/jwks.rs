@@ -73,28 +73,26 @@ pub(super) async fn jwks_step(
                     .step("jwks"),
                 );
             }
-            for alg in &m.id_token_signing_alg_values_supported {
-                if let Ok(a) = alg.parse::<jsonwebtoken::Algorithm>()
-                    && !matches!(
-                        a,
-                        jsonwebtoken::Algorithm::HS256
-                            | jsonwebtoken::Algorithm::HS384
-                            | jsonwebtoken::Algorithm::HS512
+            // An empty JWKS has its own finding above.
+            let unverifiable = if parsed.jwks.keys.is_empty() {
+                Vec::new()
+            } else {
+                candor_client::jws::unverifiable_algs(
+                    &m.id_token_signing_alg_values_supported,
+                    &parsed.jwks.keys,
+                )
+            };
+            for alg in unverifiable {
+                g.findings.push(
+                    Finding::new(
+                        Code::JwksAlgMismatch,
+                        Severity::Warning,
+                        format!("id_token_signing_alg_values_supported lists {alg}, but no key in the JWKS can verify {alg}."),
                     )
-                    && !parsed.jwks.keys.is_empty()
-                    && !parsed.jwks.keys.iter().any(|k| id_token::key_fits(k, a))
-                {
-                    g.findings.push(
-                        Finding::new(
-                            Code::JwksAlgMismatch,
-                            Severity::Warning,
-                            format!("id_token_signing_alg_values_supported lists {alg}, but no key in the JWKS can verify {alg}."),
-                        )
-                        .expected(format!("a key for {alg}"))
-                        .received(keys.join(", "))
-                        .step("jwks"),
-                    );
-                }
+                    .expected(format!("a key for {alg}"))
+                    .received(keys.join(", "))
+                    .step("jwks"),
+                );
             }
             Some(parsed)
         }

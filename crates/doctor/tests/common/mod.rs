@@ -63,6 +63,9 @@ pub struct Login {
     pub provider_headers: Vec<(String, String)>,
     /// Replaces the JWKS the provider serves.
     pub jwks_body: Option<Value>,
+    /// The token request comes from a back end with this User-Agent (no Origin), as a
+    /// proxy's capture records it; `None`: from the browser (an SPA).
+    pub backend_user_agent: Option<&'static str>,
 }
 
 pub fn key() -> SigningKey {
@@ -111,6 +114,7 @@ impl Login {
             foreign: key(),
             provider_headers: Vec::new(),
             jwks_body: None,
+            backend_user_agent: None,
         }
     }
 
@@ -189,7 +193,10 @@ impl Login {
             }
             r
         };
-        req = req.header("Origin", &self.app);
+        req = match self.backend_user_agent {
+            Some(ua) => req.header("User-Agent", ua),
+            None => req.header("Origin", &self.app),
+        };
         if matches!(self.auth, Auth::Basic | Auth::BasicAndPost) {
             req = req.basic(&self.client_id, SECRET);
         }

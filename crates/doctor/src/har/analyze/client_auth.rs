@@ -9,6 +9,7 @@ use candor_proto::secret::hint;
 use super::Analysis;
 use super::entry::quote;
 use super::params::first;
+use super::sender::{Sender, sender};
 use crate::finding::{Finding, Group, Severity, Source};
 use crate::har::load::Entry;
 use crate::redact;
@@ -34,6 +35,10 @@ impl Analysis<'_> {
         let mut methods = Vec::new();
         let mut name = String::new();
         let mut secret_shown: Option<String> = None;
+        // Only the browser leaks what it sends; a back end's token request holds its secret
+        // as it should. Decided per request, with the evidence named.
+        let sent_by = sender(self.capture, e);
+        let by_browser = matches!(sent_by, Sender::Browser(_));
         if let Some(b) = basic {
             match candor_proto::client_auth::parse_basic(b) {
                 Ok((id, secret)) => {
@@ -99,7 +104,7 @@ impl Analysis<'_> {
                 ));
             } else {
                 name = format!("private_key_jwt ({alg} assertion)");
-                if self.capture.from_browser {
+                if by_browser {
                     secret_shown = Some(format!(
                         "a {alg} client assertion signed with the client's private key"
                     ));
@@ -118,9 +123,7 @@ impl Analysis<'_> {
                 .source(src.clone()),
             );
         }
-        if let Some(shown) = secret_shown
-            && self.capture.from_browser
-        {
+        if let (Some(shown), Sender::Browser(evidence)) = (secret_shown, &sent_by) {
             g.findings.push(
                 Finding::new(
                     Code::ClientSecretInBrowser,
@@ -128,7 +131,7 @@ impl Analysis<'_> {
                     "The browser sent client credentials to the token endpoint: whatever a browser sends, every user can read in its developer tools, so this secret is public.",
                 )
                 .expected("a public client: client_id and code_verifier only")
-                .received(shown)
+                .received(format!("{shown}; sent by the browser: {evidence}"))
                 .source(src.clone()),
             );
         }

@@ -19,6 +19,7 @@ mod front_channel;
 mod id_token;
 mod params;
 mod provider;
+mod sender;
 mod token;
 mod userinfo;
 mod whole_capture;

@@ -174,29 +174,21 @@ impl Analysis<'_> {
                         if kids.len() == 1 { "" } else { "s" },
                         kids.join(", ")
                     ));
-                    for alg in &self.known.algs {
-                        if let Ok(a) = alg.parse::<jsonwebtoken::Algorithm>()
-                            && !matches!(
-                                a,
-                                jsonwebtoken::Algorithm::HS256
-                                    | jsonwebtoken::Algorithm::HS384
-                                    | jsonwebtoken::Algorithm::HS512
+                    for alg in
+                        candor_client::jws::unverifiable_algs(&self.known.algs, &parsed.jwks.keys)
+                    {
+                        group.findings.push(
+                            Finding::new(
+                                Code::JwksAlgMismatch,
+                                Severity::Warning,
+                                format!(
+                                    "The discovery document advertises {alg} for id_tokens, but no key in the JWKS can verify {alg}."
+                                ),
                             )
-                            && !parsed.jwks.keys.iter().any(|k| id_token::key_fits(k, a))
-                        {
-                            group.findings.push(
-                                Finding::new(
-                                    Code::JwksAlgMismatch,
-                                    Severity::Warning,
-                                    format!(
-                                        "The discovery document advertises {alg} for id_tokens, but no key in the JWKS can verify {alg}."
-                                    ),
-                                )
-                                .expected(format!("a key that fits {alg}"))
-                                .received(format!("keys: {}", kids.join(", ")))
-                                .source(src.clone()),
-                            );
-                        }
+                            .expected(format!("a key that fits {alg}"))
+                            .received(format!("keys: {}", kids.join(", ")))
+                            .source(src.clone()),
+                        );
                     }
                     self.jwks.push((e.index, parsed));
                 }
