@@ -202,6 +202,41 @@ fn client_authentication_is_named_and_secrets_in_the_browser_flagged() {
     expect(&l, Code::ClientAuthMultipleMethods);
 }
 
+#[test]
+fn a_code_redeemed_late_is_named_with_the_gap() {
+    // Refused 45 s after the callback: the code most likely expired.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_delay_ms = 45_000;
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant", "error_description": "grant request is invalid"}),
+    ));
+    let r = expect(&l, Code::CodeExpired);
+    assert!(
+        flat(&r).contains("redeemed 45 s after the callback"),
+        "{}",
+        show(&r)
+    );
+    // Accepted that late: a note, not an error.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_delay_ms = 45_000;
+    let r = l.report();
+    assert!(!r.has(Code::CodeExpired), "{}", show(&r));
+    assert!(
+        flat(&r).contains("the code was redeemed 45 s after the callback"),
+        "{}",
+        show(&r)
+    );
+    // Refused at once: not blamed on the code's age.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant"}),
+    ));
+    let r = l.report();
+    assert!(!r.has(Code::CodeExpired), "{}", show(&r));
+}
+
 /// The report's text with its line wrapping undone.
 fn flat(r: &candor_doctor::finding::Report) -> String {
     show(r).split_whitespace().collect::<Vec<_>>().join(" ")
@@ -333,7 +368,7 @@ fn token_responses_are_classified() {
     }
     // An error that Candor names is reported under Candor's code, with its meaning.
     let mut l = Login::new(Shape::Chrome);
-    l.token_response = Some(Resp::json(
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
         400,
         serde_json::json!({
         "error": "invalid_grant",
@@ -353,7 +388,7 @@ fn token_responses_are_classified() {
     );
     // A body the browser did not keep: unknown, a note.
     let mut l = Login::new(Shape::Firefox);
-    l.token_response = Some(Resp::json(200, l.token_body()).omit_body());
+    l.token_response = Some(candor_doctor::har::build::Resp::json(200, l.token_body()).omit_body());
     let r = l.report();
     assert!(r.has(Code::HarBodyMissing), "{}", show(&r));
     assert_eq!(r.exit_code(), 0);

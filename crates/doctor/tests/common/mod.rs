@@ -66,6 +66,8 @@ pub struct Login {
     /// The token request comes from a back end with this User-Agent (no Origin), as a
     /// proxy's capture records it; `None`: from the browser (an SPA).
     pub backend_user_agent: Option<&'static str>,
+    /// Milliseconds between the callback and the token request, beyond the usual step.
+    pub token_delay_ms: i64,
 }
 
 pub fn key() -> SigningKey {
@@ -115,6 +117,7 @@ impl Login {
             provider_headers: Vec::new(),
             jwks_body: None,
             backend_user_agent: None,
+            token_delay_ms: 0,
         }
     }
 
@@ -307,6 +310,8 @@ impl Login {
         let token_resp = self.token_response.clone().unwrap_or_else(|| {
             Resp::json(200, self.token_body()).header("Cache-Control", "no-store")
         });
+        let now = b.now_ms();
+        b.at_ms(now + self.token_delay_ms);
         b.entry(self.token_request(), self.provider(token_resp));
         if self.post_code_twice {
             b.entry(

@@ -170,6 +170,42 @@ impl Analysis<'_> {
         self.check_token_response(e, flow, issued, &src, g);
     }
 
+    /// How long after its callback a code was redeemed. Providers expire codes in 30–60 s (some
+    /// in 10, RFC 6749 §4.1.2 says at most 10 minutes): a refused redemption that late is most
+    /// likely an expired code; one that worked is a note, since a stricter provider would not
+    /// have taken it.
+    fn check_code_age(
+        &self,
+        e: &Entry,
+        callback_entry: usize,
+        gap_ms: i64,
+        src: &Source,
+        g: &mut Group,
+    ) {
+        /// A late redemption, by this machine's clock in the capture.
+        const LATE_REFUSED_MS: i64 = 10_000;
+        const LATE_ACCEPTED_MS: i64 = 30_000;
+        let seconds = gap_ms / 1000;
+        if (400..500).contains(&e.status) && gap_ms >= LATE_REFUSED_MS {
+            g.findings.push(
+                Finding::new(
+                    Code::CodeExpired,
+                    Severity::Error,
+                    format!(
+                        "The code was redeemed {seconds} s after the callback delivered it (log.entries[{callback_entry}]); many providers expire codes in 30 to 60 seconds, some in 10, so the refusal most likely means the code had expired."
+                    ),
+                )
+                .expected("the code redeemed within a few seconds of the callback")
+                .received(format!("redeemed {seconds} s after the callback (HTTP {})", e.status))
+                .source(src.clone()),
+            );
+        } else if (200..300).contains(&e.status) && gap_ms >= LATE_ACCEPTED_MS {
+            g.lines.push(format!(
+                "  note: the code was redeemed {seconds} s after the callback; this provider took it, one that expires codes sooner would answer invalid_grant"
+            ));
+        }
+    }
+
     /// Checks an authorization_code grant against its callback and authorization request.
     fn check_code_grant(
         &self,
@@ -226,6 +262,9 @@ impl Analysis<'_> {
                         hint(c),
                         got.join(", ")
                     ));
+                }
+                if let Some(cb) = flow.callbacks.iter().find(|cb| cb.get("code") == Some(c)) {
+                    self.check_code_age(e, cb.entry, e.started_ms - cb.started_ms, src, g);
                 }
             }
         }
