@@ -237,6 +237,27 @@ fn a_code_redeemed_late_is_named_with_the_gap() {
     assert!(!r.has(Code::CodeExpired), "{}", show(&r));
 }
 
+#[test]
+fn a_token_request_to_another_url_than_discovery_names_is_named_with_both() {
+    let mut l = Login::new(Shape::Chrome);
+    l.token_url = Some("https://idp.example/oauth2/token".into());
+    l.token_response = Some(candor_doctor::har::build::Resp::html(
+        404,
+        "<html><title>Not Found</title></html>",
+    ));
+    let r = expect(&l, Code::DiscoveryEndpointMismatch);
+    let text = flat(&r);
+    assert!(
+        text.contains("went to https://idp.example/oauth2/token"),
+        "{text}"
+    );
+    assert!(text.contains("names https://idp.example/token"), "{text}");
+    assert!(text.contains("HTTP 404"), "{text}");
+    // The discovered endpoint itself: nothing to say.
+    let r = Login::new(Shape::Chrome).report();
+    assert!(!r.has(Code::DiscoveryEndpointMismatch), "{}", show(&r));
+}
+
 /// The report's text with its line wrapping undone.
 fn flat(r: &candor_doctor::finding::Report) -> String {
     show(r).split_whitespace().collect::<Vec<_>>().join(" ")

@@ -68,6 +68,8 @@ pub struct Login {
     pub backend_user_agent: Option<&'static str>,
     /// Milliseconds between the callback and the token request, beyond the usual step.
     pub token_delay_ms: i64,
+    /// Where the token request goes, when not the discovery document's token endpoint.
+    pub token_url: Option<String>,
 }
 
 pub fn key() -> SigningKey {
@@ -118,6 +120,7 @@ impl Login {
             jwks_body: None,
             backend_user_agent: None,
             token_delay_ms: 0,
+            token_url: None,
         }
     }
 
@@ -173,7 +176,10 @@ impl Login {
                 pairs.push(("client_secret", SECRET.into()));
             }
         }
-        let url = format!("{}/token", self.issuer);
+        let url = self
+            .token_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/token", self.issuer));
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut req = if self.token_content_type == "application/json" {
             let obj: serde_json::Map<String, Value> = pairs

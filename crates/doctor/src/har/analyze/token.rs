@@ -42,6 +42,40 @@ impl Analysis<'_> {
         let mut params = body.clone();
         params.extend(e.query());
 
+        // Where it was sent: the token endpoint discovery names, when the capture has one.
+        if !self.known.token.is_empty() && !self.known.token.contains(&e.endpoint()) {
+            let mut named: Vec<&String> = self.known.token.iter().collect();
+            named.sort();
+            let named = named
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let refused = matches!(e.status, 404 | 405);
+            g.findings.push(
+                Finding::new(
+                    Code::DiscoveryEndpointMismatch,
+                    if refused {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    format!(
+                        "The token request went to {}, but the discovery document names {named} as the token endpoint{}.",
+                        e.endpoint(),
+                        if refused {
+                            format!(": the HTTP {} is what a wrong URL gets", e.status)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                )
+                .expected(named.clone())
+                .received(e.endpoint())
+                .source(src.clone()),
+            );
+        }
+
         // How the request was sent.
         if e.method != "POST" {
             g.findings.push(
