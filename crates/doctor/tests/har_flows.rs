@@ -258,6 +258,58 @@ fn a_token_request_to_another_url_than_discovery_names_is_named_with_both() {
     assert!(!r.has(Code::DiscoveryEndpointMismatch), "{}", show(&r));
 }
 
+#[test]
+fn only_a_finding_that_can_produce_the_providers_error_is_named_its_cause() {
+    // A secret sent by the browser and a redirect_uri a slash apart, the provider refusing
+    // with a bare invalid_grant: the redirect_uri can explain it, the secret's location cannot.
+    let mut l = Login::new(Shape::Chrome);
+    l.auth = Auth::Post;
+    l.token_redirect_uri = Some(format!("{}/", l.redirect_uri));
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant"}),
+    ));
+    let r = l.report();
+    assert!(r.has(Code::ClientSecretInBrowser), "{}", show(&r));
+    assert!(r.has(Code::RedirectUriTrailingSlash), "{}", show(&r));
+    let text = flat(&r);
+    assert!(
+        text.contains("The cause, found in this request: redirect_uri.trailing_slash."),
+        "{text}"
+    );
+    assert!(!text.contains("client_secret.in_browser, "), "{text}");
+    assert!(!text.contains(", client_secret.in_browser"), "{text}");
+}
+
+#[test]
+fn a_refused_refresh_gets_refresh_advice_and_a_refused_code_code_advice() {
+    use candor_doctor::har::build::{HarBuilder, Req, Resp};
+    let mut b = HarBuilder::new(Shape::Chrome);
+    b.entry(
+        Req::post_form(
+            "https://idp.example/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "rt-1"),
+                ("client_id", "web"),
+            ],
+        ),
+        Resp::json(400, serde_json::json!({"error": "invalid_grant"})),
+    );
+    let text = flat(&analyze(&b));
+    assert!(text.contains("Send the latest refresh token"), "{text}");
+    assert!(!text.contains("Redeem each code once"), "{text}");
+    // The authorization_code grant keeps the RFC's advice about codes.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant"}),
+    ));
+    let text = flat(&l.report());
+    assert!(text.contains("Redeem each code once"), "{text}");
+    assert!(!text.contains("Send the latest refresh token"), "{text}");
+}
+
 /// The report's text with its line wrapping undone.
 fn flat(r: &candor_doctor::finding::Report) -> String {
     show(r).split_whitespace().collect::<Vec<_>>().join(" ")

@@ -26,6 +26,9 @@ pub(super) struct Redeemed {
     pub(super) refresh: HashMap<String, usize>,
 }
 
+/// What to do about a refused refresh (invalid_grant at the refresh_token grant).
+const REFRESH_INVALID_GRANT_FIX: &str = "Send the latest refresh token: rotation replaces it on every use, and presenting an older one is a reuse that careful providers answer by revoking the whole family. Send it with the client it was issued to, and never wider scopes than it was granted; if it expired or was revoked, the user signs in again.";
+
 impl Analysis<'_> {
     /// Checks a token request and its response.
     pub(super) fn check_token(
@@ -201,7 +204,7 @@ impl Analysis<'_> {
         }
 
         // The response.
-        self.check_token_response(e, flow, issued, &src, g);
+        self.check_token_response(e, flow, grant, issued, &src, g);
     }
 
     /// How long after its callback a code was redeemed. Providers expire codes in 30–60 s (some
@@ -426,6 +429,7 @@ impl Analysis<'_> {
         &self,
         e: &Entry,
         flow: &Flow,
+        grant: Option<&str>,
         issued: &HashMap<usize, Issued>,
         src: &Source,
         g: &mut Group,
@@ -454,10 +458,18 @@ impl Analysis<'_> {
         ) {
             Ok(_) => {}
             Err(ErrorKind::OAuth(err)) => {
-                g.findings.push(
+                let mut f =
                     explain::oauth_error_finding(&err, "The token endpoint refused the request")
-                        .source(src.clone()),
-                );
+                        .source(src.clone());
+                // The RFC's advice for invalid_grant is about codes; a refresh fails for its
+                // own reasons.
+                if f.code == Code::ResponseOAuthError
+                    && err.error == "invalid_grant"
+                    && grant == Some("refresh_token")
+                {
+                    f = f.fix(REFRESH_INVALID_GRANT_FIX);
+                }
+                g.findings.push(f);
             }
             Err(kind) => g
                 .findings
