@@ -56,6 +56,7 @@ pub fn oauth_error_finding(err: &OAuthErrorResponse, what: &str) -> Finding {
         .expected("a successful response")
         .received(received)
         .provider_docs(err.uri.clone());
+    f.provider_error = Some(err.error.clone());
     if code == Code::ResponseOAuthError
         && let Some(m) = meaning
     {

@@ -68,6 +68,9 @@ pub struct Finding {
     pub expected_from: Option<Source>,
     /// The provider's own documentation link for this error (its `error_uri`).
     pub provider_docs: Option<String>,
+    /// For a provider's error response, its RFC 6749 `error` value: only a finding whose code
+    /// answers with that value can be named as its cause.
+    pub provider_error: Option<String>,
 }
 
 /// Where a code is documented: `docs/errors.md` in this repository, generated from the
@@ -94,6 +97,7 @@ impl Finding {
             source: None,
             expected_from: None,
             provider_docs: None,
+            provider_error: None,
         }
     }
 

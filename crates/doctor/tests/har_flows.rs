@@ -202,6 +202,114 @@ fn client_authentication_is_named_and_secrets_in_the_browser_flagged() {
     expect(&l, Code::ClientAuthMultipleMethods);
 }
 
+#[test]
+fn a_code_redeemed_late_is_named_with_the_gap() {
+    // Refused 45 s after the callback: the code most likely expired.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_delay_ms = 45_000;
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant", "error_description": "grant request is invalid"}),
+    ));
+    let r = expect(&l, Code::CodeExpired);
+    assert!(
+        flat(&r).contains("redeemed 45 s after the callback"),
+        "{}",
+        show(&r)
+    );
+    // Accepted that late: a note, not an error.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_delay_ms = 45_000;
+    let r = l.report();
+    assert!(!r.has(Code::CodeExpired), "{}", show(&r));
+    assert!(
+        flat(&r).contains("the code was redeemed 45 s after the callback"),
+        "{}",
+        show(&r)
+    );
+    // Refused at once: not blamed on the code's age.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant"}),
+    ));
+    let r = l.report();
+    assert!(!r.has(Code::CodeExpired), "{}", show(&r));
+}
+
+#[test]
+fn a_token_request_to_another_url_than_discovery_names_is_named_with_both() {
+    let mut l = Login::new(Shape::Chrome);
+    l.token_url = Some("https://idp.example/oauth2/token".into());
+    l.token_response = Some(candor_doctor::har::build::Resp::html(
+        404,
+        "<html><title>Not Found</title></html>",
+    ));
+    let r = expect(&l, Code::DiscoveryEndpointMismatch);
+    let text = flat(&r);
+    assert!(
+        text.contains("went to https://idp.example/oauth2/token"),
+        "{text}"
+    );
+    assert!(text.contains("names https://idp.example/token"), "{text}");
+    assert!(text.contains("HTTP 404"), "{text}");
+    // The discovered endpoint itself: nothing to say.
+    let r = Login::new(Shape::Chrome).report();
+    assert!(!r.has(Code::DiscoveryEndpointMismatch), "{}", show(&r));
+}
+
+#[test]
+fn only_a_finding_that_can_produce_the_providers_error_is_named_its_cause() {
+    // A secret sent by the browser and a redirect_uri a slash apart, the provider refusing
+    // with a bare invalid_grant: the redirect_uri can explain it, the secret's location cannot.
+    let mut l = Login::new(Shape::Chrome);
+    l.auth = Auth::Post;
+    l.token_redirect_uri = Some(format!("{}/", l.redirect_uri));
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant"}),
+    ));
+    let r = l.report();
+    assert!(r.has(Code::ClientSecretInBrowser), "{}", show(&r));
+    assert!(r.has(Code::RedirectUriTrailingSlash), "{}", show(&r));
+    let text = flat(&r);
+    assert!(
+        text.contains("The cause, found in this request: redirect_uri.trailing_slash."),
+        "{text}"
+    );
+    assert!(!text.contains("client_secret.in_browser, "), "{text}");
+    assert!(!text.contains(", client_secret.in_browser"), "{text}");
+}
+
+#[test]
+fn a_refused_refresh_gets_refresh_advice_and_a_refused_code_code_advice() {
+    use candor_doctor::har::build::{HarBuilder, Req, Resp};
+    let mut b = HarBuilder::new(Shape::Chrome);
+    b.entry(
+        Req::post_form(
+            "https://idp.example/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "rt-1"),
+                ("client_id", "web"),
+            ],
+        ),
+        Resp::json(400, serde_json::json!({"error": "invalid_grant"})),
+    );
+    let text = flat(&analyze(&b));
+    assert!(text.contains("Send the latest refresh token"), "{text}");
+    assert!(!text.contains("Redeem each code once"), "{text}");
+    // The authorization_code grant keeps the RFC's advice about codes.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(Resp::json(
+        400,
+        serde_json::json!({"error": "invalid_grant"}),
+    ));
+    let text = flat(&l.report());
+    assert!(text.contains("Redeem each code once"), "{text}");
+    assert!(!text.contains("Send the latest refresh token"), "{text}");
+}
+
 /// The report's text with its line wrapping undone.
 fn flat(r: &candor_doctor::finding::Report) -> String {
     show(r).split_whitespace().collect::<Vec<_>>().join(" ")
@@ -333,7 +441,7 @@ fn token_responses_are_classified() {
     }
     // An error that Candor names is reported under Candor's code, with its meaning.
     let mut l = Login::new(Shape::Chrome);
-    l.token_response = Some(Resp::json(
+    l.token_response = Some(candor_doctor::har::build::Resp::json(
         400,
         serde_json::json!({
         "error": "invalid_grant",
@@ -353,7 +461,7 @@ fn token_responses_are_classified() {
     );
     // A body the browser did not keep: unknown, a note.
     let mut l = Login::new(Shape::Firefox);
-    l.token_response = Some(Resp::json(200, l.token_body()).omit_body());
+    l.token_response = Some(candor_doctor::har::build::Resp::json(200, l.token_body()).omit_body());
     let r = l.report();
     assert!(r.has(Code::HarBodyMissing), "{}", show(&r));
     assert_eq!(r.exit_code(), 0);

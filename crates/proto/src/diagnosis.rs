@@ -81,6 +81,7 @@ impl Code {
         Code::JwksAlgMismatch,
         Code::HarBodyMissing,
         Code::HarNoFlow,
+        Code::DiscoveryEndpointMismatch,
     ];
 
     /// The dotted code, e.g. `redirect_uri.trailing_slash`.
@@ -765,6 +766,13 @@ catalogue! {
         "issuer, authorization_endpoint, token_endpoint, jwks_uri, response_types_supported, \
          subject_types_supported and id_token_signing_alg_values_supported are required.",
         "Fix the provider's metadata.";
+    DiscoveryEndpointMismatch => "discovery.endpoint_mismatch", Client, NONE, None,
+        "A request went to another URL than the one the discovery document names",
+        "The provider's discovery document names its token endpoint (and the others); the client \
+         sent its request somewhere else — a hand-configured URL, another realm or tenant, a \
+         missing path prefix. A 404 or 405 there is the usual result.",
+        "Take the endpoint from the discovery document (most libraries do when given the \
+         issuer), or fix the configured URL to the one the document names.";
     DiscoveryHttpStatus => "discovery.http_status", Client, NONE, None,
         "The discovery URL did not answer with 200",
         "The well-known URL answered with an error or a redirect instead of the metadata \

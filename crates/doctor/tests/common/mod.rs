@@ -66,6 +66,10 @@ pub struct Login {
     /// The token request comes from a back end with this User-Agent (no Origin), as a
     /// proxy's capture records it; `None`: from the browser (an SPA).
     pub backend_user_agent: Option<&'static str>,
+    /// Milliseconds between the callback and the token request, beyond the usual step.
+    pub token_delay_ms: i64,
+    /// Where the token request goes, when not the discovery document's token endpoint.
+    pub token_url: Option<String>,
 }
 
 pub fn key() -> SigningKey {
@@ -115,6 +119,8 @@ impl Login {
             provider_headers: Vec::new(),
             jwks_body: None,
             backend_user_agent: None,
+            token_delay_ms: 0,
+            token_url: None,
         }
     }
 
@@ -170,7 +176,10 @@ impl Login {
                 pairs.push(("client_secret", SECRET.into()));
             }
         }
-        let url = format!("{}/token", self.issuer);
+        let url = self
+            .token_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/token", self.issuer));
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut req = if self.token_content_type == "application/json" {
             let obj: serde_json::Map<String, Value> = pairs
@@ -307,6 +316,8 @@ impl Login {
         let token_resp = self.token_response.clone().unwrap_or_else(|| {
             Resp::json(200, self.token_body()).header("Cache-Control", "no-store")
         });
+        let now = b.now_ms();
+        b.at_ms(now + self.token_delay_ms);
         b.entry(self.token_request(), self.provider(token_resp));
         if self.post_code_twice {
             b.entry(

@@ -122,7 +122,9 @@ impl Analysis<'_> {
     }
 }
 
-/// Ties a provider's refusal to the findings that explain it (same entry).
+/// Ties a provider's refusal to the findings that explain it: on the same entry, and able to
+/// produce the refusal's RFC error (a secret's location cannot explain `invalid_grant`; a
+/// redirect_uri or PKCE mismatch can).
 fn cross_reference(findings: &mut [Finding]) {
     let entry = |f: &Finding| match &f.source {
         Some(Source::Entry { index, .. }) => Some(*index),
@@ -138,9 +140,15 @@ fn cross_reference(findings: &mut [Finding]) {
         .filter(|f| f.code == Code::ResponseOAuthError)
     {
         let at = entry(f);
+        let refused_with = f.provider_error.clone();
         let mine: Vec<String> = causes
             .iter()
-            .filter(|(e, _)| e.is_some() && *e == at)
+            .filter(|(e, c)| {
+                e.is_some()
+                    && *e == at
+                    && c.entry().error.is_some()
+                    && c.entry().error == refused_with.as_deref()
+            })
             .map(|(_, c)| c.to_string())
             .collect();
         if !mine.is_empty() {

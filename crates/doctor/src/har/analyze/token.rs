@@ -26,6 +26,9 @@ pub(super) struct Redeemed {
     pub(super) refresh: HashMap<String, usize>,
 }
 
+/// What to do about a refused refresh (invalid_grant at the refresh_token grant).
+const REFRESH_INVALID_GRANT_FIX: &str = "Send the latest refresh token: rotation replaces it on every use, and presenting an older one is a reuse that careful providers answer by revoking the whole family. Send it with the client it was issued to, and never wider scopes than it was granted; if it expired or was revoked, the user signs in again.";
+
 impl Analysis<'_> {
     /// Checks a token request and its response.
     pub(super) fn check_token(
@@ -41,6 +44,40 @@ impl Analysis<'_> {
         let (kind, body) = body_params(e);
         let mut params = body.clone();
         params.extend(e.query());
+
+        // Where it was sent: the token endpoint discovery names, when the capture has one.
+        if !self.known.token.is_empty() && !self.known.token.contains(&e.endpoint()) {
+            let mut named: Vec<&String> = self.known.token.iter().collect();
+            named.sort();
+            let named = named
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let refused = matches!(e.status, 404 | 405);
+            g.findings.push(
+                Finding::new(
+                    Code::DiscoveryEndpointMismatch,
+                    if refused {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    format!(
+                        "The token request went to {}, but the discovery document names {named} as the token endpoint{}.",
+                        e.endpoint(),
+                        if refused {
+                            format!(": the HTTP {} is what a wrong URL gets", e.status)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                )
+                .expected(named.clone())
+                .received(e.endpoint())
+                .source(src.clone()),
+            );
+        }
 
         // How the request was sent.
         if e.method != "POST" {
@@ -167,7 +204,43 @@ impl Analysis<'_> {
         }
 
         // The response.
-        self.check_token_response(e, flow, issued, &src, g);
+        self.check_token_response(e, flow, grant, issued, &src, g);
+    }
+
+    /// How long after its callback a code was redeemed. Providers expire codes in 30–60 s (some
+    /// in 10, RFC 6749 §4.1.2 says at most 10 minutes): a refused redemption that late is most
+    /// likely an expired code; one that worked is a note, since a stricter provider would not
+    /// have taken it.
+    fn check_code_age(
+        &self,
+        e: &Entry,
+        callback_entry: usize,
+        gap_ms: i64,
+        src: &Source,
+        g: &mut Group,
+    ) {
+        /// A late redemption, by this machine's clock in the capture.
+        const LATE_REFUSED_MS: i64 = 10_000;
+        const LATE_ACCEPTED_MS: i64 = 30_000;
+        let seconds = gap_ms / 1000;
+        if (400..500).contains(&e.status) && gap_ms >= LATE_REFUSED_MS {
+            g.findings.push(
+                Finding::new(
+                    Code::CodeExpired,
+                    Severity::Error,
+                    format!(
+                        "The code was redeemed {seconds} s after the callback delivered it (log.entries[{callback_entry}]); many providers expire codes in 30 to 60 seconds, some in 10, so the refusal most likely means the code had expired."
+                    ),
+                )
+                .expected("the code redeemed within a few seconds of the callback")
+                .received(format!("redeemed {seconds} s after the callback (HTTP {})", e.status))
+                .source(src.clone()),
+            );
+        } else if (200..300).contains(&e.status) && gap_ms >= LATE_ACCEPTED_MS {
+            g.lines.push(format!(
+                "  note: the code was redeemed {seconds} s after the callback; this provider took it, one that expires codes sooner would answer invalid_grant"
+            ));
+        }
     }
 
     /// Checks an authorization_code grant against its callback and authorization request.
@@ -226,6 +299,9 @@ impl Analysis<'_> {
                         hint(c),
                         got.join(", ")
                     ));
+                }
+                if let Some(cb) = flow.callbacks.iter().find(|cb| cb.get("code") == Some(c)) {
+                    self.check_code_age(e, cb.entry, e.started_ms - cb.started_ms, src, g);
                 }
             }
         }
@@ -353,6 +429,7 @@ impl Analysis<'_> {
         &self,
         e: &Entry,
         flow: &Flow,
+        grant: Option<&str>,
         issued: &HashMap<usize, Issued>,
         src: &Source,
         g: &mut Group,
@@ -381,10 +458,18 @@ impl Analysis<'_> {
         ) {
             Ok(_) => {}
             Err(ErrorKind::OAuth(err)) => {
-                g.findings.push(
+                let mut f =
                     explain::oauth_error_finding(&err, "The token endpoint refused the request")
-                        .source(src.clone()),
-                );
+                        .source(src.clone());
+                // The RFC's advice for invalid_grant is about codes; a refresh fails for its
+                // own reasons.
+                if f.code == Code::ResponseOAuthError
+                    && err.error == "invalid_grant"
+                    && grant == Some("refresh_token")
+                {
+                    f = f.fix(REFRESH_INVALID_GRANT_FIX);
+                }
+                g.findings.push(f);
             }
             Err(kind) => g
                 .findings
