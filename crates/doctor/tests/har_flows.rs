@@ -379,13 +379,38 @@ fn plain_http_off_loopback() {
     l.issuer = "http://idp.example".into();
     l.id_token_claims["iss"] = serde_json::json!("http://idp.example");
     let r = expect(&l, Code::TransportInsecureHttp);
+    // One fact, one finding: the requests to the issuer's plain-http origin are one finding
+    // that lists them, and the discovery document's plain-http endpoints another.
+    let all: Vec<_> = r
+        .findings()
+        .filter(|f| f.code == Code::TransportInsecureHttp)
+        .collect();
+    assert_eq!(all.len(), 2, "{}", show(&r));
+    let insecure: Vec<_> = all
+        .iter()
+        .filter(|f| f.received.as_deref() == Some("http://idp.example"))
+        .collect();
+    assert_eq!(insecure.len(), 1, "{}", show(&r));
     assert!(
-        r.findings()
-            .filter(|f| f.code == Code::TransportInsecureHttp)
-            .count()
-            >= 3,
-        "one per endpoint"
+        all.iter().any(|f| f
+            .message
+            .starts_with("The discovery document names 4 plain-http endpoints")),
+        "{}",
+        show(&r)
     );
+    for endpoint in [
+        "discovery document http://idp.example/.well-known/openid-configuration",
+        "authorization endpoint http://idp.example/authorize",
+        "token endpoint http://idp.example/token",
+        "JWKS http://idp.example/jwks",
+    ] {
+        assert!(
+            insecure[0].message.contains(endpoint),
+            "{endpoint}: {}",
+            show(&r)
+        );
+    }
+    assert_eq!(insecure[0].received.as_deref(), Some("http://idp.example"));
     let mut l = Login::new(Shape::Chrome);
     l.issuer = "http://127.0.0.1:8080".into();
     l.id_token_claims["iss"] = serde_json::json!("http://127.0.0.1:8080");

@@ -93,10 +93,40 @@ impl Analysis<'_> {
                 expected_issuer.clone()
             };
             let report = validate_metadata(&expected, &doc, kind);
+            // The document's plain-http endpoints are one fact: one finding names them all.
+            let insecure: Vec<String> = report
+                .problems
+                .iter()
+                .filter_map(|p| match p {
+                    ErrorKind::DiscoveryInsecureEndpoint { field, url } => {
+                        Some(format!("{field} {url}"))
+                    }
+                    _ => None,
+                })
+                .collect();
             for p in &report.problems {
+                if matches!(p, ErrorKind::DiscoveryInsecureEndpoint { .. }) && insecure.len() > 1 {
+                    continue;
+                }
                 group
                     .findings
                     .push(finding_from_kind(p, Severity::Error).source(src.clone()));
+            }
+            if insecure.len() > 1 {
+                group.findings.push(
+                    Finding::new(
+                        Code::TransportInsecureHttp,
+                        Severity::Error,
+                        format!(
+                            "The discovery document names {} plain-http endpoints: {}.",
+                            insecure.len(),
+                            insecure.join(", ")
+                        ),
+                    )
+                    .expected("https URLs")
+                    .received(insecure.join(", "))
+                    .source(src.clone()),
+                );
             }
             let m = report.metadata;
             if !m.issuer.is_empty() {

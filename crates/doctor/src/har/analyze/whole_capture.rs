@@ -10,8 +10,9 @@ use super::Analysis;
 use super::classify::Role;
 use super::correlate::{Authz, Callback};
 use super::entry::{entry_source, iso};
-use crate::finding::{Finding, Group, Severity};
+use crate::finding::{Finding, Group, Severity, Source};
 use crate::har::load::Capture;
+use crate::prose::capitalise;
 
 /// Whether the capture was exported without its credentials (Chrome's default since version
 /// 130): it lists cookies, or holds a browser login, yet no entry carries a Cookie,
@@ -128,6 +129,9 @@ impl Analysis<'_> {
         group: &mut Group,
     ) {
         let mut seen = HashSet::new();
+        // One finding per origin, listing where: eleven plain-http requests to one issuer are
+        // one fact.
+        let mut by_origin: Vec<(String, Vec<String>, Source)> = Vec::new();
         for (pos, r) in roles {
             if *r == Role::Other {
                 continue;
@@ -144,17 +148,32 @@ impl Analysis<'_> {
                     Role::Userinfo => "userinfo endpoint",
                     Role::Other => "endpoint",
                 };
-                group.findings.push(
-                    Finding::new(
-                        Code::TransportInsecureHttp,
-                        Severity::Error,
-                        format!("The {what} is plain http on a host that is not loopback: codes and tokens cross the network unencrypted."),
-                    )
-                    .expected("https")
-                    .received(e.endpoint())
-                    .source(entry_source(e)),
-                );
+                let origin = e.url.origin().ascii_serialization();
+                let at = format!("the {what} {} (log.entries[{}])", e.endpoint(), e.index);
+                match by_origin.iter_mut().find(|(o, _, _)| *o == origin) {
+                    Some((_, places, _)) => places.push(at),
+                    None => by_origin.push((origin, vec![at], entry_source(e))),
+                }
             }
+        }
+        for (origin, places, source) in by_origin {
+            let message = match places.as_slice() {
+                [one] => format!(
+                    "{} is plain http on a host that is not loopback: codes and tokens cross the network unencrypted.",
+                    capitalise(one)
+                ),
+                many => format!(
+                    "{} endpoints of {origin} are plain http on a host that is not loopback: codes and tokens cross the network unencrypted. They are {}.",
+                    many.len(),
+                    many.join(", ")
+                ),
+            };
+            group.findings.push(
+                Finding::new(Code::TransportInsecureHttp, Severity::Error, message)
+                    .expected("https")
+                    .received(origin)
+                    .source(source),
+            );
         }
         for cb in callbacks {
             if let Ok(u) = url::Url::parse(&cb.url)
