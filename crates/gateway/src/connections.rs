@@ -311,10 +311,16 @@ impl Body for Driven {
 
 impl Drop for Driven {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
+        if let Some(mut conn) = self.conn.take()
             && (self.ended || self.body.is_end_stream())
         {
-            self.home.put_back(conn);
+            // One more step of the state machine, so that it has seen the end of the message
+            // and is idle when it is next taken (that poll brings the real waker); one that
+            // ended here is not pooled.
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            if conn.drive(&mut cx) {
+                self.home.put_back(conn);
+            }
         }
     }
 }

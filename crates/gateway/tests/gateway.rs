@@ -1414,13 +1414,29 @@ async fn upstream_connections_are_reused_and_one_closed_while_idle_costs_no_requ
     use std::sync::atomic::Ordering;
     let up = counting_upstream().await;
     let g = gateway(&route_toml("open", "/", up.addr, "auth = \"none\"")).await;
-    // One caller, one keep-alive connection to the gateway (each body read to the end, so
-    // the caller reuses it): its requests share one upstream connection.
-    let client = reqwest::Client::new();
-    let get = || async {
-        let r = client.get(format!("{}/x", g.base)).send().await.unwrap();
+    // One caller on one keep-alive connection to the gateway (a connection of our own: a
+    // pooling client may open a second one while the first is on its way back to its pool):
+    // its requests share one upstream connection.
+    let addr = g.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut caller, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut get = async || {
+        caller.ready().await.unwrap();
+        let req = hyper::Request::get("/x")
+            .header(hyper::header::HOST, addr.as_str())
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let r = caller.send_request(req).await.unwrap();
         assert_eq!(r.status(), 200);
-        assert_eq!(r.text().await.unwrap(), "ok");
+        let body = http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&body[..], b"ok");
     };
     for _ in 0..20 {
         get().await;

@@ -173,11 +173,45 @@ pub fn load_path(path: &Path) -> Result<Capture, InputError> {
     }
     let file = std::fs::File::open(path)
         .map_err(|e| InputError::new(format!("cannot open {shown}: {e}")))?;
-    parse_reader(file)
+    read(file, path.parent())
 }
 
-/// Reads a HAR from any reader (at most [`MAX_HAR_BYTES`] bytes are read).
+/// Reads a HAR from any reader (at most [`MAX_HAR_BYTES`] bytes are read). Bodies a
+/// Playwright capture keeps in side files are unknown here ([`load_path`] reads them).
 pub fn parse_reader<R: Read>(reader: R) -> Result<Capture, InputError> {
+    read(reader, None)
+}
+
+/// The largest side file (a body Playwright attached) that is read.
+const MAX_SIDE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A body Playwright moved to a side file `name` in `dir`. The name comes from the capture:
+/// only a plain file name is followed (never a path out of the folder), and a file that is
+/// absent, too large or unreadable leaves the body unknown.
+fn side_file(dir: &Path, name: &str) -> Body {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', ':'])
+        && Path::new(name).file_name() == Some(std::ffi::OsStr::new(name));
+    if !plain {
+        return Body::Missing;
+    }
+    let path = dir.join(name);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() && m.len() <= MAX_SIDE_FILE_BYTES => match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) if text.is_empty() => Body::Empty,
+                Ok(text) => Body::Text(text),
+                Err(e) => Body::Binary(e.as_bytes().len()),
+            },
+            Err(_) => Body::Missing,
+        },
+        _ => Body::Missing,
+    }
+}
+
+fn read<R: Read>(reader: R, side_files: Option<&Path>) -> Result<Capture, InputError> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader.take(MAX_HAR_BYTES + 1));
     check_start(&mut buffered)?;
     let mut counted = CountingReader {
@@ -196,7 +230,7 @@ pub fn parse_reader<R: Read>(reader: R) -> Result<Capture, InputError> {
             return Err(json_error(&e));
         }
     };
-    normalise(file)
+    normalise(file, side_files)
 }
 
 struct CountingReader<R> {
@@ -229,7 +263,7 @@ fn check_start<R: BufRead>(r: &mut R) -> Result<(), InputError> {
     }
     if buf.starts_with(b"PK\x03\x04") {
         return Err(InputError::new(
-            "the input is a ZIP archive; extract the .har file from it first",
+            "the input is a ZIP archive (Playwright's recordHar writes one when the path ends in .zip); extract it and run the doctor on the .har inside: the bodies it attached as side files are read from the same folder",
         ));
     }
     let first = buf
@@ -284,7 +318,7 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn normalise(file: HarFile) -> Result<Capture, InputError> {
+fn normalise(file: HarFile, side_files: Option<&Path>) -> Result<Capture, InputError> {
     let log = file.log.ok_or_else(|| {
         InputError::new("the JSON has no 'log' object: not a HAR file (HAR files look like {\"log\": {\"version\": \"1.2\", \"entries\": [...]}})")
     })?;
@@ -329,7 +363,7 @@ fn normalise(file: HarFile) -> Result<Capture, InputError> {
     let mut credential_headers_seen = false;
     let mut cookie_arrays_seen = false;
     for (i, raw) in raw_entries.into_iter().enumerate() {
-        let entry = normalise_entry(i, raw, &mut cookie_arrays_seen)?;
+        let entry = normalise_entry(i, raw, &mut cookie_arrays_seen, side_files)?;
         for (n, _) in entry.req_headers.iter().chain(entry.resp_headers.iter()) {
             let n = n.to_ascii_lowercase();
             if n == "authorization" || n == "cookie" || n == "set-cookie" {
@@ -374,6 +408,7 @@ fn normalise_entry(
     i: usize,
     raw: RawEntry,
     cookie_arrays_seen: &mut bool,
+    side_files: Option<&Path>,
 ) -> Result<Entry, InputError> {
     let at = |field: &str| format!("log.entries[{i}].{field}");
     let started = raw
@@ -444,7 +479,7 @@ fn normalise_entry(
                 .and_then(|c| c.mime_type.clone())
                 .filter(|m| !m.is_empty() && m != "x-unknown")
         });
-    let resp_body = response_body(i, response.content.as_ref())?;
+    let resp_body = response_body(i, response.content.as_ref(), side_files)?;
     Ok(Entry {
         index: i,
         started_ms,
@@ -506,10 +541,19 @@ fn request_body(i: usize, post: Option<&PostData>) -> Result<Body, InputError> {
     Ok(Body::Missing)
 }
 
-fn response_body(i: usize, content: Option<&Content>) -> Result<Body, InputError> {
+fn response_body(
+    i: usize,
+    content: Option<&Content>,
+    side_files: Option<&Path>,
+) -> Result<Body, InputError> {
     let Some(content) = content else {
         return Ok(Body::Missing);
     };
+    if content.text.is_none()
+        && let (Some(name), Some(dir)) = (&content.file, side_files)
+    {
+        return Ok(side_file(dir, name));
+    }
     if let Some(text) = &content.text {
         return decode_text(
             i,
@@ -541,6 +585,43 @@ mod tests {
     const ENTRY: &str = r#"{"startedDateTime":"2024-05-01T10:00:00.000Z","time":12.5,
         "request":{"method":"GET","url":"https://idp.example/x","headers":[]},
         "response":{"status":200,"headers":[],"content":{"size":2,"mimeType":"application/json","text":"e30=","encoding":"base64"}}}"#;
+
+    #[test]
+    fn playwright_side_files_are_read_beside_the_capture_and_never_outside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |file: &str| {
+            format!(
+                r#"{{"startedDateTime":"2024-05-01T10:00:00.000Z","time":1,
+                "request":{{"method":"POST","url":"https://idp.example/token","headers":[]}},
+                "response":{{"status":400,"headers":[],"content":{{"size":23,"mimeType":"application/json","_file":"{file}"}}}}}}"#
+            )
+        };
+        std::fs::write(dir.path().join("a1b2.json"), r#"{"error":"invalid_grant"}"#).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "outside").unwrap();
+        let inner = dir.path().join("har");
+        std::fs::create_dir(&inner).unwrap();
+        std::fs::write(inner.join("a1b2.json"), r#"{"error":"invalid_grant"}"#).unwrap();
+        let har = inner.join("capture.har");
+        let entries = [
+            entry("a1b2.json"),
+            entry("../secret.txt"),
+            entry("/etc/hostname"),
+            entry("absent.json"),
+        ]
+        .join(",");
+        std::fs::write(&har, minimal(&entries)).unwrap();
+        let c = load_path(&har).unwrap();
+        assert_eq!(
+            c.entries[0].resp_body,
+            Body::Text(r#"{"error":"invalid_grant"}"#.into())
+        );
+        for e in &c.entries[1..] {
+            assert_eq!(e.resp_body, Body::Missing, "{}", e.index);
+        }
+        // From a reader there is no folder: the body is unknown.
+        let c = parse_reader(minimal(&entry("a1b2.json")).as_bytes()).unwrap();
+        assert_eq!(c.entries[0].resp_body, Body::Missing);
+    }
 
     #[test]
     fn reads_a_minimal_capture() {

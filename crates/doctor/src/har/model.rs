@@ -106,4 +106,8 @@ pub struct Content {
     pub mime_type: Option<String>,
     pub text: Option<String>,
     pub encoding: Option<String>,
+    /// Playwright's `recordHar` with `content: 'attach'`: the body is in a file of this name
+    /// beside the HAR.
+    #[serde(rename = "_file")]
+    pub file: Option<String>,
 }
