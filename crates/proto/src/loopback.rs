@@ -17,12 +17,16 @@ pub fn is_loopback_host(host: &str) -> bool {
     if lower == "localhost" || lower.ends_with(".localhost") {
         return true;
     }
-    match lower.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback(),
-        Ok(IpAddr::V6(ip)) => {
+    lower.parse::<IpAddr>().is_ok_and(is_loopback_ip)
+}
+
+/// 127.0.0.0/8, `::1`, and the IPv4-mapped forms of the former.
+fn is_loopback_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => {
             ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
-        Err(_) => false,
     }
 }
 
@@ -30,8 +34,8 @@ pub fn is_loopback_host(host: &str) -> bool {
 pub fn is_loopback_url(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => is_loopback_host(d),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => is_loopback_host(&ip.to_string()),
+        Some(url::Host::Ipv4(ip)) => is_loopback_ip(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_loopback_ip(IpAddr::V6(ip)),
         None => false,
     }
 }
