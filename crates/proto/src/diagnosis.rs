@@ -615,6 +615,14 @@ catalogue! {
         "It cannot tell whether the token was revoked in the last max_feed_lag, and the \
          issuer's policy (on_feed_stale = \"refuse\") says to refuse rather than guess.",
         "Check the issuer is up; the gateway recovers as soon as the feed answers again.";
+    RateLimitExceeded => "rate_limit.exceeded", Server, Some("temporarily_unavailable"), Some(429),
+        "Too many requests: the caller is over its rate limit",
+        "The route or endpoint allows this caller (by client_id, subject, API key or address, \
+         as configured) a rate with a burst; this request came when the budget was spent. The \
+         RateLimit-Policy and RateLimit headers give the policy and what is left, Retry-After \
+         the seconds until the next request is allowed.",
+        "Wait the Retry-After seconds and retry with backoff; spread requests out, cache \
+         tokens instead of fetching one per call, or ask for a higher limit.";
     TokenClientMismatch => "token.client_mismatch", Server, Some("unauthorized_client"), Some(400),
         "The token was issued to another client",
         "RFC 7009 section 2.1: a client may only revoke its own tokens.",
