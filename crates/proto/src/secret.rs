@@ -84,6 +84,17 @@ pub fn hint(value: &str) -> String {
     format!("{prefix}...({} chars)", value.chars().count())
 }
 
+/// A URL with any password replaced by `***`, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

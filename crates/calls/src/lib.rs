@@ -1,0 +1,39 @@
+//! Candor's call log (docs/calls.md): every request the gateway and the server's endpoints
+//! handle becomes one [`Call`], written off the request path by a [`Recorder`] into a
+//! [`CallStore`] (SQLite or PostgreSQL), kept for a retention, and counted by the query
+//! layer of [`stats`] (the admin API and `candor calls stats`).
+
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod histogram;
+pub mod record;
+pub mod recorder;
+pub mod stats;
+pub mod store;
+
+pub use record::{Call, Principal, Source};
+pub use recorder::{Recorder, Settings};
+pub use stats::{Dimension, Filter, Interval, StatsQuery, StatsRow, StatusFilter};
+pub use store::{CallStore, StoredCall};
+
+/// What can go wrong in the call log.
+#[derive(Debug, thiserror::Error)]
+pub enum CallsError {
+    #[error("unsupported call log URL '{0}': expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// A query that cannot be answered as asked (a bad dimension, range or filter).
+    #[error("{0}")]
+    Query(String),
+    #[error("call log database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = CallsError> = std::result::Result<T, E>;

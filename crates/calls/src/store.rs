@@ -1,0 +1,710 @@
+//! Where calls are kept: SQLite (one file, the default) or PostgreSQL (several nodes).
+//!
+//! Two tables. `candor_calls` holds every call, for `calls tail` and drill-down; on PostgreSQL
+//! it is partitioned by day, so that the retention purge drops whole partitions. The
+//! `candor_call_minutes` rollup holds, per minute and per (source, route, client, status,
+//! diagnosis, upstream), the count, the latency sum and maximum and a latency histogram
+//! ([`crate::histogram`]); every statistic is a `SUM` over it, which is why a query over tens
+//! of millions of calls reads thousands of rows, not millions.
+//!
+//! Each batch of calls is written with its rollup rows in one transaction, so the two tables
+//! always agree. A batch adds *partial* rollup rows (only its own calls); [`CallStore::compact`]
+//! folds the partial rows of closed minutes into one row per key. The SQL is the same on both
+//! backends (`$N` placeholders, `CAST(… AS BIGINT)`) except where said.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row};
+
+use crate::histogram::{self, BUCKETS};
+use crate::record::{Call, Source};
+use crate::stats::Filter;
+use crate::{CallsError, Result};
+
+/// A call as read back, with the id `calls tail --follow` continues from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredCall {
+    pub id: i64,
+    pub at_us: i64,
+    pub node: String,
+    pub source: String,
+    pub route: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub latency_us: i64,
+    pub upstream: Option<String>,
+    pub bytes_in: Option<i64>,
+    pub bytes_out: Option<i64>,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub scopes: Option<String>,
+    pub issuer: Option<String>,
+    pub diagnosis: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The call log's database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CallStore {
+    db: Db,
+}
+
+/// Runs `$body` with `$p` bound to the pool of whichever backend this is: the same code,
+/// compiled once per backend.
+macro_rules! on_pool {
+    ($self:expr, $p:ident => $body:expr) => {
+        match &$self.db {
+            Db::Sqlite($p) => $body,
+            Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Calls per multi-row INSERT: 18 parameters each stays under SQLite's 32766.
+const CALLS_PER_INSERT: usize = 500;
+/// Rollup rows per INSERT: 43 parameters each.
+const ROLLUPS_PER_INSERT: usize = 300;
+/// Raw rows deleted per statement on SQLite, so that a purge never holds the write lock long.
+const PURGE_CHUNK: i64 = 20_000;
+
+const CALL_COLUMNS: &str = "at_us, node, source, route, method, path, status, latency_us, upstream, \
+     bytes_in, bytes_out, client_id, subject, scopes, issuer, diagnosis, request_id";
+
+/// `h00, h01, …` — the histogram's columns.
+fn bucket_columns() -> impl Iterator<Item = String> {
+    (0..BUCKETS).map(|i| format!("h{i:02}"))
+}
+
+const KEY_COLUMNS: &str = "minute, source, route, client_id, status, diagnosis, upstream";
+
+fn sqlite_schema() -> String {
+    let buckets: String = bucket_columns()
+        .map(|c| format!(", {c} INTEGER NOT NULL DEFAULT 0"))
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS candor_calls (
+            id INTEGER PRIMARY KEY,
+            at_us INTEGER NOT NULL, node TEXT NOT NULL, source TEXT NOT NULL,
+            route TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+            status INTEGER NOT NULL, latency_us INTEGER NOT NULL, upstream TEXT,
+            bytes_in INTEGER, bytes_out INTEGER, client_id TEXT, subject TEXT, scopes TEXT,
+            issuer TEXT, diagnosis TEXT, request_id TEXT);
+         CREATE INDEX IF NOT EXISTS candor_calls_at ON candor_calls (at_us);
+         CREATE TABLE IF NOT EXISTS candor_call_minutes (
+            minute INTEGER NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
+            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
+            partial INTEGER NOT NULL, calls INTEGER NOT NULL,
+            latency_sum_us INTEGER NOT NULL, latency_max_us INTEGER NOT NULL{buckets});
+         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);"
+    )
+}
+
+fn postgres_schema() -> String {
+    let buckets: String = bucket_columns()
+        .map(|c| format!(", {c} BIGINT NOT NULL DEFAULT 0"))
+        .collect();
+    format!(
+        "CREATE SEQUENCE IF NOT EXISTS candor_calls_id;
+         CREATE TABLE IF NOT EXISTS candor_calls (
+            id BIGINT NOT NULL DEFAULT nextval('candor_calls_id'),
+            at_us BIGINT NOT NULL, node TEXT NOT NULL, source TEXT NOT NULL,
+            route TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+            status INTEGER NOT NULL, latency_us BIGINT NOT NULL, upstream TEXT,
+            bytes_in BIGINT, bytes_out BIGINT, client_id TEXT, subject TEXT, scopes TEXT,
+            issuer TEXT, diagnosis TEXT, request_id TEXT) PARTITION BY RANGE (at_us);
+         CREATE TABLE IF NOT EXISTS candor_calls_default PARTITION OF candor_calls DEFAULT;
+         CREATE INDEX IF NOT EXISTS candor_calls_at ON candor_calls (at_us);
+         CREATE INDEX IF NOT EXISTS candor_calls_id_index ON candor_calls (id);
+         CREATE TABLE IF NOT EXISTS candor_call_minutes (
+            minute BIGINT NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
+            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
+            partial SMALLINT NOT NULL, calls BIGINT NOT NULL,
+            latency_sum_us BIGINT NOT NULL, latency_max_us BIGINT NOT NULL{buckets});
+         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);"
+    )
+}
+
+/// One advisory lock key for the call log's DDL and compaction on PostgreSQL ("candorcl").
+const PG_LOCK: i64 = 0x63616e646f72636c;
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// The partition of `day` (days since 1970-01-01): `candor_calls_pYYYYMMDD`.
+fn partition_name(day: i64) -> Option<String> {
+    let date = time::OffsetDateTime::from_unix_timestamp(day.checked_mul(86_400)?).ok()?;
+    Some(format!(
+        "candor_calls_p{:04}{:02}{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    ))
+}
+
+/// The day a partition name stands for, if it is one of ours.
+fn partition_day(name: &str) -> Option<i64> {
+    let digits = name.strip_prefix("candor_calls_p")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = digits.get(0..4)?.parse().ok()?;
+    let month: u8 = digits.get(4..6)?.parse().ok()?;
+    let day: u8 = digits.get(6..8)?.parse().ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp() / 86_400)
+}
+
+/// One rollup key (the columns after `minute`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    minute: i64,
+    source: Source,
+    route: Arc<str>,
+    client_id: Option<Arc<str>>,
+    status: u16,
+    diagnosis: Option<&'static str>,
+    upstream: Option<Arc<str>>,
+}
+
+#[derive(Debug, Clone)]
+struct Agg {
+    calls: i64,
+    sum_us: i64,
+    max_us: i64,
+    buckets: [i64; BUCKETS],
+}
+
+/// The batch's calls, summed per minute and key.
+fn rollup(calls: &[Call]) -> Vec<(Key, Agg)> {
+    let mut map: HashMap<Key, Agg> = HashMap::new();
+    for c in calls {
+        let key = Key {
+            minute: c.at_us.div_euclid(60_000_000),
+            source: c.source,
+            route: c.route.clone(),
+            client_id: c.principal.as_ref().and_then(|p| p.client_id.clone()),
+            status: c.status,
+            diagnosis: c.diagnosis,
+            upstream: c.upstream.clone(),
+        };
+        let latency = i64::try_from(c.latency_us).unwrap_or(i64::MAX);
+        let agg = map.entry(key).or_insert(Agg {
+            calls: 0,
+            sum_us: 0,
+            max_us: 0,
+            buckets: [0; BUCKETS],
+        });
+        agg.calls += 1;
+        agg.sum_us = agg.sum_us.saturating_add(latency);
+        agg.max_us = agg.max_us.max(latency);
+        if let Some(b) = agg.buckets.get_mut(histogram::bucket_of(c.latency_us)) {
+            *b += 1;
+        }
+    }
+    map.into_iter().collect()
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Inserts `$calls` and their partial rollups through the open transaction `$tx`.
+macro_rules! insert_batch {
+    ($tx:ident, $db:ty, $node:expr, $calls:expr) => {{
+        for chunk in $calls.chunks(CALLS_PER_INSERT) {
+            let mut q: QueryBuilder<$db> =
+                QueryBuilder::new(format!("INSERT INTO candor_calls ({CALL_COLUMNS}) "));
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(c.at_us)
+                    .push_bind($node.to_string())
+                    .push_bind(c.source.as_str())
+                    .push_bind(c.route.to_string())
+                    .push_bind(c.method.to_string())
+                    .push_bind(c.path.to_string())
+                    .push_bind(i32::from(c.status))
+                    .push_bind(to_i64(c.latency_us))
+                    .push_bind(c.upstream.as_deref().map(str::to_string))
+                    .push_bind(c.bytes_in.map(to_i64))
+                    .push_bind(c.bytes_out.map(to_i64))
+                    .push_bind(c.client_id().map(str::to_string))
+                    .push_bind(c.subject().map(str::to_string))
+                    .push_bind(c.scopes().map(str::to_string))
+                    .push_bind(c.issuer().map(str::to_string))
+                    .push_bind(c.diagnosis)
+                    .push_bind(c.request_id.as_deref().map(str::to_string));
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        let rows = rollup($calls);
+        let buckets: Vec<String> = bucket_columns().collect();
+        for chunk in rows.chunks(ROLLUPS_PER_INSERT) {
+            let mut q: QueryBuilder<$db> = QueryBuilder::new(format!(
+                "INSERT INTO candor_call_minutes ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
+                 latency_max_us, {}) ",
+                buckets.join(", ")
+            ));
+            q.push_values(chunk, |mut b, (k, a)| {
+                b.push_bind(k.minute)
+                    .push_bind(k.source.as_str())
+                    .push_bind(k.route.to_string())
+                    .push_bind(k.client_id.as_deref().map(str::to_string))
+                    .push_bind(i32::from(k.status))
+                    .push_bind(k.diagnosis)
+                    .push_bind(k.upstream.as_deref().map(str::to_string))
+                    .push_bind(1i16)
+                    .push_bind(a.calls)
+                    .push_bind(a.sum_us)
+                    .push_bind(a.max_us);
+                for n in a.buckets {
+                    b.push_bind(n);
+                }
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+impl CallStore {
+    /// Opens the call log at `url` — `sqlite://PATH` (created when missing), `sqlite::memory:`
+    /// or `postgres://…` — and creates its tables when missing.
+    pub async fn open(url: &str) -> Result<CallStore> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            CallStore {
+                db: Db::Postgres(pool),
+            }
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let memory = path == ":memory:" || path.is_empty();
+            let options = if memory {
+                SqliteConnectOptions::from_str("sqlite::memory:")?
+            } else {
+                SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+            }
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+            // One writer anyway; in memory, one connection is the whole database.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if memory { 1 } else { 3 })
+                .min_connections(u32::from(memory))
+                .idle_timeout(if memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(600))
+                })
+                .max_lifetime(if memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(1800))
+                })
+                .connect_with(options)
+                .await?;
+            CallStore {
+                db: Db::Sqlite(pool),
+            }
+        } else {
+            return Err(CallsError::UnsupportedUrl(
+                candor_proto::secret::redact_url(url),
+            ));
+        };
+        store.create_schema().await?;
+        Ok(store)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn create_schema(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(p) => {
+                sqlx::raw_sql(AssertSqlSafe(sqlite_schema()))
+                    .execute(p)
+                    .await?;
+            }
+            Db::Postgres(p) => {
+                // Nodes starting together: one creates, the others wait and find it made.
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::raw_sql(AssertSqlSafe(postgres_schema()))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `calls` (made on node `node`) and their rollup, in one transaction.
+    pub async fn insert(&self, node: &str, calls: &[Call]) -> Result<()> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        match &self.db {
+            Db::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                insert_batch!(tx, sqlx::Sqlite, node, calls);
+                tx.commit().await?;
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                insert_batch!(tx, sqlx::Postgres, node, calls);
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds the partial rollup rows of minutes before `before_minute` (Unix minutes) into
+    /// one row per key; returns how many partial rows were folded.
+    pub async fn compact(&self, before_minute: i64) -> Result<u64> {
+        let sums: String = bucket_columns()
+            .map(|c| format!(", SUM({c})"))
+            .collect::<String>();
+        let columns: String = bucket_columns()
+            .map(|c| format!(", {c}"))
+            .collect::<String>();
+        let insert = format!(
+            "INSERT INTO candor_call_minutes ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
+             latency_max_us{columns}) \
+             SELECT {KEY_COLUMNS}, 0, SUM(calls), SUM(latency_sum_us), MAX(latency_max_us){sums}"
+        );
+        match &self.db {
+            Db::Sqlite(p) => {
+                // The write lock is held from the first statement: nothing lands between the
+                // fold and the delete.
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(AssertSqlSafe(format!(
+                    "{insert} FROM candor_call_minutes WHERE partial = 1 AND minute < $1 \
+                     GROUP BY {KEY_COLUMNS}"
+                )))
+                .bind(before_minute)
+                .execute(&mut *tx)
+                .await?;
+                let folded = sqlx::query(
+                    "DELETE FROM candor_call_minutes WHERE partial = 1 AND minute < $1",
+                )
+                .bind(before_minute)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(folded)
+            }
+            Db::Postgres(p) => {
+                // One statement: the rows folded are exactly the rows deleted, whatever
+                // other nodes insert meanwhile; the lock keeps two nodes from folding at once.
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let folded: i64 = sqlx::query(AssertSqlSafe(format!(
+                    "WITH gone AS (DELETE FROM candor_call_minutes WHERE partial = 1 \
+                     AND minute < $1 RETURNING *), \
+                     folded AS ({insert} FROM gone GROUP BY {KEY_COLUMNS} RETURNING 1) \
+                     SELECT (SELECT COUNT(*) FROM gone) AS n"
+                )))
+                .bind(before_minute)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+                tx.commit().await?;
+                Ok(u64::try_from(folded).unwrap_or(0))
+            }
+        }
+    }
+
+    /// Deletes calls older than `cutoff_us` (Unix µs) and rollups of minutes before it;
+    /// returns how many calls went.
+    pub async fn purge(&self, cutoff_us: i64) -> Result<u64> {
+        let cutoff_minute = cutoff_us.div_euclid(60_000_000);
+        let mut gone = 0u64;
+        match &self.db {
+            Db::Sqlite(p) => loop {
+                let n = sqlx::query(
+                    "DELETE FROM candor_calls WHERE id IN \
+                     (SELECT id FROM candor_calls WHERE at_us < $1 LIMIT $2)",
+                )
+                .bind(cutoff_us)
+                .bind(PURGE_CHUNK)
+                .execute(p)
+                .await?
+                .rows_affected();
+                gone += n;
+                if n < PURGE_CHUNK as u64 {
+                    break;
+                }
+            },
+            Db::Postgres(p) => {
+                // Whole days go with their partition; what is left of the cutoff's day, and
+                // whatever fell into the default partition, is deleted row by row.
+                for (name, day) in self.partitions().await? {
+                    if (day + 1) * DAY_US <= cutoff_us {
+                        let n: i64 =
+                            sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {name}")))
+                                .fetch_one(p)
+                                .await?
+                                .try_get("n")?;
+                        sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}")))
+                            .execute(p)
+                            .await?;
+                        gone += u64::try_from(n).unwrap_or(0);
+                    }
+                }
+                gone += sqlx::query("DELETE FROM candor_calls WHERE at_us < $1")
+                    .bind(cutoff_us)
+                    .execute(p)
+                    .await?
+                    .rows_affected();
+            }
+        }
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM candor_call_minutes WHERE minute < $1")
+                .bind(cutoff_minute)
+                .execute(p)
+                .await?;
+        });
+        Ok(gone)
+    }
+
+    /// The day partitions of `candor_calls` (PostgreSQL; none on SQLite), with their days.
+    async fn partitions(&self) -> Result<Vec<(String, i64)>> {
+        let Db::Postgres(p) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT c.relname AS name FROM pg_inherits i \
+             JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class t ON t.oid = i.inhparent \
+             WHERE t.relname = 'candor_calls' AND pg_table_is_visible(t.oid)",
+        )
+        .fetch_all(p)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let name: String = r.try_get("name")?;
+            if let Some(day) = partition_day(&name) {
+                out.push((name, day));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes sure the partitions of today and the next two days exist (PostgreSQL), so that
+    /// calls never land in the default partition.
+    pub async fn prepare_partitions(&self, now_us: i64) -> Result<()> {
+        let Db::Postgres(p) = &self.db else {
+            return Ok(());
+        };
+        let today = now_us.div_euclid(DAY_US);
+        let existing: Vec<i64> = self
+            .partitions()
+            .await?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        for day in today..today + 3 {
+            if existing.contains(&day) {
+                continue;
+            }
+            let Some(name) = partition_name(day) else {
+                continue;
+            };
+            let mut tx = p.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            // Bounds are integers we computed: nothing from outside is in this DDL.
+            let made = sqlx::raw_sql(AssertSqlSafe(format!(
+                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF candor_calls \
+                 FOR VALUES FROM ({}) TO ({})",
+                day * DAY_US,
+                (day + 1) * DAY_US
+            )))
+            .execute(&mut *tx)
+            .await;
+            match made {
+                Ok(_) => tx.commit().await?,
+                Err(e) => {
+                    // Rows of that day already in the default partition (the maintenance did
+                    // not run in time): they stay there, found and purged all the same.
+                    tracing::warn!(partition = %name, error = %e, "cannot create a call log partition");
+                    tx.rollback().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The most recent calls matching `filter` (and at or after `since_us`), newest last:
+    /// the first `limit` with an id above `after_id` when given (to follow), else the last
+    /// `limit`.
+    pub async fn tail(
+        &self,
+        filter: &Filter,
+        since_us: Option<i64>,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredCall>> {
+        let mut binds = Vec::new();
+        let mut sql = format!("SELECT id, {CALL_COLUMNS} FROM candor_calls WHERE 1 = 1");
+        filter.push_sql(&mut sql, &mut binds);
+        if let Some(since) = since_us {
+            binds.push(crate::stats::Bind::Int(since));
+            sql.push_str(&format!(" AND at_us >= ${}", binds.len()));
+        }
+        if let Some(after) = after_id {
+            binds.push(crate::stats::Bind::Int(after));
+            sql.push_str(&format!(" AND id > ${}", binds.len()));
+            sql.push_str(" ORDER BY id ASC");
+        } else {
+            sql.push_str(" ORDER BY id DESC");
+        }
+        sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 100_000)));
+        let mut rows: Vec<StoredCall> = on_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+            for b in &binds {
+                q = match b {
+                    crate::stats::Bind::Int(n) => q.bind(*n),
+                    crate::stats::Bind::Text(s) => q.bind(s.clone()),
+                };
+            }
+            let rows = q.fetch_all(p).await?;
+            rows.iter().map(|r| Ok(StoredCall {
+                id: r.try_get("id")?,
+                at_us: r.try_get("at_us")?,
+                node: r.try_get("node")?,
+                source: r.try_get("source")?,
+                route: r.try_get("route")?,
+                method: r.try_get("method")?,
+                path: r.try_get("path")?,
+                status: u16::try_from(r.try_get::<i32, _>("status")?).unwrap_or(0),
+                latency_us: r.try_get("latency_us")?,
+                upstream: r.try_get("upstream")?,
+                bytes_in: r.try_get("bytes_in")?,
+                bytes_out: r.try_get("bytes_out")?,
+                client_id: r.try_get("client_id")?,
+                subject: r.try_get("subject")?,
+                scopes: r.try_get("scopes")?,
+                issuer: r.try_get("issuer")?,
+                diagnosis: r.try_get("diagnosis")?,
+                request_id: r.try_get("request_id")?,
+            })).collect::<Result<Vec<_>>>()?
+        });
+        if after_id.is_none() {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// Runs a statistics query (see [`crate::stats`]): `sql` over the rollup with `binds`.
+    pub(crate) async fn rollup_rows(
+        &self,
+        sql: &str,
+        binds: &[crate::stats::Bind],
+        dimensions: usize,
+    ) -> Result<Vec<crate::stats::RawRow>> {
+        let out = on_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.to_string()));
+            for b in binds {
+                q = match b {
+                    crate::stats::Bind::Int(n) => q.bind(*n),
+                    crate::stats::Bind::Text(s) => q.bind(s.clone()),
+                };
+            }
+            let rows = q.fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let mut keys = Vec::with_capacity(dimensions);
+                for i in 0..dimensions {
+                    let name = format!("k{i}");
+                    // Text columns and the status column (an integer) alike, as text.
+                    let v: Option<String> = match r.try_get::<Option<String>, _>(name.as_str()) {
+                        Ok(v) => v,
+                        Err(_) => r
+                            .try_get::<Option<i32>, _>(name.as_str())?
+                            .map(|n| n.to_string()),
+                    };
+                    keys.push(v);
+                }
+                let mut buckets = [0u64; BUCKETS];
+                for (i, b) in buckets.iter_mut().enumerate() {
+                    let n: i64 = r.try_get(format!("s{i:02}").as_str())?;
+                    *b = u64::try_from(n).unwrap_or(0);
+                }
+                out.push(crate::stats::RawRow {
+                    bucket: r.try_get::<Option<i64>, _>("bucket")?,
+                    keys,
+                    calls: r.try_get("calls")?,
+                    errors: r.try_get("errors")?,
+                    latency_sum_us: r.try_get("latency_sum_us")?,
+                    latency_max_us: r.try_get("latency_max_us")?,
+                    buckets,
+                });
+            }
+            out
+        });
+        Ok(out)
+    }
+
+    /// Rows in the raw table (tests, benches).
+    pub async fn count_calls(&self) -> Result<i64> {
+        Ok(
+            on_pool!(self, p => sqlx::query("SELECT COUNT(*) AS n FROM candor_calls")
+            .fetch_one(p)
+            .await?
+            .try_get("n")?),
+        )
+    }
+
+    /// Rollup rows still partial (tests).
+    pub async fn count_partial_rollups(&self) -> Result<i64> {
+        Ok(on_pool!(self, p => sqlx::query(
+            "SELECT COUNT(*) AS n FROM candor_call_minutes WHERE partial = 1")
+            .fetch_one(p)
+            .await?
+            .try_get("n")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_names_round_trip() {
+        let day = 1_764_633_600 / 86_400; // 2025-12-02
+        let name = partition_name(day).unwrap_or_default();
+        assert_eq!(name, "candor_calls_p20251202");
+        assert_eq!(partition_day(&name), Some(day));
+        assert_eq!(partition_day("candor_calls_default"), None);
+        assert_eq!(partition_day("candor_calls_p2025120x"), None);
+    }
+}

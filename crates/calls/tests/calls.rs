@@ -1,0 +1,514 @@
+//! The call log on real databases: SQLite (a file) and PostgreSQL (a throwaway database).
+//! Known traffic goes in; every aggregate is checked exactly, before and after the rollup is
+//! folded, and after the retention purge.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use candor_calls::record::path_only;
+use candor_calls::{
+    Call, CallStore, Dimension, Filter, Interval, Principal, Recorder, Settings, Source,
+    StatsQuery, StatusFilter,
+};
+use candor_store::testing::{PostgresTestDatabase, postgres_url_or_skip};
+
+/// A day-aligned instant (2027-01-15T00:00:00Z), in seconds.
+const BASE: i64 = 20_833 * 86_400;
+
+struct Db {
+    store: CallStore,
+    _pg: Option<PostgresTestDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+    Db {
+        store: CallStore::open(&url).await.unwrap(),
+        _pg: None,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Db> {
+    let base = postgres_url_or_skip("PostgreSQL call log tests")?;
+    let db = PostgresTestDatabase::create(&base).await.unwrap();
+    let store = CallStore::open(db.url()).await.unwrap();
+    Some(Db {
+        store,
+        _pg: Some(db),
+        _dir: None,
+    })
+}
+
+fn principal(client: Option<&str>) -> Arc<Principal> {
+    Arc::new(Principal {
+        issuer: Some("https://id.example".into()),
+        subject: Some("alice".into()),
+        client_id: client.map(Into::into),
+        scopes: Some("orders:read".into()),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn call(
+    at_s: i64,
+    route: &str,
+    client: Option<&str>,
+    status: u16,
+    diagnosis: Option<&'static str>,
+    latency_us: u64,
+    upstream: Option<&str>,
+) -> Call {
+    Call {
+        at_us: at_s * 1_000_000,
+        source: Source::Gateway,
+        route: route.into(),
+        method: "GET".into(),
+        path: path_only("/orders/7?access_token=leak"),
+        status,
+        latency_us,
+        upstream: upstream.map(Into::into),
+        bytes_in: Some(0),
+        bytes_out: Some(120),
+        principal: Some(principal(client)),
+        diagnosis,
+        request_id: Some("req-1".into()),
+    }
+}
+
+/// The known traffic: 10 calls over three hours, in two batches.
+fn traffic() -> (Vec<Call>, Vec<Call>) {
+    let mut first = Vec::new();
+    for _ in 0..6 {
+        first.push(call(
+            BASE + 10,
+            "orders",
+            Some("web"),
+            200,
+            None,
+            1_000,
+            Some("http://o:1"),
+        ));
+    }
+    first.push(call(
+        BASE + 70,
+        "orders",
+        Some("web"),
+        400,
+        Some("redirect_uri.trailing_slash"),
+        200,
+        None,
+    ));
+    let second = vec![
+        call(
+            BASE + 75,
+            "orders",
+            Some("web"),
+            400,
+            Some("redirect_uri.trailing_slash"),
+            200,
+            None,
+        ),
+        call(
+            BASE + 3_605,
+            "orders",
+            Some("cli"),
+            401,
+            Some("token.expired"),
+            300,
+            None,
+        ),
+        call(
+            BASE + 7_200,
+            "billing",
+            None,
+            502,
+            Some("upstream.connect"),
+            5_000_000,
+            Some("http://b:1"),
+        ),
+    ];
+    (first, second)
+}
+
+fn query(by: &[Dimension]) -> StatsQuery {
+    StatsQuery {
+        since: BASE,
+        until: BASE + 86_399,
+        by: by.to_vec(),
+        interval: None,
+        filter: Filter::default(),
+        limit: None,
+    }
+}
+
+async fn check_aggregates(store: &CallStore) {
+    // Everything.
+    let all = store.stats(&query(&[])).await.unwrap();
+    assert_eq!(all.len(), 1);
+    let t = &all[0];
+    assert_eq!((t.calls, t.errors), (10, 4));
+    assert_eq!(t.error_rate, 0.4);
+    // (6×1000 + 2×200 + 300 + 5 000 000) / 10 µs
+    assert_eq!(t.latency.mean_ms, 500.67);
+    assert_eq!(t.latency.max_ms, 5_000.0);
+
+    // By route: largest first.
+    let by_route = store.stats(&query(&[Dimension::Route])).await.unwrap();
+    let got: Vec<(String, u64, u64)> = by_route
+        .iter()
+        .map(|r| {
+            (
+                r.group["route"].as_str().unwrap().to_string(),
+                r.calls,
+                r.errors,
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![("orders".into(), 9, 3), ("billing".into(), 1, 1)]);
+
+    // Refusals by diagnosis: ties in name order.
+    let mut q = query(&[Dimension::Diagnosis]);
+    q.filter.refused_only = true;
+    let by_diag = store.stats(&q).await.unwrap();
+    let got: Vec<(String, u64)> = by_diag
+        .iter()
+        .map(|r| (r.group["diagnosis"].as_str().unwrap().to_string(), r.calls))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("redirect_uri.trailing_slash".into(), 2),
+            ("token.expired".into(), 1),
+            ("upstream.connect".into(), 1)
+        ]
+    );
+
+    // Top failing clients by diagnosis, the first only.
+    let mut q = query(&[Dimension::Client, Dimension::Diagnosis]);
+    q.filter.refused_only = true;
+    q.limit = Some(1);
+    let top = store.stats(&q).await.unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!(top[0].group["client"], "web");
+    assert_eq!(top[0].group["diagnosis"], "redirect_uri.trailing_slash");
+    assert_eq!(top[0].calls, 2);
+
+    // Calls without a diagnosis group under null; a status groups as a number.
+    let by_status = store
+        .stats(&query(&[Dimension::Status, Dimension::Diagnosis]))
+        .await
+        .unwrap();
+    assert_eq!(by_status[0].group["status"], 200);
+    assert!(by_status[0].group["diagnosis"].is_null());
+    assert_eq!(by_status[0].calls, 6);
+
+    // Per hour.
+    let mut q = query(&[]);
+    q.interval = Some(Interval::Hour);
+    let hours: Vec<(i64, u64)> = store
+        .stats(&q)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.bucket.unwrap(), r.calls))
+        .collect();
+    assert_eq!(hours, vec![(BASE, 8), (BASE + 3_600, 1), (BASE + 7_200, 1)]);
+
+    // Per day: one bucket.
+    q.interval = Some(Interval::Day);
+    let days = store.stats(&q).await.unwrap();
+    assert_eq!(
+        (days.len(), days[0].bucket, days[0].calls),
+        (1, Some(BASE), 10)
+    );
+
+    // A class of statuses; a prefix of diagnoses; one client.
+    let mut q = query(&[]);
+    q.filter.status = Some(StatusFilter::Class(4));
+    assert_eq!(store.stats(&q).await.unwrap()[0].calls, 3);
+    let mut q = query(&[]);
+    q.filter.diagnosis = Some("redirect_uri.*".into());
+    assert_eq!(store.stats(&q).await.unwrap()[0].calls, 2);
+    let mut q = query(&[Dimension::Upstream]);
+    q.filter.client_id = Some("web".into());
+    let up = store.stats(&q).await.unwrap();
+    assert_eq!(up.len(), 2);
+    assert_eq!(
+        (up[0].group["upstream"].as_str(), up[0].calls),
+        (Some("http://o:1"), 6)
+    );
+
+    // Percentiles: six calls of 1 ms fall in (0.75 ms, 1 ms]; p50 interpolates half-way.
+    let mut q = query(&[]);
+    q.filter.status = Some(StatusFilter::Exact(200));
+    let ok = &store.stats(&q).await.unwrap()[0];
+    assert_eq!(ok.latency.p50_ms, 0.875);
+    assert_eq!(ok.latency.p99_ms, 0.998);
+    assert_eq!(ok.latency.max_ms, 1.0);
+
+    // A range of one minute (BASE+60 .. BASE+119): the two refusals of minute 1.
+    let mut q = query(&[]);
+    q.since = BASE + 60;
+    q.until = BASE + 60;
+    assert_eq!(store.stats(&q).await.unwrap()[0].calls, 2);
+
+    // An empty range answers no rows rather than a row of zeros.
+    let mut q = query(&[]);
+    q.since = BASE - 86_400;
+    q.until = BASE - 1;
+    assert!(store.stats(&q).await.unwrap().is_empty());
+}
+
+async fn aggregates_are_exact(db: Db) {
+    let (first, second) = traffic();
+    db.store.insert("node-a", &first).await.unwrap();
+    db.store.insert("node-b", &second).await.unwrap();
+    assert!(db.store.count_partial_rollups().await.unwrap() > 0);
+    check_aggregates(&db.store).await;
+
+    // Folding the partial rows changes no figure.
+    let folded = db.store.compact(BASE / 60 + 10_000).await.unwrap();
+    assert!(folded >= 5, "{folded}");
+    assert_eq!(db.store.count_partial_rollups().await.unwrap(), 0);
+    check_aggregates(&db.store).await;
+
+    // Late calls for a folded minute add to it.
+    db.store
+        .insert(
+            "node-a",
+            &[call(
+                BASE + 20,
+                "orders",
+                Some("web"),
+                200,
+                None,
+                1_000,
+                None,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(db.store.stats(&query(&[])).await.unwrap()[0].calls, 11);
+
+    // The retention purge: everything before BASE + 1 h goes, raw and rolled up.
+    let gone = db.store.purge((BASE + 3_600) * 1_000_000).await.unwrap();
+    assert_eq!(gone, 9);
+    assert_eq!(db.store.count_calls().await.unwrap(), 2);
+    let left = db.store.stats(&query(&[])).await.unwrap();
+    assert_eq!(left[0].calls, 2);
+}
+
+#[tokio::test]
+async fn aggregates_are_exact_on_sqlite() {
+    aggregates_are_exact(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn aggregates_are_exact_on_postgres() {
+    if let Some(db) = postgres().await {
+        aggregates_are_exact(db).await;
+    }
+}
+
+async fn tail_reads_back_what_was_written(db: Db) {
+    let (first, second) = traffic();
+    db.store.insert("node-a", &first).await.unwrap();
+    db.store.insert("node-a", &second).await.unwrap();
+
+    let last = db
+        .store
+        .tail(&Filter::default(), None, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(last.len(), 3);
+    // Newest last.
+    assert!(last[0].id < last[1].id && last[1].id < last[2].id);
+    assert_eq!(last[2].route, "billing");
+    assert_eq!(last[2].diagnosis.as_deref(), Some("upstream.connect"));
+    assert_eq!(last[2].latency_us, 5_000_000);
+    assert_eq!(last[2].node, "node-a");
+    // The query string never reached the database.
+    assert!(last.iter().all(|c| c.path == "/orders/7"));
+    assert_eq!(last[0].subject.as_deref(), Some("alice"));
+    assert_eq!(last[0].scopes.as_deref(), Some("orders:read"));
+
+    let filter = Filter {
+        client_id: Some("web".into()),
+        diagnosis: Some("redirect_uri.trailing_slash".into()),
+        ..Filter::default()
+    };
+    let refused = db.store.tail(&filter, None, None, 100).await.unwrap();
+    assert_eq!(refused.len(), 2);
+
+    // Following: only what came after the last id seen.
+    let after = last[2].id;
+    assert!(
+        db.store
+            .tail(&Filter::default(), None, Some(after), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.store
+        .insert(
+            "node-b",
+            &[call(
+                BASE + 9_000,
+                "orders",
+                Some("web"),
+                204,
+                None,
+                10,
+                None,
+            )],
+        )
+        .await
+        .unwrap();
+    let new = db
+        .store
+        .tail(&Filter::default(), None, Some(after), 100)
+        .await
+        .unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!((new[0].status, new[0].node.as_str()), (204, "node-b"));
+
+    // Since.
+    let late = db
+        .store
+        .tail(
+            &Filter::default(),
+            Some((BASE + 3_600) * 1_000_000),
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(late.len(), 3);
+    // Status classes.
+    let five = db
+        .store
+        .tail(
+            &Filter {
+                status: Some(StatusFilter::Class(5)),
+                ..Filter::default()
+            },
+            None,
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(five.len(), 1);
+}
+
+#[tokio::test]
+async fn tail_reads_back_what_was_written_on_sqlite() {
+    tail_reads_back_what_was_written(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn tail_reads_back_what_was_written_on_postgres() {
+    if let Some(db) = postgres().await {
+        tail_reads_back_what_was_written(db).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_drops_whole_days_past_the_retention() {
+    let Some(db) = postgres().await else { return };
+    let now_us = (BASE + 100) * 1_000_000;
+    db.store.prepare_partitions(now_us).await.unwrap();
+    // Again: nothing to do, no error.
+    db.store.prepare_partitions(now_us).await.unwrap();
+    let old = call(BASE - 40 * 86_400, "orders", None, 200, None, 1, None); // the default partition
+    let today = call(BASE + 100, "orders", None, 200, None, 1, None);
+    let tomorrow = call(BASE + 86_400 + 5, "orders", None, 200, None, 1, None);
+    db.store
+        .insert("n", &[old, today.clone(), today, tomorrow])
+        .await
+        .unwrap();
+    // Cut at the end of today: the old row (row by row) and today's partition (whole) go.
+    let gone = db.store.purge((BASE + 86_400) * 1_000_000).await.unwrap();
+    assert_eq!(gone, 3);
+    assert_eq!(db.store.count_calls().await.unwrap(), 1);
+}
+
+fn settings(queue: usize, batch: usize, flush_ms: u64) -> Settings {
+    Settings {
+        node: "test-node".into(),
+        queue,
+        batch,
+        flush_every: Duration::from_millis(flush_ms),
+        retention: Duration::from_secs(86_400),
+    }
+}
+
+#[tokio::test]
+async fn the_recorder_writes_everything_it_queued_by_shutdown() {
+    let db = sqlite().await;
+    let recorder = Recorder::start(db.store.clone(), settings(10_000, 100, 60_000));
+    for i in 0..1_234 {
+        recorder.record(call(BASE + i, "orders", Some("web"), 200, None, 5, None));
+    }
+    recorder.shutdown().await;
+    let c = recorder.counters();
+    assert_eq!(c.queued.load(std::sync::atomic::Ordering::Relaxed), 1_234);
+    assert_eq!(c.written.load(std::sync::atomic::Ordering::Relaxed), 1_234);
+    assert_eq!(db.store.count_calls().await.unwrap(), 1_234);
+    // After shutdown a call is dropped, and counted.
+    recorder.record(call(BASE, "orders", None, 200, None, 5, None));
+    assert_eq!(c.dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_and_counts_never_waits() {
+    let db = sqlite().await;
+    let recorder = Recorder::start(db.store.clone(), settings(10, 1_000, 60_000));
+    // On this one-thread runtime the writer cannot run between these calls: the queue of 10
+    // fills and the other 90 are dropped at once.
+    for i in 0..100 {
+        recorder.record(call(BASE + i, "orders", None, 200, None, 5, None));
+    }
+    let c = recorder.counters();
+    assert_eq!(c.queued.load(std::sync::atomic::Ordering::Relaxed), 10);
+    assert_eq!(c.dropped.load(std::sync::atomic::Ordering::Relaxed), 90);
+    recorder.shutdown().await;
+    assert_eq!(db.store.count_calls().await.unwrap(), 10);
+}
+
+#[tokio::test]
+async fn a_small_batch_is_written_within_the_flush_interval() {
+    let db = sqlite().await;
+    let recorder = Recorder::start(db.store.clone(), settings(1_000, 1_000, 200));
+    for i in 0..5 {
+        recorder.record(call(BASE + i, "orders", None, 200, None, 5, None));
+    }
+    let mut written = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        written = db.store.count_calls().await.unwrap();
+        if written == 5 {
+            break;
+        }
+    }
+    assert_eq!(written, 5, "five calls written without a shutdown");
+    recorder.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_sqlite_and_postgres_urls_open() {
+    let err = CallStore::open("mysql://u:pw@x/db")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected sqlite://PATH or postgres://"),
+        "{err}"
+    );
+    assert!(!err.contains("pw"), "the password is not repeated: {err}");
+}
