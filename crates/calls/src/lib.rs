@@ -13,12 +13,15 @@
     )
 )]
 
+pub mod api;
 pub mod histogram;
+pub mod params;
 pub mod record;
 pub mod recorder;
 pub mod stats;
 pub mod store;
 
+pub use api::{Answer, CallLog};
 pub use record::{Call, Principal, Source};
 pub use recorder::{Recorder, Settings};
 pub use stats::{Dimension, Filter, Interval, StatsQuery, StatsRow, StatusFilter};

@@ -104,6 +104,20 @@ pub fn request_id(value: Option<&[u8]>) -> Option<Box<str>> {
     std::str::from_utf8(v).ok().map(Into::into)
 }
 
+/// A request method as the record holds it: the common ones shared, not allocated per call.
+pub fn method(m: &str) -> Arc<str> {
+    use std::sync::OnceLock;
+    static COMMON: OnceLock<[Arc<str>; 7]> = OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"].map(Arc::from)
+    });
+    common
+        .iter()
+        .find(|c| &***c == m)
+        .cloned()
+        .unwrap_or_else(|| Arc::from(m.get(..32).unwrap_or(m)))
+}
+
 /// Now, in Unix microseconds.
 pub fn now_us() -> i64 {
     std::time::SystemTime::now()

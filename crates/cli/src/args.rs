@@ -57,6 +57,10 @@ pub enum Command {
     /// Run the API gateway of the configuration's [gateway] section (see docs/gateway.md), or
     /// `check` it.
     Gateway(GatewayArgs),
+    /// Read the call log: the latest calls (`tail`) and statistics (`stats`); see
+    /// docs/calls.md.
+    #[command(subcommand)]
+    Calls(CallsCommand),
     /// Diagnose an OAuth exchange with any provider: a HAR capture, a token response, a JWT,
     /// or a live probe.
     Doctor(crate::doctor::DoctorArgs),
@@ -229,6 +233,88 @@ pub enum KeysCommand {
         #[arg(long)]
         immediately: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallsCommand {
+    /// Print the latest calls, oldest first; --follow keeps printing new ones.
+    Tail(CallsTailArgs),
+    /// Counts, error rates and latency percentiles over a time range, grouped.
+    Stats(CallsStatsArgs),
+}
+
+/// Which calls to show (all when none is given).
+#[derive(Debug, Args)]
+pub struct CallsFilter {
+    /// Only this client_id.
+    #[arg(long, value_name = "ID")]
+    pub client: Option<String>,
+    /// Only this gateway route or server endpoint (token, authorize, …).
+    #[arg(long, value_name = "NAME")]
+    pub route: Option<String>,
+    /// Only this diagnosis code, or a prefix ending in * (e.g. 'redirect_uri.*').
+    #[arg(long, value_name = "CODE")]
+    pub diagnosis: Option<String>,
+    /// Only this status (404) or class (4xx).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Only this upstream URL.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Only calls of the gateway or of the server.
+    #[arg(long, value_name = "SOURCE", value_parser = ["gateway", "server"])]
+    pub source: Option<String>,
+    /// Only refused calls (those with a diagnosis).
+    #[arg(long)]
+    pub refused: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CallsTailArgs {
+    #[command(flatten)]
+    pub filter: CallsFilter,
+    /// Only calls since then: a duration ago (15m), a Unix time or an RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// How many of the latest calls to print first (1 to 1000).
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Keep printing new calls as they are written (every second).
+    #[arg(long, short)]
+    pub follow: bool,
+    /// One line per call (table) or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CallsStatsArgs {
+    #[command(flatten)]
+    pub filter: CallsFilter,
+    /// Start of the range: a duration ago (1h), a Unix time or an RFC 3339 time.
+    #[arg(long, value_name = "TIME", default_value = "1h")]
+    pub since: String,
+    /// End of the range (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Group by these (comma-separated or repeated): route, client, status, diagnosis,
+    /// upstream, source.
+    #[arg(long, value_name = "DIMENSION", value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// One row per minute, hour or day as well.
+    #[arg(long, value_name = "INTERVAL", value_parser = ["minute", "hour", "day"])]
+    pub interval: Option<String>,
+    /// At most this many rows, the largest groups first.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]

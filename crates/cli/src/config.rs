@@ -22,6 +22,12 @@ pub struct FileConfig {
     pub tokens: TokensSection,
     #[serde(default)]
     pub login: LoginSection,
+    /// The call log (docs/calls.md).
+    #[serde(default)]
+    pub calls: CallsSection,
+    /// The admin credential of the admin listeners' API.
+    #[serde(default)]
+    pub admin: AdminSection,
     /// The gateway's section, read and checked by `candor_gateway::config` (docs/gateway.md).
     pub gateway: Option<toml::Table>,
 }
@@ -42,11 +48,42 @@ pub struct LoginSection {
     pub client_burst: Option<u32>,
 }
 
+/// `[calls]`: where calls are written and for how long they are kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsSection {
+    /// Record calls (default true).
+    pub enabled: Option<bool>,
+    /// sqlite://PATH or postgres://…; default: the [storage] database when it is PostgreSQL,
+    /// else sqlite://DATA/calls.db.
+    pub database: Option<String>,
+    /// How long calls are kept (default "14d").
+    pub retention: Option<String>,
+    /// Calls waiting to be written at most; past it, calls are dropped and counted.
+    pub queue: Option<usize>,
+    /// Calls per write.
+    pub batch: Option<usize>,
+    /// This node's name in the log (default: the host name).
+    pub node: Option<String>,
+}
+
+/// `[admin]`: the token the admin API asks for (one of the two).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// The name of an environment variable holding the admin token.
+    pub token_env: Option<String>,
+    /// A file holding it (a mounted secret).
+    pub token_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     pub issuer: Option<String>,
     pub listen: Option<String>,
+    /// The admin listener: /metrics, /healthz, /readyz and the call log's API. Off without it.
+    pub admin_listen: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// File holding the master key that seals private keys at rest. Default: DATA/master.key.

@@ -41,7 +41,14 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
     crate::config::fit_to_fds(&mut config.limits, fds);
     let tls = candor_gateway::tls(&config)?;
     let (listener, admin) = candor_gateway::bind(&config).await?;
-    let gateway = candor_gateway::Gateway::start(&config).await?;
+    let resolved = crate::config::load(global)?;
+    let docs_base = config
+        .issuers
+        .first()
+        .map(|i| format!("{}/docs/errors", i.issuer))
+        .unwrap_or_else(|| "/docs/errors".into());
+    let calls = crate::calls::start(&resolved, docs_base).await?;
+    let gateway = candor_gateway::Gateway::start(&config, calls.clone()).await?;
     reload_on_sighup(gateway.clone(), path.clone());
     crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
     gateway
@@ -54,6 +61,9 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
         )
         .await
         .context("gateway error")?;
+    if let Some(log) = calls {
+        log.recorder.shutdown().await;
+    }
     tracing::info!("candor gateway stopped");
     Ok(())
 }

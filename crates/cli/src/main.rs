@@ -3,6 +3,7 @@
 
 mod admin;
 mod args;
+mod calls;
 mod config;
 mod doctor;
 mod gateway;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
             Command::Keys(cmd) => admin::keys(&cli.global, cmd).await,
             Command::Docs(cmd) => admin::docs(cmd),
             Command::Gateway(args) => gateway::run(&cli.global, args).await,
+            Command::Calls(cmd) => calls::run(&cli.global, cmd).await,
             Command::Doctor(args) => return doctor::run(&cli.global, args).await,
         };
         done.map(|()| ExitCode::SUCCESS)

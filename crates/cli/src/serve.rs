@@ -88,6 +88,24 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let app = candor_server::build(settings, store, master, Arc::new(SystemClock))
         .await
         .context("cannot start the server")?;
+    let calls = crate::calls::start(&resolved, format!("{}/docs/errors", app.issuer())).await?;
+    if let Some(log) = &calls {
+        app.attach_call_log(log.clone());
+    }
+    if let Some(admin) = &resolved.file.server.admin_listen {
+        let addr: SocketAddr = admin
+            .parse()
+            .with_context(|| format!("[server] admin_listen = '{admin}' is not HOST:PORT"))?;
+        let admin_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} ([server] admin_listen)"))?;
+        tracing::info!(listen = %addr, "admin listener ready (/metrics, /admin/calls)");
+        tokio::spawn(candor_server::serve_admin(
+            admin_listener,
+            app.clone(),
+            shutdown_signal(),
+        ));
+    }
 
     tracing::info!(
         listen = %bound,
@@ -122,7 +140,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 limits,
                 shutdown_signal(),
             ));
-            let gateway = candor_gateway::Gateway::start(&config).await?;
+            let gateway = candor_gateway::Gateway::start(&config, calls.clone()).await?;
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone());
             }
@@ -141,6 +159,10 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 .context("server task")?
                 .context("server error")?;
         }
+    }
+    if let Some(log) = calls {
+        // What is queued is written before the process ends.
+        log.recorder.shutdown().await;
     }
     tracing::info!("candor stopped");
     Ok(())

@@ -139,6 +139,7 @@ mod tests {
             auth_time: Some(900),
             claims: serde_json::Value::Null,
             forwarded: Default::default(),
+            principal: Default::default(),
         }
     }
 

@@ -21,11 +21,27 @@ pub struct Identity {
     /// The `X-Candor-*` headers, made on first use: a cached identity forwards many
     /// requests.
     pub forwarded: OnceLock<Vec<(HeaderName, HeaderValue)>>,
+    /// Who the call log records, made on first use for the same reason.
+    pub principal: OnceLock<Arc<candor_calls::Principal>>,
 }
 
 impl Identity {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The identity as the call log records it.
+    pub fn principal(&self) -> Arc<candor_calls::Principal> {
+        self.principal
+            .get_or_init(|| {
+                Arc::new(candor_calls::Principal {
+                    issuer: Some(self.issuer.clone()),
+                    subject: Some(Arc::from(self.sub.as_str())),
+                    client_id: self.client_id.as_deref().map(Arc::from),
+                    scopes: Some(Arc::from(self.scopes.join(" ").as_str())),
+                })
+            })
+            .clone()
     }
 
     /// The identity headers sent upstream (a value that cannot be a header is left out).

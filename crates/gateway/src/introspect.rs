@@ -221,6 +221,7 @@ impl Introspector {
             auth_time: v.get("auth_time").and_then(Value::as_i64),
             claims: v.clone(),
             forwarded: Default::default(),
+            principal: Default::default(),
         }))
     }
 }

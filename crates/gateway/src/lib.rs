@@ -77,6 +77,8 @@ pub enum GatewayError {
 }
 
 struct RouteState {
+    /// The route's name, as the call log records it.
+    name: Arc<str>,
     /// The route's counters.
     metrics: Arc<metrics::RouteMetrics>,
     upstream_auth: Option<Arc<upstream_auth::UpstreamAuth>>,
@@ -96,6 +98,29 @@ pub struct State {
     scheme: &'static str,
     /// The counters of requests no route took.
     no_route: Arc<metrics::RouteMetrics>,
+    /// The call log, when it is on.
+    calls: Option<Arc<candor_calls::CallLog>>,
+}
+
+/// What became of a request: what [`handle`] records.
+struct Outcome<'a> {
+    route: Option<&'a RouteState>,
+    response: Response<Body>,
+    diagnosis: Option<Code>,
+    upstream: Option<Arc<str>>,
+    identity: Option<Arc<Identity>>,
+}
+
+impl<'a> Outcome<'a> {
+    fn refused(route: Option<&'a RouteState>, response: Response<Body>, code: Code) -> Self {
+        Outcome {
+            route,
+            response,
+            diagnosis: Some(code),
+            upstream: None,
+            identity: None,
+        }
+    }
 }
 
 fn now() -> i64 {
@@ -105,7 +130,11 @@ fn now() -> i64 {
 
 impl State {
     /// Builds the run-time state of `config` (no I/O yet).
-    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Result<State, GatewayError> {
+    pub fn new(
+        config: &Config,
+        metrics: Arc<Metrics>,
+        calls: Option<Arc<candor_calls::CallLog>>,
+    ) -> Result<State, GatewayError> {
         let http = HttpClient::new(Options {
             // Loopback issuers (development, tests) are plain http; others must be https.
             allow_insecure_http: false,
@@ -123,6 +152,7 @@ impl State {
             .iter()
             .map(|r| {
                 Ok(RouteState {
+                    name: Arc::from(r.name.as_str()),
                     upstream_auth: r
                         .upstream_auth
                         .as_ref()
@@ -159,6 +189,7 @@ impl State {
                 "http"
             },
             no_route,
+            calls,
         })
     }
 
@@ -283,19 +314,60 @@ async fn stale(
 /// Handles one request.
 pub async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let (route, response, diagnosis) = pipeline(state, req).await;
-    route.unwrap_or(&state.no_route).record(
-        response.status().as_u16(),
-        diagnosis.map_or("", Code::as_str),
-        started.elapsed(),
-    );
-    response
+    let call = state.calls.as_ref().map(|_| CallStart::of(&req));
+    let outcome = pipeline(state, req).await;
+    let elapsed = started.elapsed();
+    let status = outcome.response.status().as_u16();
+    outcome
+        .route
+        .map_or(&*state.no_route, |r| &*r.metrics)
+        .record(status, outcome.diagnosis.map_or("", Code::as_str), elapsed);
+    if let (Some(log), Some(call)) = (&state.calls, call) {
+        log.recorder.record(candor_calls::Call {
+            at_us: call.at_us,
+            source: candor_calls::Source::Gateway,
+            route: outcome
+                .route
+                .map_or_else(|| Arc::from("-"), |r| r.name.clone()),
+            method: call.method,
+            path: call.path,
+            status,
+            latency_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            upstream: outcome.upstream,
+            bytes_in: call.bytes_in,
+            bytes_out: http_body::Body::size_hint(outcome.response.body()).exact(),
+            principal: outcome.identity.map(|i| i.principal()),
+            diagnosis: outcome.diagnosis.map(Code::as_str),
+            request_id: call.request_id,
+        });
+    }
+    outcome.response
 }
 
-async fn pipeline(
-    state: &State,
-    req: Request<Incoming>,
-) -> (Option<&metrics::RouteMetrics>, Response<Body>, Option<Code>) {
+/// What the call log needs of a request, taken before the request is consumed.
+struct CallStart {
+    at_us: i64,
+    method: Arc<str>,
+    path: Box<str>,
+    bytes_in: Option<u64>,
+    request_id: Option<Box<str>>,
+}
+
+impl CallStart {
+    fn of(req: &Request<Incoming>) -> CallStart {
+        CallStart {
+            at_us: candor_calls::record::now_us(),
+            method: candor_calls::record::method(req.method().as_str()),
+            path: candor_calls::record::path_only(req.uri().path()),
+            bytes_in: http_body::Body::size_hint(req.body()).exact(),
+            request_id: candor_calls::record::request_id(
+                req.headers().get("x-request-id").map(HeaderValue::as_bytes),
+            ),
+        }
+    }
+}
+
+async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
     let host = req
         .headers()
         .get(header::HOST)
@@ -319,7 +391,7 @@ async fn pipeline(
                     quote(host.unwrap_or("(none)"))
                 ),
             );
-            return (None, state.refusal(None, &e, None), Some(e.code));
+            return Outcome::refused(None, state.refusal(None, &e, None), e.code);
         }
         Err(NoRoute::Method(allowed)) => {
             let e = OAuthError::new(
@@ -343,7 +415,7 @@ async fn pipeline(
             if let Ok(v) = HeaderValue::from_str(&allow) {
                 r.headers_mut().insert(header::ALLOW, v);
             }
-            return (None, r, Some(e.code));
+            return Outcome::refused(None, r, e.code);
         }
         Err(NoRoute::Ambiguous(what)) => {
             let e = OAuthError::new(
@@ -352,20 +424,18 @@ async fn pipeline(
                     "the path holds {what}, which an upstream could resolve outside its route; refused"
                 ),
             );
-            return (None, state.refusal(None, &e, None), Some(e.code));
+            return Outcome::refused(None, state.refusal(None, &e, None), e.code);
         }
     };
     let Some(rs) = state.routes.get(index) else {
         let e = OAuthError::new(Code::RouteNotFound, "no route");
-        return (None, state.refusal(None, &e, None), Some(e.code));
+        return Outcome::refused(None, state.refusal(None, &e, None), e.code);
     };
-    let name = Some(&*rs.metrics);
     let fail = |e: OAuthError, scope: Option<&str>| {
-        let code = e.code;
-        (
-            name,
+        Outcome::refused(
+            Some(rs),
             state.refusal(Some(&rs.route.name), &e, scope),
-            Some(code),
+            e.code,
         )
     };
 
@@ -410,23 +480,29 @@ async fn pipeline(
                         .find(|i| *i.config.issuer == *identity.issuer)
                     {
                         if issuer.deny.denies(&identity) {
-                            return fail(
+                            let mut refused = fail(
                                 OAuthError::new(
                                     Code::TokenRevoked,
                                     "the token was revoked at its issuer (the revocation feed says so)",
                                 ),
                                 None,
                             );
+                            refused.identity = Some(identity);
+                            return refused;
                         }
                         if let Some(policy) = issuer.stale_policy(now)
                             && let Err(e) =
                                 stale(state, issuer, &identity, token, policy, now).await
                         {
-                            return fail(e, None);
+                            let mut refused = fail(e, None);
+                            refused.identity = Some(identity);
+                            return refused;
                         }
                     }
                     if let Err((e, scope)) = authorize(&rs.route, &identity, req.method()) {
-                        return fail(e, scope.as_deref());
+                        let mut refused = fail(e, scope.as_deref());
+                        refused.identity = Some(identity);
+                        return refused;
                     }
                     Some(identity)
                 }
@@ -461,7 +537,7 @@ async fn pipeline(
         scheme: state.scheme,
         upstream_authorization,
     };
-    match proxy::forward(
+    let (result, upstream) = proxy::forward(
         req,
         &rs.route,
         &rs.pool,
@@ -469,16 +545,49 @@ async fn pipeline(
         identity.as_deref(),
         &origin,
     )
-    .await
-    {
-        Ok(r) => (name, r, None),
+    .await;
+    let mut outcome = match result {
+        Ok(response) => Outcome {
+            route: Some(rs),
+            response,
+            diagnosis: None,
+            upstream: None,
+            identity: None,
+        },
         Err(e) => fail(e, None),
-    }
+    };
+    outcome.upstream = upstream;
+    outcome.identity = identity;
+    outcome
 }
 
 /// The admin listener's answers: liveness, readiness, metrics.
 async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let now = now();
+    if let Some(log) = &state.calls
+        && candor_calls::CallLog::handles(req.uri().path())
+    {
+        let authorization: Vec<&str> = req
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let answer = log
+            .answer(req.uri().path(), req.uri().query(), &authorization, now)
+            .await;
+        let mut r = refuse::json(
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            &answer.body,
+        );
+        if answer.challenge {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"candor-admin\""),
+            );
+        }
+        return r;
+    }
     match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n".into()),
         "/readyz" => {
@@ -575,6 +684,9 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
                 "# HELP candor_gateway_verified_cache_entries Verified tokens remembered.\n# TYPE candor_gateway_verified_cache_entries gauge\ncandor_gateway_verified_cache_entries {}\n",
                 state.verified.len()
             ));
+            if let Some(log) = &state.calls {
+                extra.push_str(&log.metrics());
+            }
             let mut r = text(StatusCode::OK, state.metrics.render(&extra));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -671,6 +783,8 @@ pub struct Gateway {
     generation: std::sync::atomic::AtomicU64,
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     metrics: Arc<Metrics>,
+    /// The call log, kept across reloads.
+    calls: Option<Arc<candor_calls::CallLog>>,
     /// What cannot change without a restart.
     listen: std::net::SocketAddr,
     threads: usize,
@@ -678,15 +792,19 @@ pub struct Gateway {
 
 impl Gateway {
     /// Builds the state of `config` and starts its background work (feeds loaded first).
-    pub async fn start(config: &Config) -> Result<Arc<Gateway>, GatewayError> {
+    pub async fn start(
+        config: &Config,
+        calls: Option<Arc<candor_calls::CallLog>>,
+    ) -> Result<Arc<Gateway>, GatewayError> {
         let metrics = Arc::new(Metrics::new(config.threads));
-        let state = Arc::new(State::new(config, metrics.clone())?);
+        let state = Arc::new(State::new(config, metrics.clone(), calls.clone())?);
         let tasks = start_background(&state).await?;
         Ok(Arc::new(Gateway {
             current: std::sync::RwLock::new(state),
             generation: std::sync::atomic::AtomicU64::new(0),
             tasks: std::sync::Mutex::new(tasks),
             metrics,
+            calls,
             listen: config.listen,
             threads: config.threads,
         }))
@@ -711,7 +829,11 @@ impl Gateway {
                 "gateway.listen changed; it takes effect at the next restart"
             );
         }
-        let state = Arc::new(State::new(config, self.metrics.clone())?);
+        let state = Arc::new(State::new(
+            config,
+            self.metrics.clone(),
+            self.calls.clone(),
+        )?);
         let tasks = start_background(&state).await?;
         if let Ok(mut current) = self.current.write() {
             *current = state;
@@ -835,7 +957,7 @@ pub async fn run_on(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
-    let gateway = Gateway::start(&config).await?;
+    let gateway = Gateway::start(&config, None).await?;
     gateway
         .serve(
             listener,

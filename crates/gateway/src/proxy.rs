@@ -4,6 +4,7 @@
 //! a failed connect retried on another upstream for idempotent requests without a body.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -240,13 +241,29 @@ fn has_body(headers: &HeaderMap) -> bool {
 }
 
 /// Forwards `req` on `route`; a refusal names why the upstream could not answer.
+/// Forwards `req` to an upstream of `route`: the response (or why there is none), and which
+/// upstream was tried last.
 pub async fn forward(
+    req: Request<Incoming>,
+    route: &Route,
+    pool: &Pool,
+    connector: &Connector,
+    identity: Option<&Identity>,
+    origin: &Origin<'_>,
+) -> (Result<Response<Body>, OAuthError>, Option<Arc<str>>) {
+    let mut upstream = None;
+    let result = forward_to(req, route, pool, connector, identity, origin, &mut upstream).await;
+    (result, upstream)
+}
+
+async fn forward_to(
     mut req: Request<Incoming>,
     route: &Route,
     pool: &Pool,
     connector: &Connector,
     identity: Option<&Identity>,
     origin: &Origin<'_>,
+    upstream_used: &mut Option<Arc<str>>,
 ) -> Result<Response<Body>, OAuthError> {
     let upgrade = req
         .headers()
@@ -293,6 +310,7 @@ pub async fn forward(
         let Some(backend) = pool.get(i) else {
             continue;
         };
+        *upstream_used = Some(backend.name.clone());
         match backend
             .connections
             .checkout(connector, &backend.target)

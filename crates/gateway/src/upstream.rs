@@ -17,6 +17,8 @@ const EJECTION: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Backend {
     pub url: url::Url,
+    /// The URL as text, as the call log names the upstream.
+    pub name: Arc<str>,
     pub weight: u32,
     /// `host:port` as the upstream request's authority.
     pub authority: String,
@@ -53,6 +55,7 @@ impl Backend {
             .unwrap_or(http::HeaderValue::from_static("localhost"));
         Backend {
             url: u.url.clone(),
+            name: Arc::from(u.url.as_str()),
             weight: u.weight,
             authority,
             target,

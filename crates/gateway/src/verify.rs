@@ -198,6 +198,7 @@ pub async fn verify(
         auth_time: v.auth_time,
         claims: decoded.claims,
         forwarded: Default::default(),
+        principal: Default::default(),
     });
     cache.put(digest, identity.clone());
     Ok((identity, Source::Verified))

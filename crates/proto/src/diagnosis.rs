@@ -628,6 +628,20 @@ catalogue! {
         "RFC 7009 section 2.1: a client may only revoke its own tokens.",
         "Revoke the token with the client it was issued to.";
 
+    AdminUnauthorized => "admin.unauthorized", Server, IT, Some(401),
+        "The admin API needs the admin credential",
+        "The admin listener's API (/admin/calls, /admin/calls/stats) answers only requests \
+         that send the admin token configured in [admin] (token_env or token_file) as \
+         Authorization: Bearer; this request sent none, or another.",
+        "Send Authorization: Bearer with the configured admin token. Without an [admin] \
+         section the API is off; /metrics, /healthz and /readyz need no credential.";
+
+    AdminQueryInvalid => "admin.query_invalid", Server, IR, Some(400),
+        "The admin API query cannot be answered as asked",
+        "A parameter of /admin/calls or /admin/calls/stats is unknown, repeated or malformed \
+         (a time, a dimension, a status filter, a limit); the description names it.",
+        "Fix the parameter as the description says; docs/calls.md lists every parameter.";
+
     // ---- the server itself -------------------------------------------------------------------
     ServerInternal => "server.internal", Server, Some("server_error"), Some(500),
         "The server failed to process the request",

@@ -25,6 +25,9 @@ struct Inner {
     clients: ClientCache,
     throttles: Throttles,
     clock: Arc<dyn Clock>,
+    metrics: crate::metrics::ServerMetrics,
+    /// The call log, once attached ([`App::attach_call_log`]).
+    calls: std::sync::OnceLock<Arc<candor_calls::CallLog>>,
     /// Woken when this node appends to the revocation feed, so that waiting feed readers
     /// answer at once (other nodes' appends are found by polling).
     feed_grew: tokio::sync::Notify,
@@ -52,6 +55,8 @@ impl App {
                 clients,
                 throttles,
                 clock,
+                metrics: crate::metrics::ServerMetrics::default(),
+                calls: std::sync::OnceLock::new(),
                 feed_grew: tokio::sync::Notify::new(),
             }),
         }
@@ -83,6 +88,19 @@ impl App {
 
     pub fn throttles(&self) -> &Throttles {
         &self.inner.throttles
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::ServerMetrics {
+        &self.inner.metrics
+    }
+
+    /// Records the endpoints' calls into `log` from now on (once; a second call is ignored).
+    pub fn attach_call_log(&self, log: Arc<candor_calls::CallLog>) {
+        let _ = self.inner.calls.set(log);
+    }
+
+    pub fn call_log(&self) -> Option<&Arc<candor_calls::CallLog>> {
+        self.inner.calls.get()
     }
 
     /// Resolves when this node next appends to the revocation feed.

@@ -95,6 +95,7 @@ pub fn callback_url(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 
 /// The error callback URL for `error`.
 pub fn error_url(app: &App, callback: &Callback, error: &OAuthError) -> String {
+    crate::calls::diagnosis(error.code);
     let uri = error.error_uri(app.issuer());
     let mut params = vec![
         ("error", error.error()),

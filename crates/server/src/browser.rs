@@ -284,6 +284,9 @@ pub async fn login(
         };
         let seconds = wait.as_secs().max(1);
         tracing::info!(diagnosis = Code::LoginThrottled.as_str(), client_id = %req.client_id, %address, "sign-in throttled");
+        crate::calls::diagnosis(Code::LoginThrottled);
+        crate::calls::client(&req.client_id);
+        app.metrics().login_throttled();
         return Ok(view(
             &format!(
                 "Too many sign-in attempts {whose}. Try again in {seconds} second{}.",

@@ -64,6 +64,7 @@ pub async fn authenticate(
         }
     };
     tracing::Span::current().record("client_id", client_id.as_str());
+    crate::calls::client(client_id.as_str());
 
     let client = app
         .clients()

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod authorize;
 pub mod browser;
+pub mod calls;
 pub mod client_auth;
 pub mod clients;
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod introspection;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 pub mod pending;
 pub mod refusal;
 pub mod revocation;
@@ -42,7 +44,7 @@ use candor_store::Store;
 pub use app::App;
 pub use candor_serve::Limits;
 pub use error::ServerError;
-pub use http::router;
+pub use http::{admin_router, router};
 pub use settings::Settings;
 
 use crate::clock::Clock;
@@ -85,12 +87,31 @@ pub async fn serve_with(
     result
 }
 
+/// Serves the admin listener (`/metrics`, `/healthz`, `/readyz`, the call log's API) on
+/// `listener` until `shutdown` resolves.
+pub async fn serve_admin(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    candor_serve::serve(
+        listener,
+        None,
+        admin_router(app),
+        Limits::default(),
+        shutdown,
+    )
+    .await
+}
+
 /// Periodic work: pick up key rotations made elsewhere, purge what has expired.
 pub async fn housekeeping(app: App) {
     let mut keys_tick = tokio::time::interval(app.settings().key_refresh_interval);
     let mut purge_tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    let mut probe_tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tokio::select! {
+            _ = probe_tick.tick() => app.metrics().probe_database(app.store()).await,
             _ = keys_tick.tick() => {
                 if let Err(e) = app.keys().reload_at(app.now()).await {
                     tracing::warn!(error = %e, "could not reload signing keys");

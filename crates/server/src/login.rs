@@ -52,6 +52,7 @@ pub async fn attempt(
         // The lock lasts until the window that began with the first failure is over: at most
         // one window from now.
         tracing::info!(attempts, "login refused: the account is locked");
+        app.metrics().login_throttled();
         return Ok(LoginResult::Locked {
             retry_after: window,
         });
@@ -75,11 +76,13 @@ pub async fn attempt(
         .unwrap_or(false);
     match user {
         Some(user) if matches => {
+            crate::calls::subject(&user.id);
             app.store().clear_login_failures(username).await?;
             Ok(LoginResult::Success(user))
         }
         _ => {
             tracing::info!(failures = attempts, "login failed");
+            app.metrics().login_failed();
             if attempts >= s.login_max_failures {
                 Ok(LoginResult::Locked {
                     retry_after: window,

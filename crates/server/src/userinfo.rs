@@ -52,7 +52,10 @@ pub async fn userinfo(app: &App, token: &str) -> Result<Value, Refusal> {
         ));
     }
     let user = match &facts.subject {
-        Some(sub) => app.store().get_user(sub).await?,
+        Some(sub) => {
+            crate::calls::subject(sub);
+            app.store().get_user(sub).await?
+        }
         None => None,
     };
     let user = user.ok_or_else(|| {

@@ -294,6 +294,17 @@ pub trait BrowserStore: Send + Sync {
     async fn clear_login_failures(&self, username: &str) -> Result<()>;
 }
 
+/// A connection pool's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// Health and housekeeping.
 #[async_trait]
 pub trait Maintenance: Send + Sync {
@@ -301,6 +312,12 @@ pub trait Maintenance: Send + Sync {
 
     /// Answers `Ok` when the database is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// The connection pool's use now (for `/metrics`).
+    fn pool_stats(&self) -> PoolStats;
+
+    /// Entries in the revocation feed (for `/metrics`).
+    async fn feed_length(&self) -> Result<i64>;
 
     /// Answers `Ok` when the database accepts a write (one row, in a transaction of its own):
     /// a store that answers reads but cannot commit is not ready.

@@ -685,6 +685,21 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            fn pool_stats(&self) -> $crate::PoolStats {
+                $crate::PoolStats {
+                    size: self.pool.size(),
+                    idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+                    max: self.pool.options().get_max_connections(),
+                }
+            }
+
+            async fn feed_length(&self) -> Result<i64> {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM revocations")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(sqlx::Row::try_get(&row, "n")?)
+            }
+
             async fn check_writable(&self, now: i64) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(

@@ -59,6 +59,9 @@ pub fn access_token(app: &App, grant: AccessGrant<'_>) -> Result<Issued, Refusal
     let now = app.now();
     let ttl = app.settings().access_token_ttl.as_secs() as i64;
     let jti = random_id();
+    if let Some(sub) = grant.subject {
+        crate::calls::subject(sub);
+    }
     let format = grant.client.access_token_format;
     let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
     match format {

@@ -57,9 +57,14 @@ pub async fn exchange(
         .into());
     }
     // Exhaustive: a grant type added to proto's enum does not compile until it has its arm.
-    match grant_type {
+    crate::calls::grant(grant_type);
+    let response = match grant_type {
         GrantType::ClientCredentials => client_credentials::exchange(app, client, form).await,
         GrantType::AuthorizationCode => authorization_code::exchange(app, client, form).await,
         GrantType::RefreshToken => refresh_token::exchange(app, client, form).await,
+    }?;
+    if let Some(scope) = &response.scope {
+        crate::calls::scopes(scope);
     }
+    Ok(response)
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, and the mapping of results to responses. Handlers are thin: they
 //! read the request, call a plain function of the domain modules, and map its result.
 
+mod admin;
 mod backchannel;
 mod browser;
 mod meta;
@@ -54,7 +55,11 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/docs/errors", get(meta::docs_index))
-        .route("/docs/errors/{code}", get(meta::docs_code));
+        .route("/docs/errors/{code}", get(meta::docs_code))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::calls::track,
+        ));
 
     // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
     let path = issuer_path(app.issuer());
@@ -91,6 +96,18 @@ pub fn router(app: App) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+}
+
+/// The admin listener's router: `/metrics`, `/healthz`, `/readyz`, and the call log's API.
+pub fn admin_router(app: App) -> Router {
+    Router::new()
+        .route("/metrics", get(admin::metrics))
+        .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
+        .route("/admin/calls", get(admin::calls))
+        .route("/admin/calls/stats", get(admin::calls))
+        .fallback(meta::not_found)
+        .with_state(app)
 }
 
 /// The path of the issuer URL without a trailing slash ("" for a bare host).

@@ -130,6 +130,7 @@ pub fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
 /// An error that must not be redirected: a page with the diagnosis, with the code's status
 /// (4xx for the request's fault, 5xx for the server's).
 pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
+    crate::calls::diagnosis(error.code);
     let entry = error.code.entry();
     tracing::info!(
         diagnosis = error.code.as_str(),

@@ -40,6 +40,7 @@ pub fn refuse(app: &App, refusal: Refusal) -> Response {
 
 /// The JSON error body with its status.
 pub fn error_response(app: &App, error: &OAuthError) -> Response {
+    crate::calls::diagnosis(error.code);
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     no_store_json(status, &error.body(app.issuer()))
 }

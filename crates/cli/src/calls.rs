@@ -1,0 +1,303 @@
+//! The call log from the command line (`candor calls tail|stats`, docs/calls.md), and the
+//! call log `serve` and `gateway` write to.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use candor_calls::params::{self, Params};
+use candor_calls::{CallLog, CallStore, Recorder, StatsRow, StoredCall};
+
+use crate::args::{CallsCommand, CallsFilter, Global, OutputFormat};
+use crate::config::{self, Resolved};
+
+/// The call log's database URL.
+pub fn database_url(resolved: &Resolved) -> String {
+    if let Some(url) = &resolved.file.calls.database {
+        return url.clone();
+    }
+    if resolved.database_url.starts_with("postgres") {
+        return resolved.database_url.clone();
+    }
+    format!("sqlite://{}", resolved.data_dir.join("calls.db").display())
+}
+
+/// The admin token's digest, from `[admin]`.
+pub fn admin_token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
+    let a = &resolved.file.admin;
+    let token = match (&a.token_env, &a.token_file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => bail!("[admin] token_env and token_file: set one, not both"),
+        (Some(var), None) => std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .with_context(|| format!("[admin] token_env = '{var}': the variable is not set"))?,
+        (None, Some(path)) => std::fs::read_to_string(path).with_context(|| {
+            format!("[admin] token_file = '{}': cannot read it", path.display())
+        })?,
+    };
+    let token = token.trim();
+    if token.len() < 16 {
+        bail!(
+            "[admin] the admin token is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)"
+        );
+    }
+    Ok(Some(candor_proto::secret::digest(token)))
+}
+
+fn open_url(resolved: &Resolved) -> Result<String> {
+    let url = database_url(resolved);
+    if url.starts_with("sqlite:") {
+        config::ensure_dir(&resolved.data_dir)?;
+    }
+    Ok(url)
+}
+
+/// Opens the call log and starts its recorder, unless `[calls] enabled = false`.
+pub async fn start(resolved: &Resolved, docs_base: String) -> Result<Option<Arc<CallLog>>> {
+    let c = &resolved.file.calls;
+    if c.enabled == Some(false) {
+        return Ok(None);
+    }
+    let url = open_url(resolved)?;
+    let store = CallStore::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the call log at {}",
+            candor_proto::secret::redact_url(&url)
+        )
+    })?;
+    let mut settings = candor_calls::Settings::default();
+    if let Some(r) = &c.retention {
+        settings.retention = humantime::parse_duration(r).with_context(|| {
+            format!("[calls] retention = '{r}' is not a duration (e.g. \"14d\")")
+        })?;
+        if settings.retention < Duration::from_secs(3600) {
+            bail!("[calls] retention must be at least 1h");
+        }
+    }
+    if let Some(q) = c.queue {
+        if q == 0 {
+            bail!("[calls] queue must be at least 1");
+        }
+        settings.queue = q;
+    }
+    if let Some(b) = c.batch {
+        if b == 0 || b > 50_000 {
+            bail!("[calls] batch must be between 1 and 50000");
+        }
+        settings.batch = b;
+    }
+    if let Some(n) = &c.node {
+        settings.node = Arc::from(n.as_str());
+    }
+    tracing::info!(database = %candor_proto::secret::redact_url(&url), retention = ?settings.retention, "call log on");
+    let recorder = Recorder::start(store, settings);
+    Ok(Some(Arc::new(CallLog::new(
+        recorder,
+        admin_token(resolved)?,
+        docs_base,
+    ))))
+}
+
+fn filter_params(f: &CallsFilter) -> Params {
+    let mut p = Params::new();
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            p.push((k.to_string(), v.clone()));
+        }
+    };
+    put("client", &f.client);
+    put("route", &f.route);
+    put("diagnosis", &f.diagnosis);
+    put("status", &f.status);
+    put("upstream", &f.upstream);
+    put("source", &f.source);
+    if f.refused {
+        p.push(("refused".into(), "true".into()));
+    }
+    p
+}
+
+fn now() -> i64 {
+    candor_calls::record::now_us() / 1_000_000
+}
+
+pub async fn run(global: &Global, command: CallsCommand) -> Result<()> {
+    let resolved = config::load(global)?;
+    let url = database_url(&resolved);
+    let store = CallStore::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the call log at {}",
+            candor_proto::secret::redact_url(&url)
+        )
+    })?;
+    match command {
+        CallsCommand::Tail(a) => {
+            let mut p = filter_params(&a.filter);
+            if let Some(s) = &a.since {
+                p.push(("since".into(), s.clone()));
+            }
+            p.push(("limit".into(), a.limit.to_string()));
+            let q = params::tail_query(&p, now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let since = q.since.map(|s| s * 1_000_000);
+            let mut calls = store.tail(&q.filter, since, None, q.limit).await?;
+            let mut after = calls.last().map(|c| c.id).unwrap_or(0);
+            print_calls(&calls, a.format)?;
+            if !a.follow {
+                return Ok(());
+            }
+            // Until interrupted (Ctrl-C ends the process).
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                calls = store.tail(&q.filter, since, Some(after), 1000).await?;
+                if let Some(last) = calls.last() {
+                    after = last.id;
+                }
+                print_calls(&calls, a.format)?;
+            }
+        }
+        CallsCommand::Stats(a) => {
+            let mut p = filter_params(&a.filter);
+            p.push(("since".into(), a.since.clone()));
+            if let Some(u) = &a.until {
+                p.push(("until".into(), u.clone()));
+            }
+            if !a.by.is_empty() {
+                p.push(("by".into(), a.by.join(",")));
+            }
+            if let Some(i) = &a.interval {
+                p.push(("interval".into(), i.clone()));
+            }
+            if let Some(l) = a.limit {
+                p.push(("limit".into(), l.to_string()));
+            }
+            let q = params::stats_query(&p, now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rows = store.stats(&q).await?;
+            let text = match a.format {
+                OutputFormat::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "since": q.since, "until": q.until, "by": q.by, "rows": rows
+                    }))?
+                ),
+                OutputFormat::Table => stats_table(&q.by, q.interval.is_some(), &rows),
+            };
+            Ok(crate::output::stdout(&text)?)
+        }
+    }
+}
+
+fn time(at_s: i64) -> String {
+    std::time::UNIX_EPOCH
+        .checked_add(Duration::from_secs(u64::try_from(at_s).unwrap_or(0)))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_default()
+}
+
+fn print_calls(calls: &[StoredCall], format: OutputFormat) -> Result<()> {
+    let mut out = String::new();
+    for c in calls {
+        match format {
+            OutputFormat::Json => {
+                out.push_str(&serde_json::to_string(c)?);
+                out.push('\n');
+            }
+            OutputFormat::Table => {
+                let at = std::time::UNIX_EPOCH
+                    .checked_add(Duration::from_micros(u64::try_from(c.at_us).unwrap_or(0)))
+                    .map(|t| humantime::format_rfc3339_millis(t).to_string())
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "{at}  {:<7} {:<10} {:<6} {:<28} {:>3} {:>9.3}ms  client={} sub={} {}\n",
+                    c.source,
+                    c.route,
+                    c.method,
+                    c.path,
+                    c.status,
+                    c.latency_us as f64 / 1000.0,
+                    c.client_id.as_deref().unwrap_or("-"),
+                    c.subject.as_deref().unwrap_or("-"),
+                    c.diagnosis.as_deref().unwrap_or(""),
+                ));
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// The stats as an aligned text table.
+fn stats_table(by: &[candor_calls::Dimension], bucketed: bool, rows: &[StatsRow]) -> String {
+    let mut header: Vec<String> = Vec::new();
+    if bucketed {
+        header.push("bucket".into());
+    }
+    header.extend(by.iter().map(|d| d.name().to_string()));
+    header.extend(
+        [
+            "calls", "errors", "err%", "p50 ms", "p95 ms", "p99 ms", "max ms",
+        ]
+        .map(String::from),
+    );
+    let mut table: Vec<Vec<String>> = vec![header];
+    for r in rows {
+        let mut line = Vec::new();
+        if bucketed {
+            line.push(r.bucket.map(time).unwrap_or_default());
+        }
+        for d in by {
+            line.push(match r.group.get(d.name()) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Null) | None => "-".into(),
+                Some(v) => v.to_string(),
+            });
+        }
+        line.push(r.calls.to_string());
+        line.push(r.errors.to_string());
+        line.push(format!("{:.1}", r.error_rate * 100.0));
+        for v in [
+            r.latency.p50_ms,
+            r.latency.p95_ms,
+            r.latency.p99_ms,
+            r.latency.max_ms,
+        ] {
+            line.push(format!("{v:.3}"));
+        }
+        table.push(line);
+    }
+    if rows.is_empty() {
+        return "no calls in this range\n".into();
+    }
+    let columns = table.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            table
+                .iter()
+                .map(|l| l.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let textual = by.len() + usize::from(bucketed);
+    let mut out = String::new();
+    for line in &table {
+        let cells: Vec<String> = line
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let w = widths.get(i).copied().unwrap_or(0);
+                if i < textual {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

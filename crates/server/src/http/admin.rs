@@ -1,0 +1,54 @@
+//! The admin listener: metrics, health, and the call log's API. Never on the public
+//! listener.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::App;
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(app): State<App>) -> Response {
+    let feed = app.store().feed_length().await.ok();
+    let extra = app.call_log().map(|l| l.metrics()).unwrap_or_default();
+    let body = app.metrics().render(app.store(), feed, &extra);
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
+/// `GET /admin/calls` and `GET /admin/calls/stats` (docs/calls.md).
+pub async fn calls(
+    State(app): State<App>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(log) = app.call_log() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "the call log is off ([calls] enabled = false)\n",
+        )
+            .into_response();
+    };
+    let authorization: Vec<&str> = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let answer = log
+        .answer(uri.path(), query.as_deref(), &authorization, app.now())
+        .await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = super::respond::no_store_json(status, &answer.body);
+    if answer.challenge {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"candor-admin\""),
+        );
+    }
+    r
+}
