@@ -160,6 +160,10 @@ async fn write_loop(
     let mut compact_tick = tokio::time::interval(COMPACT_EVERY);
     let mut purge_tick = tokio::time::interval(PURGE_EVERY);
     loop {
+        // Looked at, not only awaited: the gathering below may have consumed the change.
+        if *stopped.borrow() {
+            break;
+        }
         tokio::select! {
             biased;
             _ = stopped.changed() => break,

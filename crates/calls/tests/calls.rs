@@ -512,3 +512,19 @@ async fn only_sqlite_and_postgres_urls_open() {
     );
     assert!(!err.contains("pw"), "the password is not repeated: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_while_a_batch_is_gathering_still_ends() {
+    // A stop that arrives while the writer waits for more calls of a batch (the flush interval
+    // is long) must end the writer, with the batch written.
+    for _ in 0..20 {
+        let db = sqlite().await;
+        let recorder = Recorder::start(db.store.clone(), settings(1_000, 1_000, 60_000));
+        recorder.record(call(BASE, "orders", None, 200, None, 5, None));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::timeout(Duration::from_secs(10), recorder.shutdown())
+            .await
+            .expect("shutdown ends");
+        assert_eq!(db.store.count_calls().await.unwrap(), 1);
+    }
+}

@@ -11,6 +11,7 @@
 mod common;
 
 mod bad_input;
+mod calls;
 mod browser;
 mod client_auth;
 mod discovery;

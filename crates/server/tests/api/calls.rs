@@ -1,0 +1,189 @@
+//! The call log and the metrics of the server's endpoints, on the admin listener.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use candor_calls::{CallLog, CallStore, Filter, Recorder};
+
+use crate::common::{Auth, Backend, TestServer};
+
+crate::both!(
+    every_token_request_is_recorded_without_secrets,
+    the_admin_listener_serves_metrics_and_the_guarded_api,
+);
+
+const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789";
+
+async fn attach(s: &TestServer) -> Arc<CallLog> {
+    let url = match s.backend {
+        Backend::Sqlite => format!("sqlite://{}", s.dir.path().join("calls.db").display()),
+        Backend::Postgres => s.db_url.clone(),
+    };
+    let store = CallStore::open(&url).await.unwrap();
+    let recorder = Recorder::start(
+        store,
+        candor_calls::Settings {
+            node: "test".into(),
+            flush_every: Duration::from_millis(50),
+            ..candor_calls::Settings::default()
+        },
+    );
+    let log = Arc::new(CallLog::new(
+        recorder,
+        Some(candor_proto::secret::digest(ADMIN_TOKEN)),
+        format!("{}/docs/errors", s.base),
+    ));
+    s.app.attach_call_log(log.clone());
+    log
+}
+
+async fn every_token_request_is_recorded_without_secrets(s: TestServer) {
+    let log = attach(&s).await;
+    let (id, secret) = s.service_client().await;
+    let token = s.cc_token(&id, &secret, Some("read")).await;
+    let refused = s
+        .post_form(
+            "/token?code=leaked-code",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&id, "wrong-secret-value"),
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+    // Not an endpoint the call log records.
+    s.get("/jwks").await;
+    log.recorder.shutdown().await;
+
+    let calls = log
+        .recorder
+        .store()
+        .tail(&Filter::default(), None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let (ok, no) = (&calls[0], &calls[1]);
+    assert_eq!((ok.source.as_str(), ok.route.as_str(), ok.method.as_str()), ("server", "token", "POST"));
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(ok.scopes.as_deref(), Some("read"));
+    assert_eq!(ok.issuer.as_deref(), Some(s.base.as_str()));
+    assert!(ok.diagnosis.is_none());
+    assert!(ok.request_id.as_deref().is_some_and(|r| r.len() >= 16), "the server's request id");
+    assert_eq!(no.status, 401);
+    assert_eq!(no.diagnosis.as_deref(), Some("client_auth.secret_mismatch"));
+    assert_eq!(no.client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(no.path, "/token", "no query string");
+
+    let text = serde_json::to_string(&calls).unwrap();
+    for secret in [
+        secret.as_str(),
+        "wrong-secret-value",
+        "leaked-code",
+        token["access_token"].as_str().unwrap(),
+    ] {
+        assert!(!text.contains(secret), "a secret reached the call log");
+    }
+}
+
+async fn the_admin_listener_serves_metrics_and_the_guarded_api(s: TestServer) {
+    let log = attach(&s).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(candor_server::serve_admin(
+        listener,
+        s.app.clone(),
+        std::future::pending(),
+    ));
+    let (id, secret) = s.service_client().await;
+    s.cc_token(&id, &secret, None).await;
+    s.cc_token(&id, &secret, None).await;
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::Basic(&id, "nope"),
+    )
+    .await;
+
+    let metrics = s
+        .http
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "candor_server_tokens_issued_total{grant=\"client_credentials\"} 2",
+        "candor_server_tokens_issued_total{grant=\"refresh_token\"} 0",
+        "candor_server_requests_total{endpoint=\"token\",status=\"200\",diagnosis=\"\"} 2",
+        "candor_server_requests_total{endpoint=\"token\",status=\"401\",diagnosis=\"client_auth.secret_mismatch\"} 1",
+        "candor_server_request_duration_seconds_count{endpoint=\"token\"} 3",
+        "candor_server_revocation_feed_entries 0",
+        "candor_calls_dropped_total 0",
+    ] {
+        assert!(metrics.contains(line), "missing {line}\n{metrics}");
+    }
+    assert!(metrics.contains("candor_server_db_connections_max "));
+    // The public listener has no metrics.
+    assert_eq!(s.get("/metrics").await.status, 404);
+
+    // The API: no token, a wrong one, the right one.
+    let url = format!("{admin}/admin/calls/stats?since=1h&by=diagnosis");
+    let r = s.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("www-authenticate").is_some());
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["diagnosis"], "admin.unauthorized");
+    let r = s.http.get(&url).bearer_auth("not-the-admin-token").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let bad = s
+        .http
+        .get(format!("{admin}/admin/calls/stats?by=password"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["diagnosis"], "admin.query_invalid");
+
+    // Written within the flush interval; the stats then count what was sent.
+    let mut rows = serde_json::Value::Null;
+    for _ in 0..100 {
+        let r: serde_json::Value = s
+            .http
+            .get(&url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        rows = r["rows"].clone();
+        let total: u64 = rows.as_array().map_or(0, |a| a.iter().map(|r| r["calls"].as_u64().unwrap_or(0)).sum());
+        if total == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((rows[0]["group"]["diagnosis"].is_null(), rows[0]["calls"].as_u64()), (true, Some(2)));
+    assert_eq!(rows[1]["group"]["diagnosis"], "client_auth.secret_mismatch");
+    assert_eq!(rows[1]["errors"], 1);
+
+    let tail: serde_json::Value = s
+        .http
+        .get(format!("{admin}/admin/calls?status=4xx"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tail["calls"].as_array().map(Vec::len), Some(1));
+    assert_eq!(tail["calls"][0]["status"], 401);
+    log.recorder.shutdown().await;
+}
