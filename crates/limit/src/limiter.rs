@@ -65,7 +65,6 @@ impl Limiter {
     /// trying in the background. Errs only for a URL or key prefix that can never work, or
     /// outside a Tokio runtime.
     pub async fn shared(redis: RedisOptions, local: LocalOptions) -> Result<Limiter, Error> {
-        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let shared = Shared::start(redis).await?;
         Limiter::start(local, Some(shared))
     }
