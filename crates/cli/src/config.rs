@@ -28,6 +28,10 @@ pub struct FileConfig {
     /// The admin credential of the admin listeners' API.
     #[serde(default)]
     pub admin: AdminSection,
+    /// Rate limits: Redis to share them, and the server endpoints' limits
+    /// (docs/rate-limits.md).
+    #[serde(default)]
+    pub rate_limits: RateLimitsSection,
     /// The gateway's section, read and checked by `candor_gateway::config` (docs/gateway.md).
     pub gateway: Option<toml::Table>,
 }
@@ -65,6 +69,25 @@ pub struct CallsSection {
     pub batch: Option<usize>,
     /// This node's name in the log (default: the host name).
     pub node: Option<String>,
+}
+
+/// `[rate_limits]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsSection {
+    /// redis://HOST:PORT: every node shares its limits there. Without it each node limits
+    /// on its own.
+    pub redis_url: Option<String>,
+    pub key_prefix: Option<String>,
+    /// The longest a decision waits for Redis (default "50ms").
+    pub redis_timeout: Option<String>,
+    /// How often to try Redis again while it does not answer (default "1s").
+    pub redis_retry: Option<String>,
+    /// Callers remembered per limit in this node's memory (default 100000).
+    pub max_keys: Option<usize>,
+    pub token: Option<candor_gateway::config::RateLimitsFile>,
+    pub authorize: Option<candor_gateway::config::RateLimitsFile>,
+    pub login: Option<candor_gateway::config::RateLimitsFile>,
 }
 
 /// `[admin]`: the token the admin API asks for (one of the two).

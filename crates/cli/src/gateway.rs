@@ -48,7 +48,8 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
         .map(|i| format!("{}/docs/errors", i.issuer))
         .unwrap_or_else(|| "/docs/errors".into());
     let calls = crate::calls::start(&resolved, docs_base).await?;
-    let gateway = candor_gateway::Gateway::start(&config, calls.clone()).await?;
+    let limiter = crate::limits::limiter(&resolved).await?;
+    let gateway = candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter)).await?;
     reload_on_sighup(gateway.clone(), path.clone());
     crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
     gateway

@@ -7,6 +7,7 @@ mod calls;
 mod config;
 mod doctor;
 mod gateway;
+mod limits;
 mod master;
 mod output;
 mod serve;

@@ -74,7 +74,10 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         None => bail!("no issuer: set [server] issuer in the config file or pass --issuer"),
     };
     validate_issuer(&issuer).map_err(anyhow::Error::msg)?;
-    let settings = config::settings(&resolved, &issuer)?;
+    let mut settings = config::settings(&resolved, &issuer)?;
+    let limiter = crate::limits::limiter(&resolved).await?;
+    settings.rate_limits = crate::limits::endpoint_limits(&resolved)?;
+    settings.limiter = Some(limiter.clone());
 
     let master = Arc::new(crate::master::load(&resolved.master_key_file, true)?);
     let store = candor_store::open(&resolved.database_url)
@@ -140,7 +143,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 limits,
                 shutdown_signal(),
             ));
-            let gateway = candor_gateway::Gateway::start(&config, calls.clone()).await?;
+            let gateway =
+                candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter.clone()))
+                    .await?;
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone());
             }

@@ -872,3 +872,254 @@ scopes = {{ GET = ["orders:read"] }}
     );
     drop(server);
 }
+
+/// A `candor gateway` process on `config`, killed when dropped.
+fn gateway_process(data: &Path, config: &Path) -> Server {
+    let child = candor(data)
+        .args(["gateway", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        base: String::new(),
+    }
+}
+
+async fn wait_for(url: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http.get(url).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{url} never answered");
+}
+
+fn redis_url() -> String {
+    std::env::var("CANDOR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Two gateway processes, one Redis, one limit: docs/rate-limits.md. Then what the call log
+/// of one of them says about it (docs/calls.md).
+#[tokio::test]
+async fn two_gateways_on_one_redis_enforce_one_limit_and_log_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let upstream = head_echo_upstream();
+    let prefix = format!("candor-test-{}", std::process::id());
+    let mut gateways = Vec::new();
+    let mut urls = Vec::new();
+    for (i, redis) in [redis_url(), redis_url()].into_iter().enumerate() {
+        let (port, admin) = (free_port(), free_port());
+        let config = dir.path().join(format!("gw{i}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                r#"[rate_limits]
+redis_url = "{redis}"
+key_prefix = "{prefix}"
+
+[calls]
+database = "sqlite://{calls}"
+node = "gw{i}"
+
+[gateway]
+listen = "127.0.0.1:{port}"
+admin_listen = "127.0.0.1:{admin}"
+
+[[gateway.routes]]
+name = "search"
+match = {{ path_prefix = "/search" }}
+upstreams = [{{ url = "http://127.0.0.1:{upstream}" }}]
+auth = "none"
+rate_limit = {{ rate = "6/min", burst = 6, key = "ip" }}
+"#,
+                calls = dir.path().join(format!("calls{i}.db")).display()
+            ),
+        )
+        .unwrap();
+        gateways.push(gateway_process(&data, &config));
+        wait_for(&format!("http://127.0.0.1:{admin}/healthz")).await;
+        urls.push((
+            format!("http://127.0.0.1:{port}"),
+            format!("http://127.0.0.1:{admin}"),
+        ));
+    }
+    let http = reqwest::Client::new();
+    let mut allowed = 0;
+    let mut refused = Vec::new();
+    for i in 0..12 {
+        let (base, _) = &urls[i % 2];
+        let r = http
+            .get(format!("{base}/search?q=secret-query"))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => {
+                allowed += 1;
+                assert!(
+                    r.headers().get("ratelimit").is_some(),
+                    "RateLimit on an answer"
+                );
+            }
+            429 => refused.push(r),
+            s => panic!("status {s}"),
+        }
+    }
+    assert_eq!(allowed, 6, "one budget of 6 for both gateways");
+    assert_eq!(refused.len(), 6);
+    let r = refused.pop().unwrap();
+    let h = r.headers().clone();
+    assert!(
+        h.get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1)
+    );
+    assert_eq!(
+        h.get("ratelimit-policy").and_then(|v| v.to_str().ok()),
+        Some("\"route:search\";q=6;w=60;candor-burst=6")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["diagnosis"], "rate_limit.exceeded");
+    assert_eq!(body["error"], "temporarily_unavailable");
+
+    // The metrics of one gateway count its share, on Redis (no fallback).
+    let metrics = http
+        .get(format!("{}/metrics", urls[0].1))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("candor_rate_limit_fallback 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "candor_rate_limit_decisions_total{policy=\"route:search\",outcome=\"limited\"}"
+    ));
+
+    // Every call of gateway 0 reached its call log within the flush interval, without the
+    // query string.
+    let config0 = dir.path().join("gw0.toml");
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let out = run(
+            candor(&data)
+                .args(["calls", "tail", "--format", "json", "--config"])
+                .arg(&config0),
+            None,
+        );
+        lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect();
+        if lines.len() == 6 {
+            break;
+        }
+    }
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|c| c["path"] == "/search" && c["node"] == "gw0")
+    );
+    assert!(!format!("{lines:?}").contains("secret-query"));
+    let limited = lines
+        .iter()
+        .filter(|c| c["diagnosis"] == "rate_limit.exceeded")
+        .count();
+    assert_eq!(limited, lines.iter().filter(|c| c["status"] == 429).count());
+
+    let out = run(
+        candor(&data)
+            .args([
+                "calls",
+                "stats",
+                "--since",
+                "10m",
+                "--by",
+                "status,diagnosis",
+                "--config",
+            ])
+            .arg(&config0),
+        None,
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("status"), "{table}");
+    assert!(table.contains("rate_limit.exceeded"), "{table}");
+    drop(gateways);
+}
+
+/// Redis away: each gateway limits on its own, and says so in its metrics.
+#[tokio::test]
+async fn a_gateway_whose_redis_is_down_limits_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let upstream = head_echo_upstream();
+    let (port, admin) = (free_port(), free_port());
+    let config = dir.path().join("gw.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[rate_limits]
+redis_url = "redis://127.0.0.1:1"
+
+[calls]
+enabled = false
+
+[gateway]
+listen = "127.0.0.1:{port}"
+admin_listen = "127.0.0.1:{admin}"
+
+[[gateway.routes]]
+name = "search"
+match = {{ path_prefix = "/search" }}
+upstreams = [{{ url = "http://127.0.0.1:{upstream}" }}]
+auth = "none"
+rate_limit = {{ rate = "3/min", burst = 3 }}
+"#
+        ),
+    )
+    .unwrap();
+    let _gw = gateway_process(&data, &config);
+    wait_for(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            http.get(format!("http://127.0.0.1:{port}/search"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        vec![200, 200, 200, 429, 429],
+        "never failed for Redis being down"
+    );
+    let metrics = http
+        .get(format!("http://127.0.0.1:{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("candor_rate_limit_fallback 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("candor_rate_limit_fallback_decisions_total 0"));
+}

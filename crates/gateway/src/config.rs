@@ -116,6 +116,63 @@ pub struct RouteFile {
     pub upstream_ca: Option<std::path::PathBuf>,
     /// Replace the caller's Authorization with the gateway's own client_credentials token.
     pub upstream_auth: Option<UpstreamAuthFile>,
+    /// Rate limits (docs/rate-limits.md): one table or a list of them.
+    pub rate_limit: Option<RateLimitsFile>,
+}
+
+/// `rate_limit = { … }` or `rate_limit = [{ … }, { … }]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RateLimitsFile {
+    One(RateLimitFile),
+    Many(Vec<RateLimitFile>),
+}
+
+impl RateLimitsFile {
+    pub fn list(&self) -> &[RateLimitFile] {
+        match self {
+            RateLimitsFile::One(one) => std::slice::from_ref(one),
+            RateLimitsFile::Many(many) => many,
+        }
+    }
+}
+
+/// One rate limit as written: `{ rate = "100/s", burst = 20, key = "client_id" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitFile {
+    pub rate: String,
+    /// Requests allowed at once (default: the rate's count).
+    pub burst: Option<u32>,
+    /// client_id, subject, ip, api_key or api_key:<header> (default ip).
+    pub key: Option<String>,
+}
+
+impl RateLimitFile {
+    /// The limit, as policy `name`; errors name `key`.
+    pub fn validate(&self, key: &str, name: String) -> Result<RateLimit, ConfigError> {
+        let rate: candor_limit::Rate = self
+            .rate
+            .parse()
+            .map_err(|e: candor_limit::Error| err(format!("{key}.rate"), e.to_string()))?;
+        let burst = self.burst.unwrap_or(rate.limit());
+        let policy = candor_limit::Policy::new(name, rate, burst)
+            .map_err(|e| err(key.to_string(), e.to_string()))?;
+        let by = match &self.key {
+            None => candor_limit::KeyKind::Ip,
+            Some(k) => k
+                .parse()
+                .map_err(|e: candor_limit::Error| err(format!("{key}.key"), e.to_string()))?,
+        };
+        Ok(RateLimit { policy, key: by })
+    }
+}
+
+/// A validated rate limit.
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    pub policy: candor_limit::Policy,
+    pub key: candor_limit::KeyKind,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -308,6 +365,7 @@ pub struct Route {
     pub response_timeout: Duration,
     pub upstream_ca: Option<std::path::PathBuf>,
     pub upstream_auth: Option<UpstreamAuth>,
+    pub rate_limits: Vec<RateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -815,7 +873,26 @@ impl RouteFile {
             });
         }
         let t = self.timeouts.as_ref();
+        let rate_limits = match &self.rate_limit {
+            None => Vec::new(),
+            Some(limits) => {
+                let list = limits.list();
+                list.iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        // Policy names are the route's; a second limit gets its index.
+                        let name = if list.len() == 1 {
+                            format!("route:{}", self.name)
+                        } else {
+                            format!("route:{}:{i}", self.name)
+                        };
+                        l.validate(&format!("{key}.rate_limit"), name)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
         Ok(Route {
+            rate_limits,
             name: self.name.clone(),
             host,
             path_prefix,

@@ -27,6 +27,7 @@ pub mod issuer;
 pub mod metrics;
 pub mod per_thread;
 pub mod proxy;
+pub mod rate_limit;
 pub mod refuse;
 pub mod route;
 pub mod upstream;
@@ -85,6 +86,8 @@ struct RouteState {
     route: Route,
     pool: Pool,
     connector: connections::Connector,
+    /// The route's rate limits, with what each is keyed by.
+    limits: Vec<(candor_limit::Limit, candor_limit::KeyKind)>,
 }
 
 /// Everything a request needs, built from one configuration.
@@ -100,6 +103,8 @@ pub struct State {
     no_route: Arc<metrics::RouteMetrics>,
     /// The call log, when it is on.
     calls: Option<Arc<candor_calls::CallLog>>,
+    /// For `/metrics`, when a route has limits.
+    limiter: Option<candor_limit::Limiter>,
 }
 
 /// What became of a request: what [`handle`] records.
@@ -134,6 +139,7 @@ impl State {
         config: &Config,
         metrics: Arc<Metrics>,
         calls: Option<Arc<candor_calls::CallLog>>,
+        limiter: &candor_limit::Limiter,
     ) -> Result<State, GatewayError> {
         let http = HttpClient::new(Options {
             // Loopback issuers (development, tests) are plain http; others must be https.
@@ -152,6 +158,11 @@ impl State {
             .iter()
             .map(|r| {
                 Ok(RouteState {
+                    limits: r
+                        .rate_limits
+                        .iter()
+                        .map(|l| (limiter.limit(l.policy.clone()), l.key.clone()))
+                        .collect(),
                     name: Arc::from(r.name.as_str()),
                     upstream_auth: r
                         .upstream_auth
@@ -190,6 +201,11 @@ impl State {
             },
             no_route,
             calls,
+            limiter: config
+                .routes
+                .iter()
+                .any(|r| !r.rate_limits.is_empty())
+                .then(|| limiter.clone()),
         })
     }
 
@@ -438,6 +454,26 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
             e.code,
         )
     };
+    let peer = req
+        .extensions()
+        .get::<Peer>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    // Limits by address or API key come before the token is verified, so that a flood of
+    // bad tokens is limited too; limits by client or subject need the verified token.
+    let mut limited = rate_limit::Checks::default();
+    if !rs.limits.is_empty() {
+        let who = rate_limit::Caller::new(peer, req.headers(), &state.trusted, None);
+        if let Err(r) = limited
+            .check(&rs.limits, &who, rate_limit::Stage::BeforeToken)
+            .await
+        {
+            return Outcome::refused(
+                Some(rs),
+                r.response(state, &rs.route.name),
+                Code::RateLimitExceeded,
+            );
+        }
+    }
 
     let identity = match rs.route.auth {
         AuthMode::None => None,
@@ -510,10 +546,21 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
         }
     };
 
-    let peer = req
-        .extensions()
-        .get::<Peer>()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    if !rs.limits.is_empty() {
+        let who = rate_limit::Caller::new(peer, req.headers(), &state.trusted, identity.as_deref());
+        if let Err(r) = limited
+            .check(&rs.limits, &who, rate_limit::Stage::AfterToken)
+            .await
+        {
+            let mut refused = Outcome::refused(
+                Some(rs),
+                r.response(state, &rs.route.name),
+                Code::RateLimitExceeded,
+            );
+            refused.identity = identity;
+            return refused;
+        }
+    }
     let upstream_authorization = match &rs.upstream_auth {
         None => None,
         Some(auth) => match auth.header().await {
@@ -558,6 +605,7 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
     };
     outcome.upstream = upstream;
     outcome.identity = identity;
+    limited.annotate(outcome.response.headers_mut());
     outcome
 }
 
@@ -687,6 +735,9 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
             if let Some(log) = &state.calls {
                 extra.push_str(&log.metrics());
             }
+            if let Some(limiter) = &state.limiter {
+                extra.push_str(&candor_limit::metrics(limiter));
+            }
             let mut r = text(StatusCode::OK, state.metrics.render(&extra));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -785,6 +836,8 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     /// The call log, kept across reloads.
     calls: Option<Arc<candor_calls::CallLog>>,
+    /// The rate limiter, kept across reloads (a reload keeps what callers have spent).
+    limiter: candor_limit::Limiter,
     /// What cannot change without a restart.
     listen: std::net::SocketAddr,
     threads: usize,
@@ -792,12 +845,25 @@ pub struct Gateway {
 
 impl Gateway {
     /// Builds the state of `config` and starts its background work (feeds loaded first).
+    /// `calls` is the call log to record into; `limiter` decides the routes' rate limits
+    /// (shared through Redis when it was built so; a local one is made when `None`).
     pub async fn start(
         config: &Config,
         calls: Option<Arc<candor_calls::CallLog>>,
+        limiter: Option<candor_limit::Limiter>,
     ) -> Result<Arc<Gateway>, GatewayError> {
+        let limiter = match limiter {
+            Some(l) => l,
+            None => candor_limit::Limiter::local(candor_limit::LocalOptions::default())
+                .map_err(|e| GatewayError::Start(format!("rate limiter: {e}")))?,
+        };
         let metrics = Arc::new(Metrics::new(config.threads));
-        let state = Arc::new(State::new(config, metrics.clone(), calls.clone())?);
+        let state = Arc::new(State::new(
+            config,
+            metrics.clone(),
+            calls.clone(),
+            &limiter,
+        )?);
         let tasks = start_background(&state).await?;
         Ok(Arc::new(Gateway {
             current: std::sync::RwLock::new(state),
@@ -805,6 +871,7 @@ impl Gateway {
             tasks: std::sync::Mutex::new(tasks),
             metrics,
             calls,
+            limiter,
             listen: config.listen,
             threads: config.threads,
         }))
@@ -833,6 +900,7 @@ impl Gateway {
             config,
             self.metrics.clone(),
             self.calls.clone(),
+            &self.limiter,
         )?);
         let tasks = start_background(&state).await?;
         if let Ok(mut current) = self.current.write() {
@@ -957,7 +1025,7 @@ pub async fn run_on(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
-    let gateway = Gateway::start(&config, None).await?;
+    let gateway = Gateway::start(&config, None, None).await?;
     gateway
         .serve(
             listener,

@@ -921,7 +921,9 @@ async fn a_reload_under_load_fails_no_request() {
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let first = config("");
-    let gw = candor_gateway::Gateway::start(&first, None).await.unwrap();
+    let gw = candor_gateway::Gateway::start(&first, None, None)
+        .await
+        .unwrap();
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = gw.clone();
     let limits = first.limits.clone();

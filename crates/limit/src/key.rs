@@ -231,3 +231,42 @@ mod tests {
         assert_ne!(redis_key_part(b"a"), redis_key_part(b"b"));
     }
 }
+
+/// The key a caller is counted under for `kind`: `value` (the client_id, subject or API key
+/// the caller found for it) when there is one, else the caller's address — each tagged by
+/// its kind, so that a client named like an address never shares an address's budget. A
+/// caller without the value (no token on an optional route, no API-key header) is thus
+/// still limited, by address.
+pub fn caller_key(kind: &KeyKind, value: Option<&[u8]>, ip: IpAddr) -> Vec<u8> {
+    let tag = match kind {
+        KeyKind::ClientId => b'c',
+        KeyKind::Subject => b's',
+        KeyKind::ApiKey { .. } => b'k',
+        KeyKind::Ip => b'i',
+    };
+    let (tag, value): (u8, &[u8]) = match value.filter(|v| !v.is_empty()) {
+        Some(v) if *kind != KeyKind::Ip => (tag, v),
+        _ => (b'i', &ip_key(ip)[..]),
+    };
+    let mut key = Vec::with_capacity(value.len() + 1);
+    key.push(tag);
+    key.extend_from_slice(value);
+    key
+}
+
+#[cfg(test)]
+mod caller_key_tests {
+    use super::*;
+
+    #[test]
+    fn kinds_never_share_a_key_and_missing_values_fall_back_to_the_address() {
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let client = caller_key(&KeyKind::ClientId, Some(b"abc"), ip);
+        let subject = caller_key(&KeyKind::Subject, Some(b"abc"), ip);
+        assert_ne!(client, subject);
+        let by_ip = caller_key(&KeyKind::Ip, None, ip);
+        assert_eq!(caller_key(&KeyKind::ClientId, None, ip), by_ip);
+        assert_eq!(caller_key(&KeyKind::ClientId, Some(b""), ip), by_ip);
+        assert_eq!(caller_key(&KeyKind::Ip, Some(b"ignored"), ip), by_ip);
+    }
+}

@@ -42,9 +42,17 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> App {
         let clients = ClientCache::new(settings.client_cache_ttl);
+        // A local limiter is made only when none is given; it needs the Tokio runtime the
+        // server runs on (and cannot fail on it).
+        let limiter = settings.limiter.clone().unwrap_or_else(|| {
+            candor_limit::Limiter::local(candor_limit::LocalOptions::default())
+                .unwrap_or_else(|e| unreachable!("a local limiter on a Tokio runtime: {e}"))
+        });
         let throttles = Throttles::new(
             settings.login_rate_per_address,
             settings.login_rate_per_client,
+            &settings.rate_limits,
+            limiter,
         );
         App {
             inner: Arc::new(Inner {

@@ -301,6 +301,9 @@ pub async fn validate(
                 Ok(()) => requested,
                 Err(Refusal::OAuth(e)) => return Err(AuthorizeError::Redirect(callback, e)),
                 Err(Refusal::Internal(e)) => return Err(AuthorizeError::Internal(e)),
+                Err(limited @ Refusal::Limited(_)) => {
+                    return Err(AuthorizeError::Redirect(callback, limited.public()));
+                }
             }
         }
         None => client.scopes.clone(),

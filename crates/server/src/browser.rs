@@ -277,7 +277,11 @@ pub async fn login(
     if username.is_empty() || password.expose().is_empty() {
         return Ok(view("Enter your username and password.", 200, None).into());
     }
-    if let Err(limited) = app.throttles().sign_in(address, &req.client_id) {
+    if let Err(limited) = app
+        .throttles()
+        .sign_in(address, &req.client_id, &axum::http::HeaderMap::new())
+        .await
+    {
         let (wait, whose) = match limited {
             Limited::Address { retry_after } => (retry_after, "from your network"),
             Limited::Client { retry_after } => (retry_after, "to this application"),

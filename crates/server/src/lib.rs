@@ -118,7 +118,6 @@ pub async fn housekeeping(app: App) {
                 }
             }
             _ = purge_tick.tick() => {
-                app.throttles().forget_idle();
                 match app.store().purge_expired(app.now()).await {
                     Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
                     Ok(_) => {}

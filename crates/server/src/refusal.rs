@@ -10,6 +10,8 @@ use crate::error::ServerError;
 pub enum Refusal {
     OAuth(OAuthError),
     Internal(ServerError),
+    /// Over a rate limit: a 429 with the limit's headers.
+    Limited(crate::throttle::Refused),
 }
 
 impl Refusal {
@@ -22,6 +24,21 @@ impl Refusal {
     pub fn public(&self) -> OAuthError {
         match self {
             Refusal::OAuth(e) => e.clone(),
+            Refusal::Limited(r) => {
+                let rate = r.policy.rate();
+                OAuthError::new(
+                    Code::RateLimitExceeded,
+                    format!(
+                        "{} allows {} requests per {}s (burst {}) per {}; retry in {}s",
+                        r.policy.name(),
+                        rate.limit(),
+                        rate.window_secs(),
+                        r.policy.burst(),
+                        r.key,
+                        r.retry_after()
+                    ),
+                )
+            }
             Refusal::Internal(_) => OAuthError::new(
                 Code::ServerInternal,
                 "the server failed to process the request; the request id in its logs identifies it",

@@ -40,6 +40,11 @@ pub struct Settings {
     pub login_rate_per_client: Rate,
     /// Reverse proxies whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Vec<IpNet>,
+    /// The token and authorization endpoints' rate limits, and extra sign-in limits.
+    pub rate_limits: crate::throttle::EndpointLimits,
+    /// The limiter deciding them, shared through Redis when built so; `None`: one of this
+    /// process's own.
+    pub limiter: Option<candor_limit::Limiter>,
     /// Algorithm of JWT access tokens (ES256 by default: an RSA signature costs far more CPU).
     pub access_token_alg: SigningAlg,
     /// Allowed clock difference when checking `exp`, `nbf` and `iat`.
@@ -78,6 +83,8 @@ impl Settings {
                 per_minute: 600,
                 burst: 100,
             },
+            rate_limits: crate::throttle::EndpointLimits::default(),
+            limiter: None,
             trusted_proxies: Vec::new(),
             access_token_alg: SigningAlg::Es256,
             leeway: Duration::from_secs(60),

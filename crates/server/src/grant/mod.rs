@@ -39,6 +39,19 @@ pub async fn exchange(
     };
     let auth = authenticate(app, authorization, form, &app.settings().token_endpoint()).await?;
     let client = auth.client.as_ref();
+    // The client's own limits count only an authenticated client. Keyed by the client_id
+    // alone, so the address and headers are not read.
+    app.throttles()
+        .check(
+            crate::throttle::Endpoint::Token,
+            &crate::throttle::Caller {
+                address: std::net::IpAddr::from([0, 0, 0, 0]),
+                client_id: Some(&client.client_id),
+                headers: &axum::http::HeaderMap::new(),
+            },
+        )
+        .await
+        .map_err(Refusal::Limited)?;
     if !client.allows(grant_type) {
         return Err(OAuthError::new(
             Code::GrantTypeNotAllowed,

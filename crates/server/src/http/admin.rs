@@ -10,7 +10,8 @@ use crate::app::App;
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(app): State<App>) -> Response {
     let feed = app.store().feed_length().await.ok();
-    let extra = app.call_log().map(|l| l.metrics()).unwrap_or_default();
+    let mut extra = app.call_log().map(|l| l.metrics()).unwrap_or_default();
+    extra.push_str(&candor_limit::metrics(app.throttles().limiter()));
     let body = app.metrics().render(app.store(), feed, &extra);
     let mut r = (StatusCode::OK, body).into_response();
     r.headers_mut().insert(

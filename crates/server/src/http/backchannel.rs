@@ -57,8 +57,27 @@ async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, O
     parse_request(header_str(headers, header::CONTENT_TYPE), &kept)
 }
 
-pub async fn token(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+pub async fn token(
+    State(app): State<App>,
+    peer: Option<axum::Extension<candor_serve::Peer>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let address = super::browser::client_address(&app, peer, &headers);
     let result = async {
+        // Limits by address or API key before anything is parsed; by client after the
+        // client has authenticated (grant::exchange), so no one spends another's budget.
+        app.throttles()
+            .check(
+                crate::throttle::Endpoint::Token,
+                &crate::throttle::Caller {
+                    address,
+                    client_id: None,
+                    headers: &headers,
+                },
+            )
+            .await
+            .map_err(Refusal::Limited)?;
         let authorization = authorization(&headers)?;
         let form = read_form(&app, &headers, body).await?;
         crate::grant::exchange(&app, authorization, &form).await

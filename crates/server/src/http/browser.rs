@@ -119,12 +119,49 @@ async fn read_body(body: Body) -> Result<Vec<u8>, OAuthError> {
         })
 }
 
+/// The authorization endpoint's rate limits, by address (and API key), then by the
+/// client_id the request names; a refusal is an error page with the limit's headers.
+async fn authorize_limits(
+    app: &App,
+    address: IpAddr,
+    headers: &HeaderMap,
+    raw: &[u8],
+) -> Option<Response> {
+    use crate::throttle::{Caller, Endpoint};
+    let client_id = Form::parse(raw)
+        .ok()
+        .and_then(|f| f.get("client_id").map(str::to_string));
+    let mut caller = Caller {
+        address,
+        client_id: None,
+        headers,
+    };
+    let mut result = app.throttles().check(Endpoint::Authorize, &caller).await;
+    if result.is_ok() && client_id.is_some() {
+        caller.client_id = client_id.as_deref();
+        result = app.throttles().check(Endpoint::Authorize, &caller).await;
+    }
+    let refused = result.err()?;
+    let error = crate::refusal::Refusal::Limited(refused.clone()).public();
+    let mut response = pages::request_error(app.issuer(), &error);
+    for (name, value) in candor_limit::headers(&refused.policy, &refused.decision) {
+        response.headers_mut().insert(name, value);
+    }
+    Some(response)
+}
+
 pub async fn authorize_get(
     State(app): State<App>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
     let raw = query.unwrap_or_default();
+    let address = client_address(&app, peer, &headers);
+    if let Some(refused) = authorize_limits(&app, address, &headers, raw.as_bytes()).await {
+        return refused;
+    }
     if raw.len() > MAX_FORM_BYTES {
         return pages::request_error(
             app.issuer(),
@@ -140,11 +177,21 @@ pub async fn authorize_get(
     render(&app, outcome, &csrf, jar)
 }
 
-pub async fn authorize_post(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
+pub async fn authorize_post(
+    State(app): State<App>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Body,
+) -> Response {
     let raw = match read_body(body).await {
         Ok(b) => b,
         Err(e) => return pages::request_error(app.issuer(), &e),
     };
+    let address = client_address(&app, peer, &headers);
+    if let Some(refused) = authorize_limits(&app, address, &headers, &raw).await {
+        return refused;
+    }
     let (csrf, jar) = csrf(&app, jar);
     let session = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
     let outcome = browser::authorize(&app, &raw, &csrf, session.as_deref()).await;
@@ -159,7 +206,11 @@ async fn parse_form(app: &App, body: Body) -> Result<Form, Response> {
 }
 
 /// The client's address: the peer, or what a trusted proxy says it forwarded for.
-fn client_address(app: &App, peer: Option<Extension<Peer>>, headers: &HeaderMap) -> IpAddr {
+pub(super) fn client_address(
+    app: &App,
+    peer: Option<Extension<Peer>>,
+    headers: &HeaderMap,
+) -> IpAddr {
     let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(Peer(p))| p.ip());
     let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")

@@ -35,7 +35,13 @@ pub fn refuse(app: &App, refusal: Refusal) -> Response {
             "request refused"
         );
     }
-    error_response(app, &error)
+    let mut response = error_response(app, &error);
+    if let Refusal::Limited(r) = &refusal {
+        for (name, value) in candor_limit::headers(&r.policy, &r.decision) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 /// The JSON error body with its status.

@@ -61,13 +61,19 @@ async fn every_token_request_is_recorded_without_secrets(s: TestServer) {
         .unwrap();
     assert_eq!(calls.len(), 2, "{calls:?}");
     let (ok, no) = (&calls[0], &calls[1]);
-    assert_eq!((ok.source.as_str(), ok.route.as_str(), ok.method.as_str()), ("server", "token", "POST"));
+    assert_eq!(
+        (ok.source.as_str(), ok.route.as_str(), ok.method.as_str()),
+        ("server", "token", "POST")
+    );
     assert_eq!(ok.status, 200);
     assert_eq!(ok.client_id.as_deref(), Some(id.as_str()));
     assert_eq!(ok.scopes.as_deref(), Some("read"));
     assert_eq!(ok.issuer.as_deref(), Some(s.base.as_str()));
     assert!(ok.diagnosis.is_none());
-    assert!(ok.request_id.as_deref().is_some_and(|r| r.len() >= 16), "the server's request id");
+    assert!(
+        ok.request_id.as_deref().is_some_and(|r| r.len() >= 16),
+        "the server's request id"
+    );
     assert_eq!(no.status, 401);
     assert_eq!(no.diagnosis.as_deref(), Some("client_auth.secret_mismatch"));
     assert_eq!(no.client_id.as_deref(), Some(id.as_str()));
@@ -134,7 +140,13 @@ async fn the_admin_listener_serves_metrics_and_the_guarded_api(s: TestServer) {
     assert!(r.headers().get("www-authenticate").is_some());
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["diagnosis"], "admin.unauthorized");
-    let r = s.http.get(&url).bearer_auth("not-the-admin-token").send().await.unwrap();
+    let r = s
+        .http
+        .get(&url)
+        .bearer_auth("not-the-admin-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let bad = s
         .http
@@ -161,7 +173,9 @@ async fn the_admin_listener_serves_metrics_and_the_guarded_api(s: TestServer) {
             .await
             .unwrap();
         rows = r["rows"].clone();
-        let total: u64 = rows.as_array().map_or(0, |a| a.iter().map(|r| r["calls"].as_u64().unwrap_or(0)).sum());
+        let total: u64 = rows.as_array().map_or(0, |a| {
+            a.iter().map(|r| r["calls"].as_u64().unwrap_or(0)).sum()
+        });
         if total == 3 {
             break;
         }
@@ -169,7 +183,13 @@ async fn the_admin_listener_serves_metrics_and_the_guarded_api(s: TestServer) {
     }
     let rows = rows.as_array().cloned().unwrap_or_default();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!((rows[0]["group"]["diagnosis"].is_null(), rows[0]["calls"].as_u64()), (true, Some(2)));
+    assert_eq!(
+        (
+            rows[0]["group"]["diagnosis"].is_null(),
+            rows[0]["calls"].as_u64()
+        ),
+        (true, Some(2))
+    );
     assert_eq!(rows[1]["group"]["diagnosis"], "client_auth.secret_mismatch");
     assert_eq!(rows[1]["errors"], 1);
 

@@ -11,8 +11,8 @@
 mod common;
 
 mod bad_input;
-mod calls;
 mod browser;
+mod calls;
 mod client_auth;
 mod discovery;
 mod flow;
