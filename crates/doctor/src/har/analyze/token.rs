@@ -435,7 +435,7 @@ impl Analysis<'_> {
         g: &mut Group,
     ) {
         if e.status == 0 {
-            g.findings.push(no_response(e));
+            g.findings.push(no_response(e, self.capture.from_browser));
             return;
         }
         let Some(body) = e.resp_body.bytes() else {
@@ -458,9 +458,12 @@ impl Analysis<'_> {
         ) {
             Ok(_) => {}
             Err(ErrorKind::OAuth(err)) => {
-                let mut f =
-                    explain::oauth_error_finding(&err, "The token endpoint refused the request")
-                        .source(src.clone());
+                let mut f = explain::oauth_error_finding_at(
+                    &err,
+                    "The token endpoint refused the request",
+                    grant,
+                )
+                .source(src.clone());
                 // The RFC's advice for invalid_grant is about codes; a refresh fails for its
                 // own reasons.
                 if f.code == Code::ResponseOAuthError
