@@ -105,10 +105,29 @@ fn attached_bodies_are_read_from_the_archive() {
             .unwrap()
             .starts_with("grant_type=authorization_code")
     );
-    // A member the HAR names but the archive lacks leaves the body unknown, not empty.
-    let path = zip_of(dir.path(), &[("har.har", HAR.as_bytes())]);
+    // A member the HAR names but the archive lacks leaves the body unknown, not empty; the
+    // refused token request is still an error, with the reason said to be unknown.
+    let path = zip_of(
+        dir.path(),
+        &[
+            ("har.har", HAR.as_bytes()),
+            ("req.dat", b"grant_type=authorization_code&code=abc"),
+        ],
+    );
     let c = load_path(&path).unwrap();
     assert_eq!(c.entries[0].resp_body, Body::Missing);
+    let r = analyze(&c, &Options::default(), "capture.zip");
+    let f = r
+        .findings()
+        .find(|f| f.code == candor_proto::Code::HarBodyMissing)
+        .expect("the missing body is said");
+    assert_eq!(f.severity, candor_doctor::Severity::Error, "{}", f.message);
+    assert!(
+        f.message.contains("refused the request (HTTP 400)"),
+        "{}",
+        f.message
+    );
+    assert_eq!(r.exit_code(), 1);
 }
 
 #[test]

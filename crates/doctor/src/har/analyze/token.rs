@@ -439,7 +439,22 @@ impl Analysis<'_> {
             return;
         }
         let Some(body) = e.resp_body.bytes() else {
-            g.findings.push(body_missing(e, "the token response"));
+            // Without the body the reason is unknown, but the status says the request failed:
+            // that is an error, not a note.
+            if (400..600).contains(&e.status) {
+                let mut f = body_missing(e, "the token response");
+                f.severity = Severity::Error;
+                f.message = format!(
+                    "The token endpoint refused the request (HTTP {}); the capture does not include the body of its answer, so the reason it gave is unknown.",
+                    e.status
+                );
+                g.findings.push(
+                    f.expected("a successful token response")
+                        .received(format!("HTTP {}, body not in the capture", e.status)),
+                );
+            } else {
+                g.findings.push(body_missing(e, "the token response"));
+            }
             return;
         };
         if let Some(i) = issued.get(&e.index) {
