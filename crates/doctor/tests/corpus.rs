@@ -38,6 +38,17 @@ struct Capture {
     /// was measured. Default: it names the cause.
     #[serde(default = "yes")]
     named: bool,
+    /// "missed": the doctor missed this held-out cause when it was measured (a later fix names
+    /// it); the measurement counts it as missed.
+    #[serde(default)]
+    measured: Option<String>,
+    /// Held-out batch: 1 (other client/provider pairs) or 2 (other kinds of mistake).
+    #[serde(default = "one")]
+    batch: u8,
+}
+
+fn one() -> u8 {
+    1
 }
 
 fn yes() -> bool {
@@ -232,12 +243,20 @@ fn the_doctor_names_each_true_cause_and_prints_no_secret() {
     for r in &rows {
         println!("{r}");
     }
-    for set in ["seen", "held-out"] {
-        let of: Vec<&Capture> = m.capture.iter().filter(|c| c.set == set).collect();
+    for (set, batch) in [("seen", 1), ("held-out", 1), ("held-out", 2)] {
+        let of: Vec<&Capture> = m
+            .capture
+            .iter()
+            .filter(|c| c.set == set && c.batch == batch)
+            .collect();
         let failures_of: Vec<&&Capture> = of.iter().filter(|c| c.cause != "clean").collect();
-        let named = failures_of.iter().filter(|c| c.named).count();
+        // As measured: a cause named only since a later fix counts as missed.
+        let named = failures_of
+            .iter()
+            .filter(|c| c.named && c.measured.as_deref() != Some("missed"))
+            .count();
         println!(
-            "{set}: {} captures, {} failures, cause named in {named} ({:.0} %), {} clean",
+            "{set} {batch}: {} captures, {} failures, cause named in {named} ({:.0} %), {} clean",
             of.len(),
             failures_of.len(),
             if failures_of.is_empty() {

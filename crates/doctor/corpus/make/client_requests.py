@@ -7,6 +7,7 @@ Usage: ISSUER=... DISCOVERY=openid|oauth python client_requests.py MODE
 import base64
 import hashlib
 import json
+import os
 import secrets
 import sys
 import time
@@ -42,6 +43,8 @@ q = {
 }
 if MODE == "unregistered_redirect":
     q["redirect_uri"] = REDIRECT + "/"
+if MODE == "unknown_client":
+    q["client_id"] = "nobody"
 callback, last = front_channel(s, meta["authorization_endpoint"] + "?" + urlencode(q), REDIRECT)
 if callback is None:
     print("no callback; last answer", last.status_code, file=sys.stderr)
@@ -61,7 +64,19 @@ if MODE == "trailing_slash":
     form["redirect_uri"] = REDIRECT + "/"
 if MODE == "pkce_mismatch":
     form["code_verifier"] = pkce()[0]
+if MODE == "no_verifier":
+    del form["code_verifier"]
+if MODE == "no_redirect_uri":
+    del form["redirect_uri"]
+if MODE == "grant_typo":
+    form["grant_type"] = "authorisation_code"
 auth = (CLIENT, SECRET if MODE != "wrong_secret" else "corpus-wrong-secret-not-real")
+if MODE == "other_client":
+    # The code of one client redeemed by another (two apps sharing a callback handler).
+    auth = ("poster", os.environ["OTHER_SECRET"])
+if MODE == "basic_and_post":
+    # The secret in the header and in the form: two methods at once.
+    form.update(client_id=CLIENT, client_secret=SECRET)
 url = meta["token_endpoint"]
 if MODE == "wrong_endpoint":
     url = ISSUER + "/oauth/token"

@@ -30,7 +30,8 @@ export const CLIENTS = [
   {
     client_id: 'poster',
     client_secret: 'corpus-poster-secret-0002-not-real',
-    redirect_uris: ['http://127.0.0.1:7001/cb'],
+    // Also the SPA's: the capture where a confidential client's secret ships in the page.
+    redirect_uris: ['http://127.0.0.1:7001/cb', 'http://127.0.0.1:7002/cb.html'],
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'client_secret_post',
   },

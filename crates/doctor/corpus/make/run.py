@@ -93,6 +93,7 @@ def run(name, sc):
     env.update(
         CLIENT=client,
         SECRET=SECRETS.get((kind, client), ""),
+        OTHER_SECRET=SECRETS.get((kind, "poster"), ""),
         DISCOVERY="openid" if kind == "op" else "oauth",
     )
     issuer = f"http://127.0.0.1:{PROVIDER_PORT}"

@@ -66,3 +66,13 @@ for mode in ["expired", "trailing_slash"]:
         **({"env": {"CODE_TTL": "5"}} if mode == "expired" else {}))
 add("op-browser-zip-pkce-mismatch", "op", "playwright", ["node", "browser.mjs", "pkce_mismatch"],
     held_out=True, ext="zip")
+
+# --- Held-out, second batch: mistakes of kinds the seen set has none of, made after the first
+# held-out measurement, with no rule changed since.
+for mode in ["unknown_client", "no_verifier", "no_redirect_uri", "grant_typo", "other_client",
+             "basic_and_post"]:
+    for prov in ["op", "authlib"]:
+        add(f"{prov}-requests-{mode.replace('_', '-')}", prov, "mitmproxy",
+            py("client_requests.py", mode), held_out=True)
+add("op-browser-secret-in-browser", "op", "playwright", ["node", "browser.mjs", "secret_in_browser"],
+    held_out=True)

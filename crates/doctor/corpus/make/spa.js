@@ -24,7 +24,7 @@ async function start() {
   const state = oauth.generateRandomState();
   sessionStorage.setItem('state', state);
   const url = new URL(as.authorization_endpoint);
-  url.searchParams.set('client_id', client.client_id);
+  url.searchParams.set('client_id', mode === 'secret_in_browser' ? 'poster' : client.client_id);
   url.searchParams.set('redirect_uri', mode === 'unregistered_redirect' ? `${redirect}/` : redirect);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('scope', 'openid');
@@ -46,7 +46,11 @@ async function finish() {
   const tokenRedirect = mode === 'trailing_slash' ? `${redirect}/` : redirect;
   try {
     const cb = oauth.validateAuthResponse(as, client, new URL(location.href), state);
-    const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), cb, tokenRedirect, verifier, opts);
+    // A confidential client's secret shipped in the page: the browser sends it.
+    const [who, auth] = mode === 'secret_in_browser'
+      ? [{ client_id: 'poster' }, oauth.ClientSecretPost('corpus-poster-secret-0002-not-real')]
+      : [client, oauth.None()];
+    const res = await oauth.authorizationCodeGrantRequest(as, who, auth, cb, tokenRedirect, verifier, opts);
     await oauth.processAuthorizationCodeResponse(as, client, res);
     if (mode === 'reuse') {
       const again = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), cb, redirect, verifier, opts);
