@@ -281,3 +281,88 @@ fn the_secret_finder_finds_the_corpus_secrets() {
     let zipped = secrets_in(&har_text(&root().join("seen/op-browser-zip-clean.zip")));
     assert!(zipped.iter().any(|x| x.starts_with("eyJ")), "{zipped:?}");
 }
+
+#[test]
+fn the_phrase_table_reads_the_bodies_the_providers_produced() {
+    // Each row of the table for node oidc-provider and Authlib, on the body that provider
+    // itself sent in a corpus capture: the last error answer (JSON body, the callback's
+    // error_description, or the error page) of the capture.
+    use candor_doctor::phrases::{in_error, in_page};
+    use candor_proto::Code;
+    let cases = [
+        (
+            "seen/authlib-requests-pkce-mismatch.har",
+            Code::PkceVerifierMismatch,
+        ),
+        (
+            "seen/authlib-requests-trailing-slash.har",
+            Code::RedirectUriMismatch,
+        ),
+        (
+            "seen/authlib-requests-wrong-secret.har",
+            Code::ClientAuthSecretMismatch,
+        ),
+        (
+            "seen/authlib-requests-unregistered-redirect.har",
+            Code::RedirectUriNotRegistered,
+        ),
+        ("seen/authlib-requests-bad-scope.har", Code::ScopeUnknown),
+        ("seen/authlib-requests-expired.har", Code::CodeUnknown),
+        (
+            "held-out/authlib-requests-no-verifier.har",
+            Code::PkceVerifierMissing,
+        ),
+        (
+            "held-out/authlib-requests-unknown-client.har",
+            Code::ClientUnknown,
+        ),
+        (
+            "seen/op-requests-wrong-secret.har",
+            Code::ClientAuthSecretMismatch,
+        ),
+        (
+            "seen/op-requests-json-body.har",
+            Code::TokenRequestUnsupportedContentType,
+        ),
+        (
+            "seen/op-requests-unregistered-redirect.har",
+            Code::RedirectUriNotRegistered,
+        ),
+        (
+            "held-out/op-requests-unknown-client.har",
+            Code::ClientUnknown,
+        ),
+        (
+            "held-out/op-requests-grant-typo.har",
+            Code::GrantTypeUnsupported,
+        ),
+    ];
+    for (file, want) in cases {
+        let c = load_path(&root().join(file)).unwrap();
+        let got = c
+            .entries
+            .iter()
+            .rev()
+            .find_map(|e| {
+                let body = e.resp_body.text().unwrap_or("");
+                if e.status >= 400 {
+                    if let Ok(v) = serde_json::from_str::<Value>(body) {
+                        let error = v.get("error")?.as_str()?;
+                        let desc = v.get("error_description").and_then(Value::as_str);
+                        return in_error(error, desc, None);
+                    }
+                    return in_page(body);
+                }
+                // An error the authorization endpoint redirects back with.
+                let loc = e.location()?;
+                let q: Vec<(String, String)> = loc
+                    .query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                let get = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+                in_error(get("error")?, get("error_description"), None)
+            })
+            .unwrap_or_else(|| panic!("{file}: no phrase matched its error"));
+        assert_eq!(got.code, want, "{file}: {:?}", got.phrase);
+    }
+}

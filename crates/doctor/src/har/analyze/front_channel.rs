@@ -88,7 +88,13 @@ impl Analysis<'_> {
             let body = e.resp_body.text().unwrap_or("");
             // A JSON error body (Authlib answers so) is read as an OAuth error; a page by
             // the code or phrase it holds.
-            let cause = oauth_error_in(body)
+            let json_error = oauth_error_in(body);
+            let what = if json_error.is_some() {
+                "an error response"
+            } else {
+                "an error page"
+            };
+            let cause = json_error
                 .and_then(|(error, desc)| {
                     crate::phrases::in_error(&error, desc.as_deref(), None)
                         .map(|m| (m.code, m.sentence()))
@@ -118,7 +124,7 @@ impl Analysis<'_> {
                     code,
                     Severity::Error,
                     format!(
-                        "The authorization endpoint answered {} with an error page{}; the user is stuck there and the client never hears of it. {}",
+                        "The authorization endpoint answered {} with {what}{}; the user is stuck there and the client never hears of it. {}",
                         e.status,
                         title.map(|t| format!(" ('{t}')")).unwrap_or_default(),
                         cause
