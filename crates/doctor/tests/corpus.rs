@@ -84,6 +84,17 @@ fn har_text(path: &Path) -> String {
     }
 }
 
+/// A raw response as the secret finder reads it: its JSON body on a line of its own.
+fn response_text(path: &Path) -> String {
+    let raw = std::fs::read_to_string(path).unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .or_else(|| raw.split_once("\n\n"))
+        .map(|(_, b)| b)
+        .unwrap_or("");
+    format!("{raw}\n{}\n", body.replace('\n', " "))
+}
+
 /// Every secret a capture holds: tokens in JSON bodies, client secrets in forms and Basic
 /// headers, codes and verifiers in forms and URLs, cookies. Values shorter than 8 characters
 /// are left out (they could appear by chance).
@@ -167,7 +178,7 @@ fn percent_decode(s: &str) -> String {
 #[test]
 fn every_capture_is_in_the_manifest() {
     let listed: BTreeSet<String> = manifest().capture.into_iter().map(|c| c.file).collect();
-    for set in ["seen", "held-out"] {
+    for set in ["seen", "held-out", "responses"] {
         let Ok(dir) = std::fs::read_dir(root().join(set)) else {
             continue;
         };
@@ -191,10 +202,19 @@ fn the_doctor_names_each_true_cause_and_prints_no_secret() {
     );
     let mut rows = Vec::new();
     let mut failures = Vec::new();
+    let mut responses_checked = 0;
     for c in &m.capture {
         let path = root().join(&c.file);
-        let capture = load_path(&path).unwrap_or_else(|e| panic!("{}: {}", c.file, e.message));
-        let report = analyze(&capture, &Options::default(), &c.file);
+        let report = if c.file.ends_with(".txt") {
+            // A raw response, as `curl -i` printed it: `candor doctor response`.
+            let bytes = std::fs::read(&path).unwrap();
+            let opts = candor_doctor::response::ResponseOptions { leeway: 60, now: 0 };
+            candor_doctor::response::diagnose(&bytes, &opts, &c.file)
+                .unwrap_or_else(|e| panic!("{}: {}", c.file, e.message))
+        } else {
+            let capture = load_path(&path).unwrap_or_else(|e| panic!("{}: {}", c.file, e.message));
+            analyze(&capture, &Options::default(), &c.file)
+        };
         let named: BTreeSet<String> = report
             .findings()
             .filter(|f| matches!(f.severity, Severity::Error | Severity::Warning))
@@ -222,13 +242,21 @@ fn the_doctor_names_each_true_cause_and_prints_no_secret() {
             candor_doctor::render::render(&report, Format::Text, false),
             candor_doctor::render::render(&report, Format::Json, false)
         );
-        for s in secrets_in(&har_text(&path)) {
+        let text = if c.file.ends_with(".txt") {
+            response_text(&path)
+        } else {
+            har_text(&path)
+        };
+        for s in secrets_in(&text) {
             assert!(
                 !out.contains(&s),
                 "{}: the output holds a secret of the capture ({}...)",
                 c.file,
                 s.get(..4).unwrap_or("")
             );
+        }
+        if c.file.ends_with(".txt") {
+            responses_checked += 1;
         }
         rows.push(format!(
             "{:9} {:45} {:28} {:30} {}",
@@ -243,7 +271,12 @@ fn the_doctor_names_each_true_cause_and_prints_no_secret() {
     for r in &rows {
         println!("{r}");
     }
-    for (set, batch) in [("seen", 1), ("held-out", 1), ("held-out", 2)] {
+    for (set, batch) in [
+        ("seen", 1),
+        ("held-out", 1),
+        ("held-out", 2),
+        ("responses", 1),
+    ] {
         let of: Vec<&Capture> = m
             .capture
             .iter()
@@ -268,6 +301,10 @@ fn the_doctor_names_each_true_cause_and_prints_no_secret() {
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        responses_checked >= 10,
+        "raw responses: {responses_checked}"
+    );
 }
 
 #[test]
@@ -280,6 +317,10 @@ fn the_secret_finder_finds_the_corpus_secrets() {
     assert!(s.len() >= 5, "{s:?}");
     let zipped = secrets_in(&har_text(&root().join("seen/op-browser-zip-clean.zip")));
     assert!(zipped.iter().any(|x| x.starts_with("eyJ")), "{zipped:?}");
+    let raw = secrets_in(&response_text(
+        &root().join("responses/op-curl-i-clean.txt"),
+    ));
+    assert!(raw.iter().any(|x| x.starts_with("eyJ")), "{raw:?}");
 }
 
 #[test]

@@ -34,7 +34,21 @@ V=$VERIFIER
 [ "$MODE" = pkce_mismatch ] && V=corpus-curl-other-verifier-0123456789-abcdefghijklmnopqrstu
 N=1
 [ "$MODE" = reuse ] && N=2
+# A scenario whose output ends in .txt keeps the last token response as `curl -i` prints it,
+# for `candor doctor response`.
+RAW=
+case "${HAR:-}" in *.txt) RAW=$HAR ;; esac
 for i in $(seq $N); do
+  if [ -n "$RAW" ]; then
+    if [ "$MODE" = json_body ]; then
+      curl -s -i -o "$RAW" -u "$CLIENT:$SEC" -H 'content-type: application/json' \
+        -d "{\"grant_type\":\"authorization_code\",\"code\":\"$CODE\",\"redirect_uri\":\"$RU\",\"code_verifier\":\"$V\"}" "$TOKEN"
+    else
+      curl -s -i -o "$RAW" -u "$CLIENT:$SEC" -d grant_type=authorization_code --data-urlencode "code=$CODE" \
+        --data-urlencode "redirect_uri=$RU" -d "code_verifier=$V" "$TOKEN"
+    fi
+    continue
+  fi
   if [ "$MODE" = json_body ]; then
     curl -s -u "$CLIENT:$SEC" -H 'content-type: application/json' \
       -d "{\"grant_type\":\"authorization_code\",\"code\":\"$CODE\",\"redirect_uri\":\"$RU\",\"code_verifier\":\"$V\"}" "$TOKEN" >&2

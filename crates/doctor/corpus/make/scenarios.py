@@ -76,3 +76,12 @@ for mode in ["unknown_client", "no_verifier", "no_redirect_uri", "grant_typo", "
             py("client_requests.py", mode), held_out=True)
 add("op-browser-secret-in-browser", "op", "playwright", ["node", "browser.mjs", "secret_in_browser"],
     held_out=True)
+
+
+# --- Raw token responses, as `curl -i` prints them, for `candor doctor response` (made after
+# the rules were written, like the held-out captures).
+for prov in ["op", "authlib"]:
+    for mode in ["clean", "wrong_secret", "pkce_mismatch", "trailing_slash", "json_body", "reuse"]:
+        SCENARIOS[f"{prov}-curl-i-{mode.replace('_', '-')}"] = dict(
+            provider=prov, via="curl", cmd=["sh", "client_curl.sh", mode],
+            file=f"responses/{prov}-curl-i-{mode.replace('_', '-')}.txt")
