@@ -286,7 +286,10 @@ pub static PHRASES: &[Phrase] = &[
     .note("Auth0 says this for an expired, already used or unknown code, and for one issued with another redirect_uri"),
     row(
         AUTH0,
-        desc("access_denied", "Unauthorized"),
+        Matcher::Exact {
+            error: "access_denied",
+            description: "Unauthorized",
+        },
         Code::ClientAuthSecretMismatch,
         "https://github.com/auth0/nextjs-auth0/issues/467",
     )

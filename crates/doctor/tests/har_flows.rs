@@ -798,6 +798,55 @@ fn a_capture_without_oauth() {
 }
 
 #[test]
+fn a_grant_type_that_is_no_grant_type_is_named() {
+    use candor_doctor::har::build::{HarBuilder, Req, Resp};
+    let token = |grant: &str| {
+        let mut b = HarBuilder::new(Shape::Mitmproxy);
+        b.entry(
+            Req::post_form(
+                "https://idp.example/token",
+                &[("grant_type", grant), ("code", "abcdefgh12345678")],
+            )
+            .basic("web", "s3cret-value-0123456789")
+            .header("User-Agent", "python-requests/2.32.3"),
+            Resp::json(400, serde_json::json!({"error": "unsupported_grant_type"})),
+        );
+        analyze(&b)
+    };
+    let r = token("authorisation_code");
+    let f = r
+        .findings()
+        .find(|f| f.code == Code::GrantTypeUnsupported)
+        .unwrap_or_else(|| panic!("{}", show(&r)));
+    assert!(
+        f.message.contains("It is nearly 'authorization_code'"),
+        "{}",
+        f.message
+    );
+    // The provider's refusal is tied to it.
+    assert!(
+        flat(&r).contains("The cause, found in this request: grant_type.unsupported"),
+        "{}",
+        show(&r)
+    );
+    // Extension grants are absolute URIs, and the four RFC 6749 names are grant types: neither
+    // is flagged, whatever the provider answers.
+    for g in [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "client_credentials",
+        "password",
+    ] {
+        assert!(!token(g).has(Code::GrantTypeUnsupported), "{g}");
+    }
+    let r = token("magic");
+    let f = r
+        .findings()
+        .find(|f| f.code == Code::GrantTypeUnsupported)
+        .unwrap();
+    assert!(!f.message.contains("nearly"), "{}", f.message);
+}
+
+#[test]
 fn json_output_has_the_contract_shape() {
     let mut l = Login::new(Shape::Chrome);
     l.token_redirect_uri = Some("https://app.example/cb/".into());
