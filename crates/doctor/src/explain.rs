@@ -1,12 +1,14 @@
 //! Explaining failures as findings: a client-side failure kind by its catalogue entry, an
 //! OAuth error response by what its `error` value means in the RFCs and by the provider's own
-//! diagnosis when it sends one (Candor does), an error page by the catalogue code it names.
+//! diagnosis when it sends one (Candor does) or by its own words ([`crate::phrases`]), an error
+//! page by the catalogue code or the provider phrase it holds.
 
 use candor_client::{ErrorKind, OAuthErrorResponse};
 use candor_proto::Code;
 use candor_proto::diagnosis::Side;
 
 use crate::finding::{Finding, Severity};
+use crate::phrases;
 use crate::prose::{capitalise, sentence};
 
 /// A finding from a client-side failure kind.
@@ -17,6 +19,18 @@ pub fn finding_from_kind(kind: &ErrorKind, severity: Severity) -> Finding {
     Finding::new(kind.code(), severity, sentence(&kind.to_string()))
         .maybe_expected(kind.expected())
         .maybe_received(kind.received())
+}
+
+/// What an error page says is wrong: a catalogue code it names (a Candor page), else the
+/// provider's own phrase ([`crate::phrases`]); with the sentence that says so.
+pub fn page_cause(body: &str) -> Option<(Code, String)> {
+    if let Some(c) = server_code_in(body) {
+        return Some((
+            c,
+            format!("The provider names the cause: {c} ({}).", c.entry().title),
+        ));
+    }
+    phrases::in_page(body).map(|m| (m.code, m.sentence()))
 }
 
 /// A server-side catalogue code named in an error page, if any.
@@ -30,7 +44,21 @@ pub fn server_code_in(body: &str) -> Option<Code> {
 
 /// A finding for an RFC 6749 §5.2 (or RFC 6750 §3) error response.
 pub fn oauth_error_finding(err: &OAuthErrorResponse, what: &str) -> Finding {
-    let code = err.code();
+    oauth_error_finding_at(err, what, None)
+}
+
+/// A finding for an error response to a request of `grant` (a token request's grant_type):
+/// the provider's diagnosis when it sends one (Candor does), else its own words when the
+/// phrase table knows them, else what the RFC says the error value means.
+pub fn oauth_error_finding_at(
+    err: &OAuthErrorResponse,
+    what: &str,
+    grant: Option<&str>,
+) -> Finding {
+    let phrase = (err.code() == Code::ResponseOAuthError)
+        .then(|| phrases::in_error(&err.error, err.description.as_deref(), grant))
+        .flatten();
+    let code = phrase.as_ref().map(|m| m.code).unwrap_or(err.code());
     let meaning = err.meaning();
     let mut message = format!("{what}: HTTP {}, error '{}'", err.status, err.error);
     if let Some(d) = &err.description {
@@ -41,21 +69,35 @@ pub fn oauth_error_finding(err: &OAuthErrorResponse, what: &str) -> Finding {
         Some(m) => message.push_str(&format!(" In {}, '{}' means: {}.", m.source, m.error, m.meaning)),
         None => message.push_str(" This error value is not defined by the OAuth or OpenID Connect specifications; it is the provider's own."),
     }
-    if code != Code::ResponseOAuthError {
+    if let Some(m) = &phrase {
+        message.push(' ');
+        message.push_str(&m.sentence());
+    } else if code != Code::ResponseOAuthError {
         message.push_str(&format!(
             " The provider names the cause: {} ({}).",
             code,
             code.entry().title
         ));
     }
-    let received = match &err.description {
+    let mut received = match &err.description {
         Some(d) => format!("error '{}', error_description '{d}'", err.error),
         None => format!("error '{}' without error_description", err.error),
     };
+    if let Some((what, v)) = phrase.as_ref().and_then(|m| m.offending.as_ref()) {
+        received.push_str(&format!("; the {what} refused: '{v}'"));
+    }
+    // The provider's own link first; else the page the phrase table read it from.
+    let docs = err.uri.clone().or_else(|| {
+        phrase
+            .as_ref()
+            .map(|m| m.phrase.source)
+            .filter(|s| s.starts_with("https://"))
+            .map(str::to_string)
+    });
     let mut f = Finding::new(code, Severity::Error, message)
         .expected("a successful response")
         .received(received)
-        .provider_docs(err.uri.clone());
+        .provider_docs(docs);
     f.provider_error = Some(err.error.clone());
     if code == Code::ResponseOAuthError
         && let Some(m) = meaning

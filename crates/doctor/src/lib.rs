@@ -6,6 +6,7 @@
 //! - [`jwt`]: one JWT, decoded, explained and checked.
 //! - [`probe`]: a live provider, step by step (DNS, TCP, TLS, discovery, JWKS, token
 //!   endpoint, clock, client credentials, authorization endpoint).
+//! - [`phrases`]: what each big provider says when it refuses, mapped to catalogue codes.
 //! - [`render`]: text and JSON output.
 //!
 //! Everything but the probe is a pure function of its input. Unusable input is an
@@ -27,6 +28,7 @@ pub mod har;
 pub mod id_token;
 pub mod input;
 pub mod jwt;
+pub mod phrases;
 pub mod pkce;
 pub mod probe;
 pub mod prose;

@@ -5,7 +5,7 @@ use candor_client::ErrorKind;
 use candor_client::id_token::Expectations;
 use candor_client::response::classify_token_response;
 
-use crate::explain::{self, finding_from_kind, server_code_in};
+use crate::explain::{self, finding_from_kind, page_cause};
 use crate::finding::{Group, Report, Severity, Source};
 use crate::id_token::{Checks, Keys, Unverifiable};
 use crate::input::InputError;
@@ -241,12 +241,10 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             let mut f = finding_from_kind(&kind, Severity::Error).source(src);
             if let ErrorKind::Html { .. } = kind
                 && let Ok(text) = std::str::from_utf8(&resp.body)
-                && let Some(code) = server_code_in(text)
+                && let Some((_, sentence)) = page_cause(text)
             {
-                f.message.push_str(&format!(
-                    " The page names the cause: {code} ({}).",
-                    code.entry().title
-                ));
+                f.message.push(' ');
+                f.message.push_str(&sentence);
             }
             g.findings.push(f);
         }

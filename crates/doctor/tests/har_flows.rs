@@ -13,7 +13,8 @@ use common::*;
 
 #[test]
 fn a_good_login_has_no_problems_in_every_browser_shape() {
-    for shape in [Shape::Chrome, Shape::Firefox, Shape::Safari] {
+    // Browsers' exports and proxies' (mitmproxy, Charles, Fiddler): the same login.
+    for shape in Shape::ALL {
         for unsorted in [false, true] {
             let mut l = Login::new(shape);
             l.unsorted = unsorted;
@@ -38,6 +39,62 @@ fn a_good_login_has_no_problems_in_every_browser_shape() {
             assert_redacted(&r);
         }
     }
+}
+
+#[test]
+fn every_export_shape_names_the_same_failures() {
+    for shape in Shape::ALL {
+        let mut l = Login::new(shape);
+        l.verifier = Some("a-different-verifier-of-sufficient-length-0123456789".into());
+        expect(&l, Code::PkceVerifierMismatch);
+        let mut l = Login::new(shape);
+        l.token_redirect_uri = Some(format!("{}/", l.redirect_uri));
+        expect(&l, Code::RedirectUriTrailingSlash);
+        let mut l = Login::new(shape);
+        l.post_code_twice = true;
+        expect(&l, Code::CodeReused);
+        // A back end's secret in a proxy's capture is the back end doing its job; in a
+        // browser's own export every request is the browser's.
+        let mut l = Login::new(shape);
+        l.auth = Auth::Basic;
+        if shape.is_proxy() {
+            l.backend_user_agent = Some("python-requests/2.32.3");
+        }
+        assert_eq!(
+            l.report().has(Code::ClientSecretInBrowser),
+            !shape.is_proxy(),
+            "{shape:?}: {}",
+            show(&l.report())
+        );
+    }
+}
+
+#[test]
+fn a_request_the_proxy_got_no_answer_for_is_named_as_such() {
+    // mitmproxy 11 writes status 0, an empty content and its own error text when the server
+    // could not be reached (a real one: crates/doctor/corpus/seen/op-requests-endpoint-down.har).
+    let mut l = Login::new(Shape::Mitmproxy);
+    l.auth = Auth::Basic;
+    l.backend_user_agent = Some("python-requests/2.32.3");
+    l.token_response = Some(candor_doctor::har::build::Resp::failed(
+        "[Errno 111] Connect call failed ('127.0.0.1', 9199)",
+    ));
+    let r = expect(&l, Code::TransportConnect);
+    let f = r
+        .findings()
+        .find(|f| f.code == Code::TransportConnect)
+        .unwrap();
+    assert!(
+        f.message
+            .contains("The proxy recorded no response ([Errno 111] Connect call failed"),
+        "{}",
+        f.message
+    );
+    // A browser's export says the browser's reasons instead.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(candor_doctor::har::build::Resp::failed("net::ERR_FAILED"));
+    let r = expect(&l, Code::TransportConnect);
+    assert!(flat(&r).contains("The browser recorded no response (net::ERR_FAILED)"));
 }
 
 fn codes_of(l: &Login) -> Vec<Code> {
@@ -738,6 +795,55 @@ fn a_capture_without_oauth() {
     let r = analyze(&b);
     assert!(r.has(Code::HarNoFlow));
     assert_eq!(r.exit_code(), 0);
+}
+
+#[test]
+fn a_grant_type_that_is_no_grant_type_is_named() {
+    use candor_doctor::har::build::{HarBuilder, Req, Resp};
+    let token = |grant: &str| {
+        let mut b = HarBuilder::new(Shape::Mitmproxy);
+        b.entry(
+            Req::post_form(
+                "https://idp.example/token",
+                &[("grant_type", grant), ("code", "abcdefgh12345678")],
+            )
+            .basic("web", "s3cret-value-0123456789")
+            .header("User-Agent", "python-requests/2.32.3"),
+            Resp::json(400, serde_json::json!({"error": "unsupported_grant_type"})),
+        );
+        analyze(&b)
+    };
+    let r = token("authorisation_code");
+    let f = r
+        .findings()
+        .find(|f| f.code == Code::GrantTypeUnsupported)
+        .unwrap_or_else(|| panic!("{}", show(&r)));
+    assert!(
+        f.message.contains("It is nearly 'authorization_code'"),
+        "{}",
+        f.message
+    );
+    // The provider's refusal is tied to it.
+    assert!(
+        flat(&r).contains("The cause, found in this request: grant_type.unsupported"),
+        "{}",
+        show(&r)
+    );
+    // Extension grants are absolute URIs, and the four RFC 6749 names are grant types: neither
+    // is flagged, whatever the provider answers.
+    for g in [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "client_credentials",
+        "password",
+    ] {
+        assert!(!token(g).has(Code::GrantTypeUnsupported), "{g}");
+    }
+    let r = token("magic");
+    let f = r
+        .findings()
+        .find(|f| f.code == Code::GrantTypeUnsupported)
+        .unwrap();
+    assert!(!f.message.contains("nearly"), "{}", f.message);
 }
 
 #[test]

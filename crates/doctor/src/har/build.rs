@@ -7,6 +7,9 @@
 //! `browser` object, local-time offsets in `startedDateTime`, `postData.params` and no body
 //! for redirects; Safari ("WebKit Web Inspector") with base64 response bodies. A sanitized
 //! export drops `Authorization`, `Cookie` and `Set-Cookie` and empties the cookie lists.
+//! Proxies' captures: mitmproxy's `hardump` as mitmproxy 11 writes it (checked against the
+//! corpus's real captures, `crates/doctor/corpus/`), Charles and Fiddler as their HAR exports
+//! are documented (creator, time format, form params).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,9 +23,34 @@ pub enum Shape {
     Chrome,
     Firefox,
     Safari,
-    /// mitmproxy's `hardump`: a proxy's capture, holding the browser's requests (a browser
-    /// User-Agent unless the request sets its own) and a back end's (which set theirs).
+    /// mitmproxy's `hardump` (mitmproxy 11, `mitmproxy/addons/savehar.py`): a proxy's
+    /// capture, holding the browser's requests (a browser User-Agent unless the request sets
+    /// its own) and a back end's (which set theirs). A request that got no answer is status 0
+    /// with an empty `content` and the proxy's `_error`.
     Mitmproxy,
+    /// Charles Proxy's "Export Session as HTTP Archive": a proxy's capture, local-time
+    /// offsets, `postData.params`, no page references.
+    Charles,
+    /// Fiddler's "Export Sessions > HTTPArchive v1.2": a proxy's capture, .NET round-trip
+    /// times (seven fractional digits and the local offset), a `comment` on the creator.
+    Fiddler,
+}
+
+impl Shape {
+    /// Every shape, for tests that run one login through all of them.
+    pub const ALL: [Shape; 6] = [
+        Shape::Chrome,
+        Shape::Firefox,
+        Shape::Safari,
+        Shape::Mitmproxy,
+        Shape::Charles,
+        Shape::Fiddler,
+    ];
+
+    /// Whether a proxy wrote the capture (it then holds back ends' requests too).
+    pub fn is_proxy(self) -> bool {
+        matches!(self, Shape::Mitmproxy | Shape::Charles | Shape::Fiddler)
+    }
 }
 
 /// A request to record.
@@ -238,11 +266,27 @@ impl HarBuilder {
     fn started(&self, ms: i64) -> String {
         let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let t = match self.shape {
-            Shape::Firefox => t.to_offset(UtcOffset::from_hms(2, 0, 0).unwrap_or(UtcOffset::UTC)),
-            _ => t,
-        };
-        t.format(&Rfc3339).unwrap_or_default()
+        let local = UtcOffset::from_hms(2, 0, 0).unwrap_or(UtcOffset::UTC);
+        match self.shape {
+            Shape::Firefox | Shape::Charles => {
+                t.to_offset(local).format(&Rfc3339).unwrap_or_default()
+            }
+            // .NET's "o" format: 2024-05-01T12:00:00.0000000+02:00.
+            Shape::Fiddler => {
+                let t = t.to_offset(local);
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+02:00",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second(),
+                    t.nanosecond() / 100
+                )
+            }
+            _ => t.format(&Rfc3339).unwrap_or_default(),
+        }
     }
 
     fn headers(&self, list: &[(String, String)]) -> Vec<Value> {
@@ -297,7 +341,7 @@ impl HarBuilder {
             req_headers.push((
                 "User-Agent".into(),
                 match self.shape {
-                    Shape::Chrome | Shape::Mitmproxy => "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+                    Shape::Chrome | Shape::Mitmproxy | Shape::Charles | Shape::Fiddler => "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
                     Shape::Firefox => "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
                     Shape::Safari => "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
                 }
@@ -331,7 +375,9 @@ impl HarBuilder {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
             let mut post = json!({"mimeType": ct, "text": text});
-            if self.shape == Shape::Firefox && ct.starts_with("application/x-www-form-urlencoded") {
+            if matches!(self.shape, Shape::Firefox | Shape::Charles)
+                && ct.starts_with("application/x-www-form-urlencoded")
+            {
                 set(
                     &mut post,
                     "params",
@@ -345,6 +391,8 @@ impl HarBuilder {
             set(&mut request, "postData", post);
         }
         let content = match (&r.resp.body, r.resp.omit_body, self.shape) {
+            // No answer at all: mitmproxy leaves the content empty.
+            (_, _, Shape::Mitmproxy) if r.resp.status == 0 => json!({}),
             (_, true, _) => json!({"size": 512, "mimeType": "text/html"}),
             (None, _, Shape::Chrome) => json!({"size": 0, "mimeType": "x-unknown"}),
             (None, _, Shape::Firefox) if (300..400).contains(&r.resp.status) => {
@@ -376,6 +424,13 @@ impl HarBuilder {
         });
         if let Some(err) = &r.resp.error {
             set(&mut response, "_error", json!(err));
+        }
+        if self.shape == Shape::Mitmproxy && r.resp.status == 0 {
+            set(&mut response, "httpVersion", json!(""));
+            set(&mut response, "_transferSize", json!(0));
+            if r.resp.error.is_none() {
+                set(&mut response, "_error", Value::Null);
+            }
         }
         let mut entry = json!({
             "startedDateTime": self.started(r.at_ms),
@@ -409,6 +464,12 @@ impl HarBuilder {
             }
             // hardump writes no page references or initiators.
             Shape::Mitmproxy => {}
+            Shape::Charles => {
+                set(&mut entry, "serverIPAddress", json!("127.0.0.1"));
+            }
+            Shape::Fiddler => {
+                set(&mut entry, "comment", json!(""));
+            }
         }
         entry
     }
@@ -423,7 +484,11 @@ impl HarBuilder {
             Shape::Chrome => json!({"name": "WebInspector", "version": "537.36"}),
             Shape::Firefox => json!({"name": "Firefox", "version": "125.0"}),
             Shape::Safari => json!({"name": "WebKit Web Inspector", "version": "1.0"}),
-            Shape::Mitmproxy => json!({"name": "mitmproxy har_dump", "version": "0.1"}),
+            Shape::Mitmproxy => json!({"name": "mitmproxy", "version": "11.0.2", "comment": ""}),
+            Shape::Charles => json!({"name": "Charles Proxy", "version": "4.6.6"}),
+            Shape::Fiddler => {
+                json!({"name": "Fiddler", "version": "5.0.20211.51073", "comment": "http://www.telerik.com/fiddler"})
+            }
         };
         let mut log = json!({
             "version": "1.2",

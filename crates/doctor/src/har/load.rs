@@ -1,7 +1,9 @@
-//! Reading a HAR file: refuse what cannot be examined with a clear message (exit 2), and
-//! normalise the rest into [`Capture`] (entries in time order, bodies decoded).
+//! Reading a HAR file (or the .zip Playwright writes, HAR and attached bodies): refuse what
+//! cannot be examined with a clear message (exit 2), and normalise the rest into [`Capture`]
+//! (entries in time order, bodies decoded).
 
-use std::io::{BufRead, BufReader, Read};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use base64::Engine;
@@ -171,19 +173,153 @@ pub fn load_path(path: &Path) -> Result<Capture, InputError> {
             MAX_HAR_BYTES / (1024 * 1024)
         )));
     }
-    let file = std::fs::File::open(path)
+    let mut file = std::fs::File::open(path)
         .map_err(|e| InputError::new(format!("cannot open {shown}: {e}")))?;
-    read(file, path.parent())
+    let mut magic = [0u8; 4];
+    let is_zip = file.read_exact(&mut magic).is_ok() && magic == *b"PK\x03\x04";
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| InputError::new(format!("cannot read {shown}: {e}")))?;
+    if is_zip {
+        return load_zip(file, &shown.to_string());
+    }
+    match path.parent() {
+        Some(dir) => read(file, Attached::Folder(dir)),
+        None => read(file, Attached::Nowhere),
+    }
+}
+
+/// Reads the HAR and the bodies attached beside it from the .zip Playwright's recordHar
+/// writes (its default for a path ending in .zip): members are plain file names, the HAR is
+/// the one whose name ends in `.har`. Refused: more than [`MAX_ZIP_ENTRIES`] members, one that
+/// inflates past 16 MB or all together past 64 MB (a zip bomb, or media), a member whose name
+/// is a path out of the archive, and archives without exactly one HAR.
+fn load_zip(file: std::fs::File, shown: &str) -> Result<Capture, InputError> {
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| {
+        InputError::new(format!(
+            "{shown} starts like a ZIP archive but cannot be read as one: {e}"
+        ))
+    })?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(InputError::new(format!(
+            "{shown} holds {} files; a Playwright capture of a login holds a few dozen, and the doctor reads archives of at most {MAX_ZIP_ENTRIES}",
+            archive.len()
+        )));
+    }
+    let mut members: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut member = archive
+            .by_index(i)
+            .map_err(|e| InputError::new(format!("{shown}: member {i} cannot be read: {e}")))?;
+        let name = member
+            .name()
+            .map_err(|e| {
+                InputError::new(format!("{shown}: member {i} has an unreadable name: {e}"))
+            })?
+            .into_owned();
+        if member.is_dir() {
+            continue;
+        }
+        // enclosed_name is None for absolute paths and any that climb out with "..".
+        if member.enclosed_name().is_none() {
+            return Err(InputError::new(format!(
+                "{shown}: member '{}' is a path outside the archive; refusing it (Playwright writes plain file names)",
+                name.chars().take(120).collect::<String>()
+            )));
+        }
+        let mut bytes = Vec::new();
+        let read = (&mut member)
+            .take(MAX_SIDE_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                InputError::new(format!("{shown}: member '{name}' cannot be inflated: {e}"))
+            })? as u64;
+        if read > MAX_SIDE_FILE_BYTES {
+            return Err(InputError::new(format!(
+                "{shown}: member '{name}' inflates to more than {} MB; refusing the archive (a zip bomb, or a capture with media: record only the login)",
+                MAX_SIDE_FILE_BYTES / (1024 * 1024)
+            )));
+        }
+        total += read;
+        if total > MAX_ZIP_TOTAL_BYTES {
+            return Err(InputError::new(format!(
+                "{shown} inflates to more than {} MB; refusing it (a zip bomb, or a capture with media: record only the login)",
+                MAX_ZIP_TOTAL_BYTES / (1024 * 1024)
+            )));
+        }
+        members.insert(name, bytes);
+    }
+    let mut hars: Vec<&String> = members.keys().filter(|n| n.ends_with(".har")).collect();
+    hars.sort();
+    let har = match hars.as_slice() {
+        [one] => (*one).clone(),
+        [] => {
+            return Err(InputError::new(format!(
+                "{shown} is a ZIP archive without a .har file in it; Playwright's recordHar writes one named har.har"
+            )));
+        }
+        many => {
+            return Err(InputError::new(format!(
+                "{shown} holds {} .har files ({}); extract the one to examine",
+                many.len(),
+                many.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    let text = members.remove(&har).unwrap_or_default();
+    read(text.as_slice(), Attached::Zip(&members))
 }
 
 /// Reads a HAR from any reader (at most [`MAX_HAR_BYTES`] bytes are read). Bodies a
 /// Playwright capture keeps in side files are unknown here ([`load_path`] reads them).
 pub fn parse_reader<R: Read>(reader: R) -> Result<Capture, InputError> {
-    read(reader, None)
+    read(reader, Attached::Nowhere)
 }
 
-/// The largest side file (a body Playwright attached) that is read.
+/// The largest side file (a body Playwright attached) that is read, and the largest member of
+/// a Playwright .zip.
 const MAX_SIDE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// A Playwright .zip holds the HAR and one file per attached body: a login has a few dozen.
+const MAX_ZIP_ENTRIES: usize = 10_000;
+/// What all members of a .zip may inflate to together: far above a login's capture, far
+/// below what would exhaust memory (a zip bomb inflates a few KB to gigabytes).
+const MAX_ZIP_TOTAL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Where the bodies Playwright attached (`content._file`) are.
+enum Attached<'a> {
+    /// Nowhere (a capture read from standard input).
+    Nowhere,
+    /// Files in the folder of the HAR.
+    Folder(&'a Path),
+    /// Members of the .zip the HAR came in.
+    Zip(&'a HashMap<String, Vec<u8>>),
+}
+
+impl Attached<'_> {
+    fn body(&self, name: &str) -> Option<Body> {
+        match self {
+            Attached::Nowhere => None,
+            Attached::Folder(dir) => Some(side_file(dir, name)),
+            Attached::Zip(members) => Some(
+                members
+                    .get(name)
+                    .map(|b| bytes_body(b.clone()))
+                    .unwrap_or(Body::Missing),
+            ),
+        }
+    }
+}
+
+fn bytes_body(bytes: Vec<u8>) -> Body {
+    match String::from_utf8(bytes) {
+        Ok(text) if text.is_empty() => Body::Empty,
+        Ok(text) => Body::Text(text),
+        Err(e) => Body::Binary(e.as_bytes().len()),
+    }
+}
 
 /// A body Playwright moved to a side file `name` in `dir`. The name comes from the capture:
 /// only a plain file name is followed (never a path out of the folder), and a file that is
@@ -200,18 +336,14 @@ fn side_file(dir: &Path, name: &str) -> Body {
     let path = dir.join(name);
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() && m.len() <= MAX_SIDE_FILE_BYTES => match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) if text.is_empty() => Body::Empty,
-                Ok(text) => Body::Text(text),
-                Err(e) => Body::Binary(e.as_bytes().len()),
-            },
+            Ok(bytes) => bytes_body(bytes),
             Err(_) => Body::Missing,
         },
         _ => Body::Missing,
     }
 }
 
-fn read<R: Read>(reader: R, side_files: Option<&Path>) -> Result<Capture, InputError> {
+fn read<R: Read>(reader: R, side_files: Attached<'_>) -> Result<Capture, InputError> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader.take(MAX_HAR_BYTES + 1));
     check_start(&mut buffered)?;
     let mut counted = CountingReader {
@@ -230,7 +362,7 @@ fn read<R: Read>(reader: R, side_files: Option<&Path>) -> Result<Capture, InputE
             return Err(json_error(&e));
         }
     };
-    normalise(file, side_files)
+    normalise(file, &side_files)
 }
 
 struct CountingReader<R> {
@@ -263,7 +395,7 @@ fn check_start<R: BufRead>(r: &mut R) -> Result<(), InputError> {
     }
     if buf.starts_with(b"PK\x03\x04") {
         return Err(InputError::new(
-            "the input is a ZIP archive (Playwright's recordHar writes one when the path ends in .zip); extract it and run the doctor on the .har inside: the bodies it attached as side files are read from the same folder",
+            "the input is a ZIP archive (Playwright's recordHar writes one when the path ends in .zip); give its path instead of piping it: the doctor reads the HAR and the bodies attached in it from the file",
         ));
     }
     let first = buf
@@ -318,7 +450,7 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn normalise(file: HarFile, side_files: Option<&Path>) -> Result<Capture, InputError> {
+fn normalise(file: HarFile, side_files: &Attached<'_>) -> Result<Capture, InputError> {
     let log = file.log.ok_or_else(|| {
         InputError::new("the JSON has no 'log' object: not a HAR file (HAR files look like {\"log\": {\"version\": \"1.2\", \"entries\": [...]}})")
     })?;
@@ -408,7 +540,7 @@ fn normalise_entry(
     i: usize,
     raw: RawEntry,
     cookie_arrays_seen: &mut bool,
-    side_files: Option<&Path>,
+    side_files: &Attached<'_>,
 ) -> Result<Entry, InputError> {
     let at = |field: &str| format!("log.entries[{i}].{field}");
     let started = raw
@@ -455,6 +587,8 @@ fn normalise_entry(
             at("response.status")
         ))
     })? as i64;
+    // Playwright writes -1 for a request that got no answer, where others write 0.
+    let status = status.max(0);
     if !request.cookies.is_empty() || !response.cookies.is_empty() {
         *cookie_arrays_seen = true;
     }
@@ -469,7 +603,7 @@ fn normalise_entry(
                 .and_then(|p| p.mime_type.clone())
                 .filter(|m| !m.is_empty())
         });
-    let req_body = request_body(i, request.post_data.as_ref())?;
+    let req_body = request_body(i, request.post_data.as_ref(), side_files)?;
     let resp_content_type = header(&resp_headers, "content-type")
         .map(str::to_string)
         .or_else(|| {
@@ -524,10 +658,20 @@ fn decode_text(
     })
 }
 
-fn request_body(i: usize, post: Option<&PostData>) -> Result<Body, InputError> {
+fn request_body(
+    i: usize,
+    post: Option<&PostData>,
+    side_files: &Attached<'_>,
+) -> Result<Body, InputError> {
     let Some(post) = post else {
         return Ok(Body::None);
     };
+    // An attached body wins over the empty text Playwright leaves beside it.
+    if post.text.as_deref().is_none_or(str::is_empty)
+        && let Some(body) = post.file.as_deref().and_then(|n| side_files.body(n))
+    {
+        return Ok(body);
+    }
     if let Some(text) = &post.text {
         return decode_text(i, "request.postData.text", text, post.encoding.as_deref());
     }
@@ -544,15 +688,15 @@ fn request_body(i: usize, post: Option<&PostData>) -> Result<Body, InputError> {
 fn response_body(
     i: usize,
     content: Option<&Content>,
-    side_files: Option<&Path>,
+    side_files: &Attached<'_>,
 ) -> Result<Body, InputError> {
     let Some(content) = content else {
         return Ok(Body::Missing);
     };
     if content.text.is_none()
-        && let (Some(name), Some(dir)) = (&content.file, side_files)
+        && let Some(body) = content.file.as_deref().and_then(|n| side_files.body(n))
     {
-        return Ok(side_file(dir, name));
+        return Ok(body);
     }
     if let Some(text) = &content.text {
         return decode_text(

@@ -83,6 +83,10 @@ pub struct PostData {
     pub text: Option<String>,
     pub params: Option<Vec<NameValue>>,
     pub encoding: Option<String>,
+    /// Playwright's `content: 'attach'` moves request bodies too: `text` is then empty and the
+    /// body is in this file.
+    #[serde(rename = "_file")]
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use candor_proto::secret::random_token;
 use url::Url;
 
 use super::{ProbeOptions, client_failure, finding};
-use crate::explain::{self, server_code_in};
+use crate::explain::{self, page_cause};
 use crate::finding::{Finding, Group, Severity};
 use crate::prose::sentence;
 
@@ -118,22 +118,25 @@ pub(super) async fn authorize_step(
         }
         return;
     }
-    let named = server_code_in(&text);
+    let named = page_cause(&text);
     let title = html_title(&text);
     g.findings.push(
         Finding::new(
-            named.unwrap_or(Code::AuthorizationErrorPage),
+            named.as_ref().map(|n| n.0).unwrap_or(Code::AuthorizationErrorPage),
             Severity::Error,
-            sentence(&format!(
-                "the authorization endpoint answered HTTP {} with an error page{} instead of a login: users following this client's login link are stuck there{}",
-                raw.status,
-                title.map(|t| format!(" ('{t}')")).unwrap_or_default(),
-                named.map(|c| format!(". The page names {c}: {}", c.entry().title)).unwrap_or_default()
-            )),
+            format!(
+                "{}{}",
+                sentence(&format!(
+                    "the authorization endpoint answered HTTP {} with an error page{} instead of a login: users following this client's login link are stuck there",
+                    raw.status,
+                    title.map(|t| format!(" ('{t}')")).unwrap_or_default(),
+                )),
+                named.as_ref().map(|n| format!(" {}", n.1)).unwrap_or_default()
+            ),
         )
         .expected(format!("a login page, or a redirect to '{redirect}'"))
         .received(format!("HTTP {}", raw.status))
-        .fix(named.map(|c| c.entry().fix.to_string()).unwrap_or_else(|| {
+        .fix(named.map(|n| n.0.entry().fix.to_string()).unwrap_or_else(|| {
             "Register this redirect URI for the client exactly as sent (scheme, host, port, path, trailing slash), and check the client_id.".into()
         }))
         .step("authorize"),

@@ -12,7 +12,7 @@ use candor_proto::client_auth::AuthMethod;
 use candor_proto::secret::{Secret, hint};
 
 use super::{ProbeOptions, client_failure};
-use crate::explain::{self, server_code_in};
+use crate::explain::{self, page_cause};
 use crate::finding::{Finding, Group, Severity};
 use crate::id_token::{Checks, Keys, Part, Signature, Unverifiable};
 
@@ -72,9 +72,10 @@ pub(super) async fn bad_token_request(http: &HttpClient, endpoint: &str, g: &mut
                 f.message
             );
             if let ErrorKind::Html { .. } = kind
-                && let Some(c) = server_code_in(&raw.text())
+                && let Some((_, named)) = page_cause(&raw.text())
             {
-                f.message.push_str(&format!(" The page names {c}."));
+                f.message.push(' ');
+                f.message.push_str(&named);
             }
             g.findings.push(f);
         }

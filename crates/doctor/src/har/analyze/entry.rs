@@ -69,19 +69,36 @@ pub(super) fn iso(ms: i64) -> String {
 }
 
 /// An entry the browser recorded no response for (status 0).
-pub(super) fn no_response(e: &Entry) -> Finding {
-    Finding::new(
-        Code::TransportConnect,
-        Severity::Error,
-        format!(
-            "The browser recorded no response{}: the request was blocked (CORS, mixed content, an extension) or failed before an answer arrived.",
-            e.resp_error.as_deref().map(|x| format!(" ({x})")).unwrap_or_default()
-        ),
-    )
-    .expected("an HTTP response")
-    .received("status 0")
-    .fix("For a token request from a single-page app, the provider must allow the app's origin (CORS); otherwise look at the browser console for the reason.")
-    .source(entry_source(e))
+pub(super) fn no_response(e: &Entry, from_browser: bool) -> Finding {
+    let why = e
+        .resp_error
+        .as_deref()
+        .map(|x| format!(" ({x})"))
+        .unwrap_or_default();
+    let f = if from_browser {
+        Finding::new(
+            Code::TransportConnect,
+            Severity::Error,
+            format!(
+                "The browser recorded no response{why}: the request was blocked (CORS, mixed content, an extension) or failed before an answer arrived."
+            ),
+        )
+        .fix("For a token request from a single-page app, the provider must allow the app's origin (CORS); otherwise look at the browser console for the reason.")
+    } else {
+        // A proxy records status 0 when it could not reach the server (mitmproxy writes its
+        // own error text in `_error`): the request never arrived.
+        Finding::new(
+            Code::TransportConnect,
+            Severity::Error,
+            format!(
+                "The proxy recorded no response{why}: the request never reached a server that answered (nothing listens at that address, or the connection was cut)."
+            ),
+        )
+        .fix("Check the URL the client is configured with (host, port, path) against the provider's discovery document, and that the provider is reachable from where the client runs.")
+    };
+    f.expected("an HTTP response")
+        .received("status 0")
+        .source(entry_source(e))
 }
 
 /// A body the capture left out: a note, as what it held is unknown.

@@ -130,15 +130,15 @@ fn cross_reference(findings: &mut [Finding]) {
         Some(Source::Entry { index, .. }) => Some(*index),
         _ => None,
     };
+    // A refusal is a finding made from the provider's error response (it carries its RFC
+    // error), whether named by the RFC alone or by the provider's own phrase.
     let causes: Vec<(Option<usize>, Code)> = findings
         .iter()
-        .filter(|f| f.is_problem() && f.code != Code::ResponseOAuthError)
+        .filter(|f| f.is_problem() && f.provider_error.is_none())
         .map(|f| (entry(f), f.code))
         .collect();
-    for f in findings
-        .iter_mut()
-        .filter(|f| f.code == Code::ResponseOAuthError)
-    {
+    for f in findings.iter_mut().filter(|f| f.provider_error.is_some()) {
+        let named = f.code;
         let at = entry(f);
         let refused_with = f.provider_error.clone();
         let mine: Vec<String> = causes
@@ -148,6 +148,7 @@ fn cross_reference(findings: &mut [Finding]) {
                     && *e == at
                     && c.entry().error.is_some()
                     && c.entry().error == refused_with.as_deref()
+                    && *c != named
             })
             .map(|(_, c)| c.to_string())
             .collect();

@@ -8,7 +8,7 @@ use candor_proto::secret::hint;
 use super::Analysis;
 use super::correlate::{Authz, Callback, StateMiss};
 use super::entry::{entry_line, entry_ref, entry_source, no_response, quote};
-use crate::explain::server_code_in;
+use crate::explain::page_cause;
 use crate::finding::{Finding, Group, Severity, Source};
 use crate::prose::capitalise;
 use crate::redact;
@@ -86,28 +86,58 @@ impl Analysis<'_> {
         }
         if e.status >= 400 {
             let body = e.resp_body.text().unwrap_or("");
-            let diagnosis = server_code_in(body);
+            // A JSON error body (Authlib answers so) is read as an OAuth error; a page by
+            // the code or phrase it holds.
+            let json_error = oauth_error_in(body);
+            let what = if json_error.is_some() {
+                "an error response"
+            } else {
+                "an error page"
+            };
+            let cause = json_error
+                .and_then(|(error, desc)| {
+                    crate::phrases::in_error(&error, desc.as_deref(), None)
+                        .map(|m| (m.code, m.sentence()))
+                })
+                .or_else(|| page_cause(body));
             let title = html_title(body);
-            let code = diagnosis.unwrap_or(Code::AuthorizationErrorPage);
+            let code = cause
+                .as_ref()
+                .map(|c| c.0)
+                .unwrap_or(Code::AuthorizationErrorPage);
+            // The value the request sent for what the provider refuses: its words rarely
+            // repeat it, the request always has it.
+            let sent = match code {
+                Code::RedirectUriNotRegistered | Code::RedirectUriMismatch => z
+                    .get("redirect_uri")
+                    .map(|v| format!(", for redirect_uri {}", quote(v))),
+                Code::ScopeUnknown | Code::ScopeNotAllowed => {
+                    z.get("scope").map(|v| format!(", for scope {}", quote(v)))
+                }
+                Code::ClientUnknown => z
+                    .get("client_id")
+                    .map(|v| format!(", for client_id {}", quote(v))),
+                _ => None,
+            };
             g.findings.push(
                 Finding::new(
                     code,
                     Severity::Error,
                     format!(
-                        "The authorization endpoint answered {} with an error page{}; the user is stuck there and the client never hears of it.{}",
+                        "The authorization endpoint answered {} with {what}{}; the user is stuck there and the client never hears of it. {}",
                         e.status,
                         title.map(|t| format!(" ('{t}')")).unwrap_or_default(),
-                        diagnosis
-                            .map(|c| format!(" The provider names the cause: {c} ({}).", c.entry().title))
-                            .unwrap_or_else(|| " The usual causes are an unknown client_id or a redirect_uri that is not registered.".into())
+                        cause
+                            .map(|c| c.1)
+                            .unwrap_or_else(|| "The usual causes are an unknown client_id or a redirect_uri that is not registered.".into())
                     ),
                 )
                 .expected("a login page, or a redirect to the redirect_uri")
-                .received(format!("HTTP {}", e.status))
+                .received(format!("HTTP {}{}", e.status, sent.unwrap_or_default()))
                 .source(src.clone()),
             );
         } else if e.status == 0 {
-            g.findings.push(no_response(e));
+            g.findings.push(no_response(e, self.capture.from_browser));
         }
     }
 
@@ -126,7 +156,11 @@ impl Analysis<'_> {
         ));
         if let Some(err) = cb.get("error") {
             let desc = cb.get("error_description");
-            let diag = cb.get("diagnosis").and_then(Code::parse);
+            let phrase = crate::phrases::in_error(err, desc, None);
+            let diag = cb
+                .get("diagnosis")
+                .and_then(Code::parse)
+                .or(phrase.as_ref().map(|m| m.code));
             let meaning = candor_client::response::meaning(err);
             let mut message = format!(
                 "The authorization server redirected back with error {}",
@@ -138,6 +172,10 @@ impl Analysis<'_> {
             message.push('.');
             if let Some(m) = meaning {
                 message.push_str(&format!(" {}: {}.", m.source, m.meaning));
+            }
+            if let Some(m) = &phrase {
+                message.push(' ');
+                message.push_str(&m.sentence());
             }
             let mut f = Finding::new(
                 diag.unwrap_or(Code::CallbackError),
@@ -203,4 +241,15 @@ impl Analysis<'_> {
         }
         finding
     }
+}
+
+/// The `error` and `error_description` of a JSON error body, if it is one.
+fn oauth_error_in(body: &str) -> Option<(String, Option<String>)> {
+    let v: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
+    let error = v.get("error")?.as_str()?.to_string();
+    let desc = v
+        .get("error_description")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    Some((error, desc))
 }

@@ -46,7 +46,9 @@ impl Analysis<'_> {
                     )
                 };
             if e.status == 0 {
-                group.findings.push(no_response(e));
+                group
+                    .findings
+                    .push(no_response(e, self.capture.from_browser));
                 continue;
             }
             if e.status != 200 {
@@ -168,7 +170,9 @@ impl Analysis<'_> {
             group.lines.push(format!("JWKS       {}", entry_line(e)));
             let src = entry_source(e);
             if e.status == 0 {
-                group.findings.push(no_response(e));
+                group
+                    .findings
+                    .push(no_response(e, self.capture.from_browser));
                 continue;
             }
             let Some(body) = e.resp_body.bytes() else {

@@ -26,6 +26,26 @@ pub(super) struct Redeemed {
     pub(super) refresh: HashMap<String, usize>,
 }
 
+/// The grant types RFC 6749 names; any other is an absolute URI (section 4.5), so a bare word
+/// outside this list is a mistake whatever the provider supports.
+const DEFINED_GRANTS: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+];
+
+/// Whether `got` is `want` with one or two characters changed (authorisation_code).
+fn nearly(want: &str, got: &str) -> bool {
+    want.len() == got.len()
+        && want
+            .chars()
+            .zip(got.chars())
+            .filter(|(a, b)| !a.eq_ignore_ascii_case(b))
+            .count()
+            <= 2
+}
+
 /// What to do about a refused refresh (invalid_grant at the refresh_token grant).
 const REFRESH_INVALID_GRANT_FIX: &str = "Send the latest refresh token: rotation replaces it on every use, and presenting an older one is a reuse that careful providers answer by revoking the whole family. Send it with the client it was issued to, and never wider scopes than it was granted; if it expired or was revoked, the user signs in again.";
 
@@ -168,6 +188,30 @@ impl Analysis<'_> {
                 )
                 .expected("grant_type=authorization_code, refresh_token or client_credentials")
                 .received("no grant_type")
+                .source(src.clone()),
+            );
+        }
+
+        if let Some(value) = grant
+            && !DEFINED_GRANTS.contains(&value)
+            && !value.contains(':')
+        {
+            let near = DEFINED_GRANTS
+                .iter()
+                .find(|d| nearly(d, value))
+                .map(|d| format!(" It is nearly '{d}': a typo?"))
+                .unwrap_or_default();
+            g.findings.push(
+                Finding::new(
+                    Code::GrantTypeUnsupported,
+                    Severity::Error,
+                    format!(
+                        "The token request's grant_type {} is not a grant type: RFC 6749 names authorization_code, refresh_token, client_credentials and password, and every other grant type is an absolute URI (section 4.5).{near}",
+                        quote(value)
+                    ),
+                )
+                .expected("grant_type=authorization_code, refresh_token, client_credentials, or an absolute URI")
+                .received(format!("grant_type={value}"))
                 .source(src.clone()),
             );
         }
@@ -435,11 +479,26 @@ impl Analysis<'_> {
         g: &mut Group,
     ) {
         if e.status == 0 {
-            g.findings.push(no_response(e));
+            g.findings.push(no_response(e, self.capture.from_browser));
             return;
         }
         let Some(body) = e.resp_body.bytes() else {
-            g.findings.push(body_missing(e, "the token response"));
+            // Without the body the reason is unknown, but the status says the request failed:
+            // that is an error, not a note.
+            if (400..600).contains(&e.status) {
+                let mut f = body_missing(e, "the token response");
+                f.severity = Severity::Error;
+                f.message = format!(
+                    "The token endpoint refused the request (HTTP {}); the capture does not include the body of its answer, so the reason it gave is unknown.",
+                    e.status
+                );
+                g.findings.push(
+                    f.expected("a successful token response")
+                        .received(format!("HTTP {}, body not in the capture", e.status)),
+                );
+            } else {
+                g.findings.push(body_missing(e, "the token response"));
+            }
             return;
         };
         if let Some(i) = issued.get(&e.index) {
@@ -458,9 +517,12 @@ impl Analysis<'_> {
         ) {
             Ok(_) => {}
             Err(ErrorKind::OAuth(err)) => {
-                let mut f =
-                    explain::oauth_error_finding(&err, "The token endpoint refused the request")
-                        .source(src.clone());
+                let mut f = explain::oauth_error_finding_at(
+                    &err,
+                    "The token endpoint refused the request",
+                    grant,
+                )
+                .source(src.clone());
                 // The RFC's advice for invalid_grant is about codes; a refresh fails for its
                 // own reasons.
                 if f.code == Code::ResponseOAuthError

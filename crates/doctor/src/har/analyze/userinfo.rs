@@ -20,7 +20,7 @@ impl Analysis<'_> {
         let src = entry_source(e);
         g.lines.push(format!("userinfo   {}", entry_line(e)));
         if e.status == 0 {
-            g.findings.push(no_response(e));
+            g.findings.push(no_response(e, self.capture.from_browser));
             return;
         }
         if e.req_header("authorization").is_none() && !has(&e.query(), "access_token") {

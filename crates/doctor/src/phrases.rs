@@ -1,0 +1,1590 @@
+//! What providers say when they refuse, mapped to catalogue codes: one row per phrase.
+//!
+//! The RFC `error` values are few and broad (`invalid_grant` covers a wrong, expired or reused
+//! code, a redirect_uri mismatch and a failed PKCE check), but most providers also say *which*
+//! in their own words: an `error_description`, a number (Microsoft Entra's AADSTS codes), a
+//! provider-specific `error` (GitHub's `bad_verification_code`), or the text of an error page.
+//! This table reads those words. Each row names its source (the provider's documentation, or
+//! the file of its source code that produces the phrase) so that a reader can check it, and a
+//! test per row (`tests` below) holds the table to real or documented bodies.
+//!
+//! A phrase that several causes share (node oidc-provider's `grant request is invalid`) has no
+//! row: the doctor then names the cause from the capture (a redirect_uri or PKCE comparison, a
+//! code posted twice, the time since the callback), never from a guess.
+
+use candor_proto::Code;
+
+/// What a row matches. Text comparisons ignore ASCII case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matcher {
+    /// The `error` value alone: a provider-specific value no RFC defines.
+    Error(&'static str),
+    /// A phrase in `error_description` (or in the callback's), with this `error` value when
+    /// one is given.
+    Description {
+        error: Option<&'static str>,
+        contains: &'static str,
+    },
+    /// The whole `error_description` (trimmed, ASCII case ignored), for a provider whose
+    /// short phrase is a prefix of others' (node oidc-provider's "client authentication
+    /// failed" begins fosite's longer description).
+    Exact {
+        error: &'static str,
+        description: &'static str,
+    },
+    /// A Microsoft Entra ID `AADSTS<n>:` number, in an `error_description` or on a page.
+    Aadsts(u32),
+    /// A phrase on the provider's HTML error page (the authorization endpoint's, mostly). Pages
+    /// are also searched for the description phrases: many providers print those there.
+    Page(&'static str),
+}
+
+/// Which value a phrase carries, and how to cut it out of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offending {
+    /// What the value is: `redirect_uri`, `scope`, `client_id`, `parameter`.
+    pub what: &'static str,
+    /// The text right before the value.
+    pub after: &'static str,
+    /// The text right after it (the value ends at the first occurrence); `""`: the end of the
+    /// text or of its line.
+    pub before: &'static str,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phrase {
+    /// The provider whose words these are.
+    pub provider: &'static str,
+    pub matcher: Matcher,
+    pub code: Code,
+    /// The code when the refused request was a refresh (the phrase is about "the grant").
+    pub refresh_code: Option<Code>,
+    /// The value the provider names, when it names one.
+    pub offending: Option<Offending>,
+    /// What the reader should know about the phrase: when it is broader than its code.
+    pub note: Option<&'static str>,
+    /// Where the phrase comes from: a documentation URL, or `owner/repo:path` of the source.
+    pub source: &'static str,
+}
+
+const fn row(provider: &'static str, matcher: Matcher, code: Code, source: &'static str) -> Phrase {
+    Phrase {
+        provider,
+        matcher,
+        code,
+        refresh_code: None,
+        offending: None,
+        note: None,
+        source,
+    }
+}
+
+impl Phrase {
+    const fn refresh(mut self, code: Code) -> Self {
+        self.refresh_code = Some(code);
+        self
+    }
+
+    const fn value(
+        mut self,
+        what: &'static str,
+        after: &'static str,
+        before: &'static str,
+    ) -> Self {
+        self.offending = Some(Offending {
+            what,
+            after,
+            before,
+        });
+        self
+    }
+
+    const fn note(mut self, note: &'static str) -> Self {
+        self.note = Some(note);
+        self
+    }
+}
+
+const fn desc(error: &'static str, contains: &'static str) -> Matcher {
+    Matcher::Description {
+        error: Some(error),
+        contains,
+    }
+}
+
+const fn any_desc(contains: &'static str) -> Matcher {
+    Matcher::Description {
+        error: None,
+        contains,
+    }
+}
+
+const NODE_OIDC_PROVIDER: &str = "node oidc-provider";
+const KEYCLOAK: &str = "Keycloak";
+const AUTH0: &str = "Auth0";
+const OKTA: &str = "Okta";
+const ENTRA: &str = "Microsoft Entra ID";
+const GOOGLE: &str = "Google";
+const GITHUB: &str = "GitHub";
+const COGNITO: &str = "Amazon Cognito";
+const HYDRA: &str = "ORY Hydra (fosite)";
+const AUTHLIB: &str = "Authlib";
+const SPRING: &str = "Spring Authorization Server";
+
+const OIDC_PROVIDER_ERRORS: &str = "panva/node-oidc-provider:lib/helpers/errors.js";
+const ENTRA_CODES: &str =
+    "https://learn.microsoft.com/entra/identity-platform/reference-error-codes";
+const GITHUB_TOKEN_ERRORS: &str = "https://docs.github.com/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
+const GITHUB_AUTHZ_ERRORS: &str = "https://docs.github.com/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-authorization-request-errors";
+const KEYCLOAK_CODE_GRANT: &str = "keycloak/keycloak:services/src/main/java/org/keycloak/protocol/oidc/grants/AuthorizationCodeGrantType.java";
+const KEYCLOAK_PKCE: &str =
+    "keycloak/keycloak:services/src/main/java/org/keycloak/protocol/oidc/utils/PkceUtils.java";
+const KEYCLOAK_AUTHZ: &str = "keycloak/keycloak:services/src/main/java/org/keycloak/protocol/oidc/endpoints/AuthorizationEndpointChecker.java";
+const KEYCLOAK_CLIENT_AUTH: &str = "keycloak/keycloak:services/src/main/java/org/keycloak/authentication/authenticators/client/ClientIdAndSecretAuthenticator.java";
+const FOSITE_CODE: &str = "ory/fosite:handler/oauth2/flow_generic_code_token.go";
+const FOSITE_PKCE: &str = "ory/fosite:handler/pkce/handler.go";
+const FOSITE_AUTHZ: &str = "ory/fosite:authorize_request_handler.go";
+const FOSITE_CODE_STRATEGY: &str = "ory/fosite:handler/oauth2/strategy_hmacsha.go";
+const FOSITE_CLIENT: &str = "ory/fosite:client_authentication.go";
+const AUTHLIB_CODE: &str = "authlib/authlib:authlib/oauth2/rfc6749/grants/authorization_code.py";
+const AUTHLIB_BASE: &str = "authlib/authlib:authlib/oauth2/rfc6749/grants/base.py";
+const AUTHLIB_PKCE: &str = "authlib/authlib:authlib/oauth2/rfc7636/challenge.py";
+const AUTHLIB_CLIENT_AUTH: &str = "authlib/authlib:authlib/oauth2/rfc6749/authenticate_client.py";
+const AUTHLIB_ERRORS: &str = "authlib/authlib:authlib/oauth2/rfc6749/errors.py";
+const SPRING_AUTHZ: &str = "spring-projects/spring-authorization-server:oauth2-authorization-server/src/main/java/org/springframework/security/oauth2/server/authorization/authentication/OAuth2AuthorizationCodeRequestAuthenticationValidator.java";
+const SPRING_CLIENT_AUTH: &str = "spring-projects/spring-authorization-server:oauth2-authorization-server/src/main/java/org/springframework/security/oauth2/server/authorization/authentication/ClientSecretAuthenticationProvider.java";
+const SPRING_PKCE: &str = "spring-projects/spring-authorization-server:oauth2-authorization-server/src/main/java/org/springframework/security/oauth2/server/authorization/authentication/CodeVerifierAuthenticator.java";
+
+/// The table. Of the rows that match, the most specific wins: a provider's own error value, an
+/// AADSTS number or a whole description before a phrase, a longer phrase before a shorter one
+/// (fosite's "...Client ID from this request does not match..." before its redirect_uri
+/// variant), the earlier row on a tie.
+pub static PHRASES: &[Phrase] = &[
+    // --- node oidc-provider (panva), version 9.
+    row(
+        NODE_OIDC_PROVIDER,
+        any_desc("redirect_uri did not match any of the client's registered redirect_uris"),
+        Code::RedirectUriNotRegistered,
+        OIDC_PROVIDER_ERRORS,
+    ),
+    row(
+        NODE_OIDC_PROVIDER,
+        Matcher::Exact {
+            error: "invalid_client",
+            description: "client authentication failed",
+        },
+        Code::ClientAuthSecretMismatch,
+        OIDC_PROVIDER_ERRORS,
+    )
+    .note("node oidc-provider answers this for every failed client authentication: a wrong secret, most often, but also an unknown client or another authentication method than the registered one"),
+    row(
+        NODE_OIDC_PROVIDER,
+        Matcher::Exact {
+            error: "invalid_client",
+            description: "client is invalid",
+        },
+        Code::ClientUnknown,
+        "panva/node-oidc-provider:lib/shared/client_auth.js",
+    ),
+    row(
+        NODE_OIDC_PROVIDER,
+        desc("invalid_request", "content-type bodies are supported"),
+        Code::TokenRequestUnsupportedContentType,
+        "panva/node-oidc-provider:lib/shared/selective_body.js",
+    ),
+    row(
+        NODE_OIDC_PROVIDER,
+        desc("invalid_scope", "requested scope is not allowed"),
+        Code::ScopeNotAllowed,
+        "panva/node-oidc-provider:lib/helpers/grant_authorization.js",
+    ),
+    row(
+        NODE_OIDC_PROVIDER,
+        desc("unsupported_grant_type", "unsupported grant_type requested"),
+        Code::GrantTypeUnsupported,
+        OIDC_PROVIDER_ERRORS,
+    ),
+    row(
+        NODE_OIDC_PROVIDER,
+        desc("unsupported_response_type", "unsupported response_type requested"),
+        Code::ResponseTypeUnsupported,
+        OIDC_PROVIDER_ERRORS,
+    ),
+    // --- Keycloak.
+    row(
+        KEYCLOAK,
+        desc("invalid_grant", "Code is expired"),
+        Code::CodeExpired,
+        KEYCLOAK_CODE_GRANT,
+    ),
+    row(
+        KEYCLOAK,
+        desc("invalid_grant", "Code not valid"),
+        Code::CodeUnknown,
+        KEYCLOAK_CODE_GRANT,
+    )
+    .note("Keycloak says this for a code it does not know and for a code already redeemed (it then also ends the session the first redemption started)"),
+    row(
+        KEYCLOAK,
+        desc("invalid_grant", "Incorrect redirect_uri"),
+        Code::RedirectUriMismatch,
+        KEYCLOAK_CODE_GRANT,
+    ),
+    row(
+        KEYCLOAK,
+        desc("invalid_grant", "PKCE code verifier not specified"),
+        Code::PkceVerifierMissing,
+        KEYCLOAK_PKCE,
+    ),
+    // Okta uses the same words (https://github.com/okta/okta-oidc-js/issues/839).
+    row(
+        "Keycloak, Okta",
+        desc("invalid_grant", "PKCE verification failed"),
+        Code::PkceVerifierMismatch,
+        KEYCLOAK_PKCE,
+    ),
+    row(
+        KEYCLOAK,
+        any_desc("Invalid client or Invalid client credentials"),
+        Code::ClientAuthSecretMismatch,
+        KEYCLOAK_CLIENT_AUTH,
+    )
+    .note("Keycloak says this for an unknown client_id too"),
+    row(
+        KEYCLOAK,
+        any_desc("Invalid client credentials"),
+        Code::ClientAuthSecretMismatch,
+        KEYCLOAK_CLIENT_AUTH,
+    ),
+    row(
+        KEYCLOAK,
+        Matcher::Page("Invalid parameter: redirect_uri"),
+        Code::RedirectUriNotRegistered,
+        KEYCLOAK_AUTHZ,
+    ),
+    row(
+        KEYCLOAK,
+        Matcher::Page("Client not found."),
+        Code::ClientUnknown,
+        "keycloak/keycloak:services/src/main/java/org/keycloak/protocol/oidc/endpoints/AuthorizationEndpoint.java",
+    ),
+    row(
+        KEYCLOAK,
+        desc("invalid_scope", "Invalid scopes: "),
+        Code::ScopeUnknown,
+        KEYCLOAK_AUTHZ,
+    )
+    .value("scope", "Invalid scopes: ", ""),
+    // --- Auth0.
+    row(
+        AUTH0,
+        desc("invalid_grant", "Invalid authorization code"),
+        Code::CodeUnknown,
+        "https://community.auth0.com/t/authorisation-code-flow-error-403/73029",
+    )
+    .note("Auth0 says this for an expired, already used or unknown code, and for one issued with another redirect_uri"),
+    row(
+        AUTH0,
+        Matcher::Exact {
+            error: "access_denied",
+            description: "Unauthorized",
+        },
+        Code::ClientAuthSecretMismatch,
+        "https://github.com/auth0/nextjs-auth0/issues/467",
+    )
+    .note("Auth0's token endpoint answers a wrong client secret (or client_id) with access_denied 'Unauthorized'"),
+    row(
+        AUTH0,
+        Matcher::Page("is not in the list of allowed callback URLs"),
+        Code::RedirectUriNotRegistered,
+        "https://community.auth0.com/t/callback-url-mismatch-error-url-is-not-in-the-list-of-allowed-callback-urls/123044",
+    )
+    .value("redirect_uri", "Callback URL mismatch. ", " is not in the list"),
+    // --- Okta.
+    row(
+        OKTA,
+        any_desc("The 'redirect_uri' parameter must be a Login redirect URI in the client app settings"),
+        Code::RedirectUriNotRegistered,
+        "https://support.okta.com/help/s/article/okta-error-400-bad-request-the-redirect-uri-parameter-must-be-a-login-redirect-uri-in-the-client-app-settings",
+    ),
+    row(
+        OKTA,
+        desc("invalid_grant", "The authorization code is invalid or has expired"),
+        Code::CodeUnknown,
+        "https://github.com/oktadev/okta-smartfhir-docs/issues/13",
+    )
+    .note("Okta says this for an expired code and for one already used"),
+    // --- Microsoft Entra ID: AADSTS numbers.
+    row(ENTRA, Matcher::Aadsts(50011), Code::RedirectUriNotRegistered, ENTRA_CODES)
+        .value("redirect_uri", "redirect URI '", "'"),
+    row(ENTRA, Matcher::Aadsts(700016), Code::ClientUnknown, ENTRA_CODES)
+        .value("client_id", "identifier '", "'"),
+    row(ENTRA, Matcher::Aadsts(7000215), Code::ClientAuthSecretMismatch, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(7000222), Code::ClientAuthSecretMismatch, ENTRA_CODES)
+        .note("AADSTS7000222: the client secret has expired; create a new one in the app registration"),
+    row(ENTRA, Matcher::Aadsts(7000218), Code::ClientAuthMissing, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(70008), Code::CodeExpired, ENTRA_CODES)
+        .refresh(Code::RefreshTokenExpired),
+    row(ENTRA, Matcher::Aadsts(54005), Code::CodeReused, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(70000), Code::CodeUnknown, ENTRA_CODES)
+        .refresh(Code::RefreshTokenUnknown),
+    row(ENTRA, Matcher::Aadsts(501481), Code::PkceVerifierMismatch, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(9002325), Code::PkceVerifierMissing, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(70011), Code::ScopeUnknown, ENTRA_CODES)
+        .value("scope", "The scope ", " is"),
+    row(ENTRA, Matcher::Aadsts(900144), Code::TokenRequestMissingParameter, ENTRA_CODES)
+        .value("parameter", "parameter: '", "'"),
+    row(ENTRA, Matcher::Aadsts(700082), Code::RefreshTokenExpired, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(65001), Code::PromptConsentRequired, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(50058), Code::PromptLoginRequired, ENTRA_CODES),
+    // --- Google.
+    row(
+        GOOGLE,
+        Matcher::Page("redirect_uri_mismatch"),
+        Code::RedirectUriNotRegistered,
+        "https://developers.google.com/identity/protocols/oauth2/web-server#authorization-errors-redirect-uri-mismatch",
+    ),
+    row(
+        GOOGLE,
+        desc("invalid_grant", "Malformed auth code"),
+        Code::CodeUnknown,
+        "https://github.com/googleworkspace/go-samples/issues/85",
+    )
+    .note("Google says this most often for a code sent still percent-encoded (4%2F... instead of 4/...)"),
+    row(
+        GOOGLE,
+        desc("invalid_grant", "Invalid code verifier"),
+        Code::PkceVerifierMismatch,
+        "https://github.com/googleapis/google-api-java-client/issues/1479",
+    ),
+    row(
+        GOOGLE,
+        desc("invalid_grant", "Missing code verifier"),
+        Code::PkceVerifierMissing,
+        "https://github.com/googleapis/google-api-php-client/issues/2669",
+    ),
+    row(
+        GOOGLE,
+        desc("invalid_grant", "code_verifier or verifier is not needed"),
+        Code::PkceVerifierUnexpected,
+        "https://github.com/googleapis/google-api-nodejs-client/issues/3680",
+    ),
+    // --- GitHub: its own error values.
+    row(GITHUB, Matcher::Error("bad_verification_code"), Code::CodeUnknown, GITHUB_TOKEN_ERRORS)
+        .note("GitHub says this for an incorrect or expired code, or one issued for another redirect"),
+    row(
+        GITHUB,
+        Matcher::Error("incorrect_client_credentials"),
+        Code::ClientAuthSecretMismatch,
+        GITHUB_TOKEN_ERRORS,
+    ),
+    row(
+        GITHUB,
+        Matcher::Error("redirect_uri_mismatch"),
+        Code::RedirectUriNotRegistered,
+        GITHUB_AUTHZ_ERRORS,
+    ),
+    // --- Amazon Cognito.
+    row(
+        COGNITO,
+        Matcher::Page("redirect_mismatch"),
+        Code::RedirectUriNotRegistered,
+        "https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html",
+    ),
+    row(
+        COGNITO,
+        Matcher::Error("redirect_mismatch"),
+        Code::RedirectUriNotRegistered,
+        "https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html",
+    ),
+    // --- ORY Hydra: fosite's hints, appended to the RFC description.
+    row(
+        HYDRA,
+        desc("invalid_grant", "The authorization code has already been used"),
+        Code::CodeReused,
+        FOSITE_CODE,
+    ),
+    row(
+        HYDRA,
+        desc("invalid_grant", "The PKCE code challenge did not match the code verifier"),
+        Code::PkceVerifierMismatch,
+        FOSITE_PKCE,
+    ),
+    row(
+        HYDRA,
+        desc("invalid_grant", "The OAuth 2.0 Client ID from this request does not match the one from the authorize request"),
+        Code::CodeClientMismatch,
+        FOSITE_CODE,
+    ),
+    row(
+        HYDRA,
+        desc("invalid_grant", "from this request does not match the one from the authorize request"),
+        Code::RedirectUriMismatch,
+        FOSITE_CODE,
+    ),
+    row(
+        HYDRA,
+        any_desc("Authorize code expired at"),
+        Code::CodeExpired,
+        FOSITE_CODE_STRATEGY,
+    ),
+    row(
+        HYDRA,
+        any_desc("The requested OAuth 2.0 Client does not exist"),
+        Code::ClientUnknown,
+        FOSITE_CLIENT,
+    ),
+    row(
+        HYDRA,
+        any_desc("does not match any of the OAuth 2.0 Client's pre-registered redirect urls"),
+        Code::RedirectUriNotRegistered,
+        FOSITE_AUTHZ,
+    ),
+    row(
+        HYDRA,
+        any_desc("The OAuth 2.0 Client is not allowed to request scope '"),
+        Code::ScopeNotAllowed,
+        "ory/fosite:handler/oauth2/flow_authorize_code_auth.go",
+    )
+    .value("scope", "request scope '", "'"),
+    // --- Authlib (1.6).
+    row(
+        AUTHLIB,
+        desc("invalid_grant", "Invalid 'code' in request"),
+        Code::CodeUnknown,
+        AUTHLIB_CODE,
+    )
+    .note("Authlib says this for every code it does not hold any more: unknown, already redeemed, or expired (query_authorization_code returns nothing for all three)"),
+    row(
+        AUTHLIB,
+        desc("invalid_grant", "Invalid 'redirect_uri' in request"),
+        Code::RedirectUriMismatch,
+        AUTHLIB_CODE,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_grant", "Code challenge failed"),
+        Code::PkceVerifierMismatch,
+        AUTHLIB_PKCE,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_request", "Missing 'code_verifier'"),
+        Code::PkceVerifierMissing,
+        AUTHLIB_PKCE,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_request", "Invalid 'code_verifier'"),
+        Code::PkceVerifierMalformed,
+        AUTHLIB_PKCE,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_request", "Missing 'code_challenge'"),
+        Code::PkceChallengeMissing,
+        AUTHLIB_PKCE,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_request", "Unsupported 'code_challenge_method'"),
+        Code::PkceMethodUnsupported,
+        AUTHLIB_PKCE,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_client", "The client does not exist on this server"),
+        Code::ClientUnknown,
+        AUTHLIB_CLIENT_AUTH,
+    ),
+    row(
+        AUTHLIB,
+        desc("invalid_client", "The client cannot authenticate with methods"),
+        Code::ClientAuthSecretMismatch,
+        AUTHLIB_CLIENT_AUTH,
+    )
+    .note("Authlib says this when no allowed method authenticates the client: a wrong secret, or a secret sent by another method than the client's"),
+    row(
+        AUTHLIB,
+        desc("invalid_request", " is not supported by client"),
+        Code::RedirectUriNotRegistered,
+        AUTHLIB_BASE,
+    )
+    .value("redirect_uri", "Redirect URI ", " is not supported by client"),
+    row(
+        AUTHLIB,
+        desc("invalid_scope", "The requested scope is invalid, unknown, or malformed"),
+        Code::ScopeUnknown,
+        AUTHLIB_ERRORS,
+    ),
+    // --- Spring Authorization Server: "OAuth 2.0 Parameter: <name>" names the parameter.
+    row(
+        SPRING,
+        desc("invalid_request", "OAuth 2.0 Parameter: redirect_uri"),
+        Code::RedirectUriNotRegistered,
+        SPRING_AUTHZ,
+    ),
+    row(
+        SPRING,
+        desc("invalid_scope", "OAuth 2.0 Parameter: scope"),
+        Code::ScopeUnknown,
+        SPRING_AUTHZ,
+    ),
+    row(
+        SPRING,
+        desc("invalid_request", "OAuth 2.0 Parameter: code_challenge_method"),
+        Code::PkceMethodUnsupported,
+        SPRING_AUTHZ,
+    ),
+    row(
+        SPRING,
+        desc("invalid_request", "OAuth 2.0 Parameter: code_challenge"),
+        Code::PkceChallengeMissing,
+        SPRING_AUTHZ,
+    ),
+    row(
+        SPRING,
+        desc("invalid_request", "OAuth 2.0 Parameter: client_id"),
+        Code::ClientUnknown,
+        SPRING_AUTHZ,
+    ),
+    row(
+        SPRING,
+        desc("invalid_grant", "Client authentication failed: code_verifier"),
+        Code::PkceVerifierMismatch,
+        SPRING_PKCE,
+    ),
+    row(
+        SPRING,
+        desc("invalid_client", "Client authentication failed: client_secret"),
+        Code::ClientAuthSecretMismatch,
+        SPRING_CLIENT_AUTH,
+    ),
+    row(
+        SPRING,
+        desc("invalid_client", "Client authentication failed: client_id"),
+        Code::ClientUnknown,
+        SPRING_CLIENT_AUTH,
+    ),
+];
+
+/// A phrase found in a provider's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub phrase: &'static Phrase,
+    /// The code, for the grant of the refused request.
+    pub code: Code,
+    /// What the provider names as offending: (what, value).
+    pub offending: Option<(&'static str, String)>,
+}
+
+impl Match {
+    /// One sentence that says whose words these are, what they name, and the offending value.
+    pub fn sentence(&self) -> String {
+        let said = match self.phrase.matcher {
+            Matcher::Error(e) => format!("The error value '{e}'"),
+            Matcher::Description { contains, .. } | Matcher::Page(contains) => {
+                format!("The phrase '{}'", contains.trim())
+            }
+            Matcher::Exact { description, .. } => format!("The phrase '{description}'"),
+            Matcher::Aadsts(n) => format!("AADSTS{n}"),
+        };
+        let mut s = format!(
+            "{said} ({}) names the cause: {} ({})",
+            self.phrase.provider,
+            self.code,
+            self.code.entry().title.trim_end_matches('.')
+        );
+        if let Some((what, v)) = &self.offending {
+            s.push_str(&format!("; the {what} it refuses: '{v}'"));
+        }
+        s.push('.');
+        if let Some(n) = self.phrase.note {
+            s.push_str(&format!(" Note: {n}."));
+        }
+        s
+    }
+}
+
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
+}
+
+/// The numbers of the `AADSTS<n>` codes in a text.
+fn aadsts_numbers(text: &str) -> Vec<u32> {
+    text.match_indices("AADSTS")
+        .filter_map(|(i, m)| {
+            let digits: String = text
+                .get(i + m.len()..)?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// The value between `o.after` and `o.before` in `text`, trimmed of quotes; `None` when the
+/// text does not hold it.
+fn cut(text: &str, o: &Offending) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find(&o.after.to_ascii_lowercase())? + o.after.len();
+    let rest = text.get(start..)?;
+    let end = if o.before.is_empty() {
+        rest.find(['\r', '\n', '<']).unwrap_or(rest.len())
+    } else {
+        rest.to_ascii_lowercase()
+            .find(&o.before.to_ascii_lowercase())?
+    };
+    let v = rest
+        .get(..end)?
+        .trim()
+        .trim_matches(['\'', '"', '.'])
+        .trim();
+    // A value is a token, a URL or a scope list: never a paragraph.
+    (!v.is_empty() && v.len() <= 300).then(|| v.to_string())
+}
+
+/// How specific a row's matcher is, for choosing among rows that match.
+fn specificity(m: &Matcher) -> usize {
+    match m {
+        Matcher::Error(_) | Matcher::Aadsts(_) | Matcher::Exact { .. } => usize::MAX,
+        Matcher::Description { contains, .. } | Matcher::Page(contains) => contains.len(),
+    }
+}
+
+/// The most specific row for which `hit` holds (the first on a tie).
+fn best(hit: impl Fn(&Matcher) -> bool) -> Option<&'static Phrase> {
+    let mut found: Option<&'static Phrase> = None;
+    for p in PHRASES.iter().filter(|p| hit(&p.matcher)) {
+        if found.is_none_or(|f| specificity(&p.matcher) > specificity(&f.matcher)) {
+            found = Some(p);
+        }
+    }
+    found
+}
+
+fn matched(p: &'static Phrase, text: &str, grant: Option<&str>) -> Match {
+    let code = match (grant, p.refresh_code) {
+        (Some("refresh_token"), Some(c)) => c,
+        _ => p.code,
+    };
+    Match {
+        phrase: p,
+        code,
+        offending: p
+            .offending
+            .as_ref()
+            .and_then(|o| cut(text, o).map(|v| (o.what, v))),
+    }
+}
+
+/// The phrase of an OAuth error response (`error`, `error_description`) at a request of
+/// `grant` (its grant_type, for token requests).
+pub fn in_error(error: &str, description: Option<&str>, grant: Option<&str>) -> Option<Match> {
+    let d = description.unwrap_or("");
+    let numbers = aadsts_numbers(d);
+    best(|m| match *m {
+        Matcher::Error(e) => e == error,
+        Matcher::Exact {
+            error: want,
+            description,
+        } => want == error && d.trim().eq_ignore_ascii_case(description),
+        Matcher::Description {
+            error: want,
+            contains,
+        } => want.is_none_or(|w| w == error) && contains_ci(d, contains),
+        Matcher::Aadsts(n) => numbers.contains(&n),
+        Matcher::Page(_) => false,
+    })
+    .map(|p| matched(p, d, grant))
+}
+
+/// The entities error pages use for quotes and markup characters, decoded: the phrases are
+/// plain text (node oidc-provider writes "client&#39;s").
+fn unescape(text: &str) -> String {
+    text.replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The phrase of a provider's error page (HTML or text).
+pub fn in_page(page: &str) -> Option<Match> {
+    let text = unescape(page);
+    let text = text.as_str();
+    let numbers = aadsts_numbers(text);
+    best(|m| match *m {
+        Matcher::Page(s) => contains_ci(text, s),
+        Matcher::Aadsts(n) => numbers.contains(&n),
+        // Descriptions a provider also shows on its page (node oidc-provider renders
+        // error_description into its error page).
+        Matcher::Description { contains, .. } => contains_ci(text, contains),
+        // A page holds more than the description; its phrase still counts.
+        Matcher::Exact { description, .. } => contains_ci(text, description),
+        Matcher::Error(_) => false,
+    })
+    .map(|p| matched(p, text, None))
+}
+
+#[cfg(test)]
+mod tests {
+    //! One test per row: each body is either produced here by the provider itself (the corpus's
+    //! captures, `crates/doctor/corpus/`), or the provider's documented example (its source
+    //! above). A row that stops matching its body fails here.
+
+    use super::*;
+
+    /// (provider, error, description, grant_type, page text, expected code, offending value)
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+        Code,
+        Option<&'static str>,
+    );
+
+    const CASES: &[Case] = &[
+        // node oidc-provider 9.13.3: bodies from the corpus captures.
+        (
+            NODE_OIDC_PROVIDER,
+            "invalid_redirect_uri",
+            Some("redirect_uri did not match any of the client's registered redirect_uris"),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "",
+            None,
+            None,
+            Some(
+                "<pre><strong>error_description</strong>: redirect_uri did not match any of the client&#39;s registered redirect_uris</pre>",
+            ),
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "invalid_client",
+            Some("client authentication failed"),
+            Some("authorization_code"),
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "invalid_client",
+            Some("client is invalid"),
+            None,
+            None,
+            Code::ClientUnknown,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "invalid_request",
+            Some(
+                "only application/x-www-form-urlencoded content-type bodies are supported on POST /token",
+            ),
+            None,
+            None,
+            Code::TokenRequestUnsupportedContentType,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "invalid_scope",
+            Some("requested scope is not allowed"),
+            None,
+            None,
+            Code::ScopeNotAllowed,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "unsupported_grant_type",
+            Some("unsupported grant_type requested"),
+            None,
+            None,
+            Code::GrantTypeUnsupported,
+            None,
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "unsupported_response_type",
+            Some("unsupported response_type requested"),
+            None,
+            None,
+            Code::ResponseTypeUnsupported,
+            None,
+        ),
+        // Keycloak: the descriptions its source sends.
+        (
+            KEYCLOAK,
+            "invalid_grant",
+            Some("Code is expired"),
+            None,
+            None,
+            Code::CodeExpired,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "invalid_grant",
+            Some("Code not valid"),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "invalid_grant",
+            Some("Incorrect redirect_uri"),
+            None,
+            None,
+            Code::RedirectUriMismatch,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "invalid_grant",
+            Some("PKCE code verifier not specified"),
+            None,
+            None,
+            Code::PkceVerifierMissing,
+            None,
+        ),
+        (
+            "Keycloak, Okta",
+            "invalid_grant",
+            Some("PKCE verification failed: Code mismatch"),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "unauthorized_client",
+            Some("Invalid client or Invalid client credentials"),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "unauthorized_client",
+            Some("Invalid client credentials"),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "",
+            None,
+            None,
+            Some("<p class=\"instruction\">Invalid parameter: redirect_uri</p>"),
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "",
+            None,
+            None,
+            Some("<p>We are sorry...</p><p>Client not found.</p>"),
+            Code::ClientUnknown,
+            None,
+        ),
+        (
+            KEYCLOAK,
+            "invalid_scope",
+            Some("Invalid scopes: openid admin"),
+            None,
+            None,
+            Code::ScopeUnknown,
+            Some("openid admin"),
+        ),
+        // Auth0: documented and reported bodies.
+        (
+            AUTH0,
+            "invalid_grant",
+            Some("Invalid authorization code"),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            AUTH0,
+            "access_denied",
+            Some("Unauthorized"),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            AUTH0,
+            "",
+            None,
+            None,
+            Some(
+                "Callback URL mismatch. https://app.example/callback/ is not in the list of allowed callback URLs",
+            ),
+            Code::RedirectUriNotRegistered,
+            Some("https://app.example/callback/"),
+        ),
+        // Okta.
+        (
+            OKTA,
+            "invalid_request",
+            Some(
+                "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings: https://example.okta.com/...",
+            ),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            OKTA,
+            "",
+            None,
+            None,
+            Some(
+                "<h1>400 Bad Request</h1><p>The 'redirect_uri' parameter must be a Login redirect URI in the client app settings.</p>",
+            ),
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            OKTA,
+            "invalid_grant",
+            Some("The authorization code is invalid or has expired."),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            "Keycloak, Okta",
+            "invalid_grant",
+            Some("PKCE verification failed."),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        // Microsoft Entra ID: the reference's examples.
+        (
+            ENTRA,
+            "invalid_request",
+            Some(
+                "AADSTS50011: The redirect URI 'http://localhost:3000/cb/' specified in the request does not match the redirect URIs configured for the application '00001111-aaaa-2222-bbbb-3333cccc4444'.",
+            ),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            Some("http://localhost:3000/cb/"),
+        ),
+        (
+            ENTRA,
+            "unauthorized_client",
+            Some(
+                "AADSTS700016: Application with identifier '00001111-aaaa-2222-bbbb-3333cccc4444' was not found in the directory 'contoso'.",
+            ),
+            None,
+            None,
+            Code::ClientUnknown,
+            Some("00001111-aaaa-2222-bbbb-3333cccc4444"),
+        ),
+        (
+            ENTRA,
+            "invalid_client",
+            Some(
+                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.\r\nTrace ID: x",
+            ),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_client",
+            Some("AADSTS7000222: The provided client secret keys for app '0000' are expired."),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_client",
+            Some(
+                "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ),
+            None,
+            None,
+            Code::ClientAuthMissing,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some(
+                "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.",
+            ),
+            Some("authorization_code"),
+            None,
+            Code::CodeExpired,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some(
+                "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.",
+            ),
+            Some("refresh_token"),
+            None,
+            Code::RefreshTokenExpired,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some(
+                "AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+            ),
+            None,
+            None,
+            Code::CodeReused,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some("AADSTS70000: The provided value for the 'code' parameter is not valid."),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some(
+                "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            ),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_request",
+            Some(
+                "AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption.",
+            ),
+            None,
+            None,
+            Code::PkceVerifierMissing,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_scope",
+            Some(
+                "AADSTS70011: The provided value for the input parameter 'scope' isn't valid. The scope https://example.contoso.com/activity.read isn't valid.\r\nTrace ID: 0000",
+            ),
+            None,
+            None,
+            Code::ScopeUnknown,
+            Some("https://example.contoso.com/activity.read"),
+        ),
+        (
+            ENTRA,
+            "invalid_request",
+            Some(
+                "AADSTS900144: The request body must contain the following parameter: 'grant_type'.",
+            ),
+            None,
+            None,
+            Code::TokenRequestMissingParameter,
+            Some("grant_type"),
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some("AADSTS700082: The refresh token has expired due to inactivity."),
+            Some("refresh_token"),
+            None,
+            Code::RefreshTokenExpired,
+            None,
+        ),
+        (
+            ENTRA,
+            "invalid_grant",
+            Some(
+                "AADSTS65001: The user or administrator has not consented to use the application.",
+            ),
+            None,
+            None,
+            Code::PromptConsentRequired,
+            None,
+        ),
+        (
+            ENTRA,
+            "interaction_required",
+            Some("AADSTS50058: A silent sign-in request was sent but no user is signed in."),
+            None,
+            None,
+            Code::PromptLoginRequired,
+            None,
+        ),
+        // Google.
+        (
+            GOOGLE,
+            "",
+            None,
+            None,
+            Some("<p>Error 400: redirect_uri_mismatch</p>"),
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            GOOGLE,
+            "invalid_grant",
+            Some("Malformed auth code."),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            GOOGLE,
+            "invalid_grant",
+            Some("Invalid code verifier."),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        (
+            GOOGLE,
+            "invalid_grant",
+            Some("Missing code verifier."),
+            None,
+            None,
+            Code::PkceVerifierMissing,
+            None,
+        ),
+        (
+            GOOGLE,
+            "invalid_grant",
+            Some("code_verifier or verifier is not needed"),
+            None,
+            None,
+            Code::PkceVerifierUnexpected,
+            None,
+        ),
+        // GitHub: the documented bodies.
+        (
+            GITHUB,
+            "bad_verification_code",
+            Some("The code passed is incorrect or expired."),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            GITHUB,
+            "incorrect_client_credentials",
+            Some("The client_id and/or client_secret passed are incorrect."),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            GITHUB,
+            "redirect_uri_mismatch",
+            Some("The redirect_uri MUST match the registered callback URL for this application."),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        // Amazon Cognito.
+        (
+            COGNITO,
+            "",
+            None,
+            None,
+            Some(
+                "https://auth.example.auth.us-east-1.amazoncognito.com/error?error=redirect_mismatch&client_id=abc",
+            ),
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            COGNITO,
+            "redirect_mismatch",
+            None,
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        // ORY Hydra (fosite): the RFC description followed by the hint.
+        (
+            HYDRA,
+            "invalid_grant",
+            Some(
+                "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client. The authorization code has already been used.",
+            ),
+            None,
+            None,
+            Code::CodeReused,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_grant",
+            Some(
+                "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client. The PKCE code challenge did not match the code verifier.",
+            ),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_grant",
+            Some(
+                "The provided authorization grant (...) was issued to another client. The \"redirect_uri\" from this request does not match the one from the authorize request.",
+            ),
+            None,
+            None,
+            Code::RedirectUriMismatch,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_grant",
+            Some(
+                "The provided authorization grant (...) was issued to another client. The OAuth 2.0 Client ID from this request does not match the one from the authorize request.",
+            ),
+            None,
+            None,
+            Code::CodeClientMismatch,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_token",
+            Some("Token expired. Authorize code expired at '2024-05-01 10:00:00 +0000 UTC'."),
+            None,
+            None,
+            Code::CodeExpired,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_client",
+            Some(
+                "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method). The requested OAuth 2.0 Client does not exist.",
+            ),
+            None,
+            None,
+            Code::ClientUnknown,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_request",
+            Some(
+                "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed. The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.",
+            ),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            HYDRA,
+            "invalid_scope",
+            Some(
+                "The requested scope is invalid, unknown, or malformed. The OAuth 2.0 Client is not allowed to request scope 'admin'.",
+            ),
+            None,
+            None,
+            Code::ScopeNotAllowed,
+            Some("admin"),
+        ),
+        // Authlib 1.6.12: bodies from the corpus captures, and from its source.
+        (
+            AUTHLIB,
+            "invalid_grant",
+            Some("Invalid 'code' in request."),
+            None,
+            None,
+            Code::CodeUnknown,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_grant",
+            Some("Invalid 'redirect_uri' in request."),
+            None,
+            None,
+            Code::RedirectUriMismatch,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_grant",
+            Some("Code challenge failed."),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_request",
+            Some("Missing 'code_verifier'"),
+            None,
+            None,
+            Code::PkceVerifierMissing,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_request",
+            Some("Invalid 'code_verifier'"),
+            None,
+            None,
+            Code::PkceVerifierMalformed,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_request",
+            Some("Missing 'code_challenge'"),
+            None,
+            None,
+            Code::PkceChallengeMissing,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_request",
+            Some("Unsupported 'code_challenge_method'"),
+            None,
+            None,
+            Code::PkceMethodUnsupported,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_client",
+            Some("The client does not exist on this server."),
+            None,
+            None,
+            Code::ClientUnknown,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_client",
+            Some("The client cannot authenticate with methods: ['client_secret_basic']"),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            AUTHLIB,
+            "invalid_request",
+            Some("Redirect URI http://127.0.0.1:7001/cb/ is not supported by client."),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            Some("http://127.0.0.1:7001/cb/"),
+        ),
+        (
+            AUTHLIB,
+            "invalid_scope",
+            Some("The requested scope is invalid, unknown, or malformed."),
+            None,
+            None,
+            Code::ScopeUnknown,
+            None,
+        ),
+        // Spring Authorization Server.
+        (
+            SPRING,
+            "invalid_request",
+            Some("OAuth 2.0 Parameter: redirect_uri"),
+            None,
+            None,
+            Code::RedirectUriNotRegistered,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_scope",
+            Some("OAuth 2.0 Parameter: scope"),
+            None,
+            None,
+            Code::ScopeUnknown,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_request",
+            Some("OAuth 2.0 Parameter: code_challenge_method"),
+            None,
+            None,
+            Code::PkceMethodUnsupported,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_request",
+            Some("OAuth 2.0 Parameter: code_challenge"),
+            None,
+            None,
+            Code::PkceChallengeMissing,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_request",
+            Some("OAuth 2.0 Parameter: client_id"),
+            None,
+            None,
+            Code::ClientUnknown,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_grant",
+            Some("Client authentication failed: code_verifier"),
+            None,
+            None,
+            Code::PkceVerifierMismatch,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_client",
+            Some("Client authentication failed: client_secret"),
+            None,
+            None,
+            Code::ClientAuthSecretMismatch,
+            None,
+        ),
+        (
+            SPRING,
+            "invalid_client",
+            Some("Client authentication failed: client_id"),
+            None,
+            None,
+            Code::ClientUnknown,
+            None,
+        ),
+    ];
+
+    fn lookup(c: &Case) -> Option<Match> {
+        match c.4 {
+            Some(page) => in_page(page),
+            None => in_error(c.1, c.2, c.3),
+        }
+    }
+
+    #[test]
+    fn every_case_names_its_code_and_value() {
+        for c in CASES {
+            let m = lookup(c).unwrap_or_else(|| panic!("no phrase matches {c:?}"));
+            assert_eq!(m.phrase.provider, c.0, "{c:?} matched {:?}", m.phrase);
+            assert_eq!(m.code, c.5, "{c:?}");
+            assert_eq!(m.offending.as_ref().map(|(_, v)| v.as_str()), c.6, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn every_row_has_a_case_and_a_source() {
+        for (i, p) in PHRASES.iter().enumerate() {
+            assert!(
+                p.source.starts_with("https://") || p.source.contains(':'),
+                "row {i} has no source"
+            );
+            assert!(
+                CASES
+                    .iter()
+                    .any(|c| lookup(c).is_some_and(|m| std::ptr::eq(m.phrase, p))),
+                "row {i} ({} {:?}) has no test case",
+                p.provider,
+                p.matcher
+            );
+        }
+    }
+
+    #[test]
+    fn shared_phrases_name_nothing() {
+        // Phrases that several causes share are not guessed at.
+        assert_eq!(
+            in_error("invalid_grant", Some("grant request is invalid"), None),
+            None
+        );
+        assert_eq!(in_error("invalid_grant", None, None), None);
+        assert_eq!(
+            in_error(
+                "invalid_grant",
+                Some(
+                    "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
+                ),
+                None
+            ),
+            None
+        );
+        assert_eq!(in_page("<h1>Something went wrong</h1>"), None);
+        // An error value alone does not match a description row of another error.
+        assert_eq!(in_error("invalid_grant", Some("Unauthorized"), None), None);
+    }
+
+    #[test]
+    fn values_are_cut_without_panicking_on_odd_text() {
+        let o = Offending {
+            what: "x",
+            after: "é'",
+            before: "'",
+        };
+        for t in ["", "é'", "é''", "ééé'abc", "\u{10ffff}é'v'"] {
+            let _ = cut(t, &o);
+        }
+        assert_eq!(cut("é'v'", &o).as_deref(), Some("v"));
+        assert_eq!(aadsts_numbers("AADSTS AADSTS12x AADSTS"), vec![12]);
+    }
+}
