@@ -266,19 +266,37 @@ impl CallStore {
         let sums: String = (0..BUCKETS)
             .map(|i| format!(", CAST(SUM(h{i:02}) AS BIGINT) AS s{i:02}"))
             .collect();
-        let mut binds = vec![
-            Bind::Int(q.since.div_euclid(60)),
-            Bind::Int(q.until.div_euclid(60)),
-        ];
+        let (first, last) = (q.since.div_euclid(60), q.until.div_euclid(60));
+        // Whole hours inside the range come from the hour rollup; the minutes before the
+        // first and after the last whole hour from the minute rollup. Per-minute buckets need
+        // the minute rollup throughout.
+        let hours_from = first + (60 - first.rem_euclid(60)) % 60;
+        let hours_to = (last + 1) - (last + 1).rem_euclid(60);
+        let mut binds = Vec::new();
+        let mut filter = String::new();
+        q.filter.push_sql(&mut filter, &mut binds);
+        let n = binds.len();
+        binds.extend([first, last, hours_from, hours_to].map(Bind::Int));
+        let (f, l, hf, ht) = (n + 1, n + 2, n + 3, n + 4);
+        let source = if q.interval != Some(Interval::Minute) && hours_from < hours_to {
+            format!(
+                "SELECT * FROM candor_call_hours WHERE minute >= ${hf} AND minute < ${ht}{filter} \
+                 UNION ALL SELECT * FROM candor_call_minutes WHERE ((minute >= ${f} AND minute < ${hf}) \
+                 OR (minute >= ${ht} AND minute <= ${l})){filter}"
+            )
+        } else {
+            format!(
+                "SELECT * FROM candor_call_minutes WHERE minute >= ${f} AND minute <= ${l}{filter}"
+            )
+        };
         let mut sql = format!(
             "SELECT {bucket} AS bucket{keys}, CAST(SUM(calls) AS BIGINT) AS calls, \
              CAST(SUM(CASE WHEN status >= 400 THEN calls ELSE 0 END) AS BIGINT) AS errors, \
              CAST(SUM(latency_sum_us) AS BIGINT) AS latency_sum_us, \
              CAST(MAX(latency_max_us) AS BIGINT) AS latency_max_us{sums} \
-             FROM candor_call_minutes WHERE minute >= $1 AND minute <= $2",
+             FROM ({source}) AS r WHERE 1 = 1",
             keys = keys.concat()
         );
-        q.filter.push_sql(&mut sql, &mut binds);
         let mut group: Vec<String> = Vec::new();
         if q.interval.is_some() {
             group.push("1".into());

@@ -107,7 +107,13 @@ fn sqlite_schema() -> String {
             client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
             partial INTEGER NOT NULL, calls INTEGER NOT NULL,
             latency_sum_us INTEGER NOT NULL, latency_max_us INTEGER NOT NULL{buckets});
-         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);"
+         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);
+         CREATE TABLE IF NOT EXISTS candor_call_hours (
+            minute INTEGER NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
+            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
+            partial INTEGER NOT NULL, calls INTEGER NOT NULL,
+            latency_sum_us INTEGER NOT NULL, latency_max_us INTEGER NOT NULL{buckets});
+         CREATE INDEX IF NOT EXISTS candor_call_hours_minute ON candor_call_hours (minute);"
     )
 }
 
@@ -132,7 +138,13 @@ fn postgres_schema() -> String {
             client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
             partial SMALLINT NOT NULL, calls BIGINT NOT NULL,
             latency_sum_us BIGINT NOT NULL, latency_max_us BIGINT NOT NULL{buckets});
-         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);"
+         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);
+         CREATE TABLE IF NOT EXISTS candor_call_hours (
+            minute BIGINT NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
+            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
+            partial SMALLINT NOT NULL, calls BIGINT NOT NULL,
+            latency_sum_us BIGINT NOT NULL, latency_max_us BIGINT NOT NULL{buckets});
+         CREATE INDEX IF NOT EXISTS candor_call_hours_minute ON candor_call_hours (minute);"
     )
 }
 
@@ -186,12 +198,14 @@ struct Agg {
     buckets: [i64; BUCKETS],
 }
 
-/// The batch's calls, summed per minute and key.
-fn rollup(calls: &[Call]) -> Vec<(Key, Agg)> {
+/// The batch's calls, summed per key and per `width` minutes (1: the minute rollup; 60: the
+/// hour rollup, whose `minute` is the hour's first).
+fn rollup(calls: &[Call], width: i64) -> Vec<(Key, Agg)> {
     let mut map: HashMap<Key, Agg> = HashMap::new();
     for c in calls {
+        let minute = c.at_us.div_euclid(60_000_000);
         let key = Key {
-            minute: c.at_us.div_euclid(60_000_000),
+            minute: minute - minute.rem_euclid(width),
             source: c.source,
             route: c.route.clone(),
             client_id: c.principal.as_ref().and_then(|p| p.client_id.clone()),
@@ -247,34 +261,40 @@ macro_rules! insert_batch {
             });
             q.build().execute(&mut *$tx).await?;
         }
-        let rows = rollup($calls);
         let buckets: Vec<String> = bucket_columns().collect();
-        for chunk in rows.chunks(ROLLUPS_PER_INSERT) {
-            let mut q: QueryBuilder<$db> = QueryBuilder::new(format!(
-                "INSERT INTO candor_call_minutes ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
+        for (table, width) in ROLLUPS {
+            let rows = rollup($calls, width);
+            for chunk in rows.chunks(ROLLUPS_PER_INSERT) {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new(format!(
+                    "INSERT INTO {table} ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
                  latency_max_us, {}) ",
-                buckets.join(", ")
-            ));
-            q.push_values(chunk, |mut b, (k, a)| {
-                b.push_bind(k.minute)
-                    .push_bind(k.source.as_str())
-                    .push_bind(k.route.to_string())
-                    .push_bind(k.client_id.as_deref().map(str::to_string))
-                    .push_bind(i32::from(k.status))
-                    .push_bind(k.diagnosis)
-                    .push_bind(k.upstream.as_deref().map(str::to_string))
-                    .push_bind(1i16)
-                    .push_bind(a.calls)
-                    .push_bind(a.sum_us)
-                    .push_bind(a.max_us);
-                for n in a.buckets {
-                    b.push_bind(n);
-                }
-            });
-            q.build().execute(&mut *$tx).await?;
+                    buckets.join(", ")
+                ));
+                q.push_values(chunk, |mut b, (k, a)| {
+                    b.push_bind(k.minute)
+                        .push_bind(k.source.as_str())
+                        .push_bind(k.route.to_string())
+                        .push_bind(k.client_id.as_deref().map(str::to_string))
+                        .push_bind(i32::from(k.status))
+                        .push_bind(k.diagnosis)
+                        .push_bind(k.upstream.as_deref().map(str::to_string))
+                        .push_bind(1i16)
+                        .push_bind(a.calls)
+                        .push_bind(a.sum_us)
+                        .push_bind(a.max_us);
+                    for n in a.buckets {
+                        b.push_bind(n);
+                    }
+                });
+                q.build().execute(&mut *$tx).await?;
+            }
         }
     }};
 }
+
+/// The rollup tables and their widths in minutes. A statistic over whole hours reads the
+/// hour table (60× fewer rows), the minutes at the range's edges the minute table.
+const ROLLUPS: [(&str, i64); 2] = [("candor_call_minutes", 1), ("candor_call_hours", 60)];
 
 impl CallStore {
     /// Opens the call log at `url` — `sqlite://PATH` (created when missing), `sqlite::memory:`
@@ -381,17 +401,28 @@ impl CallStore {
         Ok(())
     }
 
-    /// Folds the partial rollup rows of minutes before `before_minute` (Unix minutes) into
-    /// one row per key; returns how many partial rows were folded.
+    /// Folds the partial rollup rows of minutes before `before_minute` (Unix minutes), and of
+    /// the hours closed by then, into one row per key; returns how many partial rows were
+    /// folded.
     pub async fn compact(&self, before_minute: i64) -> Result<u64> {
+        let mut folded = 0;
+        for (table, width) in ROLLUPS {
+            let before = before_minute - before_minute.rem_euclid(width);
+            folded += self.compact_table(table, before).await?;
+        }
+        Ok(folded)
+    }
+
+    async fn compact_table(&self, table: &str, before: i64) -> Result<u64> {
         let sums: String = bucket_columns()
             .map(|c| format!(", SUM({c})"))
             .collect::<String>();
         let columns: String = bucket_columns()
             .map(|c| format!(", {c}"))
             .collect::<String>();
+        // `table` is one of ROLLUPS: a fixed name.
         let insert = format!(
-            "INSERT INTO candor_call_minutes ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
+            "INSERT INTO {table} ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
              latency_max_us{columns}) \
              SELECT {KEY_COLUMNS}, 0, SUM(calls), SUM(latency_sum_us), MAX(latency_max_us){sums}"
         );
@@ -401,16 +432,16 @@ impl CallStore {
                 // fold and the delete.
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
                 sqlx::query(AssertSqlSafe(format!(
-                    "{insert} FROM candor_call_minutes WHERE partial = 1 AND minute < $1 \
+                    "{insert} FROM {table} WHERE partial = 1 AND minute < $1 \
                      GROUP BY {KEY_COLUMNS}"
                 )))
-                .bind(before_minute)
+                .bind(before)
                 .execute(&mut *tx)
                 .await?;
-                let folded = sqlx::query(
-                    "DELETE FROM candor_call_minutes WHERE partial = 1 AND minute < $1",
-                )
-                .bind(before_minute)
+                let folded = sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE partial = 1 AND minute < $1"
+                )))
+                .bind(before)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -426,12 +457,12 @@ impl CallStore {
                     .execute(&mut *tx)
                     .await?;
                 let folded: i64 = sqlx::query(AssertSqlSafe(format!(
-                    "WITH gone AS (DELETE FROM candor_call_minutes WHERE partial = 1 \
+                    "WITH gone AS (DELETE FROM {table} WHERE partial = 1 \
                      AND minute < $1 RETURNING *), \
                      folded AS ({insert} FROM gone GROUP BY {KEY_COLUMNS} RETURNING 1) \
                      SELECT (SELECT COUNT(*) FROM gone) AS n"
                 )))
-                .bind(before_minute)
+                .bind(before)
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("n")?;
@@ -485,12 +516,16 @@ impl CallStore {
                     .rows_affected();
             }
         }
-        on_pool!(self, p => {
-            sqlx::query("DELETE FROM candor_call_minutes WHERE minute < $1")
-                .bind(cutoff_minute)
-                .execute(p)
-                .await?;
-        });
+        for (table, width) in ROLLUPS {
+            // An hour is kept until all of it is past the cutoff.
+            let before = cutoff_minute - cutoff_minute.rem_euclid(width);
+            on_pool!(self, p => {
+                sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE minute < $1")))
+                    .bind(before)
+                    .execute(p)
+                    .await?;
+            });
+        }
         Ok(gone)
     }
 
@@ -684,10 +719,11 @@ impl CallStore {
         )
     }
 
-    /// Rollup rows still partial (tests).
+    /// Rollup rows still partial, in both tables (tests).
     pub async fn count_partial_rollups(&self) -> Result<i64> {
         Ok(on_pool!(self, p => sqlx::query(
-            "SELECT COUNT(*) AS n FROM candor_call_minutes WHERE partial = 1")
+            "SELECT (SELECT COUNT(*) FROM candor_call_minutes WHERE partial = 1) \
+             + (SELECT COUNT(*) FROM candor_call_hours WHERE partial = 1) AS n")
             .fetch_one(p)
             .await?
             .try_get("n")?))

@@ -257,6 +257,18 @@ async fn check_aggregates(store: &CallStore) {
     q.until = BASE + 60;
     assert_eq!(store.stats(&q).await.unwrap()[0].calls, 2);
 
+    // A range that starts and ends inside hours: its whole hour from the hour rollup, its
+    // edges from the minute rollup (minutes 1..=121: calls at +70, +75, +3605, +7200).
+    let mut q = query(&[Dimension::Route]);
+    q.since = BASE + 60;
+    q.until = BASE + 7_300;
+    let mixed = store.stats(&q).await.unwrap();
+    assert_eq!(mixed.iter().map(|r| r.calls).sum::<u64>(), 4);
+    q.interval = Some(Interval::Minute);
+    let per_minute = store.stats(&q).await.unwrap();
+    assert_eq!(per_minute.iter().map(|r| r.calls).sum::<u64>(), 4);
+    assert_eq!(per_minute.len(), 3, "minutes 1, 60 and 120, one route each");
+
     // An empty range answers no rows rather than a row of zeros.
     let mut q = query(&[]);
     q.since = BASE - 86_400;

@@ -85,6 +85,8 @@ pub struct RateLimitsSection {
     pub redis_retry: Option<String>,
     /// Callers remembered per limit in this node's memory (default 100000).
     pub max_keys: Option<usize>,
+    /// How often callers whose burst is full again are forgotten (default "10s").
+    pub forget_every: Option<String>,
     pub token: Option<candor_gateway::config::RateLimitsFile>,
     pub authorize: Option<candor_gateway::config::RateLimitsFile>,
     pub login: Option<candor_gateway::config::RateLimitsFile>,

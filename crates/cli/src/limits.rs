@@ -28,6 +28,9 @@ pub async fn limiter(resolved: &Resolved) -> Result<Limiter> {
         }
         local.max_keys = n;
     }
+    if let Some(t) = duration(&r.forget_every, "forget_every")? {
+        local.forget_every = t;
+    }
     let Some(url) = &r.redis_url else {
         return Limiter::local(local).map_err(|e| anyhow::anyhow!("rate limiter: {e}"));
     };

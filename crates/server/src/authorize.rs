@@ -151,6 +151,8 @@ pub async fn validate(
                 ),
             )
         })?;
+    // Only a registered client_id reaches the call log: an unknown one is any caller's text.
+    crate::calls::client(&client.client_id);
 
     // 2. The redirect URI.
     let (redirect_uri, sent) = match form.get("redirect_uri") {
