@@ -97,7 +97,11 @@ async fn main() {
             } else {
                 (200, None)
             };
-            let slow = if rng.next().is_multiple_of(1000) { 2_000_000 } else { 0 };
+            let slow = if rng.next().is_multiple_of(1000) {
+                2_000_000
+            } else {
+                0
+            };
             calls.push(Call {
                 at_us,
                 source: Source::Gateway,

@@ -78,6 +78,11 @@ impl Counters {
 #[derive(Debug)]
 pub struct Recorder {
     tx: mpsc::Sender<Call>,
+    /// Wakes the writer when a batch is waiting, so that a call never wakes it on its own: at
+    /// tens of thousands of calls a second, one wake-up per call would cost more than the
+    /// writes.
+    kick: Arc<tokio::sync::Notify>,
+    batch: usize,
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -90,15 +95,20 @@ impl Recorder {
         let (tx, rx) = mpsc::channel(settings.queue.max(1));
         let counters = Arc::new(Counters::default());
         let (stop, stopped) = watch::channel(false);
+        let kick = Arc::new(tokio::sync::Notify::new());
+        let batch = settings.batch.max(1);
         let writer = tokio::spawn(write_loop(
             store.clone(),
             settings,
             rx,
             counters.clone(),
             stopped,
+            kick.clone(),
         ));
         Arc::new(Recorder {
             tx,
+            kick,
+            batch,
             counters,
             stop,
             writer: Mutex::new(Some(writer)),
@@ -111,6 +121,9 @@ impl Recorder {
         match self.tx.try_send(call) {
             Ok(()) => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                if self.queued_now() >= self.batch {
+                    self.kick.notify_one();
+                }
             }
             Err(_) => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -153,46 +166,69 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Call>,
     counters: Arc<Counters>,
     mut stopped: watch::Receiver<bool>,
+    kick: Arc<tokio::sync::Notify>,
 ) {
     let batch_size = settings.batch.max(1);
     let mut batch: Vec<Call> = Vec::with_capacity(batch_size);
     let failing = AtomicBool::new(false);
+    let mut flush_tick = tokio::time::interval(settings.flush_every);
+    flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut compact_tick = tokio::time::interval(COMPACT_EVERY);
     let mut purge_tick = tokio::time::interval(PURGE_EVERY);
     loop {
-        // Looked at, not only awaited: the gathering below may have consumed the change.
+        // Looked at, not only awaited: a change seen by an earlier select is consumed.
         if *stopped.borrow() {
             break;
         }
+        // The queue is read only here, with try_recv: a sender never wakes this task. It
+        // runs when a batch is full (kick), when the flush interval is over, or for upkeep.
         tokio::select! {
             biased;
             _ = stopped.changed() => break,
-            n = rx.recv_many(&mut batch, batch_size) => {
-                if n == 0 {
-                    break;
-                }
-                // Gather until the batch is full or a flush interval has passed.
-                let deadline = tokio::time::Instant::now() + settings.flush_every;
-                while batch.len() < batch_size {
-                    let room = batch_size - batch.len();
-                    tokio::select! {
-                        n = rx.recv_many(&mut batch, room) => if n == 0 { break },
-                        _ = tokio::time::sleep_until(deadline) => break,
-                        _ = stopped.changed() => break,
-                    }
-                }
-                write(&store, &settings, &mut batch, &counters, &failing).await;
+            _ = kick.notified() => {}
+            _ = flush_tick.tick() => {}
+            _ = compact_tick.tick() => {
+                maintain(&store, &settings, false).await;
+                continue;
             }
-            _ = compact_tick.tick() => maintain(&store, &settings, false).await,
-            _ = purge_tick.tick() => maintain(&store, &settings, true).await,
+            _ = purge_tick.tick() => {
+                maintain(&store, &settings, true).await;
+                continue;
+            }
         }
+        drain(&mut rx, &mut batch, &store, &settings, &counters, &failing).await;
     }
     // Shutting down: what is queued is written before the task ends.
     rx.close();
-    while rx.recv_many(&mut batch, batch_size).await > 0 {
-        write(&store, &settings, &mut batch, &counters, &failing).await;
+    drain(&mut rx, &mut batch, &store, &settings, &counters, &failing).await;
+}
+
+/// Writes everything queued now, a batch at a time.
+async fn drain(
+    rx: &mut mpsc::Receiver<Call>,
+    batch: &mut Vec<Call>,
+    store: &CallStore,
+    settings: &Settings,
+    counters: &Counters,
+    failing: &AtomicBool,
+) {
+    let size = settings.batch.max(1);
+    loop {
+        while batch.len() < size {
+            match rx.try_recv() {
+                Ok(call) => batch.push(call),
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            return;
+        }
+        let full = batch.len() >= size;
+        write(store, settings, batch, counters, failing).await;
+        if !full {
+            return;
+        }
     }
-    write(&store, &settings, &mut batch, &counters, &failing).await;
 }
 
 /// Attempts per batch before its calls are given up (and counted as failed).

@@ -299,6 +299,7 @@ macro_rules! both {
 }
 
 both!(
+    limits_by_client_count_each_verified_client_on_its_own,
     forwards_with_the_identity_and_enforces_scopes,
     each_refusal_is_named,
     a_revoked_token_is_refused_within_a_second,
@@ -1469,4 +1470,74 @@ async fn upstream_connections_are_reused_and_one_closed_while_idle_costs_no_requ
         get().await;
     }
     assert_eq!(up.accepted.load(Ordering::SeqCst), 2);
+}
+
+/// A route limited per client_id: each client's verified token spends its own budget; the
+/// refusal is a 429 with the limit's headers; forwarded answers carry `RateLimit`.
+async fn limits_by_client_count_each_verified_client_on_its_own(issuer: Issuer) {
+    let (upstream, _u) = echo_upstream(None).await;
+    let g = gateway(&format!(
+        "{}{}",
+        issuer_toml(&issuer, ""),
+        route_toml(
+            "orders",
+            "/orders",
+            upstream,
+            "rate_limit = { rate = \"2/min\", burst = 2, key = \"client_id\" }"
+        )
+    ))
+    .await;
+    let (a_id, a_secret) = issuer.client(&["orders:read"], Format::Jwt).await;
+    let (b_id, b_secret) = issuer.client(&["orders:read"], Format::Jwt).await;
+    let a = issuer.token(&a_id, &a_secret, "orders:read").await;
+    let b = issuer.token(&b_id, &b_secret, "orders:read").await;
+    let url = format!("{}/orders/1", g.base);
+    let first = call(reqwest::Method::GET, &url, Some(&a), &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.headers.get("ratelimit").and_then(|v| v.to_str().ok()),
+        Some("\"route:orders\";r=1;t=30")
+    );
+    assert_eq!(
+        call(reqwest::Method::GET, &url, Some(&a), &[]).await.status,
+        200
+    );
+    let third = call(reqwest::Method::GET, &url, Some(&a), &[]).await;
+    refused(&third, 429, "rate_limit.exceeded");
+    assert!(third.headers.get("www-authenticate").is_none());
+    let retry: u64 = third.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert_eq!(
+        third.headers["ratelimit-policy"].to_str().unwrap(),
+        "\"route:orders\";q=2;w=60;candor-burst=2"
+    );
+    let description = third.body["error_description"].as_str().unwrap();
+    assert!(description.contains("per client_id"), "{description}");
+    // Another client has a budget of its own.
+    assert_eq!(
+        call(reqwest::Method::GET, &url, Some(&b), &[]).await.status,
+        200
+    );
+    // A bad token is refused for itself, not counted against a client.
+    refused(
+        &call(reqwest::Method::GET, &url, Some("not.a.jwt"), &[]).await,
+        401,
+        "token.malformed",
+    );
+    let metrics = reqwest::get(format!("{}/metrics", g.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "candor_rate_limit_decisions_total{policy=\"route:orders\",outcome=\"limited\"} 1"
+        ),
+        "{metrics}"
+    );
 }

@@ -9,6 +9,7 @@ use crate::common::{Auth, Backend, TestServer};
 
 crate::both!(
     every_token_request_is_recorded_without_secrets,
+    the_token_endpoint_limits_by_address_and_by_authenticated_client,
     the_admin_listener_serves_metrics_and_the_guarded_api,
 );
 
@@ -206,4 +207,69 @@ async fn the_admin_listener_serves_metrics_and_the_guarded_api(s: TestServer) {
     assert_eq!(tail["calls"].as_array().map(Vec::len), Some(1));
     assert_eq!(tail["calls"][0]["status"], 401);
     log.recorder.shutdown().await;
+}
+
+fn token_limits(settings: &mut candor_server::Settings) {
+    let policy = |name: &str, burst| {
+        candor_limit::Policy::new(name, "1/min".parse().unwrap(), burst).unwrap()
+    };
+    settings.rate_limits.token = vec![
+        (policy("server:token:0", 3), candor_limit::KeyKind::ClientId),
+        (policy("server:token:1", 6), candor_limit::KeyKind::Ip),
+    ];
+}
+
+async fn the_token_endpoint_limits_by_address_and_by_authenticated_client(s: TestServer) {
+    // The harness's server, restarted with limits: 3 per client, 6 per address.
+    let s = TestServer::start_with(s.backend, token_limits)
+        .await
+        .unwrap();
+    let (id, secret) = s.service_client().await;
+    // Wrong secrets: refused for themselves, and not counted against the client (only an
+    // authenticated client spends its budget) — but counted against the address.
+    for _ in 0..2 {
+        let r = s
+            .post_form(
+                "/token",
+                &[("grant_type", "client_credentials")],
+                Auth::Basic(&id, "wrong"),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    for _ in 0..3 {
+        s.cc_token(&id, &secret, None).await;
+    }
+    // The client's fourth: its own budget of 3 is spent.
+    let r = s
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&id, &secret),
+        )
+        .await;
+    r.assert_error(429, "temporarily_unavailable", "rate_limit.exceeded");
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().unwrap_or(0) >= 1)
+    );
+    assert_eq!(
+        r.header("ratelimit-policy"),
+        Some("\"server:token:0\";q=1;w=60;candor-burst=3")
+    );
+    // The address has spent its 6 (2 wrong, 3 granted, the refused fourth): now anyone from
+    // it is refused, before authentication.
+    let (other, other_secret) = s.service_client().await;
+    let r = s
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&other, &other_secret),
+        )
+        .await;
+    r.assert_error(429, "temporarily_unavailable", "rate_limit.exceeded");
+    assert_eq!(
+        r.header("ratelimit-policy"),
+        Some("\"server:token:1\";q=1;w=60;candor-burst=6")
+    );
 }
