@@ -72,6 +72,19 @@ macro_rules! on_pool {
     };
 }
 
+/// Binds a query's values ([`crate::stats::Bind`]) in order; a macro, as [`on_pool!`]'s body
+/// is compiled once per backend.
+macro_rules! bind_all {
+    ($q:ident, $binds:expr) => {
+        for b in $binds {
+            $q = match b {
+                crate::stats::Bind::Int(n) => $q.bind(*n),
+                crate::stats::Bind::Text(s) => $q.bind(s.clone()),
+            };
+        }
+    };
+}
+
 /// Calls per multi-row INSERT: 18 parameters each stays under SQLite's 32766.
 const CALLS_PER_INSERT: usize = 500;
 /// Rollup rows per INSERT: 43 parameters each.
@@ -89,10 +102,28 @@ fn bucket_columns() -> impl Iterator<Item = String> {
 
 const KEY_COLUMNS: &str = "minute, source, route, client_id, status, diagnosis, upstream";
 
-fn sqlite_schema() -> String {
+/// The DDL of the rollup tables ([`ROLLUPS`]), in a backend's integer types: `int` for
+/// counts and times, `small` for the partial flag.
+fn rollup_schema(int: &str, small: &str) -> String {
     let buckets: String = bucket_columns()
-        .map(|c| format!(", {c} INTEGER NOT NULL DEFAULT 0"))
+        .map(|c| format!(", {c} {int} NOT NULL DEFAULT 0"))
         .collect();
+    ROLLUPS
+        .iter()
+        .map(|(table, _)| {
+            format!(
+                "CREATE TABLE IF NOT EXISTS {table} (
+                    minute {int} NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
+                    client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
+                    partial {small} NOT NULL, calls {int} NOT NULL,
+                    latency_sum_us {int} NOT NULL, latency_max_us {int} NOT NULL{buckets});
+                 CREATE INDEX IF NOT EXISTS {table}_minute ON {table} (minute);\n"
+            )
+        })
+        .collect()
+}
+
+fn sqlite_schema() -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS candor_calls (
             id INTEGER PRIMARY KEY,
@@ -102,25 +133,12 @@ fn sqlite_schema() -> String {
             bytes_in INTEGER, bytes_out INTEGER, client_id TEXT, subject TEXT, scopes TEXT,
             issuer TEXT, diagnosis TEXT, request_id TEXT);
          CREATE INDEX IF NOT EXISTS candor_calls_at ON candor_calls (at_us);
-         CREATE TABLE IF NOT EXISTS candor_call_minutes (
-            minute INTEGER NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
-            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
-            partial INTEGER NOT NULL, calls INTEGER NOT NULL,
-            latency_sum_us INTEGER NOT NULL, latency_max_us INTEGER NOT NULL{buckets});
-         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);
-         CREATE TABLE IF NOT EXISTS candor_call_hours (
-            minute INTEGER NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
-            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
-            partial INTEGER NOT NULL, calls INTEGER NOT NULL,
-            latency_sum_us INTEGER NOT NULL, latency_max_us INTEGER NOT NULL{buckets});
-         CREATE INDEX IF NOT EXISTS candor_call_hours_minute ON candor_call_hours (minute);"
+         {}",
+        rollup_schema("INTEGER", "INTEGER")
     )
 }
 
 fn postgres_schema() -> String {
-    let buckets: String = bucket_columns()
-        .map(|c| format!(", {c} BIGINT NOT NULL DEFAULT 0"))
-        .collect();
     format!(
         "CREATE SEQUENCE IF NOT EXISTS candor_calls_id;
          CREATE TABLE IF NOT EXISTS candor_calls (
@@ -133,18 +151,8 @@ fn postgres_schema() -> String {
          CREATE TABLE IF NOT EXISTS candor_calls_default PARTITION OF candor_calls DEFAULT;
          CREATE INDEX IF NOT EXISTS candor_calls_at ON candor_calls (at_us);
          CREATE INDEX IF NOT EXISTS candor_calls_id_index ON candor_calls (id);
-         CREATE TABLE IF NOT EXISTS candor_call_minutes (
-            minute BIGINT NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
-            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
-            partial SMALLINT NOT NULL, calls BIGINT NOT NULL,
-            latency_sum_us BIGINT NOT NULL, latency_max_us BIGINT NOT NULL{buckets});
-         CREATE INDEX IF NOT EXISTS candor_call_minutes_minute ON candor_call_minutes (minute);
-         CREATE TABLE IF NOT EXISTS candor_call_hours (
-            minute BIGINT NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
-            client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
-            partial SMALLINT NOT NULL, calls BIGINT NOT NULL,
-            latency_sum_us BIGINT NOT NULL, latency_max_us BIGINT NOT NULL{buckets});
-         CREATE INDEX IF NOT EXISTS candor_call_hours_minute ON candor_call_hours (minute);"
+         {}",
+        rollup_schema("BIGINT", "SMALLINT")
     )
 }
 
@@ -625,12 +633,7 @@ impl CallStore {
         sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 100_000)));
         let mut rows: Vec<StoredCall> = on_pool!(self, p => {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-            for b in &binds {
-                q = match b {
-                    crate::stats::Bind::Int(n) => q.bind(*n),
-                    crate::stats::Bind::Text(s) => q.bind(s.clone()),
-                };
-            }
+            bind_all!(q, &binds);
             let rows = q.fetch_all(p).await?;
             rows.iter().map(|r| Ok(StoredCall {
                 id: r.try_get("id")?,
@@ -668,12 +671,7 @@ impl CallStore {
     ) -> Result<Vec<crate::stats::RawRow>> {
         let out = on_pool!(self, p => {
             let mut q = sqlx::query(AssertSqlSafe(sql.to_string()));
-            for b in binds {
-                q = match b {
-                    crate::stats::Bind::Int(n) => q.bind(*n),
-                    crate::stats::Bind::Text(s) => q.bind(s.clone()),
-                };
-            }
+            bind_all!(q, binds);
             let rows = q.fetch_all(p).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {

@@ -106,8 +106,9 @@ impl Refused {
 /// The decisions a request met, for the headers of its response.
 #[derive(Default)]
 pub struct Checks {
-    /// The allowed decision with the least left, and its policy.
-    tightest: Option<(Policy, Decision)>,
+    /// The allowed decision with the least left, and its limit (a shared handle: no copy of
+    /// the policy per request).
+    tightest: Option<(Limit, Decision)>,
 }
 
 impl Checks {
@@ -132,7 +133,7 @@ impl Checks {
                 .as_ref()
                 .is_none_or(|(_, d)| decision.remaining() < d.remaining());
             if tighter {
-                self.tightest = Some((limit.policy().clone(), decision));
+                self.tightest = Some((limit.clone(), decision));
             }
         }
         Ok(())
@@ -140,8 +141,8 @@ impl Checks {
 
     /// Adds `RateLimit-Policy` and `RateLimit` of the tightest limit to an answer.
     pub fn annotate(&self, headers: &mut HeaderMap) {
-        if let Some((policy, decision)) = &self.tightest {
-            for (name, value) in candor_limit::headers(policy, decision) {
+        if let Some((limit, decision)) = &self.tightest {
+            for (name, value) in candor_limit::headers(limit.policy(), decision) {
                 headers.insert(name, value);
             }
         }
