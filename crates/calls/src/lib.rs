@@ -14,6 +14,7 @@
 )]
 
 pub mod api;
+pub mod block;
 pub mod histogram;
 pub mod params;
 pub mod record;
@@ -35,6 +36,9 @@ pub enum CallsError {
     /// A query that cannot be answered as asked (a bad dimension, range or filter).
     #[error("{0}")]
     Query(String),
+    /// A block that cannot be read back (damaged, or written by a later version).
+    #[error("call log block: {0}")]
+    Block(String),
     #[error("call log database: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -1,20 +1,30 @@
-//! Off the request path: a bounded queue of calls, written in batches by one task.
+//! Off the request path: calls gathered per thread, made ready there, written in batches by
+//! one task.
 //!
-//! [`Recorder::record`] never waits: it hands the call to the queue, or, when the queue is
-//! full (the database is slow or down), drops it and counts the drop. The writer takes a batch
-//! when it has [`Settings::batch`] calls or a second after its first call, whichever comes
-//! first. [`Recorder::shutdown`] writes what is queued before it returns. The same task keeps
-//! the log: it folds closed minutes' rollups every minute and purges past the retention
-//! every hour.
+//! [`Recorder::record`] never waits. A call goes into its thread's shard (an uncontended lock:
+//! each thread keeps to one); every [`HANDOFF`] calls the thread encodes its shard into blocks
+//! and rollup sums ([`Prepared`]) and hands them to the writer — or, when the queue is full
+//! (the database is slow or down), drops them and counts the drop. So what crosses between
+//! cores is one buffer per few hundred calls: no call is freed, and no shared counter or
+//! reference count touched, on another core than the one that made it — at the gateway's
+//! saturation, that traffic cost more than the writes. The writer writes when it has
+//! [`Settings::batch`] calls, and every flush interval collects what sits in the shards.
+//! [`Recorder::shutdown`] writes everything before it returns. The same task keeps the log:
+//! it folds closed minutes' rollups every minute and purges past the retention every hour.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc, watch};
 
 use crate::record::{Call, now_us};
-use crate::store::CallStore;
+use crate::store::{CallStore, Prepared};
+
+/// Calls a thread gathers before it makes them ready and hands them over (fewer when the
+/// queue is small: an eighth of it).
+pub const HANDOFF: usize = 512;
 
 /// How the recorder runs.
 #[derive(Debug, Clone)]
@@ -74,10 +84,25 @@ impl Counters {
     }
 }
 
+/// The calls one thread has gathered (see the module's documentation). Aligned to its own
+/// cache lines, so that two threads' shards never share one.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Shard {
+    calls: std::sync::Mutex<Vec<Call>>,
+}
+
 /// The handle requests record through. Cheap to share (`Arc`).
 #[derive(Debug)]
 pub struct Recorder {
-    tx: mpsc::Sender<Call>,
+    shards: Box<[Shard]>,
+    handoff: usize,
+    /// Calls made ready and waiting for the writer; bounded by `queue`.
+    waiting: AtomicUsize,
+    queue: usize,
+    tx: mpsc::UnboundedSender<Prepared>,
+    /// Set first by [`Recorder::shutdown`]: a call recorded after it is dropped.
+    stopping: AtomicBool,
     /// Wakes the writer when a batch is waiting, so that a call never wakes it on its own: at
     /// tens of thousands of calls a second, one wake-up per call would cost more than the
     /// writes.
@@ -89,45 +114,122 @@ pub struct Recorder {
     store: CallStore,
 }
 
+/// Threads are numbered on their first call, and keep to the shard of their number.
+fn thread_number() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static NUMBER: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+    NUMBER.with(|n| {
+        n.get().unwrap_or_else(|| {
+            let mine = NEXT.fetch_add(1, Ordering::Relaxed);
+            n.set(Some(mine));
+            mine
+        })
+    })
+}
+
 impl Recorder {
     /// Starts the writer (on the current runtime) over `store`.
     pub fn start(store: CallStore, settings: Settings) -> Arc<Recorder> {
-        let (tx, rx) = mpsc::channel(settings.queue.max(1));
+        let (tx, rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
         let (stop, stopped) = watch::channel(false);
         let kick = Arc::new(tokio::sync::Notify::new());
-        let batch = settings.batch.max(1);
+        let queue = settings.queue.max(1);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let shards = (0..(threads * 2).clamp(2, 64))
+            .map(|_| Shard::default())
+            .collect();
+        let recorder = Arc::new(Recorder {
+            shards,
+            handoff: (queue / 8).clamp(1, HANDOFF),
+            waiting: AtomicUsize::new(0),
+            queue,
+            tx,
+            stopping: AtomicBool::new(false),
+            kick: kick.clone(),
+            batch: settings.batch.max(1),
+            counters: counters.clone(),
+            stop,
+            writer: Mutex::new(None),
+            store: store.clone(),
+        });
         let writer = tokio::spawn(write_loop(
-            store.clone(),
+            store,
             settings,
             rx,
-            counters.clone(),
+            recorder.clone(),
             stopped,
-            kick.clone(),
-        ));
-        Arc::new(Recorder {
-            tx,
             kick,
-            batch,
-            counters,
-            stop,
-            writer: Mutex::new(Some(writer)),
-            store,
-        })
+        ));
+        if let Ok(mut slot) = recorder.writer.try_lock() {
+            *slot = Some(writer);
+        }
+        recorder
     }
 
     /// Records one call; never waits.
     pub fn record(&self, call: Call) {
-        match self.tx.try_send(call) {
-            Ok(()) => {
-                self.counters.queued.fetch_add(1, Ordering::Relaxed);
-                if self.queued_now() >= self.batch {
-                    self.kick.notify_one();
-                }
-            }
-            Err(_) => {
+        let Some(shard) = self.shards.get(thread_number() % self.shards.len()) else {
+            return;
+        };
+        let full = {
+            let mut calls = shard.calls.lock().unwrap_or_else(PoisonError::into_inner);
+            // Looked at under the lock that shutdown takes to collect the shard: a call is
+            // either collected or dropped, never left behind.
+            if self.stopping.load(Ordering::Relaxed) {
+                drop(calls);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
             }
+            calls.push(call);
+            if calls.len() < self.handoff {
+                return;
+            }
+            std::mem::take(&mut *calls)
+        };
+        // Made ready here, outside the lock; the calls are freed on this thread.
+        self.hand_over(&full);
+    }
+
+    /// Makes `calls` ready and queues them for the writer, or drops them when the queue is full.
+    fn hand_over(&self, calls: &[Call]) {
+        let n = calls.len();
+        if n == 0 {
+            return;
+        }
+        if self.waiting.load(Ordering::Relaxed) + n > self.queue {
+            self.counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
+        let prepared = match Prepared::of(calls) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, calls = n, "cannot encode calls for the call log");
+                self.counters.failed.fetch_add(n as u64, Ordering::Relaxed);
+                return;
+            }
+        };
+        let waiting = self.waiting.fetch_add(n, Ordering::Relaxed) + n;
+        if self.tx.send(prepared).is_err() {
+            // The writer is gone.
+            self.waiting.fetch_sub(n, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
+        self.counters.queued.fetch_add(n as u64, Ordering::Relaxed);
+        if waiting >= self.batch {
+            self.kick.notify_one();
+        }
+    }
+
+    /// Hands over what every shard holds (the writer's flush, and shutdown).
+    fn collect_shards(&self) {
+        for shard in &self.shards {
+            let calls =
+                std::mem::take(&mut *shard.calls.lock().unwrap_or_else(PoisonError::into_inner));
+            self.hand_over(&calls);
         }
     }
 
@@ -140,14 +242,16 @@ impl Recorder {
         &self.store
     }
 
-    /// Calls waiting in the queue.
+    /// Calls made ready and waiting for the writer.
     pub fn queued_now(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Writes every queued call, then stops the writer. Calls recorded afterwards are dropped
     /// (and counted).
     pub async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.collect_shards();
         let _ = self.stop.send(true);
         if let Some(writer) = self.writer.lock().await.take() {
             let _ = writer.await;
@@ -163,18 +267,22 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 async fn write_loop(
     store: CallStore,
     settings: Settings,
-    mut rx: mpsc::Receiver<Call>,
-    counters: Arc<Counters>,
+    mut rx: mpsc::UnboundedReceiver<Prepared>,
+    recorder: Arc<Recorder>,
     mut stopped: watch::Receiver<bool>,
     kick: Arc<tokio::sync::Notify>,
 ) {
-    let batch_size = settings.batch.max(1);
-    let mut batch: Vec<Call> = Vec::with_capacity(batch_size);
     let failing = AtomicBool::new(false);
     let mut flush_tick = tokio::time::interval(settings.flush_every);
     flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut compact_tick = tokio::time::interval(COMPACT_EVERY);
     let mut purge_tick = tokio::time::interval(PURGE_EVERY);
+    let writer = Writer {
+        store: &store,
+        settings: &settings,
+        recorder: &recorder,
+        failing: &failing,
+    };
     loop {
         // Looked at, not only awaited: a change seen by an earlier select is consumed.
         if *stopped.borrow() {
@@ -186,7 +294,7 @@ async fn write_loop(
             biased;
             _ = stopped.changed() => break,
             _ = kick.notified() => {}
-            _ = flush_tick.tick() => {}
+            _ = flush_tick.tick() => recorder.collect_shards(),
             _ = compact_tick.tick() => {
                 maintain(&store, &settings, false).await;
                 continue;
@@ -196,78 +304,78 @@ async fn write_loop(
                 continue;
             }
         }
-        drain(&mut rx, &mut batch, &store, &settings, &counters, &failing).await;
+        writer.drain(&mut rx).await;
     }
-    // Shutting down: what is queued is written before the task ends.
+    // Shutting down: what is queued (shutdown collected the shards first) is written before
+    // the task ends.
     rx.close();
-    drain(&mut rx, &mut batch, &store, &settings, &counters, &failing).await;
+    writer.drain(&mut rx).await;
 }
 
-/// Writes everything queued now, a batch at a time.
-async fn drain(
-    rx: &mut mpsc::Receiver<Call>,
-    batch: &mut Vec<Call>,
-    store: &CallStore,
-    settings: &Settings,
-    counters: &Counters,
-    failing: &AtomicBool,
-) {
-    let size = settings.batch.max(1);
-    loop {
-        while batch.len() < size {
-            match rx.try_recv() {
-                Ok(call) => batch.push(call),
-                Err(_) => break,
+/// What writing needs, borrowed from the write loop.
+struct Writer<'a> {
+    store: &'a CallStore,
+    settings: &'a Settings,
+    recorder: &'a Recorder,
+    failing: &'a AtomicBool,
+}
+
+impl Writer<'_> {
+    /// Writes everything queued now, a batch at a time.
+    async fn drain(&self, rx: &mut mpsc::UnboundedReceiver<Prepared>) {
+        let size = self.settings.batch.max(1);
+        loop {
+            let mut batch = Prepared::default();
+            while batch.calls() < size {
+                match rx.try_recv() {
+                    Ok(p) => {
+                        self.recorder
+                            .waiting
+                            .fetch_sub(p.calls(), Ordering::Relaxed);
+                        batch.merge(p);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if batch.calls() == 0 {
+                return;
+            }
+            let full = batch.calls() >= size;
+            self.write(&batch).await;
+            if !full {
+                return;
             }
         }
-        if batch.is_empty() {
-            return;
+    }
+
+    async fn write(&self, batch: &Prepared) {
+        let counters = &self.recorder.counters;
+        let n = batch.calls() as u64;
+        for attempt in 1..=ATTEMPTS {
+            match self.store.write(&self.settings.node, batch).await {
+                Ok(()) => {
+                    counters.written.fetch_add(n, Ordering::Relaxed);
+                    counters.batches.fetch_add(1, Ordering::Relaxed);
+                    if self.failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!("the call log is written again");
+                    }
+                    return;
+                }
+                Err(e) if attempt == ATTEMPTS => {
+                    // Logged once per outage, not once per batch.
+                    if !self.failing.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %e, calls = n, "cannot write the call log; calls are dropped until it can");
+                    }
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await,
+            }
         }
-        let full = batch.len() >= size;
-        write(store, settings, batch, counters, failing).await;
-        if !full {
-            return;
-        }
+        counters.failed.fetch_add(n, Ordering::Relaxed);
     }
 }
 
 /// Attempts per batch before its calls are given up (and counted as failed).
 const ATTEMPTS: u32 = 3;
-
-async fn write(
-    store: &CallStore,
-    settings: &Settings,
-    batch: &mut Vec<Call>,
-    counters: &Counters,
-    failing: &AtomicBool,
-) {
-    if batch.is_empty() {
-        return;
-    }
-    let n = batch.len() as u64;
-    for attempt in 1..=ATTEMPTS {
-        match store.insert(&settings.node, batch).await {
-            Ok(()) => {
-                counters.written.fetch_add(n, Ordering::Relaxed);
-                counters.batches.fetch_add(1, Ordering::Relaxed);
-                if failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!("the call log is written again");
-                }
-                batch.clear();
-                return;
-            }
-            Err(e) if attempt == ATTEMPTS => {
-                // Logged once per outage, not once per batch.
-                if !failing.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, calls = n, "cannot write the call log; calls are dropped until it can");
-                }
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await,
-        }
-    }
-    counters.failed.fetch_add(n, Ordering::Relaxed);
-    batch.clear();
-}
 
 /// Folds closed minutes (and, with `purge`, enforces the retention).
 async fn maintain(store: &CallStore, settings: &Settings, purge: bool) {

@@ -145,6 +145,33 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether `call` passes: the same conditions as [`Filter::push_sql`], on a call read back.
+    pub fn matches(&self, call: &crate::store::StoredCall) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
+        let diagnosis = call.diagnosis.as_deref();
+        let diagnosis_ok = match self.diagnosis.as_deref() {
+            Some(d) if d.ends_with('*') => {
+                diagnosis.is_some_and(|have| have.starts_with(d.trim_end_matches('*')))
+            }
+            Some(d) => diagnosis == Some(d),
+            None => true,
+        };
+        let status_ok = match self.status {
+            Some(StatusFilter::Exact(n)) => call.status == n,
+            Some(StatusFilter::Class(c)) => call.status / 100 == c,
+            None => true,
+        };
+        self.source.is_none_or(|s| call.source == s.as_str())
+            && eq(&self.route, Some(&call.route))
+            && eq(&self.client_id, call.client_id.as_deref())
+            && eq(&self.upstream, call.upstream.as_deref())
+            && diagnosis_ok
+            && (!self.refused_only || diagnosis.is_some())
+            && status_ok
+    }
+
     /// Appends ` AND …` conditions (columns common to both tables) and their binds.
     pub(crate) fn push_sql(&self, sql: &mut String, binds: &mut Vec<Bind>) {
         let mut eq = |sql: &mut String, column: &str, value: &str| {

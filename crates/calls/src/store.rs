@@ -1,14 +1,16 @@
 //! Where calls are kept: SQLite (one file, the default) or PostgreSQL (several nodes).
 //!
-//! Two tables. `candor_calls` holds every call, for `calls tail` and drill-down; on PostgreSQL
-//! it is partitioned by day, so that the retention purge drops whole partitions. The
-//! `candor_call_minutes` rollup holds, per minute and per (source, route, client, status,
-//! diagnosis, upstream), the count, the latency sum and maximum and a latency histogram
-//! ([`crate::histogram`]); every statistic is a `SUM` over it, which is why a query over tens
+//! Three tables. `candor_call_blocks` holds every call, in blocks of one minute
+//! ([`crate::block`]), for `calls tail` and drill-down; on PostgreSQL it is partitioned by day,
+//! so that the retention purge drops whole partitions. The `candor_call_minutes` rollup holds,
+//! per minute and per (source, route, client, status, diagnosis, upstream), the count, the
+//! latency sum and maximum and a latency histogram ([`crate::histogram`]); every statistic is a
+//! `SUM` over it (or over `candor_call_hours`, the same per hour), which is why a query over tens
 //! of millions of calls reads thousands of rows, not millions.
 //!
-//! Each batch of calls is written with its rollup rows in one transaction, so the two tables
-//! always agree. A batch adds *partial* rollup rows (only its own calls); [`CallStore::compact`]
+//! Each batch of calls is written with its rollup rows in one transaction, so the tables
+//! always agree: the minutes where a filter matches, read from the rollup, are the minutes
+//! whose blocks hold the matching calls. A batch adds *partial* rollup rows (only its own calls); [`CallStore::compact`]
 //! folds the partial rows of closed minutes into one row per key. The SQL is the same on both
 //! backends (`$N` placeholders, `CAST(… AS BIGINT)`) except where said.
 
@@ -49,6 +51,50 @@ pub struct StoredCall {
     pub request_id: Option<String>,
 }
 
+/// A block row as read, not yet decoded.
+struct Block {
+    id: i64,
+    node: String,
+    encoding: i16,
+    body: Vec<u8>,
+}
+
+const BLOCK_COLUMNS: &str = "id, node, encoding, body";
+
+impl Block {
+    fn read<R: Row>(r: &R) -> Result<Block>
+    where
+        for<'c> &'c str: sqlx::ColumnIndex<R>,
+        i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        i16: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(Block {
+            id: r.try_get("id")?,
+            node: r.try_get("node")?,
+            encoding: r.try_get("encoding")?,
+            body: r.try_get("body")?,
+        })
+    }
+
+    /// The block's calls; none, with a warning, when it cannot be read.
+    fn calls(&self) -> Vec<StoredCall> {
+        crate::block::decode(self.id, &self.node, self.encoding, &self.body).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "skipping a call log block that cannot be read");
+            Vec::new()
+        })
+    }
+}
+
+/// `$1, $2, …, $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, Clone)]
 enum Db {
     Sqlite(SqlitePool),
@@ -85,15 +131,20 @@ macro_rules! bind_all {
     };
 }
 
-/// Calls per multi-row INSERT: 18 parameters each stays under SQLite's 32766.
-const CALLS_PER_INSERT: usize = 500;
-/// Rollup rows per INSERT: 43 parameters each.
+/// Rollup rows per INSERT: 43 parameters each stays under SQLite's 32766.
 const ROLLUPS_PER_INSERT: usize = 300;
-/// Raw rows deleted per statement on SQLite, so that a purge never holds the write lock long.
-const PURGE_CHUNK: i64 = 20_000;
+/// Blocks deleted per statement on SQLite, so that a purge never holds the write lock long.
+const PURGE_CHUNK: i64 = 500;
 
-const CALL_COLUMNS: &str = "at_us, node, source, route, method, path, status, latency_us, upstream, \
-     bytes_in, bytes_out, client_id, subject, scopes, issuer, diagnosis, request_id";
+/// Blocks read per query by `tail`.
+const TAIL_PAGE: usize = 8;
+/// Minutes looked up in the rollup per query by `tail`.
+const TAIL_MINUTES: i64 = 32;
+/// Blocks one `tail` opens at most: what bounds the work of a filter that matches rarely
+/// (its minutes are read from the rollup, so only blocks that hold a match are opened).
+const TAIL_MAX_BLOCKS: usize = 2_000;
+
+const MINUTE_US: i64 = 60_000_000;
 
 /// `h00, h01, …` — the histogram's columns.
 fn bucket_columns() -> impl Iterator<Item = String> {
@@ -125,14 +176,10 @@ fn rollup_schema(int: &str, small: &str) -> String {
 
 fn sqlite_schema() -> String {
     format!(
-        "CREATE TABLE IF NOT EXISTS candor_calls (
-            id INTEGER PRIMARY KEY,
-            at_us INTEGER NOT NULL, node TEXT NOT NULL, source TEXT NOT NULL,
-            route TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
-            status INTEGER NOT NULL, latency_us INTEGER NOT NULL, upstream TEXT,
-            bytes_in INTEGER, bytes_out INTEGER, client_id TEXT, subject TEXT, scopes TEXT,
-            issuer TEXT, diagnosis TEXT, request_id TEXT);
-         CREATE INDEX IF NOT EXISTS candor_calls_at ON candor_calls (at_us);
+        "CREATE TABLE IF NOT EXISTS candor_call_blocks (
+            id INTEGER PRIMARY KEY, minute INTEGER NOT NULL, node TEXT NOT NULL,
+            calls INTEGER NOT NULL, encoding INTEGER NOT NULL, body BLOB NOT NULL);
+         CREATE INDEX IF NOT EXISTS candor_call_blocks_minute ON candor_call_blocks (minute);
          {}",
         rollup_schema("INTEGER", "INTEGER")
     )
@@ -140,17 +187,15 @@ fn sqlite_schema() -> String {
 
 fn postgres_schema() -> String {
     format!(
-        "CREATE SEQUENCE IF NOT EXISTS candor_calls_id;
-         CREATE TABLE IF NOT EXISTS candor_calls (
-            id BIGINT NOT NULL DEFAULT nextval('candor_calls_id'),
-            at_us BIGINT NOT NULL, node TEXT NOT NULL, source TEXT NOT NULL,
-            route TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
-            status INTEGER NOT NULL, latency_us BIGINT NOT NULL, upstream TEXT,
-            bytes_in BIGINT, bytes_out BIGINT, client_id TEXT, subject TEXT, scopes TEXT,
-            issuer TEXT, diagnosis TEXT, request_id TEXT) PARTITION BY RANGE (at_us);
-         CREATE TABLE IF NOT EXISTS candor_calls_default PARTITION OF candor_calls DEFAULT;
-         CREATE INDEX IF NOT EXISTS candor_calls_at ON candor_calls (at_us);
-         CREATE INDEX IF NOT EXISTS candor_calls_id_index ON candor_calls (id);
+        "CREATE SEQUENCE IF NOT EXISTS candor_call_blocks_id;
+         CREATE TABLE IF NOT EXISTS candor_call_blocks (
+            id BIGINT NOT NULL DEFAULT nextval('candor_call_blocks_id'),
+            minute BIGINT NOT NULL, node TEXT NOT NULL, calls INTEGER NOT NULL,
+            encoding SMALLINT NOT NULL, body BYTEA NOT NULL) PARTITION BY RANGE (minute);
+         CREATE TABLE IF NOT EXISTS candor_call_blocks_default
+            PARTITION OF candor_call_blocks DEFAULT;
+         CREATE INDEX IF NOT EXISTS candor_call_blocks_minute ON candor_call_blocks (minute);
+         CREATE INDEX IF NOT EXISTS candor_call_blocks_id_index ON candor_call_blocks (id);
          {}",
         rollup_schema("BIGINT", "SMALLINT")
     )
@@ -159,13 +204,13 @@ fn postgres_schema() -> String {
 /// One advisory lock key for the call log's DDL and compaction on PostgreSQL ("candorcl").
 const PG_LOCK: i64 = 0x63616e646f72636c;
 
-const DAY_US: i64 = 86_400_000_000;
+const DAY_MINUTES: i64 = 1_440;
 
-/// The partition of `day` (days since 1970-01-01): `candor_calls_pYYYYMMDD`.
+/// The partition of `day` (days since 1970-01-01): `candor_call_blocks_pYYYYMMDD`.
 fn partition_name(day: i64) -> Option<String> {
     let date = time::OffsetDateTime::from_unix_timestamp(day.checked_mul(86_400)?).ok()?;
     Some(format!(
-        "candor_calls_p{:04}{:02}{:02}",
+        "candor_call_blocks_p{:04}{:02}{:02}",
         date.year(),
         u8::from(date.month()),
         date.day()
@@ -174,7 +219,7 @@ fn partition_name(day: i64) -> Option<String> {
 
 /// The day a partition name stands for, if it is one of ours.
 fn partition_day(name: &str) -> Option<i64> {
-    let digits = name.strip_prefix("candor_calls_p")?;
+    let digits = name.strip_prefix("candor_call_blocks_p")?;
     if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -206,72 +251,135 @@ struct Agg {
     buckets: [i64; BUCKETS],
 }
 
-/// The batch's calls, summed per key and per `width` minutes (1: the minute rollup; 60: the
-/// hour rollup, whose `minute` is the hour's first).
-fn rollup(calls: &[Call], width: i64) -> Vec<(Key, Agg)> {
-    let mut map: HashMap<Key, Agg> = HashMap::new();
-    for c in calls {
-        let minute = c.at_us.div_euclid(60_000_000);
-        let key = Key {
-            minute: minute - minute.rem_euclid(width),
-            source: c.source,
-            route: c.route.clone(),
-            client_id: c.principal.as_ref().and_then(|p| p.client_id.clone()),
-            status: c.status,
-            diagnosis: c.diagnosis,
-            upstream: c.upstream.clone(),
-        };
-        let latency = i64::try_from(c.latency_us).unwrap_or(i64::MAX);
-        let agg = map.entry(key).or_insert(Agg {
-            calls: 0,
-            sum_us: 0,
-            max_us: 0,
-            buckets: [0; BUCKETS],
-        });
-        agg.calls += 1;
-        agg.sum_us = agg.sum_us.saturating_add(latency);
-        agg.max_us = agg.max_us.max(latency);
-        if let Some(b) = agg.buckets.get_mut(histogram::bucket_of(c.latency_us)) {
-            *b += 1;
+impl Agg {
+    fn add(&mut self, other: &Agg) {
+        self.calls += other.calls;
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
+        self.max_us = self.max_us.max(other.max_us);
+        for (a, b) in self.buckets.iter_mut().zip(other.buckets) {
+            *a += b;
         }
     }
-    map.into_iter().collect()
 }
 
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+/// A rollup's sums, per key.
+type Sums = HashMap<Key, Agg>;
+
+/// Adds `c` to the sums of a rollup of `width` minutes (1: the minute rollup; 60: the hour
+/// rollup, whose `minute` is the hour's first).
+fn add_call(sums: &mut Sums, c: &Call, width: i64) {
+    let minute = c.at_us.div_euclid(MINUTE_US);
+    let key = Key {
+        minute: minute - minute.rem_euclid(width),
+        source: c.source,
+        route: c.route.clone(),
+        client_id: c.principal.as_ref().and_then(|p| p.client_id.clone()),
+        status: c.status,
+        diagnosis: c.diagnosis,
+        upstream: c.upstream.clone(),
+    };
+    let latency = i64::try_from(c.latency_us).unwrap_or(i64::MAX);
+    let agg = sums.entry(key).or_insert(Agg {
+        calls: 0,
+        sum_us: 0,
+        max_us: 0,
+        buckets: [0; BUCKETS],
+    });
+    agg.calls += 1;
+    agg.sum_us = agg.sum_us.saturating_add(latency);
+    agg.max_us = agg.max_us.max(latency);
+    if let Some(b) = agg.buckets.get_mut(histogram::bucket_of(c.latency_us)) {
+        *b += 1;
+    }
 }
 
-/// Inserts `$calls` and their partial rollups through the open transaction `$tx`.
+/// Calls made ready to be written: their blocks, encoded, and their rollup sums. Made on the
+/// thread that recorded the calls ([`crate::recorder`]), so that what crosses to the writer
+/// is a few buffers, not thousands of calls to free and reference counts to drop on another
+/// core.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// (minute, calls, body).
+    blocks: Vec<(i64, i32, Vec<u8>)>,
+    /// One per [`ROLLUPS`] table.
+    sums: [Sums; 2],
+    calls: usize,
+}
+
+impl Prepared {
+    pub fn of(calls: &[Call]) -> Result<Prepared> {
+        let mut out = Prepared {
+            calls: calls.len(),
+            ..Prepared::default()
+        };
+        for (minute, calls) in by_minute(calls) {
+            for chunk in calls.chunks(crate::block::PER_BLOCK) {
+                let body = crate::block::encode(chunk.iter().copied())?;
+                let n = i32::try_from(chunk.len()).unwrap_or(i32::MAX);
+                out.blocks.push((minute, n, body));
+            }
+        }
+        for c in calls {
+            for ((_, width), sums) in ROLLUPS.iter().zip(out.sums.iter_mut()) {
+                add_call(sums, c, *width);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many calls these are.
+    pub fn calls(&self) -> usize {
+        self.calls
+    }
+
+    /// Takes `other` in, so that both are written at once (their rollup rows summed).
+    pub fn merge(&mut self, other: Prepared) {
+        self.calls += other.calls;
+        self.blocks.extend(other.blocks);
+        for (mine, theirs) in self.sums.iter_mut().zip(other.sums) {
+            for (k, a) in theirs {
+                match mine.get_mut(&k) {
+                    Some(m) => m.add(&a),
+                    None => {
+                        mine.insert(k, a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The calls of a batch per minute, in order: a block holds one minute.
+fn by_minute(calls: &[Call]) -> std::collections::BTreeMap<i64, Vec<&Call>> {
+    let mut out: std::collections::BTreeMap<i64, Vec<&Call>> = std::collections::BTreeMap::new();
+    for c in calls {
+        out.entry(c.at_us.div_euclid(MINUTE_US))
+            .or_default()
+            .push(c);
+    }
+    out
+}
+
+/// Inserts the blocks and partial rollup rows of `$prepared` through the open transaction
+/// `$tx`.
 macro_rules! insert_batch {
-    ($tx:ident, $db:ty, $node:expr, $calls:expr) => {{
-        for chunk in $calls.chunks(CALLS_PER_INSERT) {
-            let mut q: QueryBuilder<$db> =
-                QueryBuilder::new(format!("INSERT INTO candor_calls ({CALL_COLUMNS}) "));
-            q.push_values(chunk, |mut b, c| {
-                b.push_bind(c.at_us)
-                    .push_bind($node.to_string())
-                    .push_bind(c.source.as_str())
-                    .push_bind(c.route.to_string())
-                    .push_bind(c.method.to_string())
-                    .push_bind(c.path.to_string())
-                    .push_bind(i32::from(c.status))
-                    .push_bind(to_i64(c.latency_us))
-                    .push_bind(c.upstream.as_deref().map(str::to_string))
-                    .push_bind(c.bytes_in.map(to_i64))
-                    .push_bind(c.bytes_out.map(to_i64))
-                    .push_bind(c.client_id().map(str::to_string))
-                    .push_bind(c.subject().map(str::to_string))
-                    .push_bind(c.scopes().map(str::to_string))
-                    .push_bind(c.issuer().map(str::to_string))
-                    .push_bind(c.diagnosis)
-                    .push_bind(c.request_id.as_deref().map(str::to_string));
-            });
-            q.build().execute(&mut *$tx).await?;
+    ($tx:ident, $db:ty, $node:expr, $prepared:expr) => {{
+        for (minute, n, body) in &$prepared.blocks {
+            sqlx::query(
+                "INSERT INTO candor_call_blocks (minute, node, calls, encoding, body) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(*minute)
+            .bind($node)
+            .bind(*n)
+            .bind(crate::block::LZ4_JSON_LINES)
+            .bind(body.as_slice())
+            .execute(&mut *$tx)
+            .await?;
         }
         let buckets: Vec<String> = bucket_columns().collect();
-        for (table, width) in ROLLUPS {
-            let rows = rollup($calls, width);
+        for ((table, _), sums) in ROLLUPS.iter().zip(&$prepared.sums) {
+            let rows: Vec<(&Key, &Agg)> = sums.iter().collect();
             for chunk in rows.chunks(ROLLUPS_PER_INSERT) {
                 let mut q: QueryBuilder<$db> = QueryBuilder::new(format!(
                     "INSERT INTO {table} ({KEY_COLUMNS}, partial, calls, latency_sum_us, \
@@ -391,18 +499,23 @@ impl CallStore {
 
     /// Writes `calls` (made on node `node`) and their rollup, in one transaction.
     pub async fn insert(&self, node: &str, calls: &[Call]) -> Result<()> {
-        if calls.is_empty() {
+        self.write(node, &Prepared::of(calls)?).await
+    }
+
+    /// Writes calls made ready by [`Prepared::of`] (on node `node`), in one transaction.
+    pub async fn write(&self, node: &str, prepared: &Prepared) -> Result<()> {
+        if prepared.calls == 0 {
             return Ok(());
         }
         match &self.db {
             Db::Sqlite(p) => {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                insert_batch!(tx, sqlx::Sqlite, node, calls);
+                insert_batch!(tx, sqlx::Sqlite, node, prepared);
                 tx.commit().await?;
             }
             Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                insert_batch!(tx, sqlx::Postgres, node, calls);
+                insert_batch!(tx, sqlx::Postgres, node, prepared);
                 tx.commit().await?;
             }
         }
@@ -480,48 +593,56 @@ impl CallStore {
         }
     }
 
-    /// Deletes calls older than `cutoff_us` (Unix µs) and rollups of minutes before it;
-    /// returns how many calls went.
+    /// Deletes the calls and rollups of minutes before the minute of `cutoff_us` (Unix µs):
+    /// the retention is kept to the minute, as a block holds one minute. Returns how many
+    /// calls went.
     pub async fn purge(&self, cutoff_us: i64) -> Result<u64> {
-        let cutoff_minute = cutoff_us.div_euclid(60_000_000);
+        let cutoff_minute = cutoff_us.div_euclid(MINUTE_US);
         let mut gone = 0u64;
         match &self.db {
             Db::Sqlite(p) => loop {
-                let n = sqlx::query(
-                    "DELETE FROM candor_calls WHERE id IN \
-                     (SELECT id FROM candor_calls WHERE at_us < $1 LIMIT $2)",
+                let rows = sqlx::query(
+                    "DELETE FROM candor_call_blocks WHERE id IN \
+                     (SELECT id FROM candor_call_blocks WHERE minute < $1 LIMIT $2) \
+                     RETURNING calls",
                 )
-                .bind(cutoff_us)
+                .bind(cutoff_minute)
                 .bind(PURGE_CHUNK)
-                .execute(p)
-                .await?
-                .rows_affected();
-                gone += n;
-                if n < PURGE_CHUNK as u64 {
+                .fetch_all(p)
+                .await?;
+                for r in &rows {
+                    gone += u64::try_from(r.try_get::<i64, _>("calls")?).unwrap_or(0);
+                }
+                if rows.len() < PURGE_CHUNK as usize {
                     break;
                 }
             },
             Db::Postgres(p) => {
                 // Whole days go with their partition; what is left of the cutoff's day, and
-                // whatever fell into the default partition, is deleted row by row.
+                // whatever fell into the default partition, is deleted block by block.
                 for (name, day) in self.partitions().await? {
-                    if (day + 1) * DAY_US <= cutoff_us {
-                        let n: i64 =
-                            sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {name}")))
-                                .fetch_one(p)
-                                .await?
-                                .try_get("n")?;
+                    if (day + 1) * DAY_MINUTES <= cutoff_minute {
+                        let n: i64 = sqlx::query(AssertSqlSafe(format!(
+                            "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS n FROM {name}"
+                        )))
+                        .fetch_one(p)
+                        .await?
+                        .try_get("n")?;
                         sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE IF EXISTS {name}")))
                             .execute(p)
                             .await?;
                         gone += u64::try_from(n).unwrap_or(0);
                     }
                 }
-                gone += sqlx::query("DELETE FROM candor_calls WHERE at_us < $1")
-                    .bind(cutoff_us)
-                    .execute(p)
-                    .await?
-                    .rows_affected();
+                let n: i64 = sqlx::query(
+                    "WITH gone AS (DELETE FROM candor_call_blocks WHERE minute < $1 \
+                     RETURNING calls) SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS n FROM gone",
+                )
+                .bind(cutoff_minute)
+                .fetch_one(p)
+                .await?
+                .try_get("n")?;
+                gone += u64::try_from(n).unwrap_or(0);
             }
         }
         for (table, width) in ROLLUPS {
@@ -537,7 +658,7 @@ impl CallStore {
         Ok(gone)
     }
 
-    /// The day partitions of `candor_calls` (PostgreSQL; none on SQLite), with their days.
+    /// The day partitions of `candor_call_blocks` (PostgreSQL; none on SQLite), with their days.
     async fn partitions(&self) -> Result<Vec<(String, i64)>> {
         let Db::Postgres(p) = &self.db else {
             return Ok(Vec::new());
@@ -545,7 +666,7 @@ impl CallStore {
         let rows = sqlx::query(
             "SELECT c.relname AS name FROM pg_inherits i \
              JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class t ON t.oid = i.inhparent \
-             WHERE t.relname = 'candor_calls' AND pg_table_is_visible(t.oid)",
+             WHERE t.relname = 'candor_call_blocks' AND pg_table_is_visible(t.oid)",
         )
         .fetch_all(p)
         .await?;
@@ -565,7 +686,7 @@ impl CallStore {
         let Db::Postgres(p) = &self.db else {
             return Ok(());
         };
-        let today = now_us.div_euclid(DAY_US);
+        let today = now_us.div_euclid(MINUTE_US).div_euclid(DAY_MINUTES);
         let existing: Vec<i64> = self
             .partitions()
             .await?
@@ -586,10 +707,10 @@ impl CallStore {
                 .await?;
             // Bounds are integers we computed: nothing from outside is in this DDL.
             let made = sqlx::raw_sql(AssertSqlSafe(format!(
-                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF candor_calls \
+                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF candor_call_blocks \
                  FOR VALUES FROM ({}) TO ({})",
-                day * DAY_US,
-                (day + 1) * DAY_US
+                day * DAY_MINUTES,
+                (day + 1) * DAY_MINUTES
             )))
             .execute(&mut *tx)
             .await;
@@ -608,7 +729,8 @@ impl CallStore {
 
     /// The most recent calls matching `filter` (and at or after `since_us`), newest last:
     /// the first `limit` with an id above `after_id` when given (to follow), else the last
-    /// `limit`.
+    /// `limit` — the latest minutes first, read from the rollup, so that only blocks holding a
+    /// match are opened. A damaged block is skipped, with a warning.
     pub async fn tail(
         &self,
         filter: &Filter,
@@ -616,50 +738,142 @@ impl CallStore {
         after_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredCall>> {
-        let mut binds = Vec::new();
-        let mut sql = format!("SELECT id, {CALL_COLUMNS} FROM candor_calls WHERE 1 = 1");
-        filter.push_sql(&mut sql, &mut binds);
-        if let Some(since) = since_us {
-            binds.push(crate::stats::Bind::Int(since));
-            sql.push_str(&format!(" AND at_us >= ${}", binds.len()));
-        }
+        let limit = usize::try_from(limit.clamp(1, 100_000)).unwrap_or(100_000);
+        let since_minute = since_us.map(|s| s.div_euclid(MINUTE_US));
+        let wanted = |c: &StoredCall| filter.matches(c) && since_us.is_none_or(|s| c.at_us >= s);
+        let mut out = Vec::new();
+        let mut opened = 0;
         if let Some(after) = after_id {
-            binds.push(crate::stats::Bind::Int(after));
-            sql.push_str(&format!(" AND id > ${}", binds.len()));
-            sql.push_str(" ORDER BY id ASC");
-        } else {
-            sql.push_str(" ORDER BY id DESC");
+            // Following: the blocks from the one holding `after`, oldest first.
+            let mut next = crate::block::block_of(after);
+            while out.len() < limit && opened < TAIL_MAX_BLOCKS {
+                let blocks = self.blocks_from(next, since_minute).await?;
+                if blocks.is_empty() {
+                    break;
+                }
+                for b in blocks {
+                    opened += 1;
+                    next = b.id + 1;
+                    for c in b.calls() {
+                        if c.id > after && wanted(&c) && out.len() < limit {
+                            out.push(c);
+                        }
+                    }
+                }
+            }
+            return Ok(out);
         }
-        sql.push_str(&format!(" LIMIT {}", limit.clamp(1, 100_000)));
-        let mut rows: Vec<StoredCall> = on_pool!(self, p => {
-            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+        let mut before_minute = None;
+        'minutes: loop {
+            let minutes = self
+                .matching_minutes(filter, since_minute, before_minute)
+                .await?;
+            let Some(&oldest) = minutes.last() else {
+                break;
+            };
+            before_minute = Some(oldest);
+            let ids = self.block_ids(&minutes).await?;
+            for page in ids.chunks(TAIL_PAGE) {
+                for b in self.blocks(page).await? {
+                    opened += 1;
+                    for c in b.calls().into_iter().rev() {
+                        if wanted(&c) {
+                            out.push(c);
+                            if out.len() == limit {
+                                break 'minutes;
+                            }
+                        }
+                    }
+                    if opened >= TAIL_MAX_BLOCKS {
+                        break 'minutes;
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|c| c.id);
+        Ok(out)
+    }
+
+    /// The latest minutes (before `before`, from `since` on) where the rollup has calls
+    /// matching `filter`, newest first.
+    async fn matching_minutes(
+        &self,
+        filter: &Filter,
+        since: Option<i64>,
+        before: Option<i64>,
+    ) -> Result<Vec<i64>> {
+        let mut binds = Vec::new();
+        let mut sql = String::from("SELECT DISTINCT minute FROM candor_call_minutes WHERE 1 = 1");
+        filter.push_sql(&mut sql, &mut binds);
+        for (bound, op) in [(since, ">="), (before, "<")] {
+            if let Some(m) = bound {
+                binds.push(crate::stats::Bind::Int(m));
+                sql.push_str(&format!(" AND minute {op} ${}", binds.len()));
+            }
+        }
+        sql.push_str(&format!(" ORDER BY minute DESC LIMIT {TAIL_MINUTES}"));
+        Ok(on_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
             bind_all!(q, &binds);
-            let rows = q.fetch_all(p).await?;
-            rows.iter().map(|r| Ok(StoredCall {
-                id: r.try_get("id")?,
-                at_us: r.try_get("at_us")?,
-                node: r.try_get("node")?,
-                source: r.try_get("source")?,
-                route: r.try_get("route")?,
-                method: r.try_get("method")?,
-                path: r.try_get("path")?,
-                status: u16::try_from(r.try_get::<i32, _>("status")?).unwrap_or(0),
-                latency_us: r.try_get("latency_us")?,
-                upstream: r.try_get("upstream")?,
-                bytes_in: r.try_get("bytes_in")?,
-                bytes_out: r.try_get("bytes_out")?,
-                client_id: r.try_get("client_id")?,
-                subject: r.try_get("subject")?,
-                scopes: r.try_get("scopes")?,
-                issuer: r.try_get("issuer")?,
-                diagnosis: r.try_get("diagnosis")?,
-                request_id: r.try_get("request_id")?,
-            })).collect::<Result<Vec<_>>>()?
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>("minute"))
+                .collect::<Result<Vec<_>, _>>()?
+        }))
+    }
+
+    /// The ids of the blocks of `minutes`, the latest minute's newest block first.
+    async fn block_ids(&self, minutes: &[i64]) -> Result<Vec<i64>> {
+        let placeholders = placeholders(minutes.len());
+        let sql = format!(
+            "SELECT id FROM candor_call_blocks WHERE minute IN ({placeholders}) \
+             ORDER BY minute DESC, id DESC"
+        );
+        Ok(on_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for m in minutes {
+                q = q.bind(*m);
+            }
+            q.fetch_all(p)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>("id"))
+                .collect::<Result<Vec<_>, _>>()?
+        }))
+    }
+
+    /// The blocks `ids`, in that order.
+    async fn blocks(&self, ids: &[i64]) -> Result<Vec<Block>> {
+        let sql = format!(
+            "SELECT {BLOCK_COLUMNS} FROM candor_call_blocks WHERE id IN ({})",
+            placeholders(ids.len())
+        );
+        let mut blocks: Vec<Block> = on_pool!(self, p => {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await?.iter().map(Block::read).collect::<Result<Vec<_>>>()?
         });
-        if after_id.is_none() {
-            rows.reverse();
-        }
-        Ok(rows)
+        blocks.sort_by_key(|b| ids.iter().position(|id| *id == b.id));
+        Ok(blocks)
+    }
+
+    /// The next few blocks from id `from` on (and of minutes from `since` on), oldest first.
+    async fn blocks_from(&self, from: i64, since: Option<i64>) -> Result<Vec<Block>> {
+        let sql = format!(
+            "SELECT {BLOCK_COLUMNS} FROM candor_call_blocks WHERE id >= $1 AND minute >= $2 \
+             ORDER BY id LIMIT {TAIL_PAGE}"
+        );
+        Ok(on_pool!(self, p => sqlx::query(AssertSqlSafe(sql))
+            .bind(from)
+            .bind(since.unwrap_or(i64::MIN))
+            .fetch_all(p)
+            .await?
+            .iter()
+            .map(Block::read)
+            .collect::<Result<Vec<_>>>()?))
     }
 
     /// Runs a statistics query (see [`crate::stats`]): `sql` over the rollup with `binds`.
@@ -707,14 +921,13 @@ impl CallStore {
         Ok(out)
     }
 
-    /// Rows in the raw table (tests, benches).
+    /// Calls kept, in all blocks (tests, benches).
     pub async fn count_calls(&self) -> Result<i64> {
-        Ok(
-            on_pool!(self, p => sqlx::query("SELECT COUNT(*) AS n FROM candor_calls")
+        Ok(on_pool!(self, p => sqlx::query(
+            "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS n FROM candor_call_blocks")
             .fetch_one(p)
             .await?
-            .try_get("n")?),
-        )
+            .try_get("n")?))
     }
 
     /// Rollup rows still partial, in both tables (tests).
@@ -736,9 +949,9 @@ mod tests {
     fn partition_names_round_trip() {
         let day = 1_764_633_600 / 86_400; // 2025-12-02
         let name = partition_name(day).unwrap_or_default();
-        assert_eq!(name, "candor_calls_p20251202");
+        assert_eq!(name, "candor_call_blocks_p20251202");
         assert_eq!(partition_day(&name), Some(day));
-        assert_eq!(partition_day("candor_calls_default"), None);
-        assert_eq!(partition_day("candor_calls_p2025120x"), None);
+        assert_eq!(partition_day("candor_call_blocks_default"), None);
+        assert_eq!(partition_day("candor_call_blocks_p2025120x"), None);
     }
 }

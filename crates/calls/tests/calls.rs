@@ -430,6 +430,157 @@ async fn tail_reads_back_what_was_written_on_postgres() {
     }
 }
 
+/// Calls are kept in blocks of one minute and at most `PER_BLOCK` calls: a batch over three
+/// minutes, one of them larger than a block, reads back whole and in order, and for every
+/// filter `tail` finds exactly the calls the rollup counts (the rollup is what points `tail`
+/// at the blocks to open).
+async fn blocks_and_rollups_agree(db: Db) {
+    let per_block = candor_calls::block::PER_BLOCK;
+    let mut batch = Vec::new();
+    for i in 0..(per_block + 10) {
+        let refused = i % 7 == 0;
+        batch.push(call(
+            BASE + 60 + (i % 50) as i64,
+            if i % 3 == 0 { "billing" } else { "orders" },
+            Some(if i % 2 == 0 { "web" } else { "cli" }),
+            if refused { 401 } else { 200 },
+            refused.then_some("token.expired"),
+            100 + i as u64,
+            None,
+        ));
+    }
+    batch.push(call(BASE + 5, "orders", Some("web"), 200, None, 1, None));
+    batch.push(call(
+        BASE + 130,
+        "orders",
+        Some("web"),
+        400,
+        Some("redirect_uri.trailing_slash"),
+        1,
+        None,
+    ));
+    db.store.insert("node-a", &batch).await.unwrap();
+    let total = batch.len();
+    assert_eq!(db.store.count_calls().await.unwrap(), total as i64);
+
+    let all = db
+        .store
+        .tail(&Filter::default(), None, None, 100_000)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), total);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ids ascend");
+    // The big minute took two blocks; within each, the calls kept their order.
+    let mut blocks: Vec<i64> = all
+        .iter()
+        .map(|c| candor_calls::block::block_of(c.id))
+        .collect();
+    blocks.dedup();
+    assert_eq!(blocks.len(), 4, "{blocks:?}");
+    let big_minute: Vec<u64> = all
+        .iter()
+        .filter(|c| c.at_us / 60_000_000 == BASE / 60 + 1)
+        .map(|c| c.latency_us as u64)
+        .collect();
+    assert_eq!(
+        big_minute,
+        (0..(per_block + 10) as u64)
+            .map(|i| 100 + i)
+            .collect::<Vec<_>>()
+    );
+    // The last three, across two blocks.
+    let last = db
+        .store
+        .tail(&Filter::default(), None, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        last.iter().map(|c| c.id).collect::<Vec<_>>(),
+        all[total - 3..].iter().map(|c| c.id).collect::<Vec<_>>()
+    );
+    // Following from inside a block.
+    let after = all[total - 5].id;
+    let next = db
+        .store
+        .tail(&Filter::default(), None, Some(after), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![all[total - 4].id, all[total - 3].id]
+    );
+
+    let filters = [
+        Filter::default(),
+        Filter {
+            route: Some("billing".into()),
+            ..Filter::default()
+        },
+        Filter {
+            client_id: Some("cli".into()),
+            status: Some(StatusFilter::Class(4)),
+            ..Filter::default()
+        },
+        Filter {
+            diagnosis: Some("redirect_uri.*".into()),
+            ..Filter::default()
+        },
+        Filter {
+            refused_only: true,
+            route: Some("orders".into()),
+            ..Filter::default()
+        },
+        Filter {
+            status: Some(StatusFilter::Exact(200)),
+            client_id: Some("nobody".into()),
+            ..Filter::default()
+        },
+    ];
+    for filter in filters {
+        let found = db.store.tail(&filter, None, None, 100_000).await.unwrap();
+        assert!(found.iter().all(|c| filter.matches(c)));
+        let mut q = query(&[]);
+        q.filter = filter.clone();
+        let counted: u64 = db
+            .store
+            .stats(&q)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.calls)
+            .sum();
+        assert_eq!(found.len() as u64, counted, "{filter:?}");
+    }
+    // Since, to the microsecond, though blocks are minutes.
+    let since = db
+        .store
+        .tail(
+            &Filter::default(),
+            Some((BASE + 60 + 49) * 1_000_000),
+            None,
+            100_000,
+        )
+        .await
+        .unwrap();
+    let expected = batch
+        .iter()
+        .filter(|c| c.at_us >= (BASE + 60 + 49) * 1_000_000)
+        .count();
+    assert_eq!(since.len(), expected);
+}
+
+#[tokio::test]
+async fn blocks_and_rollups_agree_on_sqlite() {
+    blocks_and_rollups_agree(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn blocks_and_rollups_agree_on_postgres() {
+    if let Some(db) = postgres().await {
+        blocks_and_rollups_agree(db).await;
+    }
+}
+
 #[tokio::test]
 async fn postgres_drops_whole_days_past_the_retention() {
     let Some(db) = postgres().await else { return };
@@ -538,5 +689,48 @@ async fn shutdown_while_a_batch_is_gathering_still_ends() {
             .await
             .expect("shutdown ends");
         assert_eq!(db.store.count_calls().await.unwrap(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_from_many_threads_racing_shutdown_are_written_or_counted_as_dropped() {
+    // Each thread gathers its own calls; shutdown collects every shard while the threads are
+    // still recording. Whatever the interleaving, each call is written or counted as dropped.
+    for _ in 0..5 {
+        let db = sqlite().await;
+        let recorder = Recorder::start(db.store.clone(), settings(100_000, 700, 50));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let r = recorder.clone();
+                std::thread::spawn(move || {
+                    for i in 0..3_000 {
+                        r.record(call(
+                            BASE + t * 10 + i % 7,
+                            "orders",
+                            None,
+                            200,
+                            None,
+                            5,
+                            None,
+                        ));
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        recorder.shutdown().await;
+        for t in threads {
+            t.join().unwrap();
+        }
+        let c = recorder.counters();
+        let get = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(get(&c.queued) + get(&c.dropped), 12_000);
+        assert_eq!(get(&c.written), get(&c.queued));
+        assert_eq!(get(&c.failed), 0);
+        assert_eq!(
+            db.store.count_calls().await.unwrap() as u64,
+            get(&c.written)
+        );
+        assert_eq!(recorder.queued_now(), 0);
     }
 }
