@@ -163,6 +163,12 @@ if ! "$INTEROP/gateway/foreign.sh" "$RESULTS_DIR" 2>&1 | tee "$RESULTS_DIR/gatew
   log "FAIL: the gateway in front of node oidc-provider"
   status=1
 fi
+# The call log's OTLP export, read by the OpenTelemetry project's own protobuf definitions.
+log "the call log's OTLP export (opentelemetry-proto)"
+if ! "$INTEROP/otlp/check.sh" "$RESULTS_DIR" 2>&1 | tee "$RESULTS_DIR/otlp.txt"; then
+  log "FAIL: the OTLP export"
+  status=1
+fi
 set -e
 log "done in $((SECONDS - STARTED)) s ($((SECONDS - BUILT)) s after the build); results in $RESULTS_DIR"
 exit "$status"

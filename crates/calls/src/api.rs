@@ -114,7 +114,7 @@ impl CallLog {
                     .tail(&t.filter, t.since.map(|s| s * 1_000_000), t.after, t.limit)
                     .await
                     .map(|calls| {
-                        let next = calls.last().map(|c| c.id).or(t.after);
+                        let next = calls.iter().map(|c| c.id).max().or(t.after);
                         json!({ "calls": calls, "after": next })
                     }),
                 Err(e) => Err(e),
@@ -179,6 +179,30 @@ impl CallLog {
             "# HELP candor_calls_queue_length Calls waiting to be written.\n# TYPE candor_calls_queue_length gauge\ncandor_calls_queue_length {}\n",
             self.recorder.queued_now()
         ));
+        if let Some(o) = self.recorder.otlp_counters() {
+            for (name, help, value) in [
+                (
+                    "candor_calls_otlp_exported_total",
+                    "Calls the OTLP collector accepted, per signal (a log record and a span count twice).",
+                    &o.exported,
+                ),
+                (
+                    "candor_calls_otlp_dropped_total",
+                    "Calls not exported because the OTLP export's queue was full.",
+                    &o.dropped,
+                ),
+                (
+                    "candor_calls_otlp_failed_total",
+                    "Calls the OTLP collector could not be given, per signal.",
+                    &o.failed,
+                ),
+            ] {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                    Counters::get(value)
+                ));
+            }
+        }
         out
     }
 }

@@ -16,6 +16,7 @@
 pub mod api;
 pub mod block;
 pub mod histogram;
+pub mod otlp;
 pub mod params;
 pub mod record;
 pub mod recorder;
@@ -23,6 +24,7 @@ pub mod stats;
 pub mod store;
 
 pub use api::{Answer, CallLog};
+pub use otlp::OtlpSettings;
 pub use record::{Call, Principal, Source};
 pub use recorder::{Recorder, Settings};
 pub use stats::{Dimension, Filter, Interval, StatsQuery, StatsRow, StatusFilter};

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc, watch};
 
+use crate::otlp::{Exporter, OtlpCounters, OtlpSettings};
 use crate::record::{Call, now_us};
 use crate::store::{CallStore, Prepared};
 
@@ -39,6 +40,8 @@ pub struct Settings {
     pub flush_every: Duration,
     /// How long calls are kept.
     pub retention: Duration,
+    /// Where to export calls over OTLP too, if anywhere.
+    pub otlp: Option<OtlpSettings>,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             batch: 2_000,
             flush_every: Duration::from_secs(1),
             retention: Duration::from_secs(14 * 86_400),
+            otlp: None,
         }
     }
 }
@@ -109,6 +113,7 @@ pub struct Recorder {
     kick: Arc<tokio::sync::Notify>,
     batch: usize,
     counters: Arc<Counters>,
+    otlp: Option<Arc<OtlpCounters>>,
     stop: watch::Sender<bool>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     store: CallStore,
@@ -141,6 +146,10 @@ impl Recorder {
         let shards = (0..(threads * 2).clamp(2, 64))
             .map(|_| Shard::default())
             .collect();
+        let otlp = settings
+            .otlp
+            .as_ref()
+            .map(|_| Arc::new(OtlpCounters::default()));
         let recorder = Arc::new(Recorder {
             shards,
             handoff: (queue / 8).clamp(1, HANDOFF),
@@ -151,6 +160,7 @@ impl Recorder {
             kick: kick.clone(),
             batch: settings.batch.max(1),
             counters: counters.clone(),
+            otlp,
             stop,
             writer: Mutex::new(None),
             store: store.clone(),
@@ -237,6 +247,11 @@ impl Recorder {
         &self.counters
     }
 
+    /// The OTLP export's counters, when it is on.
+    pub fn otlp_counters(&self) -> Option<&OtlpCounters> {
+        self.otlp.as_deref()
+    }
+
     /// The store calls are written to (for the admin API's queries).
     pub fn store(&self) -> &CallStore {
         &self.store
@@ -277,11 +292,22 @@ async fn write_loop(
     flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut compact_tick = tokio::time::interval(COMPACT_EVERY);
     let mut purge_tick = tokio::time::interval(PURGE_EVERY);
+    let exporter = match (&settings.otlp, &recorder.otlp) {
+        (Some(o), Some(counters)) => match Exporter::start(o.clone(), counters.clone()) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::error!(error = %e, "the OTLP export is off");
+                None
+            }
+        },
+        _ => None,
+    };
     let writer = Writer {
         store: &store,
         settings: &settings,
         recorder: &recorder,
         failing: &failing,
+        exporter: exporter.as_ref(),
     };
     loop {
         // Looked at, not only awaited: a change seen by an earlier select is consumed.
@@ -310,6 +336,9 @@ async fn write_loop(
     // the task ends.
     rx.close();
     writer.drain(&mut rx).await;
+    if let Some(e) = exporter {
+        e.close(Duration::from_secs(5)).await;
+    }
 }
 
 /// What writing needs, borrowed from the write loop.
@@ -318,6 +347,7 @@ struct Writer<'a> {
     settings: &'a Settings,
     recorder: &'a Recorder,
     failing: &'a AtomicBool,
+    exporter: Option<&'a Exporter>,
 }
 
 impl Writer<'_> {
@@ -341,6 +371,9 @@ impl Writer<'_> {
                 return;
             }
             let full = batch.calls() >= size;
+            if let Some(e) = self.exporter {
+                e.offer(&self.settings.node, &batch);
+            }
             self.write(&batch).await;
             if !full {
                 return;

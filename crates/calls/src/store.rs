@@ -332,6 +332,13 @@ impl Prepared {
         self.calls
     }
 
+    /// The blocks' encodings and bodies (for the OTLP export).
+    pub(crate) fn bodies(&self) -> impl Iterator<Item = (i16, &[u8])> {
+        self.blocks
+            .iter()
+            .map(|(_, _, body)| (crate::block::LZ4_JSON_LINES, body.as_slice()))
+    }
+
     /// Takes `other` in, so that both are written at once (their rollup rows summed).
     pub fn merge(&mut self, other: Prepared) {
         self.calls += other.calls;
@@ -727,10 +734,11 @@ impl CallStore {
         Ok(())
     }
 
-    /// The most recent calls matching `filter` (and at or after `since_us`), newest last:
-    /// the first `limit` with an id above `after_id` when given (to follow), else the last
-    /// `limit` — the latest minutes first, read from the rollup, so that only blocks holding a
-    /// match are opened. A damaged block is skipped, with a warning.
+    /// The most recent calls matching `filter` (and at or after `since_us`), by time, newest
+    /// last: the first `limit` written after call `after_id` when given (to follow: continue
+    /// from the largest id returned), else the last `limit` — the latest minutes first, read
+    /// from the rollup, so that only blocks holding a match are opened. A damaged block is
+    /// skipped, with a warning.
     pub async fn tail(
         &self,
         filter: &Filter,
@@ -761,6 +769,7 @@ impl CallStore {
                     }
                 }
             }
+            out.sort_by_key(|c| (c.at_us, c.id));
             return Ok(out);
         }
         let mut before_minute = None;
@@ -790,7 +799,7 @@ impl CallStore {
                 }
             }
         }
-        out.sort_by_key(|c| c.id);
+        out.sort_by_key(|c| (c.at_us, c.id));
         Ok(out)
     }
 

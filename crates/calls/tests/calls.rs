@@ -469,15 +469,21 @@ async fn blocks_and_rollups_agree(db: Db) {
         .await
         .unwrap();
     assert_eq!(all.len(), total);
-    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ids ascend");
+    assert!(
+        all.windows(2)
+            .all(|w| (w[0].at_us, w[0].id) < (w[1].at_us, w[1].id)),
+        "printed by time"
+    );
+    let mut by_id = all.clone();
+    by_id.sort_by_key(|c| c.id);
     // The big minute took two blocks; within each, the calls kept their order.
-    let mut blocks: Vec<i64> = all
+    let mut blocks: Vec<i64> = by_id
         .iter()
         .map(|c| candor_calls::block::block_of(c.id))
         .collect();
     blocks.dedup();
     assert_eq!(blocks.len(), 4, "{blocks:?}");
-    let big_minute: Vec<u64> = all
+    let big_minute: Vec<u64> = by_id
         .iter()
         .filter(|c| c.at_us / 60_000_000 == BASE / 60 + 1)
         .map(|c| c.latency_us as u64)
@@ -488,27 +494,26 @@ async fn blocks_and_rollups_agree(db: Db) {
             .map(|i| 100 + i)
             .collect::<Vec<_>>()
     );
-    // The last three, across two blocks.
+    let ids = |calls: &[candor_calls::StoredCall]| {
+        let mut ids: Vec<i64> = calls.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids
+    };
+    // The last three written, across two blocks.
     let last = db
         .store
         .tail(&Filter::default(), None, None, 3)
         .await
         .unwrap();
-    assert_eq!(
-        last.iter().map(|c| c.id).collect::<Vec<_>>(),
-        all[total - 3..].iter().map(|c| c.id).collect::<Vec<_>>()
-    );
+    assert_eq!(ids(&last), ids(&by_id[total - 3..]));
     // Following from inside a block.
-    let after = all[total - 5].id;
+    let after = by_id[total - 5].id;
     let next = db
         .store
         .tail(&Filter::default(), None, Some(after), 2)
         .await
         .unwrap();
-    assert_eq!(
-        next.iter().map(|c| c.id).collect::<Vec<_>>(),
-        vec![all[total - 4].id, all[total - 3].id]
-    );
+    assert_eq!(ids(&next), ids(&by_id[total - 4..total - 2]));
 
     let filters = [
         Filter::default(),
@@ -608,6 +613,7 @@ fn settings(queue: usize, batch: usize, flush_ms: u64) -> Settings {
         batch,
         flush_every: Duration::from_millis(flush_ms),
         retention: Duration::from_secs(86_400),
+        otlp: None,
     }
 }
 
@@ -733,4 +739,187 @@ async fn calls_from_many_threads_racing_shutdown_are_written_or_counted_as_dropp
         );
         assert_eq!(recorder.queued_now(), 0);
     }
+}
+
+/// A bare HTTP/1.1 receiver: keeps each request's path and JSON body, answers `status`.
+async fn receiver(
+    status: u16,
+) -> (
+    String,
+    Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    let mut chunk = [0u8; 8192];
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len: usize = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + len {
+                        continue;
+                    }
+                    let path = text.split(' ').nth(1).unwrap_or("").to_string();
+                    let body: serde_json::Value =
+                        serde_json::from_slice(&buf[end + 4..end + 4 + len]).unwrap_or_default();
+                    keep.lock().unwrap().push((path, body));
+                    buf.drain(..end + 4 + len);
+                    let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                    if sock.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, got)
+}
+
+fn otlp_settings(endpoint: String) -> Settings {
+    Settings {
+        otlp: Some(candor_calls::OtlpSettings {
+            endpoint,
+            headers: vec![("x-api-key".into(), "k-123".into())],
+            logs: true,
+            traces: true,
+            timeout: Duration::from_secs(5),
+        }),
+        ..settings(10_000, 100, 100)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_exported_over_otlp_as_logs_and_spans() {
+    let (url, got) = receiver(200).await;
+    let db = sqlite().await;
+    let recorder = Recorder::start(db.store.clone(), otlp_settings(format!("{url}/")));
+    for i in 0..250 {
+        let refused = i % 5 == 0;
+        recorder.record(call(
+            BASE + i,
+            "orders",
+            Some("web"),
+            if refused { 401 } else { 200 },
+            refused.then_some("token.expired"),
+            700,
+            None,
+        ));
+    }
+    recorder.shutdown().await;
+    assert_eq!(db.store.count_calls().await.unwrap(), 250);
+    let got = got.lock().unwrap().clone();
+    let records: Vec<&serde_json::Value> = got
+        .iter()
+        .filter(|(p, _)| p == "/v1/logs")
+        .flat_map(|(_, b)| {
+            b["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+                .as_array()
+                .unwrap()
+        })
+        .collect();
+    let spans: Vec<&serde_json::Value> = got
+        .iter()
+        .filter(|(p, _)| p == "/v1/traces")
+        .flat_map(|(_, b)| {
+            b["resourceSpans"][0]["scopeSpans"][0]["spans"]
+                .as_array()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!((records.len(), spans.len()), (250, 250));
+    let warned = records
+        .iter()
+        .filter(|r| r["severityText"] == "WARN")
+        .count();
+    assert_eq!(warned, 50);
+    // The query string of the request never left Candor.
+    let all = serde_json::to_string(&got.iter().map(|(_, b)| b).collect::<Vec<_>>()).unwrap();
+    assert!(!all.contains("access_token") && !all.contains("leak"));
+    let c = recorder.otlp_counters().unwrap();
+    assert_eq!(c.exported.load(std::sync::atomic::Ordering::Relaxed), 500);
+    assert_eq!(c.failed.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_refuses_costs_the_export_not_the_log() {
+    let (url, _) = receiver(400).await;
+    let db = sqlite().await;
+    let recorder = Recorder::start(db.store.clone(), otlp_settings(url));
+    for i in 0..30 {
+        recorder.record(call(BASE + i, "orders", None, 200, None, 5, None));
+    }
+    recorder.shutdown().await;
+    assert_eq!(db.store.count_calls().await.unwrap(), 30);
+    let c = recorder.otlp_counters().unwrap();
+    assert_eq!(c.failed.load(std::sync::atomic::Ordering::Relaxed), 60);
+    assert_eq!(c.exported.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_database_costs_records_not_requests() {
+    use sqlx::Connection;
+    // Another process holds the call log's SQLite file locked: the writer waits on it, the
+    // queue fills, and recording goes on at once — dropping and counting — until the lock goes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = CallStore::open(&url).await.unwrap();
+    let mut locker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let recorder = Recorder::start(store.clone(), settings(2_000, 500, 20));
+    let total = 50_000u64;
+    for i in 0..total {
+        recorder.record(call(
+            BASE + (i % 60) as i64,
+            "orders",
+            None,
+            200,
+            None,
+            5,
+            None,
+        ));
+        if i % 5_000 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let c = recorder.counters();
+    let get = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        get(&c.dropped) >= total - 2_000 - 64 * 250,
+        "dropped {}",
+        get(&c.dropped)
+    );
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    drop(locker);
+    recorder.shutdown().await;
+    // Every call is accounted for: written, dropped at the queue, or given up with its batch.
+    assert_eq!(get(&c.written) + get(&c.dropped) + get(&c.failed), total);
+    assert_eq!(store.count_calls().await.unwrap() as u64, get(&c.written));
 }

@@ -91,13 +91,67 @@ pub async fn start(resolved: &Resolved, docs_base: String) -> Result<Option<Arc<
     if let Some(n) = &c.node {
         settings.node = Arc::from(n.as_str());
     }
-    tracing::info!(database = %candor_proto::secret::redact_url(&url), retention = ?settings.retention, "call log on");
+    if let Some(o) = &c.otlp {
+        settings.otlp = Some(otlp_settings(o)?);
+    }
+    tracing::info!(
+        database = %candor_proto::secret::redact_url(&url),
+        retention = ?settings.retention,
+        otlp = settings.otlp.as_ref().map(|o| candor_proto::secret::redact_url(&o.endpoint)),
+        "call log on"
+    );
     let recorder = Recorder::start(store, settings);
     Ok(Some(Arc::new(CallLog::new(
         recorder,
         admin_token(resolved)?,
         docs_base,
     ))))
+}
+
+/// `[calls.otlp]`, checked.
+fn otlp_settings(o: &config::OtlpSection) -> Result<candor_calls::OtlpSettings> {
+    let endpoint = url::Url::parse(&o.endpoint).with_context(|| {
+        format!(
+            "[calls.otlp] endpoint = '{}' is not a URL (e.g. \"http://127.0.0.1:4318\")",
+            o.endpoint
+        )
+    })?;
+    if !matches!(endpoint.scheme(), "http" | "https")
+        || endpoint.query().is_some()
+        || endpoint.fragment().is_some()
+    {
+        bail!(
+            "[calls.otlp] endpoint = '{}': expected an http(s) base URL without query, to which /v1/logs and /v1/traces are appended",
+            candor_proto::secret::redact_url(&o.endpoint)
+        );
+    }
+    let mut headers = Vec::new();
+    for (name, value) in &o.headers {
+        // A secret is better kept out of the file: "env:NAME" reads it from the environment.
+        let value = match value.strip_prefix("env:") {
+            Some(var) => std::env::var(var).with_context(|| {
+                format!("[calls.otlp] headers.{name} = 'env:{var}': the variable is not set")
+            })?,
+            None => value.clone(),
+        };
+        headers.push((name.clone(), value));
+    }
+    let timeout = match &o.timeout {
+        Some(t) => humantime::parse_duration(t)
+            .with_context(|| format!("[calls.otlp] timeout = '{t}' is not a duration"))?,
+        None => Duration::from_secs(10),
+    };
+    let (logs, traces) = (o.logs.unwrap_or(true), o.traces.unwrap_or(true));
+    if !logs && !traces {
+        bail!("[calls.otlp] logs and traces are both false: remove the section instead");
+    }
+    Ok(candor_calls::OtlpSettings {
+        endpoint: endpoint.as_str().to_string(),
+        headers,
+        logs,
+        traces,
+        timeout,
+    })
 }
 
 fn filter_params(f: &CallsFilter) -> Params {
@@ -142,7 +196,8 @@ pub async fn run(global: &Global, command: CallsCommand) -> Result<()> {
             let q = params::tail_query(&p, now()).map_err(|e| anyhow::anyhow!("{e}"))?;
             let since = q.since.map(|s| s * 1_000_000);
             let mut calls = store.tail(&q.filter, since, None, q.limit).await?;
-            let mut after = calls.last().map(|c| c.id).unwrap_or(0);
+            // Printed by time; followed by id, from the largest seen.
+            let mut after = calls.iter().map(|c| c.id).max().unwrap_or(0);
             print_calls(&calls, a.format)?;
             if !a.follow {
                 return Ok(());
@@ -151,9 +206,7 @@ pub async fn run(global: &Global, command: CallsCommand) -> Result<()> {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 calls = store.tail(&q.filter, since, Some(after), 1000).await?;
-                if let Some(last) = calls.last() {
-                    after = last.id;
-                }
+                after = calls.iter().map(|c| c.id).max().unwrap_or(after);
                 print_calls(&calls, a.format)?;
             }
         }

@@ -69,6 +69,25 @@ pub struct CallsSection {
     pub batch: Option<usize>,
     /// This node's name in the log (default: the host name).
     pub node: Option<String>,
+    /// `[calls.otlp]`: export calls to an OpenTelemetry collector too.
+    pub otlp: Option<OtlpSection>,
+}
+
+/// `[calls.otlp]`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpSection {
+    /// The collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318.
+    pub endpoint: String,
+    /// Headers sent with every export (values may name an environment variable: "env:NAME").
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Export log records (default true).
+    pub logs: Option<bool>,
+    /// Export spans (default true).
+    pub traces: Option<bool>,
+    /// Per request (default "10s").
+    pub timeout: Option<String>,
 }
 
 /// `[rate_limits]`.

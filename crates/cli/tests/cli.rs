@@ -445,6 +445,22 @@ fn serve_needs_a_config_or_dev_and_checks_it() {
         ("[login]\naddress_burst = 0", "[login] address_burst"),
         ("[login]\nfailure_window = \"0s\"", "[login] failure_window"),
         ("[login]\nmax_tries = 3", "max_tries"),
+        (
+            "[calls.otlp]\nendpoint = \"collector:4318\"",
+            "[calls.otlp] endpoint",
+        ),
+        (
+            "[calls.otlp]\nendpoint = \"http://c:4318/?k=secret\"",
+            "without query",
+        ),
+        (
+            "[calls.otlp]\nendpoint = \"http://c:4318\"\nheaders = { \"x-api-key\" = \"env:CANDOR_TEST_UNSET_VAR\" }",
+            "the variable is not set",
+        ),
+        (
+            "[calls.otlp]\nendpoint = \"http://c:4318\"\nlogs = false\ntraces = false",
+            "both false",
+        ),
     ] {
         let server = "issuer = \"http://127.0.0.1:1\"\nlisten = \"127.0.0.1:0\"\n";
         let text = if section.starts_with("[server]") {
