@@ -72,6 +72,8 @@ for _ in $(seq 1 100); do
 done
 for i in $(seq 1 10); do curl -s -o /dev/null "http://127.0.0.1:$GW_PORT/orders/7"; done
 curl -s -o /dev/null "http://127.0.0.1:$GW_PORT/orders/7?access_token=SECRET-IN-QUERY"
+curl -s -o /dev/null -H "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" \
+  "http://127.0.0.1:$GW_PORT/orders/7"
 curl -s -o /dev/null "http://127.0.0.1:$GW_PORT/orders/missing"
 curl -s -o /dev/null "http://127.0.0.1:$GW_PORT/elsewhere"
 # SIGTERM: the gateway writes and exports what it holds before it exits.
@@ -95,15 +97,17 @@ check(all(e["content_type"] == "application/json" for e in entries), "sent as ap
 check(all(e["api_key"] == "interop-key-1" for e in entries), "with the configured header, read from the environment")
 records = [i for e in logs for i in e.get("items", [])]
 spans = [i for e in traces for i in e.get("items", [])]
-check(len(records) == 13 and len(spans) == 13, f"13 calls, 13 log records ({len(records)}) and 13 spans ({len(spans)})")
+check(len(records) == 14 and len(spans) == 14, f"14 calls, 14 log records ({len(records)}) and 14 spans ({len(spans)})")
 statuses = sorted(int(r["attributes"]["http.response.status_code"]["intValue"]) for r in records)
-check(statuses == [200] * 11 + [404, 404], f"statuses as the gateway answered: {statuses}")
+check(statuses == [200] * 12 + [404, 404], f"statuses as the gateway answered: {statuses}")
 routes = sorted(r["attributes"]["candor.route"]["stringValue"] for r in records)
-check(routes.count("orders") == 12 and routes.count("-") == 1, "the route of each call ('-' for none)")
+check(routes.count("orders") == 13 and routes.count("-") == 1, "the route of each call ('-' for none)")
 check(all(r["attributes"]["url.path"]["stringValue"].startswith("/") and "?" not in r["attributes"]["url.path"]["stringValue"] for r in records), "paths without their query")
 check(not any("SECRET-IN-QUERY" in e["raw"] for e in entries), "the query string's token never left Candor")
 check(all(logs[0]["resource"].get(k) == v for k, v in {"service.name": "candor", "service.instance.id": "interop-gw"}.items()), "the resource names the service and the node")
 check(all(s["kind"] == 2 and s["end"] >= s["start"] > 0 for s in spans), "server spans that end after they start")
-check(len({s["trace_id"] for s in spans}) == 13, "one trace per call")
+joined = [s for s in spans if s["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"]
+check(len(joined) == 1 and joined[0]["parent_span_id"] == "00f067aa0ba902b7", "the call with a traceparent is a span of the caller's trace, its parent the caller's span")
+check(len({s["trace_id"] for s in spans}) == 14 and sum(1 for s in spans if s["parent_span_id"]) == 1, "the others, a trace each, without a parent")
 sys.exit(1 if fails else 0)
 PY

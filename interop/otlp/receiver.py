@@ -22,7 +22,7 @@ PORT, OUT = int(sys.argv[1]), sys.argv[2]
 def hex_ids(items, problems):
     """OTLP/JSON ids are hex: check their length, then turn them into protobuf JSON's base64."""
     for item in items:
-        for field, size in (("traceId", 16), ("spanId", 8)):
+        for field, size in (("traceId", 16), ("spanId", 8), ("parentSpanId", 8)):
             value = item.get(field)
             if value is None:
                 continue
@@ -64,7 +64,8 @@ class Handler(BaseHTTPRequestHandler):
                 entry["count"] = len(spans)
                 entry["items"] = [{"name": s.name, "kind": s.kind, "start": s.start_time_unix_nano,
                                    "end": s.end_time_unix_nano, "status": s.status.code,
-                                   "trace_id": s.trace_id.hex()} for s in spans]
+                                   "trace_id": s.trace_id.hex(), "span_id": s.span_id.hex(),
+                                   "parent_span_id": s.parent_span_id.hex()} for s in spans]
             else:
                 entry["problems"].append("unknown path")
         except Exception as e:  # the point is to report any way it fails to parse

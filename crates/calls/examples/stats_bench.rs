@@ -116,6 +116,7 @@ async fn main() {
                 principal: Some(clients[rng.skewed(clients.len() as u64) as usize].clone()),
                 diagnosis,
                 request_id: None,
+                trace: None,
             });
             written += 1;
         }

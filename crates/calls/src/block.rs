@@ -58,6 +58,12 @@ struct EntryRef<'a> {
     diagnosis: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    span_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_span_id: Option<String>,
 }
 
 /// A call read back from a block; unknown fields (a later version's) are ignored.
@@ -88,6 +94,12 @@ struct Entry {
     diagnosis: Option<String>,
     #[serde(default)]
     request_id: Option<String>,
+    #[serde(default)]
+    trace_id: Option<String>,
+    #[serde(default)]
+    span_id: Option<String>,
+    #[serde(default)]
+    parent_span_id: Option<String>,
 }
 
 fn entry(c: &Call) -> EntryRef<'_> {
@@ -108,6 +120,9 @@ fn entry(c: &Call) -> EntryRef<'_> {
         issuer: c.issuer(),
         diagnosis: c.diagnosis,
         request_id: c.request_id.as_deref(),
+        trace_id: c.trace.map(|t| hex::encode(t.trace_id)),
+        span_id: c.trace.map(|t| hex::encode(t.span_id)),
+        parent_span_id: c.trace.and_then(|t| t.parent_id).map(hex::encode),
     }
 }
 
@@ -167,6 +182,9 @@ pub fn decode(id: i64, node: &str, encoding: i16, body: &[u8]) -> Result<Vec<Sto
             issuer: e.issuer,
             diagnosis: e.diagnosis,
             request_id: e.request_id,
+            trace_id: e.trace_id,
+            span_id: e.span_id,
+            parent_span_id: e.parent_span_id,
         });
     }
     Ok(out)
@@ -210,6 +228,7 @@ mod tests {
             })),
             diagnosis: (i % 2 == 1).then_some("token.expired"),
             request_id: None,
+            trace: (i % 2 == 0).then(|| crate::trace::Trace::start(None)),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod record;
 pub mod recorder;
 pub mod stats;
 pub mod store;
+pub mod trace;
 
 pub use api::{Answer, CallLog};
 pub use otlp::OtlpSettings;

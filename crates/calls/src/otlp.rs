@@ -125,7 +125,7 @@ async fn export_loop(
         if calls.is_empty() {
             continue;
         }
-        let ids: Vec<Ids> = calls.iter().map(|_| Ids::random()).collect();
+        let ids: Vec<Ids> = calls.iter().map(Ids::of).collect();
         let mut sends = Vec::new();
         if settings.logs {
             sends.push(("logs", logs(&batch.node, &calls, &ids)));
@@ -180,19 +180,30 @@ async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<(), S
     Err("the collector asked to retry later, twice".into())
 }
 
-/// A call's trace and span ids, hex as OTLP/JSON writes them.
+/// A call's trace, span and parent span ids, hex as OTLP/JSON writes them: the call's own
+/// ([`crate::trace`]), or a new trace's for a call recorded without one.
 struct Ids {
     trace: String,
     span: String,
+    parent: Option<String>,
 }
 
 impl Ids {
-    fn random() -> Ids {
-        let trace = uuid::Uuid::new_v4().simple().to_string();
-        let span = uuid::Uuid::new_v4().simple().to_string();
-        Ids {
-            trace,
-            span: span.get(..16).unwrap_or("0123456789abcdef").to_string(),
+    fn of(c: &StoredCall) -> Ids {
+        match (&c.trace_id, &c.span_id) {
+            (Some(trace), Some(span)) => Ids {
+                trace: trace.clone(),
+                span: span.clone(),
+                parent: c.parent_span_id.clone(),
+            },
+            _ => {
+                let t = crate::trace::Trace::start(None);
+                Ids {
+                    trace: hex::encode(t.trace_id),
+                    span: hex::encode(t.span_id),
+                    parent: None,
+                }
+            }
         }
     }
 }
@@ -304,7 +315,7 @@ fn traces(node: &str, calls: &[StoredCall], ids: &[Ids]) -> Value {
                 Some(d) => json!({ "code": code, "message": d }),
                 None => json!({ "code": code }),
             };
-            json!({
+            let mut span = json!({
                 "traceId": id.trace,
                 "spanId": id.span,
                 "name": format!("{} {}", c.method, c.route),
@@ -313,7 +324,11 @@ fn traces(node: &str, calls: &[StoredCall], ids: &[Ids]) -> Value {
                 "endTimeUnixNano": nanos(c.at_us.saturating_add(c.latency_us)),
                 "attributes": attributes(c),
                 "status": status,
-            })
+            });
+            if let (Some(parent), Some(fields)) = (&id.parent, span.as_object_mut()) {
+                fields.insert("parentSpanId".into(), json!(parent));
+            }
+            span
         })
         .collect();
     json!({ "resourceSpans": [{
@@ -346,13 +361,16 @@ mod tests {
             issuer: None,
             diagnosis: diagnosis.map(Into::into),
             request_id: None,
+            trace_id: None,
+            span_id: None,
+            parent_span_id: None,
         }
     }
 
     #[test]
     fn a_call_becomes_a_log_record_and_a_server_span() {
         let calls = [stored(200, None), stored(401, Some("token.expired"))];
-        let ids: Vec<Ids> = calls.iter().map(|_| Ids::random()).collect();
+        let ids: Vec<Ids> = calls.iter().map(Ids::of).collect();
         let l = logs("gw-1", &calls, &ids);
         let rec = &l["resourceLogs"][0]["scopeLogs"][0]["logRecords"];
         assert_eq!(rec[0]["timeUnixNano"], "1800000000123456000");

@@ -62,6 +62,8 @@ pub struct Call {
     /// The diagnosis code of a refusal.
     pub diagnosis: Option<&'static str>,
     pub request_id: Option<Box<str>>,
+    /// The call's span, when the log exports traces ([`crate::trace`]).
+    pub trace: Option<crate::trace::Trace>,
 }
 
 impl Call {

@@ -114,6 +114,7 @@ pub struct Recorder {
     batch: usize,
     counters: Arc<Counters>,
     otlp: Option<Arc<OtlpCounters>>,
+    traces: bool,
     stop: watch::Sender<bool>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     store: CallStore,
@@ -161,6 +162,7 @@ impl Recorder {
             batch: settings.batch.max(1),
             counters: counters.clone(),
             otlp,
+            traces: settings.otlp.as_ref().is_some_and(|o| o.traces),
             stop,
             writer: Mutex::new(None),
             store: store.clone(),
@@ -245,6 +247,11 @@ impl Recorder {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Whether calls carry a trace context ([`crate::trace`]): when spans are exported.
+    pub fn traces(&self) -> bool {
+        self.traces
     }
 
     /// The OTLP export's counters, when it is on.

@@ -49,6 +49,13 @@ pub struct StoredCall {
     pub issuer: Option<String>,
     pub diagnosis: Option<String>,
     pub request_id: Option<String>,
+    /// The call's trace, span and parent span (hex), when the log exports traces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
 }
 
 /// A block row as read, not yet decoded.

@@ -77,6 +77,7 @@ fn call(
         principal: Some(principal(client)),
         diagnosis,
         request_id: Some("req-1".into()),
+        trace: None,
     }
 }
 

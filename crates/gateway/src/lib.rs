@@ -328,9 +328,13 @@ async fn stale(
 }
 
 /// Handles one request.
-pub async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(state: &State, mut req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let call = state.calls.as_ref().map(|_| CallStart::of(&req));
+    let call = state.calls.as_ref().map(|log| CallStart::of(&req, log));
+    if let Some(trace) = call.as_ref().and_then(|c| c.trace) {
+        // For proxy::forward: the upstream is sent this call's span as its parent.
+        req.extensions_mut().insert(trace);
+    }
     let outcome = pipeline(state, req).await;
     let elapsed = started.elapsed();
     let status = outcome.response.status().as_u16();
@@ -355,6 +359,7 @@ pub async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
             principal: outcome.identity.map(|i| i.principal()),
             diagnosis: outcome.diagnosis.map(Code::as_str),
             request_id: call.request_id,
+            trace: call.trace,
         });
     }
     outcome.response
@@ -367,10 +372,11 @@ struct CallStart {
     path: Box<str>,
     bytes_in: Option<u64>,
     request_id: Option<Box<str>>,
+    trace: Option<candor_calls::trace::Trace>,
 }
 
 impl CallStart {
-    fn of(req: &Request<Incoming>) -> CallStart {
+    fn of(req: &Request<Incoming>, log: &candor_calls::CallLog) -> CallStart {
         CallStart {
             at_us: candor_calls::record::now_us(),
             method: candor_calls::record::method(req.method().as_str()),
@@ -379,6 +385,11 @@ impl CallStart {
             request_id: candor_calls::record::request_id(
                 req.headers().get("x-request-id").map(HeaderValue::as_bytes),
             ),
+            trace: log.recorder.traces().then(|| {
+                candor_calls::trace::Trace::start(
+                    req.headers().get("traceparent").map(HeaderValue::as_bytes),
+                )
+            }),
         }
     }
 }

@@ -87,6 +87,7 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ];
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
@@ -283,6 +284,12 @@ async fn forward_to(
     let (parts, body) = req.into_parts();
     let retryable = idempotent(&parts.method) && !has_body(&parts.headers) && upgrade.is_none();
     let mut headers = upstream_headers(parts.headers, identity, origin, upgrade.as_ref());
+    if let Some(trace) = parts.extensions.get::<candor_calls::trace::Trace>()
+        && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
+    {
+        // This call is a span of the caller's trace: the upstream's spans are its children.
+        headers.insert(TRACEPARENT, v);
+    }
     // A connect failure sent nothing: the request is built only once a connection is had.
     let mut tried: Vec<usize> = Vec::new();
     let (backend, checkout) = loop {

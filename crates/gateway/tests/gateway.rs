@@ -1541,3 +1541,123 @@ async fn limits_by_client_count_each_verified_client_on_its_own(issuer: Issuer) 
         "{metrics}"
     );
 }
+
+/// With spans exported, a call joins its caller's trace: the upstream is sent this call's
+/// span as its parent, and the call log keeps the trace, the span and the caller's span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_trace_is_joined_and_passed_on_to_the_upstream() {
+    let (up, _task) = echo_upstream(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = candor_calls::CallStore::open(&format!(
+        "sqlite://{}",
+        dir.path().join("calls.db").display()
+    ))
+    .await
+    .unwrap();
+    let recorder = candor_calls::Recorder::start(
+        store.clone(),
+        candor_calls::Settings {
+            otlp: Some(candor_calls::OtlpSettings {
+                // Nothing listens there: the export fails, counted, and changes nothing else.
+                endpoint: "http://127.0.0.1:9".into(),
+                headers: Vec::new(),
+                logs: false,
+                traces: true,
+                timeout: Duration::from_secs(1),
+            }),
+            ..candor_calls::Settings::default()
+        },
+    );
+    let log = Arc::new(candor_calls::CallLog::new(
+        recorder.clone(),
+        None,
+        String::new(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let text = format!(
+        "[gateway]\nlisten = \"{}\"\nthreads = 2\n{}",
+        listener.local_addr().unwrap(),
+        route_toml("orders", "/orders", up, "auth = \"none\"")
+    );
+    let config = candor_gateway::config::File::from_toml(&text)
+        .and_then(|f| f.validate())
+        .unwrap();
+    let gateway = candor_gateway::Gateway::start(&config, Some(log), None)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = config.limits.clone();
+    tokio::spawn(async move {
+        let _ = gateway
+            .serve(listener, None, None, limits, async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+
+    let http = reqwest::Client::new();
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let seen: Value = http
+        .get(format!("{base}/orders/1"))
+        .header("traceparent", caller)
+        .header("tracestate", "vendor=1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = seen["headers"]["traceparent"].as_str().unwrap().to_string();
+    let parts: Vec<&str> = sent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{sent}");
+    assert_eq!(
+        parts[1], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the caller's trace"
+    );
+    assert_ne!(
+        parts[2], "00f067aa0ba902b7",
+        "the gateway's span is the parent"
+    );
+    assert_eq!(parts[3], "01");
+    assert_eq!(
+        seen["headers"]["tracestate"], "vendor=1",
+        "tracestate passes as is"
+    );
+    // No traceparent, or a malformed one: a new trace.
+    let fresh: Value = http
+        .get(format!("{base}/orders/2"))
+        .header("traceparent", "not-a-trace")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fresh = fresh["headers"]["traceparent"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !fresh.contains("4bf92f3577b34da6a3ce929d0e0e4736") && fresh.len() == 55,
+        "{fresh}"
+    );
+
+    let _ = stop.send(());
+    recorder.shutdown().await;
+    let calls = store
+        .tail(&candor_calls::Filter::default(), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 2);
+    let joined = calls.iter().find(|c| c.path == "/orders/1").unwrap();
+    assert_eq!(
+        joined.trace_id.as_deref(),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(joined.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert_eq!(joined.span_id.as_deref(), Some(parts[2]));
+    let other = calls.iter().find(|c| c.path == "/orders/2").unwrap();
+    assert_eq!(other.parent_span_id, None);
+    assert!(fresh.contains(other.span_id.as_deref().unwrap()));
+}

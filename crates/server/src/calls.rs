@@ -140,6 +140,11 @@ pub async fn track(
                     .get(crate::http::REQUEST_ID)
                     .map(|v| v.as_bytes()),
             ),
+            app.call_log().filter(|log| log.recorder.traces()).map(|_| {
+                candor_calls::trace::Trace::start(
+                    req.headers().get("traceparent").map(|v| v.as_bytes()),
+                )
+            }),
         )
     });
     let note = Arc::new(Mutex::new(Note::default()));
@@ -155,7 +160,8 @@ pub async fn track(
     {
         app.metrics().token_issued(g);
     }
-    if let (Some(log), Some((at_us, method, path, bytes_in, request_id))) = (app.call_log(), start)
+    if let (Some(log), Some((at_us, method, path, bytes_in, request_id, trace))) =
+        (app.call_log(), start)
     {
         let principal = (note.client_id.is_some() || note.subject.is_some()).then(|| {
             Arc::new(candor_calls::Principal {
@@ -179,6 +185,7 @@ pub async fn track(
             principal,
             diagnosis: note.diagnosis.map(Code::as_str),
             request_id,
+            trace,
         });
     }
     response

@@ -11,11 +11,16 @@ crate::both!(
     every_token_request_is_recorded_without_secrets,
     the_token_endpoint_limits_by_address_and_by_authenticated_client,
     the_admin_listener_serves_metrics_and_the_guarded_api,
+    a_token_request_joins_its_callers_trace,
 );
 
 const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789";
 
 async fn attach(s: &TestServer) -> Arc<CallLog> {
+    attach_with(s, None).await
+}
+
+async fn attach_with(s: &TestServer, otlp: Option<candor_calls::OtlpSettings>) -> Arc<CallLog> {
     let url = match s.backend {
         Backend::Sqlite => format!("sqlite://{}", s.dir.path().join("calls.db").display()),
         Backend::Postgres => s.db_url.clone(),
@@ -26,6 +31,7 @@ async fn attach(s: &TestServer) -> Arc<CallLog> {
         candor_calls::Settings {
             node: "test".into(),
             flush_every: Duration::from_millis(50),
+            otlp,
             ..candor_calls::Settings::default()
         },
     );
@@ -36,6 +42,48 @@ async fn attach(s: &TestServer) -> Arc<CallLog> {
     ));
     s.app.attach_call_log(log.clone());
     log
+}
+
+async fn a_token_request_joins_its_callers_trace(s: TestServer) {
+    let log = attach_with(
+        &s,
+        Some(candor_calls::OtlpSettings {
+            // Nothing listens there: the export fails and is counted; the log keeps the trace.
+            endpoint: "http://127.0.0.1:9".into(),
+            headers: Vec::new(),
+            logs: true,
+            traces: true,
+            timeout: Duration::from_secs(1),
+        }),
+    )
+    .await;
+    let (id, secret) = s.service_client().await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/token", s.base))
+        .basic_auth(&id, Some(&secret))
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    log.recorder.shutdown().await;
+    let calls = log
+        .recorder
+        .store()
+        .tail(&Filter::default(), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].trace_id.as_deref(),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(calls[0].parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert!(calls[0].span_id.as_deref().is_some_and(|s| s.len() == 16));
 }
 
 async fn every_token_request_is_recorded_without_secrets(s: TestServer) {
