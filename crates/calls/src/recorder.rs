@@ -199,7 +199,9 @@ impl Recorder {
             if calls.len() < self.handoff {
                 return;
             }
-            std::mem::take(&mut *calls)
+            // A full buffer in its place: it would otherwise grow again from nothing, copying
+            // its calls at each doubling.
+            std::mem::replace(&mut *calls, Vec::with_capacity(self.handoff))
         };
         // Made ready here, outside the lock; the calls are freed on this thread.
         self.hand_over(&full);

@@ -272,32 +272,66 @@ impl Agg {
 /// A rollup's sums, per key.
 type Sums = HashMap<Key, Agg>;
 
-/// Adds `c` to the sums of a rollup of `width` minutes (1: the minute rollup; 60: the hour
-/// rollup, whose `minute` is the hour's first).
-fn add_call(sums: &mut Sums, c: &Call, width: i64) {
-    let minute = c.at_us.div_euclid(MINUTE_US);
-    let key = Key {
-        minute: minute - minute.rem_euclid(width),
-        source: c.source,
-        route: c.route.clone(),
-        client_id: c.principal.as_ref().and_then(|p| p.client_id.clone()),
-        status: c.status,
-        diagnosis: c.diagnosis,
-        upstream: c.upstream.clone(),
-    };
-    let latency = i64::try_from(c.latency_us).unwrap_or(i64::MAX);
-    let agg = sums.entry(key).or_insert(Agg {
-        calls: 0,
-        sum_us: 0,
-        max_us: 0,
-        buckets: [0; BUCKETS],
-    });
-    agg.calls += 1;
-    agg.sum_us = agg.sum_us.saturating_add(latency);
-    agg.max_us = agg.max_us.max(latency);
-    if let Some(b) = agg.buckets.get_mut(histogram::bucket_of(c.latency_us)) {
-        *b += 1;
+/// A minute's rollup key, borrowed from the calls it sums: summing a call touches no
+/// reference count (the route's and the client's are shared with the other threads' calls,
+/// and a contended count costs more than the sum). The owned [`Key`] is made once per key.
+#[derive(PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    minute: i64,
+    source: Source,
+    route: &'a str,
+    client_id: Option<&'a str>,
+    status: u16,
+    diagnosis: Option<&'static str>,
+    upstream: Option<&'a str>,
+}
+
+impl KeyRef<'_> {
+    /// The key of the rollup of `width` minutes (1: the minute rollup; 60: the hour rollup,
+    /// whose `minute` is the hour's first).
+    fn owned(&self, width: i64) -> Key {
+        Key {
+            minute: self.minute - self.minute.rem_euclid(width),
+            source: self.source,
+            route: Arc::from(self.route),
+            client_id: self.client_id.map(Arc::from),
+            status: self.status,
+            diagnosis: self.diagnosis,
+            upstream: self.upstream.map(Arc::from),
+        }
     }
+}
+
+const NO_CALLS: Agg = Agg {
+    calls: 0,
+    sum_us: 0,
+    max_us: 0,
+    buckets: [0; BUCKETS],
+};
+
+/// The calls summed per minute and key.
+fn minute_sums(calls: &[Call]) -> HashMap<KeyRef<'_>, Agg> {
+    let mut sums = HashMap::new();
+    for c in calls {
+        let key = KeyRef {
+            minute: c.at_us.div_euclid(MINUTE_US),
+            source: c.source,
+            route: &c.route,
+            client_id: c.client_id(),
+            status: c.status,
+            diagnosis: c.diagnosis,
+            upstream: c.upstream.as_deref(),
+        };
+        let latency = i64::try_from(c.latency_us).unwrap_or(i64::MAX);
+        let agg = sums.entry(key).or_insert(NO_CALLS);
+        agg.calls += 1;
+        agg.sum_us = agg.sum_us.saturating_add(latency);
+        agg.max_us = agg.max_us.max(latency);
+        if let Some(b) = agg.buckets.get_mut(histogram::bucket_of(c.latency_us)) {
+            *b += 1;
+        }
+    }
+    sums
 }
 
 /// Calls made ready to be written: their blocks, encoded, and their rollup sums. Made on the
@@ -326,9 +360,10 @@ impl Prepared {
                 out.blocks.push((minute, n, body));
             }
         }
-        for c in calls {
-            for ((_, width), sums) in ROLLUPS.iter().zip(out.sums.iter_mut()) {
-                add_call(sums, c, *width);
+        let minutes = minute_sums(calls);
+        for ((_, width), sums) in ROLLUPS.iter().zip(out.sums.iter_mut()) {
+            for (k, a) in &minutes {
+                sums.entry(k.owned(*width)).or_insert(NO_CALLS).add(a);
             }
         }
         Ok(out)
