@@ -3,7 +3,7 @@
 //! and one server span (`POST {endpoint}/v1/traces`), with the same fields the log keeps —
 //! never a token, secret, code, password, query string or cookie (the record holds none).
 //!
-//! Off the request path twice over: the writer offers each batch it takes (the encoded
+//! Off the request path twice over: the writer hands each batch it has written (the encoded
 //! blocks, not the calls) to a bounded queue of [`QUEUE`] batches, and one task decodes and
 //! posts them. A full queue, a collector that is down or answers an error: the batch is
 //! dropped and counted, the call log itself goes on, and one warning is logged per outage.
@@ -84,12 +84,12 @@ impl Exporter {
         Ok(Exporter { tx, counters, task })
     }
 
-    /// Offers a batch the writer took; never waits.
-    pub(crate) fn offer(&self, node: &Arc<str>, batch: &Prepared) {
+    /// Offers a batch the writer took (and wrote, or gave up on); never waits.
+    pub(crate) fn offer(&self, node: &Arc<str>, batch: Prepared) {
         let b = Batch {
             node: node.clone(),
             calls: batch.calls(),
-            blocks: batch.bodies().map(|b| (b.0, b.1.to_vec())).collect(),
+            blocks: batch.into_bodies(),
         };
         let calls = b.calls as u64;
         if self.tx.try_send(b).is_err() {

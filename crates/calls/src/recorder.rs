@@ -380,10 +380,10 @@ impl Writer<'_> {
                 return;
             }
             let full = batch.calls() >= size;
-            if let Some(e) = self.exporter {
-                e.offer(&self.settings.node, &batch);
-            }
             self.write(&batch).await;
+            if let Some(e) = self.exporter {
+                e.offer(&self.settings.node, batch);
+            }
             if !full {
                 return;
             }

@@ -374,11 +374,12 @@ impl Prepared {
         self.calls
     }
 
-    /// The blocks' encodings and bodies (for the OTLP export).
-    pub(crate) fn bodies(&self) -> impl Iterator<Item = (i16, &[u8])> {
+    /// The blocks' encodings and bodies, once written (for the OTLP export).
+    pub(crate) fn into_bodies(self) -> Vec<(i16, Vec<u8>)> {
         self.blocks
-            .iter()
-            .map(|(_, _, body)| (crate::block::LZ4_JSON_LINES, body.as_slice()))
+            .into_iter()
+            .map(|(_, _, body)| (crate::block::LZ4_JSON_LINES, body))
+            .collect()
     }
 
     /// Takes `other` in, so that both are written at once (their rollup rows summed).
@@ -387,12 +388,7 @@ impl Prepared {
         self.blocks.extend(other.blocks);
         for (mine, theirs) in self.sums.iter_mut().zip(other.sums) {
             for (k, a) in theirs {
-                match mine.get_mut(&k) {
-                    Some(m) => m.add(&a),
-                    None => {
-                        mine.insert(k, a);
-                    }
-                }
+                mine.entry(k).or_insert(NO_CALLS).add(&a);
             }
         }
     }
