@@ -134,6 +134,8 @@ pub struct ServerSection {
     pub master_key_file: Option<PathBuf>,
     /// Connections open at once (default 4096, lowered to fit the open-file limit).
     pub max_connections: Option<usize>,
+    /// Connections open at once from one address (default 256; 0: no cap).
+    pub max_connections_per_address: Option<usize>,
     /// Time for a TLS handshake and a request head (default "10s").
     pub header_read_timeout: Option<String>,
     /// A connection with nothing in flight for this long is closed (default "60s").
@@ -265,10 +267,14 @@ pub fn limits(resolved: &Resolved, fds: Option<u64>) -> Result<candor_server::Li
     let s = &resolved.file.server;
     let mut l = candor_serve::Limits::from_config(candor_serve::LimitsConfig {
         max_connections: s.max_connections,
+        max_connections_per_address: s.max_connections_per_address,
         header_read_timeout: s.header_read_timeout.as_deref(),
         idle_timeout: s.idle_timeout.as_deref(),
     })
     .map_err(|e| anyhow::anyhow!("[server] {e}"))?;
+    // A reverse proxy carries many users' connections: the per-address cap is not for it.
+    l.per_address_exempt = candor_proto::forwarded::parse_trusted(&s.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("[server] trusted_proxies: {e}"))?;
     fit_to_fds(&mut l, fds);
     Ok(l)
 }

@@ -41,7 +41,7 @@ async fn main() {
         connector,
         upstream,
         host,
-        Arc::new(Connections::new(threads)),
+        Arc::new(Connections::new(threads, usize::MAX >> 4)),
     ));
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
     println!(
@@ -60,8 +60,16 @@ async fn main() {
                 .map_or(http::Uri::from_static("/"), |pq| {
                     http::Uri::from(pq.clone())
                 });
+            // The gateway's body wrapper costs nothing until a body stalls: kept, as in the
+            // gateway.
+            let pace = candor_gateway::config::BodyPace {
+                timeout: std::time::Duration::from_secs(20),
+                min_rate: 500,
+            };
+            let body = candor_gateway::pace::Paced::new(body, pace, Default::default());
             let req = http::Request::from_parts(parts, UpstreamBody::Left(body));
-            let response = match connections.checkout(connector, upstream).await {
+            let wait = std::time::Duration::from_secs(2);
+            let response = match connections.checkout(connector, upstream, wait).await {
                 Ok(c) => c.send(req).await.ok(),
                 Err(_) => None,
             };

@@ -38,8 +38,15 @@ pub struct File {
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
     pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
     pub header_read_timeout: Option<String>,
     pub idle_timeout: Option<String>,
+    /// How long a request body may keep the gateway waiting before its first bytes; each
+    /// `body_min_rate` bytes received adds a second (as Apache's mod_reqtimeout).
+    pub body_read_timeout: Option<String>,
+    pub body_min_rate: Option<u64>,
+    /// Upgraded connections (WebSocket tunnels) open at once.
+    pub max_tunnels: Option<usize>,
     /// Event-loop threads serving requests (default: one per CPU).
     pub threads: Option<usize>,
     /// Verified tokens remembered at once (each for at most its lifetime).
@@ -118,6 +125,14 @@ pub struct RouteFile {
     pub upstream_auth: Option<UpstreamAuthFile>,
     /// Rate limits (docs/rate-limits.md): one table or a list of them.
     pub rate_limit: Option<RateLimitsFile>,
+    /// The issuers whose tokens the route accepts (default: every configured issuer).
+    pub issuers: Option<Vec<String>>,
+    /// The protocols a caller may upgrade to (default: `["websocket"]`; never `h2c`).
+    pub upgrades: Option<Vec<String>>,
+    /// Bounds of an upgraded connection.
+    pub tunnel: Option<TunnelFile>,
+    /// What takes an upstream out of rotation passively: `connect`, `5xx`, `timeout`.
+    pub eject_on: Option<Vec<String>>,
 }
 
 /// `rate_limit = { … }` or `rate_limit = [{ … }, { … }]`.
@@ -193,6 +208,15 @@ pub struct MatchFile {
     pub host: Option<String>,
     pub path_prefix: Option<String>,
     pub methods: Option<Vec<String>>,
+    /// Match the prefix without regard to ASCII case, for upstreams that fold case.
+    #[serde(default)]
+    pub case_insensitive: bool,
+    /// Let paths with matrix parameters (`;`, `%3B`) through to this route.
+    #[serde(default)]
+    pub allow_matrix_params: bool,
+    /// Let paths with an encoded slash (`%2F`) through to this route.
+    #[serde(default)]
+    pub allow_encoded_slash: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +224,15 @@ pub struct MatchFile {
 pub struct UpstreamFile {
     pub url: String,
     pub weight: Option<u32>,
+    /// Connections to this upstream open at once (idle ones included).
+    pub max_connections: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelFile {
+    pub idle_timeout: Option<String>,
+    pub max_lifetime: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +279,10 @@ pub struct Config {
     pub tls_key: Option<std::path::PathBuf>,
     pub trusted_proxies: Vec<IpNet>,
     pub limits: candor_serve::Limits,
+    /// The request-body pace every route holds callers to.
+    pub body_pace: BodyPace,
+    /// Upgraded connections open at once.
+    pub max_tunnels: usize,
     /// Event-loop threads serving requests.
     pub threads: usize,
     pub verified_cache_entries: usize,
@@ -253,7 +290,27 @@ pub struct Config {
     pub routes: Vec<Route>,
 }
 
-#[derive(Debug, Clone)]
+impl Config {
+    /// What validates but deserves a second look: `candor gateway check` prints these, and
+    /// the gateway logs them when it starts.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in &self.routes {
+            let accepted = r.issuers.as_ref().map_or(self.issuers.len(), Vec::len);
+            let rules =
+                !r.scopes_all.is_empty() || !r.scopes_by_method.is_empty() || !r.claims.is_empty();
+            if r.auth != AuthMode::None && rules && accepted > 1 {
+                out.push(format!(
+                    "route '{}' checks scopes or claims and accepts the tokens of {accepted} issuers: a scope or claim any of them grants opens it; list the ones it trusts in routes[].issuers",
+                    r.name
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Issuer {
     pub issuer: String,
     pub jwks_uri: Option<String>,
@@ -266,7 +323,7 @@ pub struct Issuer {
     pub introspection: Option<Introspection>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Introspection {
     pub client_id: String,
     pub secret: SecretSource,
@@ -274,7 +331,7 @@ pub struct Introspection {
     pub cache: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feed {
     pub client_id: String,
     pub secret: SecretSource,
@@ -345,11 +402,41 @@ pub enum Balance {
     LeastRequests,
 }
 
+/// How slowly a caller may send a request body (Apache mod_reqtimeout's model): the gateway
+/// waits at most `timeout` for it, plus a second for every `min_rate` bytes received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPace {
+    pub timeout: Duration,
+    pub min_rate: u64,
+}
+
+/// What takes an upstream out of rotation passively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EjectOn {
+    /// A connection that could not be opened (the default; callers cannot cause it).
+    pub connect: bool,
+    /// A 5xx answer (a caller can provoke these; counted only from two or more callers).
+    pub server_error: bool,
+    /// No answer within the response timeout (a caller can choose slow requests).
+    pub timeout: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Route {
     pub name: String,
     pub host: Option<String>,
+    /// In normal form ([`crate::path::normalize`]).
     pub path_prefix: String,
+    pub case_insensitive: bool,
+    pub allow_matrix_params: bool,
+    pub allow_encoded_slash: bool,
+    /// The issuers whose tokens the route accepts; `None`: every configured issuer.
+    pub issuers: Option<Vec<String>>,
+    /// Protocols a caller may upgrade to, lower case.
+    pub upgrades: Vec<String>,
+    pub tunnel_idle_timeout: Duration,
+    pub tunnel_max_lifetime: Duration,
+    pub eject_on: EjectOn,
     /// Empty: every method.
     pub methods: Vec<Method>,
     pub upstreams: Vec<Upstream>,
@@ -398,6 +485,8 @@ pub struct Upstream {
     /// Scheme, authority and an optional base path, without a trailing slash.
     pub url: url::Url,
     pub weight: u32,
+    /// Connections open at once, idle ones included.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -511,10 +600,44 @@ impl File {
             .map_err(|e| err("gateway.trusted_proxies", e))?;
         let limits = candor_serve::Limits::from_config(candor_serve::LimitsConfig {
             max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
             header_read_timeout: self.header_read_timeout.as_deref(),
             idle_timeout: self.idle_timeout.as_deref(),
         })
         .map_err(|e| err(format!("gateway.{}", e.key), e.why))?;
+        let mut limits = limits;
+        // A proxy in front carries many callers' connections: the per-address cap is not for it.
+        limits.per_address_exempt = trusted_proxies.clone();
+        let body_pace = BodyPace {
+            timeout: duration(
+                &self.body_read_timeout,
+                "gateway.body_read_timeout",
+                Duration::from_secs(20),
+            )?,
+            min_rate: match self.body_min_rate {
+                None => 500,
+                Some(0) => {
+                    return Err(err(
+                        "gateway.body_min_rate",
+                        "must be at least 1 (bytes per second)",
+                    ));
+                }
+                Some(n) => n,
+            },
+        };
+        let max_tunnels = match self.max_tunnels {
+            None => 256.min(limits.max_connections),
+            Some(n) if n <= limits.max_connections => n,
+            Some(n) => {
+                return Err(err(
+                    "gateway.max_tunnels",
+                    format!(
+                        "{n} is more than max_connections ({}): each tunnel holds a connection",
+                        limits.max_connections
+                    ),
+                ));
+            }
+        };
         let threads = match self.threads {
             None => candor_serve::default_threads(),
             Some(n @ 1..=256) => n,
@@ -552,6 +675,27 @@ impl File {
                     "the route checks tokens, but no [[gateway.issuers]] is configured",
                 ));
             }
+            if route.auth != AuthMode::None && route.issuers.as_ref().is_some_and(Vec::is_empty) {
+                return Err(err(
+                    format!("gateway.routes[{i}].issuers"),
+                    "is empty: no token could pass; leave it out to accept every issuer",
+                ));
+            }
+            for name in route.issuers.iter().flatten() {
+                if !issuers.iter().any(|o: &Issuer| o.issuer == *name) {
+                    return Err(err(
+                        format!("gateway.routes[{i}].issuers"),
+                        format!(
+                            "'{name}' is not a configured issuer ({})",
+                            issuers
+                                .iter()
+                                .map(|o| format!("'{}'", o.issuer))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
             routes.push(route);
         }
         if routes.is_empty() {
@@ -564,6 +708,8 @@ impl File {
             tls_key: self.tls_key.clone(),
             trusted_proxies,
             limits,
+            body_pace,
+            max_tunnels,
             threads,
             verified_cache_entries: self.verified_cache_entries.unwrap_or(100_000),
             issuers,
@@ -734,7 +880,27 @@ impl RouteFile {
                 format!("'{path_prefix}' must start with '/'"),
             ));
         }
-        let host = self.matcher.host.as_ref().map(|h| h.to_ascii_lowercase());
+        // Requests are matched in normal form: so is the prefix.
+        let path_prefix = match crate::path::normalize(&path_prefix) {
+            Ok(n) if !n.readings_differ() => n.forward,
+            Ok(_) => {
+                return Err(err(
+                    format!("{key}.match.path_prefix"),
+                    format!("'{path_prefix}' holds a ';' or an encoded '/'"),
+                ));
+            }
+            Err(why) => {
+                return Err(err(
+                    format!("{key}.match.path_prefix"),
+                    format!("'{path_prefix}' holds {}", why.describe()),
+                ));
+            }
+        };
+        let host = self
+            .matcher
+            .host
+            .as_ref()
+            .map(|h| crate::route::host_name(h));
         let mut methods = Vec::new();
         for m in self.matcher.methods.iter().flatten() {
             let upper = m.to_ascii_uppercase();
@@ -778,7 +944,21 @@ impl RouteFile {
                     "must be 1 to 1000",
                 ));
             }
-            upstreams.push(Upstream { url, weight });
+            let max_connections = match u.max_connections {
+                None => 512,
+                Some(n @ 1..) => n,
+                Some(_) => {
+                    return Err(err(
+                        format!("{key}.upstreams[{j}].max_connections"),
+                        "must be at least 1",
+                    ));
+                }
+            };
+            upstreams.push(Upstream {
+                url,
+                weight,
+                max_connections,
+            });
         }
         let balance = match self.balance.as_deref().unwrap_or("round_robin") {
             "round_robin" => Balance::RoundRobin,
@@ -891,11 +1071,73 @@ impl RouteFile {
                     .collect::<Result<Vec<_>, _>>()?
             }
         };
+        let upgrades = match &self.upgrades {
+            None => vec!["websocket".to_string()],
+            Some(list) => {
+                let mut out = Vec::new();
+                for p in list {
+                    let p = p.to_ascii_lowercase();
+                    if p.starts_with("h2c") {
+                        return Err(err(
+                            format!("{key}.upgrades"),
+                            "'h2c' cannot be allowed: through an h2c tunnel a caller sends requests the route never sees",
+                        ));
+                    }
+                    if p.is_empty() || !p.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+                        return Err(err(
+                            format!("{key}.upgrades"),
+                            format!("'{p}' is not a protocol name"),
+                        ));
+                    }
+                    out.push(p);
+                }
+                out
+            }
+        };
+        let tunnel = self.tunnel.as_ref();
+        let mut eject_on = EjectOn {
+            connect: false,
+            server_error: false,
+            timeout: false,
+        };
+        for what in self
+            .eject_on
+            .clone()
+            .unwrap_or_else(|| vec!["connect".into()])
+        {
+            match what.as_str() {
+                "connect" => eject_on.connect = true,
+                "5xx" => eject_on.server_error = true,
+                "timeout" => eject_on.timeout = true,
+                other => {
+                    return Err(err(
+                        format!("{key}.eject_on"),
+                        format!("'{other}' is not one of connect, 5xx, timeout"),
+                    ));
+                }
+            }
+        }
         Ok(Route {
             rate_limits,
             name: self.name.clone(),
             host,
             path_prefix,
+            case_insensitive: self.matcher.case_insensitive,
+            allow_matrix_params: self.matcher.allow_matrix_params,
+            allow_encoded_slash: self.matcher.allow_encoded_slash,
+            issuers: self.issuers.clone(),
+            upgrades,
+            tunnel_idle_timeout: duration(
+                &tunnel.and_then(|t| t.idle_timeout.clone()),
+                &format!("{key}.tunnel.idle_timeout"),
+                Duration::from_secs(60),
+            )?,
+            tunnel_max_lifetime: duration(
+                &tunnel.and_then(|t| t.max_lifetime.clone()),
+                &format!("{key}.tunnel.max_lifetime"),
+                Duration::from_secs(3600),
+            )?,
+            eject_on,
             methods,
             upstreams,
             balance,

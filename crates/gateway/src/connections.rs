@@ -13,6 +13,11 @@
 //! the upstream closed is noticed when it is next taken (one poll) and discarded; a request
 //! that a reused connection could not even start sending is sent again on another one, so
 //! the race between an upstream's keep-alive timeout and a new request costs no failure.
+//!
+//! At most `max_connections` connections to one upstream are open at once, idle ones
+//! included: callers multiplexing many HTTP/2 streams cannot make the gateway open a socket
+//! each. Past the cap a request waits (up to its route's connect timeout) for one to come
+//! free, taking an idle one of another event loop's pool if there is one.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -27,12 +32,13 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 
 use crate::per_thread::PerThread;
 
-/// The body sent upstream: the caller's, streamed; or none.
-pub type UpstreamBody = http_body_util::Either<Incoming, http_body_util::Empty<Bytes>>;
+/// The body sent upstream: the caller's, streamed at the pace it must keep; or none.
+pub type UpstreamBody = http_body_util::Either<crate::pace::Paced, http_body_util::Empty<Bytes>>;
 /// Opens a connection to an upstream: TCP (connect timeout, `TCP_NODELAY`), then TLS for
 /// `https://` upstreams.
 pub type Connector = HttpsConnector<HttpConnector>;
@@ -56,6 +62,9 @@ pub enum SendError {
     /// The connection failed once the request was (or may have been) sent.
     #[error("{0}")]
     Request(#[from] hyper::Error),
+    /// Every connection the upstream may have is busy: nothing was sent.
+    #[error("every connection to the upstream is busy")]
+    Busy,
 }
 
 /// One connection: the handle requests are sent on and the state machine that reads and
@@ -66,6 +75,8 @@ struct Conn {
     /// The state machine has finished (closed, failed, or handed over by an upgrade); it is
     /// never polled again.
     over: bool,
+    /// The connection's share of the upstream's `max_connections`.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl Conn {
@@ -87,6 +98,8 @@ struct Idle {
 /// socket is registered with the runtime of the thread that opened it, and is only used there.
 pub struct Connections {
     idle: PerThread<Mutex<Vec<Idle>>>,
+    /// One permit per connection that may be open.
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Connections {
@@ -98,10 +111,36 @@ impl std::fmt::Debug for Connections {
 }
 
 impl Connections {
-    /// Pools for `threads` event loops (and one for callers off them, such as health checks).
-    pub fn new(threads: usize) -> Connections {
+    /// Pools for `threads` event loops (and one for callers off them, such as health checks),
+    /// with at most `max` connections open at once.
+    pub fn new(threads: usize, max: usize) -> Connections {
         Connections {
             idle: PerThread::new(threads, Mutex::default),
+            slots: Arc::new(Semaphore::new(max.max(1))),
+        }
+    }
+
+    /// A permit to open one more connection: at once if one is free; else by closing an idle
+    /// connection of another event loop's pool; else the first to come free within `wait`.
+    async fn slot(&self, wait: Duration) -> Result<OwnedSemaphorePermit, SendError> {
+        if let Ok(p) = self.slots.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        for shard in self.idle.iter() {
+            let spare = shard.lock().ok().and_then(|mut idle| {
+                // The oldest: the least likely to be wanted again soon.
+                (!idle.is_empty()).then(|| idle.remove(0))
+            });
+            if let Some(spare) = spare {
+                drop(spare);
+                if let Ok(p) = self.slots.clone().try_acquire_owned() {
+                    return Ok(p);
+                }
+            }
+        }
+        match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(SendError::Busy),
         }
     }
 
@@ -147,7 +186,11 @@ impl Connections {
         }
     }
 
-    async fn connect(connector: &Connector, target: &Uri) -> Result<Conn, SendError> {
+    async fn connect(
+        connector: &Connector,
+        target: &Uri,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<Conn, SendError> {
         let io = connector
             .clone()
             .call(target.clone())
@@ -161,6 +204,7 @@ impl Connections {
             sender,
             driver: Box::pin(conn.with_upgrades()),
             over: false,
+            _slot: slot,
         };
         // The handshake of HTTP/1 sends nothing; the first poll readies the handle.
         let ready = poll_fn(|cx| {
@@ -180,15 +224,20 @@ impl Connections {
     }
 
     /// A connection to the upstream at `target` (scheme and authority): an idle one, or a
-    /// new one. A failure here sent nothing: another upstream may be tried.
+    /// new one (waiting up to `wait` for room under the cap). A failure here sent nothing:
+    /// another upstream may be tried.
     pub async fn checkout<'a>(
         self: &Arc<Self>,
         connector: &'a Connector,
         target: &'a Uri,
+        wait: Duration,
     ) -> Result<Checkout<'a>, SendError> {
         let (conn, reused) = match self.take_idle().await {
             Some(c) => (c, true),
-            None => (Self::connect(connector, target).await?, false),
+            None => {
+                let slot = self.slot(wait).await?;
+                (Self::connect(connector, target, slot).await?, false)
+            }
         };
         Ok(Checkout {
             conn,
@@ -258,9 +307,11 @@ impl Checkout<'_> {
                     // same request again, on another idle connection or a new one.
                     Some(unsent) if reused => {
                         req = unsent;
+                        // The dead connection's slot goes to its replacement.
+                        let Conn { _slot: slot, .. } = conn;
                         (conn, reused) = match home.take_idle().await {
                             Some(c) => (c, true),
-                            None => (Connections::connect(connector, target).await?, false),
+                            None => (Connections::connect(connector, target, slot).await?, false),
                         };
                     }
                     _ => return Err(SendError::Request(e.into_error())),

@@ -58,16 +58,16 @@ fn now() -> i64 {
     candor_proto::clock::SystemClock.now()
 }
 
-/// The `Authorization` header for the feed, from the configured client and the secret in its
-/// environment variable.
-pub fn credentials(issuer: &Issuer) -> Result<Option<String>, String> {
-    let Some(feed) = &issuer.config.feed else {
+/// The `Authorization` header for the feed of `issuer`, from the configured client and the
+/// secret in its environment variable or file.
+pub fn credentials(issuer: &crate::config::Issuer) -> Result<Option<String>, String> {
+    let Some(feed) = &issuer.feed else {
         return Ok(None);
     };
     feed.secret
         .basic(
             &feed.client_id,
-            &format!("the revocation feed of {}", issuer.config.issuer),
+            &format!("the revocation feed of {}", issuer.issuer),
         )
         .map(Some)
 }

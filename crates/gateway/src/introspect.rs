@@ -40,7 +40,8 @@ pub struct Introspector {
     issuer: String,
     audiences: Vec<String>,
     config: config::Introspection,
-    authorization: String,
+    /// Basic credentials; `Debug` never shows them.
+    authorization: candor_proto::secret::Secret,
     http: HttpClient,
     endpoint: tokio::sync::OnceCell<String>,
     in_flight: Mutex<HashMap<[u8; 32], InFlight>>,
@@ -49,6 +50,11 @@ pub struct Introspector {
 }
 
 impl Introspector {
+    /// Whether `other` asks the same endpoint with the same credentials.
+    pub fn same_as(&self, other: &Introspector) -> bool {
+        self.config == other.config && self.authorization == other.authorization
+    }
+
     pub fn new(issuer: &config::Issuer, http: HttpClient) -> Result<Option<Introspector>, String> {
         let Some(c) = &issuer.introspection else {
             return Ok(None);
@@ -60,7 +66,7 @@ impl Introspector {
             issuer: issuer.issuer.clone(),
             audiences: issuer.audiences.clone(),
             config: c.clone(),
-            authorization,
+            authorization: candor_proto::secret::Secret::new(authorization),
             http,
             endpoint: tokio::sync::OnceCell::new(),
             in_flight: Mutex::new(HashMap::new()),
@@ -151,7 +157,10 @@ impl Introspector {
             .http
             .post_form(
                 &endpoint,
-                vec![("Authorization".into(), self.authorization.clone())],
+                vec![(
+                    "Authorization".into(),
+                    self.authorization.expose().to_string(),
+                )],
                 body,
             )
             .await

@@ -20,6 +20,8 @@ pub struct Issuer {
     pub deny: DenySet,
     /// For opaque tokens, when the issuer is configured with introspection.
     pub introspector: Option<crate::introspect::Introspector>,
+    /// The revocation feed's `Authorization`, when the issuer has a feed.
+    pub feed_authorization: Option<candor_proto::secret::Secret>,
     http: HttpClient,
     jwks: tokio::sync::OnceCell<Arc<JwksCache>>,
     last_failure: Mutex<Option<(Instant, String)>>,
@@ -33,6 +35,8 @@ impl Issuer {
     pub fn new(config: config::Issuer, http: HttpClient) -> Result<Issuer, String> {
         Ok(Issuer {
             introspector: crate::introspect::Introspector::new(&config, http.clone())?,
+            feed_authorization: crate::feed::credentials(&config)?
+                .map(candor_proto::secret::Secret::new),
             config,
             deny: DenySet::default(),
             http,
@@ -41,6 +45,19 @@ impl Issuer {
             feed_ok_at: AtomicI64::new(0),
             feed_loaded: AtomicBool::new(false),
         })
+    }
+
+    /// Whether this running issuer can stand for `fresh`, built from a reloaded
+    /// configuration: the same settings and the same credentials. Then its deny set, its
+    /// feed's position and its keys are kept instead of being learned again.
+    pub fn carries_over(&self, fresh: &Issuer) -> bool {
+        self.config == fresh.config
+            && self.feed_authorization == fresh.feed_authorization
+            && match (&self.introspector, &fresh.introspector) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_as(b),
+                _ => false,
+            }
     }
 
     /// The issuer's key cache, resolving its JWKS URI by discovery the first time (one

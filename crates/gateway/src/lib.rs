@@ -25,11 +25,14 @@ pub mod identity;
 pub mod introspect;
 pub mod issuer;
 pub mod metrics;
+pub mod pace;
+pub mod path;
 pub mod per_thread;
 pub mod proxy;
 pub mod rate_limit;
 pub mod refuse;
 pub mod route;
+pub mod tunnel;
 pub mod upstream;
 pub mod upstream_auth;
 pub mod verify;
@@ -88,6 +91,8 @@ struct RouteState {
     connector: connections::Connector,
     /// The route's rate limits, with what each is keyed by.
     limits: Vec<(candor_limit::Limit, candor_limit::KeyKind)>,
+    /// The issuers whose tokens the route accepts.
+    issuers: Vec<Arc<Issuer>>,
 }
 
 /// Everything a request needs, built from one configuration.
@@ -105,6 +110,10 @@ pub struct State {
     calls: Option<Arc<candor_calls::CallLog>>,
     /// For `/metrics`, when a route has limits.
     limiter: Option<candor_limit::Limiter>,
+    /// The tunnel slots (`max_tunnels`), shared by every state of a gateway.
+    tunnels: Arc<tokio::sync::Semaphore>,
+    max_tunnels: usize,
+    body_pace: config::BodyPace,
 }
 
 /// What became of a request: what [`handle`] records.
@@ -135,11 +144,17 @@ fn now() -> i64 {
 
 impl State {
     /// Builds the run-time state of `config` (no I/O yet).
+    /// `previous` is the state a reload replaces: an issuer whose configuration and
+    /// credentials did not change is carried over whole — its deny set, its feed's position
+    /// and its keys — so that a reload forgets nothing it knew (a revoked token stays refused
+    /// through a feed outage, valid tokens keep their keys while the issuer is down).
     pub fn new(
         config: &Config,
         metrics: Arc<Metrics>,
         calls: Option<Arc<candor_calls::CallLog>>,
         limiter: &candor_limit::Limiter,
+        tunnels: Arc<tokio::sync::Semaphore>,
+        previous: Option<&State>,
     ) -> Result<State, GatewayError> {
         let http = HttpClient::new(Options {
             // Loopback issuers (development, tests) are plain http; others must be https.
@@ -150,8 +165,14 @@ impl State {
         let issuers = config
             .issuers
             .iter()
-            .map(|i| Issuer::new(i.clone(), http.clone()).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()
+            .map(|i| {
+                let fresh = Issuer::new(i.clone(), http.clone())?;
+                Ok(previous
+                    .and_then(|p| p.issuers.iter().find(|old| old.carries_over(&fresh)))
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(fresh)))
+            })
+            .collect::<Result<Vec<_>, String>>()
             .map_err(GatewayError::Start)?;
         let routes = config
             .routes
@@ -174,6 +195,15 @@ impl State {
                     pool: Pool::new(r, config.threads),
                     connector: proxy::connector(r)
                         .map_err(|e| GatewayError::Start(format!("route '{}': {e}", r.name)))?,
+                    issuers: issuers
+                        .iter()
+                        .filter(|i| {
+                            r.issuers
+                                .as_ref()
+                                .is_none_or(|names| names.contains(&i.config.issuer))
+                        })
+                        .cloned()
+                        .collect(),
                     route: r.clone(),
                 })
             })
@@ -206,6 +236,9 @@ impl State {
                 .iter()
                 .any(|r| !r.rate_limits.is_empty())
                 .then(|| limiter.clone()),
+            tunnels,
+            max_tunnels: config.max_tunnels,
+            body_pace: config.body_pace,
         })
     }
 
@@ -394,19 +427,47 @@ impl CallStart {
     }
 }
 
+/// The host a request names: the target's authority when it has one (HTTP/2's `:authority`,
+/// an absolute-form target — RFC 9112 §3.2.2 says to ignore `Host` then), else `Host`.
+fn request_host(req: &Request<Incoming>) -> Option<std::borrow::Cow<'_, str>> {
+    match req.uri().authority() {
+        Some(a) => Some(match a.port() {
+            Some(p) => std::borrow::Cow::Owned(format!("{}:{}", a.host(), p.as_str())),
+            None => std::borrow::Cow::Borrowed(a.host()),
+        }),
+        None => req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(std::borrow::Cow::Borrowed),
+    }
+}
+
 async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    let index = match route::find(
-        &state.routes,
-        |r| &r.route,
-        host,
-        req.uri().path(),
-        req.method(),
-    ) {
+    let host = request_host(&req);
+    let host = host.as_deref();
+    if req.method() == Method::CONNECT {
+        // A gateway routes requests for paths; it opens no tunnel to where a caller names.
+        let e = OAuthError::new(
+            Code::RouteMethodNotAllowed,
+            "CONNECT is not accepted: the gateway forwards requests to its routes' upstreams, it opens no tunnels",
+        );
+        return Outcome::refused(None, state.refusal(None, &e, None), e.code);
+    }
+    let normalized = match path::normalize(req.uri().path()) {
+        Ok(n) => n,
+        Err(why) => {
+            let e = OAuthError::new(
+                Code::RoutePathAmbiguous,
+                format!(
+                    "the path holds {}; refused, since an upstream could read it as another path",
+                    why.describe()
+                ),
+            );
+            return Outcome::refused(None, state.refusal(None, &e, None), e.code);
+        }
+    };
+    let index = match route::find(&state.routes, |r| &r.route, host, &normalized, req.method()) {
         Ok(i) => i,
         Err(NoRoute::NotFound) => {
             let e = OAuthError::new(
@@ -414,7 +475,7 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
                 format!(
                     "no route matches {} {} (host {})",
                     req.method(),
-                    quote(req.uri().path()),
+                    quote(&normalized.forward),
                     quote(host.unwrap_or("(none)"))
                 ),
             );
@@ -446,9 +507,9 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
         }
         Err(NoRoute::Ambiguous(what)) => {
             let e = OAuthError::new(
-                Code::RouteNotFound,
+                Code::RoutePathAmbiguous,
                 format!(
-                    "the path holds {what}, which an upstream could resolve outside its route; refused"
+                    "the path holds {what}, which an upstream could read as another path; refused"
                 ),
             );
             return Outcome::refused(None, state.refusal(None, &e, None), e.code);
@@ -464,6 +525,10 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
             state.refusal(Some(&rs.route.name), &e, scope),
             e.code,
         )
+    };
+    let upgrade = match proxy::requested_upgrade(req.headers(), &rs.route.upgrades) {
+        Ok(u) => u,
+        Err(e) => return fail(e, None),
     };
     let peer = req
         .extensions()
@@ -513,7 +578,7 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
                 Ok(token) => {
                     let now = now();
                     let (identity, source) =
-                        match verify::verify(token, &state.issuers, &state.verified, now).await {
+                        match verify::verify(token, &rs.issuers, &state.verified, now).await {
                             Ok(v) => v,
                             Err(r) => return fail(r.error, None),
                         };
@@ -589,21 +654,46 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
             }
         },
     };
-    let origin = proxy::Origin {
-        peer,
-        trusted: &state.trusted,
-        scheme: state.scheme,
-        upstream_authorization,
+    // A tunnel's slot is taken before anything is sent: past the cap, nothing reaches the
+    // upstream.
+    let upgrade = match upgrade {
+        None => None,
+        Some(u) => match state.tunnels.clone().try_acquire_owned() {
+            Ok(permit) => Some((u, permit)),
+            Err(_) => {
+                let mut refused = fail(
+                    OAuthError::new(
+                        Code::TunnelsExhausted,
+                        format!(
+                            "the gateway holds its {} upgraded connections (max_tunnels) already",
+                            state.max_tunnels
+                        ),
+                    ),
+                    None,
+                );
+                refused.identity = identity;
+                return refused;
+            }
+        },
     };
-    let (result, upstream) = proxy::forward(
-        req,
-        &rs.route,
-        &rs.pool,
-        &rs.connector,
-        identity.as_deref(),
-        &origin,
-    )
-    .await;
+    let host_owned = host.map(str::to_string);
+    let forward = proxy::Forward {
+        route: &rs.route,
+        pool: &rs.pool,
+        connector: &rs.connector,
+        identity: identity.as_deref(),
+        origin: proxy::Origin {
+            peer,
+            trusted: &state.trusted,
+            scheme: state.scheme,
+            host: host_owned.as_deref(),
+            upstream_authorization,
+        },
+        path: &normalized.forward,
+        upgrade,
+        pace: state.body_pace,
+    };
+    let (result, upstream) = proxy::forward(req, forward).await;
     let mut outcome = match result {
         Ok(response) => Outcome {
             route: Some(rs),
@@ -766,19 +856,52 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
     r
 }
 
+/// What runs beside the request path: each issuer's feed follower, and the health checks.
+#[derive(Default)]
+pub struct Background {
+    feeds: Vec<(Arc<Issuer>, tokio::task::JoinHandle<()>)>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    fn abort(self) {
+        for (_, t) in self.feeds {
+            t.abort();
+        }
+        for t in self.others {
+            t.abort();
+        }
+    }
+}
+
 /// Starts what runs beside the request path: revocation feeds (loaded once before this
-/// returns, so the gateway never answers with an empty deny set), health checks.
+/// returns, so the gateway never answers with an empty deny set), health checks. A feed that
+/// is already followed for an issuer carried over from `running` (see [`State::new`]) is taken
+/// from it and goes on where it was; what is left in `running` is the caller's to stop.
 pub async fn start_background(
     state: &Arc<State>,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, GatewayError> {
-    let mut tasks = Vec::new();
+    running: &mut Background,
+) -> Result<Background, GatewayError> {
+    let mut tasks = Background::default();
     let feed_http = HttpClient::new(Options {
         timeout: Duration::from_secs(40),
         ..Options::default()
     })
     .map_err(|e| GatewayError::Start(format!("HTTP client: {e}")))?;
     for issuer in &state.issuers {
-        let Some(authorization) = feed::credentials(issuer).map_err(GatewayError::Start)? else {
+        if let Some(at) = running
+            .feeds
+            .iter()
+            .position(|(i, _)| Arc::ptr_eq(i, issuer))
+        {
+            tasks.feeds.push(running.feeds.swap_remove(at));
+            continue;
+        }
+        let Some(authorization) = issuer
+            .feed_authorization
+            .as_ref()
+            .map(|a| a.expose().to_string())
+        else {
             continue;
         };
         let after = match feed::load(issuer, &feed_http, &authorization).await {
@@ -788,12 +911,15 @@ pub async fn start_background(
                 0
             }
         };
-        tasks.push(tokio::spawn(feed::follow(
+        tasks.feeds.push((
             issuer.clone(),
-            feed_http.clone(),
-            authorization,
-            after,
-        )));
+            tokio::spawn(feed::follow(
+                issuer.clone(),
+                feed_http.clone(),
+                authorization,
+                after,
+            )),
+        ));
     }
     for r in &state.routes {
         let Some(health) = r.route.health.clone() else {
@@ -803,7 +929,7 @@ pub async fn start_background(
             let b = b.clone();
             let health = health.clone();
             let connector = r.connector.clone();
-            tasks.push(tokio::spawn(async move {
+            tasks.others.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(health.interval);
                 loop {
                     tick.tick().await;
@@ -813,7 +939,11 @@ pub async fn start_background(
                         ));
                         *req.uri_mut() = health.path.parse().ok()?;
                         req.headers_mut().insert(header::HOST, b.host.clone());
-                        let checkout = b.connections.checkout(&connector, &b.target).await.ok()?;
+                        let checkout = b
+                            .connections
+                            .checkout(&connector, &b.target, Duration::from_secs(1))
+                            .await
+                            .ok()?;
                         let response = checkout.send(req).await.ok()?;
                         // Read to the end, so the connection is pooled again.
                         let status = response.status();
@@ -843,7 +973,9 @@ pub struct Gateway {
     current: std::sync::RwLock<Arc<State>>,
     /// Bumped by every reload: a connection keeps the state it took until this moves.
     generation: std::sync::atomic::AtomicU64,
-    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    tasks: std::sync::Mutex<Background>,
+    /// The tunnel slots, kept across reloads (tunnels outlive the state they began in).
+    tunnels: Arc<tokio::sync::Semaphore>,
     metrics: Arc<Metrics>,
     /// The call log, kept across reloads.
     calls: Option<Arc<candor_calls::CallLog>>,
@@ -869,17 +1001,24 @@ impl Gateway {
                 .map_err(|e| GatewayError::Start(format!("rate limiter: {e}")))?,
         };
         let metrics = Arc::new(Metrics::new(config.threads));
+        let tunnels = Arc::new(tokio::sync::Semaphore::new(config.max_tunnels));
         let state = Arc::new(State::new(
             config,
             metrics.clone(),
             calls.clone(),
             &limiter,
+            tunnels.clone(),
+            None,
         )?);
-        let tasks = start_background(&state).await?;
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let tasks = start_background(&state, &mut Background::default()).await?;
         Ok(Arc::new(Gateway {
             current: std::sync::RwLock::new(state),
             generation: std::sync::atomic::AtomicU64::new(0),
             tasks: std::sync::Mutex::new(tasks),
+            tunnels,
             metrics,
             calls,
             limiter,
@@ -907,23 +1046,41 @@ impl Gateway {
                 "gateway.listen changed; it takes effect at the next restart"
             );
         }
+        let previous = self.state();
         let state = Arc::new(State::new(
             config,
             self.metrics.clone(),
             self.calls.clone(),
             &self.limiter,
+            self.tunnels.clone(),
+            Some(&previous),
         )?);
-        let tasks = start_background(&state).await?;
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let mut running = match self.tasks.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => Background::default(),
+        };
+        let tasks = match start_background(&state, &mut running).await {
+            Ok(t) => t,
+            Err(e) => {
+                // The running state stays, with its tasks (those taken over are given back).
+                if let Ok(mut t) = self.tasks.lock() {
+                    *t = running;
+                }
+                return Err(e);
+            }
+        };
         if let Ok(mut current) = self.current.write() {
             *current = state;
         }
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
-        if let Ok(mut old) = self.tasks.lock() {
-            for t in old.drain(..) {
-                t.abort();
-            }
-            *old = tasks;
+        // What the new state did not take over belongs to the old one alone.
+        running.abort();
+        if let Ok(mut t) = self.tasks.lock() {
+            *t = tasks;
         }
         tracing::info!(
             routes = config.routes.len(),
@@ -981,9 +1138,7 @@ impl Gateway {
                 .await;
         let _ = stop_admin.send(());
         if let Ok(mut tasks) = self.tasks.lock() {
-            for t in tasks.drain(..) {
-                t.abort();
-            }
+            std::mem::take(&mut *tasks).abort();
         }
         served.map_err(|e| GatewayError::Start(e.to_string()))
     }

@@ -1,11 +1,13 @@
 //! Forwarding a request to a route's upstream and its response back: hop-by-hop headers
 //! removed both ways, the caller's identity as `X-Candor-*` headers (any copies the caller sent
-//! removed first), `X-Forwarded-*` appended, bodies streamed, upgrades (WebSocket) spliced,
-//! a failed connect retried on another upstream for idempotent requests without a body.
+//! removed first, in every spelling an upstream may fold to the same name), `X-Forwarded-*`
+//! appended, bodies streamed at the pace the gateway allows, the upgrades a route allows
+//! (WebSocket) spliced within their bounds, a failed connect retried on another upstream for
+//! idempotent requests without a body.
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use candor_proto::error::quote;
@@ -15,14 +17,15 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Either};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioIo;
 use ipnet::IpNet;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::Body;
-use crate::config::Route;
+use crate::config::{BodyPace, Route};
 use crate::connections::{Connector, SendError};
 use crate::identity::Identity;
-use crate::upstream::Pool;
+use crate::pace::Paced;
+use crate::upstream::{Failure, Pool};
 
 /// The TLS configuration for a route's https upstreams: the system's roots (the platform
 /// verifier), or only the CAs of `upstream_ca`.
@@ -118,12 +121,70 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Headers that make an upstream read another path or method than the one the route checked
+/// (IIS and Symfony honour `X-Original-URL`; many frameworks the method overrides): no caller
+/// may send them.
+const REWRITERS: [&str; 5] = [
+    "x-original-url",
+    "x-rewrite-url",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Headers that say who the caller is or how it connected: believed only from trusted
+/// proxies, and never in an underscore spelling.
+const FORWARDING: [&str; 14] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "x-forwarded-ssl",
+    "x-forwarded-scheme",
+    "x-url-scheme",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "x-cluster-client-ip",
+];
+
+/// Whether the lower-case header `name` is `target` once `_` is read as `-`, as CGI, WSGI, PHP
+/// and Rack read it (`X_Candor_Subject` reaches them as `HTTP_X_CANDOR_SUBJECT`).
+fn folds_to(name: &str, target: &str) -> bool {
+    name.len() == target.len()
+        && name
+            .bytes()
+            .zip(target.bytes())
+            .all(|(a, b)| a == b || (a == b'_' && b == b'-'))
+}
+
+/// Whether the lower-case header `name` begins with `prefix`, `_` read as `-`.
+fn starts_folded(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|head| folds_to(head, prefix))
+}
+
+/// Whether a caller's header must not reach the upstream: the identity headers in any spelling,
+/// the rewriting headers, forwarding headers spelled with `_`, and — from a peer that is not a
+/// trusted proxy — every forwarding header (the gateway sets its own).
+fn refused(name: &str, trusted_peer: bool) -> bool {
+    if starts_folded(name, "x-candor-") || REWRITERS.iter().any(|r| folds_to(name, r)) {
+        return true;
+    }
+    FORWARDING.iter().any(|f| folds_to(name, f)) && (!trusted_peer || name.contains('_'))
+}
+
 /// What the gateway knows of the request besides its headers.
 pub struct Origin<'a> {
     pub peer: IpAddr,
     pub trusted: &'a [IpNet],
     /// `https` when the gateway's own listener is TLS.
     pub scheme: &'static str,
+    /// The host the request was routed by (the target's authority, else `Host`), as sent.
+    pub host: Option<&'a str>,
     /// The route's own `Authorization` for the upstream (upstream_auth), replacing the
     /// caller's.
     pub upstream_authorization: Option<String>,
@@ -137,15 +198,15 @@ pub fn upstream_headers(
     upgrade: Option<&HeaderValue>,
 ) -> HeaderMap {
     strip_hop_by_hop(&mut h);
-    let spoofed: Vec<HeaderName> = h
+    let trusted_peer = origin.trusted.iter().any(|n| n.contains(&origin.peer));
+    let doomed: Vec<HeaderName> = h
         .keys()
-        .filter(|k| k.as_str().starts_with("x-candor-"))
+        .filter(|k| refused(k.as_str(), trusted_peer))
         .cloned()
         .collect();
-    for k in spoofed {
+    for k in doomed {
         h.remove(k);
     }
-    let trusted_peer = origin.trusted.iter().any(|n| n.contains(&origin.peer));
     let forwarded_for: Vec<String> = if trusted_peer {
         h.get_all(&X_FORWARDED_FOR)
             .iter()
@@ -169,15 +230,19 @@ pub fn upstream_headers(
     if !(trusted_peer && h.contains_key(X_FORWARDED_PROTO)) {
         h.insert(X_FORWARDED_PROTO, HeaderValue::from_static(origin.scheme));
     }
-    if !(trusted_peer && h.contains_key(X_FORWARDED_HOST))
-        && let Some(host) = h.remove(header::HOST)
-    {
-        h.insert(X_FORWARDED_HOST, host);
+    if !(trusted_peer && h.contains_key(X_FORWARDED_HOST)) {
+        // The host the gateway routed by, whether it came as Host or as the target's
+        // authority (HTTP/2, absolute-form); never one the caller chose beside it.
+        match origin.host.and_then(|v| HeaderValue::from_str(v).ok()) {
+            Some(v) => {
+                h.insert(X_FORWARDED_HOST, v);
+            }
+            None => {
+                h.remove(X_FORWARDED_HOST);
+            }
+        }
     }
     h.remove(header::HOST);
-    if !trusted_peer {
-        h.remove(header::FORWARDED);
-    }
     if let Some(id) = identity {
         for (name, value) in id.headers() {
             h.insert(name.clone(), value.clone());
@@ -195,21 +260,92 @@ pub fn upstream_headers(
     h
 }
 
-/// The path and query sent upstream (origin form).
-pub fn upstream_path(route: &Route, base: &str, uri: &Uri) -> Result<Uri, http::uri::InvalidUri> {
-    let base = base.trim_end_matches('/');
-    if !route.strip_prefix && base.is_empty() {
-        // The common case: the caller's path and query as they came, no copy.
-        return Ok(match uri.path_and_query() {
-            Some(pq) => Uri::from(pq.clone()),
-            None => Uri::from_static("/"),
+/// A protocol upgrade the caller asked for and the route allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The `Upgrade` header sent upstream.
+    pub header: HeaderValue,
+    /// The protocols asked for, lower case, without versions.
+    pub protocols: Vec<String>,
+}
+
+/// The upgrade `headers` ask for, as `allowed` (a route's `upgrades`) permits: `None` when
+/// there is none to make (no `Upgrade` with `Connection: upgrade`, or only `h2c`, which is
+/// never honoured: the request is served as HTTP/1.1); a refusal when it names another.
+pub fn requested_upgrade(
+    headers: &HeaderMap,
+    allowed: &[String],
+) -> Result<Option<Upgrade>, OAuthError> {
+    let asked = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
         });
+    if !asked || !headers.contains_key(header::UPGRADE) {
+        return Ok(None);
     }
-    let path = uri.path();
+    let mut tokens = Vec::new();
+    for v in headers.get_all(header::UPGRADE) {
+        let v = v.to_str().map_err(|_| {
+            OAuthError::new(
+                Code::RouteUpgradeNotAllowed,
+                "the Upgrade header holds bytes that are not visible ASCII",
+            )
+        })?;
+        tokens.extend(v.split(',').map(str::trim).filter(|t| !t.is_empty()));
+    }
+    let name = |t: &str| t.split('/').next().unwrap_or(t).to_ascii_lowercase();
+    let kept: Vec<&str> = tokens.into_iter().filter(|t| name(t) != "h2c").collect();
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let protocols: Vec<String> = kept.iter().map(|t| name(t)).collect();
+    if let Some(other) = protocols.iter().find(|p| !allowed.contains(p)) {
+        return Err(OAuthError::new(
+            Code::RouteUpgradeNotAllowed,
+            format!(
+                "the request asks to upgrade to {}; the route allows {}",
+                quote(other),
+                if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            ),
+        ));
+    }
+    let header = HeaderValue::from_str(&kept.join(", ")).map_err(|_| {
+        OAuthError::new(
+            Code::RouteUpgradeNotAllowed,
+            "the Upgrade header is malformed",
+        )
+    })?;
+    Ok(Some(Upgrade { header, protocols }))
+}
+
+/// The path and query sent upstream (origin form): `path` is the request's path in normal
+/// form (what the route matched), the query as it came.
+pub fn upstream_path(
+    route: &Route,
+    base: &str,
+    path: &str,
+    uri: &Uri,
+) -> Result<Uri, http::uri::InvalidUri> {
+    let base = base.trim_end_matches('/');
     let rest = if route.strip_prefix {
-        let stripped = path
-            .strip_prefix(route.path_prefix.trim_end_matches('/'))
-            .unwrap_or(path);
+        let prefix = route.path_prefix.trim_end_matches('/');
+        let stripped = match path.get(..prefix.len()) {
+            Some(head)
+                if head == prefix
+                    || (route.case_insensitive && head.eq_ignore_ascii_case(prefix)) =>
+            {
+                path.get(prefix.len()..).unwrap_or("")
+            }
+            _ => path,
+        };
         if stripped.starts_with('/') {
             stripped.to_string()
         } else {
@@ -241,77 +377,96 @@ fn has_body(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.trim() != "0")
 }
 
-/// Forwards `req` on `route`; a refusal names why the upstream could not answer.
-/// Forwards `req` to an upstream of `route`: the response (or why there is none), and which
+/// What a request takes upstream besides itself.
+pub struct Forward<'a> {
+    pub route: &'a Route,
+    pub pool: &'a Pool,
+    pub connector: &'a Connector,
+    pub identity: Option<&'a Identity>,
+    pub origin: Origin<'a>,
+    /// The request's path in normal form.
+    pub path: &'a str,
+    /// The upgrade the route allows, with the tunnel slot it will hold.
+    pub upgrade: Option<(Upgrade, OwnedSemaphorePermit)>,
+    pub pace: BodyPace,
+}
+
+/// Forwards `req` to an upstream of its route: the response (or why there is none), and which
 /// upstream was tried last.
 pub async fn forward(
     req: Request<Incoming>,
-    route: &Route,
-    pool: &Pool,
-    connector: &Connector,
-    identity: Option<&Identity>,
-    origin: &Origin<'_>,
+    f: Forward<'_>,
 ) -> (Result<Response<Body>, OAuthError>, Option<Arc<str>>) {
     let mut upstream = None;
-    let result = forward_to(req, route, pool, connector, identity, origin, &mut upstream).await;
+    let result = forward_to(req, f, &mut upstream).await;
     (result, upstream)
+}
+
+fn unhealthy_or_refused(route: &Route, tried: usize, busy: bool) -> OAuthError {
+    if busy {
+        OAuthError::new(
+            Code::UpstreamBusy,
+            format!(
+                "every connection the upstreams of route {} may have is in use",
+                quote(&route.name)
+            ),
+        )
+    } else if tried == 0 {
+        OAuthError::new(
+            Code::UpstreamUnhealthy,
+            format!(
+                "every upstream of route {} is out of rotation (failed health checks or consecutive failures)",
+                quote(&route.name)
+            ),
+        )
+    } else {
+        OAuthError::new(
+            Code::UpstreamConnect,
+            format!(
+                "the upstreams of route {} refused the connection ({tried} tried)",
+                quote(&route.name)
+            ),
+        )
+    }
 }
 
 async fn forward_to(
     mut req: Request<Incoming>,
-    route: &Route,
-    pool: &Pool,
-    connector: &Connector,
-    identity: Option<&Identity>,
-    origin: &Origin<'_>,
+    f: Forward<'_>,
     upstream_used: &mut Option<Arc<str>>,
 ) -> Result<Response<Body>, OAuthError> {
-    let upgrade = req
-        .headers()
-        .get(header::UPGRADE)
-        .filter(|_| {
-            req.headers()
-                .get_all(header::CONNECTION)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(|v| {
-                    v.split(',')
-                        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-                })
-        })
-        .cloned();
+    let Forward {
+        route,
+        pool,
+        connector,
+        identity,
+        origin,
+        path,
+        upgrade,
+        pace,
+    } = f;
     let caller_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let retryable = idempotent(&parts.method) && !has_body(&parts.headers) && upgrade.is_none();
-    let mut headers = upstream_headers(parts.headers, identity, origin, upgrade.as_ref());
+    let mut headers = upstream_headers(
+        parts.headers,
+        identity,
+        &origin,
+        upgrade.as_ref().map(|(u, _)| &u.header),
+    );
     if let Some(trace) = parts.extensions.get::<candor_calls::trace::Trace>()
         && let Ok(v) = HeaderValue::from_str(&trace.traceparent())
     {
         // This call is a span of the caller's trace: the upstream's spans are its children.
         headers.insert(TRACEPARENT, v);
     }
+    let caller = origin.peer;
     // A connect failure sent nothing: the request is built only once a connection is had.
     let mut tried: Vec<usize> = Vec::new();
-    let (backend, checkout) = loop {
+    let mut busy = false;
+    let (index, backend, checkout) = loop {
         let Some(i) = pool.pick(&tried) else {
-            return Err(if tried.is_empty() {
-                OAuthError::new(
-                    Code::UpstreamUnhealthy,
-                    format!(
-                        "every upstream of route {} is out of rotation (failed health checks or consecutive failures)",
-                        quote(&route.name)
-                    ),
-                )
-            } else {
-                OAuthError::new(
-                    Code::UpstreamConnect,
-                    format!(
-                        "the upstreams of route {} refused the connection ({} tried)",
-                        quote(&route.name),
-                        tried.len()
-                    ),
-                )
-            });
+            return Err(unhealthy_or_refused(route, tried.len(), busy));
         };
         tried.push(i);
         let Some(backend) = pool.get(i) else {
@@ -320,107 +475,150 @@ async fn forward_to(
         *upstream_used = Some(backend.name.clone());
         match backend
             .connections
-            .checkout(connector, &backend.target)
+            .checkout(connector, &backend.target, route.connect_timeout)
             .await
         {
-            Ok(c) => break (backend, c),
+            Ok(c) => break (i, backend, c),
             Err(e) => {
-                backend.failed();
+                if matches!(e, SendError::Busy) {
+                    busy = true;
+                } else {
+                    pool.failed(i, Failure::Connect, caller, route.eject_on);
+                }
                 tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
                 if retryable {
                     continue;
                 }
-                return Err(OAuthError::new(
-                    Code::UpstreamConnect,
-                    format!(
-                        "the upstream {} of route {} refused the connection",
-                        quote(backend.url.as_str()),
-                        quote(&route.name)
-                    ),
-                ));
+                return Err(if busy {
+                    unhealthy_or_refused(route, tried.len(), true)
+                } else {
+                    OAuthError::new(
+                        Code::UpstreamConnect,
+                        format!(
+                            "the upstream {} of route {} refused the connection",
+                            quote(backend.url.as_str()),
+                            quote(&route.name)
+                        ),
+                    )
+                });
             }
         }
     };
-    let uri = upstream_path(route, backend.url.path(), &parts.uri)
+    let uri = upstream_path(route, backend.url.path(), path, &parts.uri)
         .map_err(|_| OAuthError::new(Code::RouteNotFound, "the upstream URL cannot be built"))?;
     // The upstream's own name, as nginx's proxy_pass sends it; the caller's Host travels as
     // X-Forwarded-Host.
     headers.insert(header::HOST, backend.host.clone());
-    let mut upstream_req = Request::new(Either::Left(body));
+    let slow = Arc::new(AtomicBool::new(false));
+    let mut upstream_req = Request::new(Either::Left(Paced::new(body, pace, slow.clone())));
     *upstream_req.method_mut() = parts.method;
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = headers;
     backend.in_flight.fetch_add(1, Ordering::Relaxed);
     let sent = tokio::time::timeout(route.response_timeout, checkout.send(upstream_req)).await;
     backend.in_flight.fetch_sub(1, Ordering::Relaxed);
-    match sent {
-        Ok(Ok(mut response)) => {
-            if response.status().is_server_error() {
-                backend.failed();
-            } else {
-                backend.succeeded();
-            }
-            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                if let Some(caller) = caller_upgrade {
-                    let upstream = hyper::upgrade::on(&mut response);
-                    tokio::spawn(async move {
-                        if let (Ok(a), Ok(b)) = (caller.await, upstream.await) {
-                            let mut a = TokioIo::new(a);
-                            let mut b = TokioIo::new(b);
-                            let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-                        }
-                    });
-                }
-                let (mut head, _) = response.into_parts();
-                head.headers.remove(header::TRANSFER_ENCODING);
-                return Ok(Response::from_parts(
-                    head,
-                    crate::refuse::full(Bytes::new()),
-                ));
-            }
-            let (mut head, body) = response.into_parts();
-            strip_hop_by_hop(&mut head.headers);
-            Ok(Response::from_parts(
-                head,
-                body.map_err(|e| -> crate::BoxError { Box::new(e) })
-                    .boxed_unsync(),
-            ))
+    let named = |what: &str| {
+        format!(
+            "the upstream {} of route {} {what}",
+            quote(backend.url.as_str()),
+            quote(&route.name)
+        )
+    };
+    let mut response = match sent {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) if slow.load(Ordering::Relaxed) => {
+            // The caller's fault, not the upstream's: nothing is counted against it.
+            return Err(OAuthError::new(
+                Code::RequestBodyTimeout,
+                format!(
+                    "the request body fell behind the pace the gateway allows ({}s, then {} bytes per second)",
+                    pace.timeout.as_secs(),
+                    pace.min_rate
+                ),
+            ));
         }
         Ok(Err(SendError::Connect(e))) => {
-            backend.failed();
-            Err(OAuthError::new(
+            pool.failed(index, Failure::Connect, caller, route.eject_on);
+            return Err(OAuthError::new(
                 Code::UpstreamConnect,
-                format!(
-                    "the upstream {} of route {} refused the connection: {e}",
-                    quote(backend.url.as_str()),
-                    quote(&route.name)
-                ),
-            ))
+                named(&format!("refused the connection: {e}")),
+            ));
         }
+        Ok(Err(SendError::Busy)) => return Err(unhealthy_or_refused(route, 1, true)),
         Ok(Err(SendError::Request(e))) => {
-            backend.failed();
-            Err(OAuthError::new(
+            pool.failed(index, Failure::ServerError, caller, route.eject_on);
+            return Err(OAuthError::new(
                 Code::UpstreamConnect,
-                format!(
-                    "the upstream {} of route {} failed: {e}",
-                    quote(backend.url.as_str()),
-                    quote(&route.name)
-                ),
-            ))
+                named(&format!("failed: {e}")),
+            ));
         }
         Err(_) => {
-            backend.failed();
-            Err(OAuthError::new(
+            pool.failed(index, Failure::Timeout, caller, route.eject_on);
+            return Err(OAuthError::new(
                 Code::UpstreamTimeout,
-                format!(
-                    "the upstream {} of route {} sent no response within {}s",
-                    quote(backend.url.as_str()),
-                    quote(&route.name),
+                named(&format!(
+                    "sent no response within {}s",
                     route.response_timeout.as_secs()
-                ),
-            ))
+                )),
+            ));
         }
+    };
+    if response.status().is_server_error() {
+        pool.failed(index, Failure::ServerError, caller, route.eject_on);
+    } else {
+        backend.succeeded();
     }
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        // Spliced only when this request asked for it and the upstream switched to what was
+        // asked: a connection the gateway did not agree to is never handed over.
+        let switched_to = response
+            .headers()
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split('/').next().unwrap_or(v).trim().to_ascii_lowercase());
+        let (Some((asked, permit)), Some(caller_io), Some(to)) =
+            (upgrade, caller_upgrade, switched_to)
+        else {
+            return Err(OAuthError::new(
+                Code::UpstreamProtocol,
+                named("switched protocols, though the request did not ask it to"),
+            ));
+        };
+        if !asked.protocols.contains(&to) {
+            return Err(OAuthError::new(
+                Code::UpstreamProtocol,
+                named(&format!(
+                    "switched to {}, though the request asked for {}",
+                    quote(&to),
+                    asked.protocols.join(", ")
+                )),
+            ));
+        }
+        let upstream_io = hyper::upgrade::on(&mut response);
+        let bounds = crate::tunnel::Bounds {
+            idle_timeout: route.tunnel_idle_timeout,
+            max_lifetime: route.tunnel_max_lifetime,
+        };
+        tokio::spawn(crate::tunnel::splice(
+            caller_io,
+            upstream_io,
+            bounds,
+            permit,
+        ));
+        let (mut head, _) = response.into_parts();
+        head.headers.remove(header::TRANSFER_ENCODING);
+        return Ok(Response::from_parts(
+            head,
+            crate::refuse::full(Bytes::new()),
+        ));
+    }
+    let (mut head, body) = response.into_parts();
+    strip_hop_by_hop(&mut head.headers);
+    Ok(Response::from_parts(
+        head,
+        body.map_err(|e| -> crate::BoxError { Box::new(e) })
+            .boxed_unsync(),
+    ))
 }
 
 #[cfg(test)]
@@ -445,6 +643,7 @@ mod tests {
             peer: [192, 0, 2, 1].into(),
             trusted: &[],
             scheme: "http",
+            host: Some("api.example"),
             upstream_authorization: None,
         };
         let out = upstream_headers(h.clone(), None, &origin, None);
@@ -468,6 +667,7 @@ mod tests {
             peer: [192, 0, 2, 1].into(),
             trusted: &trusted,
             scheme: "http",
+            host: Some("api.example"),
             upstream_authorization: None,
         };
         let out = upstream_headers(h.clone(), None, &origin, None);
@@ -475,5 +675,96 @@ mod tests {
             out.get("x-forwarded-for").map(|v| v.as_bytes()),
             Some(&b"6.6.6.6, 192.0.2.1"[..])
         );
+    }
+
+    #[test]
+    fn every_spelling_an_upstream_folds_is_removed() {
+        let mut h = HeaderMap::new();
+        for name in [
+            "x_candor_subject",
+            "x-candor_subject",
+            "x_candor-scope",
+            "x-original-url",
+            "x_rewrite_url",
+            "x-http-method-override",
+            "x-method-override",
+            "x_forwarded_for",
+            "x_forwarded_host",
+            "x-real-ip",
+            "x-forwarded-port",
+            "x-forwarded-prefix",
+            "true-client-ip",
+        ] {
+            h.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_static("admin"),
+            );
+        }
+        h.insert("x_app_header", HeaderValue::from_static("kept"));
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        let origin = Origin {
+            peer: [192, 0, 2, 1].into(),
+            trusted: &[],
+            scheme: "http",
+            host: None,
+            upstream_authorization: None,
+        };
+        let out = upstream_headers(h.clone(), None, &origin, None);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            vec!["x-forwarded-for", "x-forwarded-proto", "x_app_header"],
+            "no Host: the caller's X-Forwarded-Host goes, none is made up"
+        );
+        // A trusted proxy's dash spellings are believed; its underscore ones never.
+        let trusted = ["192.0.2.0/24".parse().unwrap_or_else(|_| IpNet::default())];
+        let origin = Origin {
+            trusted: &trusted,
+            host: Some("api.example"),
+            ..origin
+        };
+        let out = upstream_headers(h, None, &origin, None);
+        assert_eq!(
+            out.get("x-forwarded-host").map(|v| v.as_bytes()),
+            Some(&b"evil.example"[..])
+        );
+        assert!(out.get("x-real-ip").is_some());
+        assert!(out.get("x_forwarded_for").is_none());
+        assert!(out.get("x-candor_subject").is_none());
+        assert!(out.get("x-original-url").is_none());
+    }
+
+    #[test]
+    fn only_the_upgrades_a_route_names_are_made() {
+        let allowed = vec!["websocket".to_string()];
+        let ask = |connection: &str, upgrade: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::CONNECTION,
+                HeaderValue::from_str(connection).unwrap(),
+            );
+            h.insert(header::UPGRADE, HeaderValue::from_str(upgrade).unwrap());
+            requested_upgrade(&h, &allowed)
+        };
+        assert_eq!(
+            ask("keep-alive, Upgrade", "WebSocket")
+                .ok()
+                .flatten()
+                .map(|u| u.protocols),
+            Some(vec!["websocket".to_string()])
+        );
+        assert_eq!(ask("Upgrade, HTTP2-Settings", "h2c").ok(), Some(None));
+        assert_eq!(ask("close", "websocket").ok(), Some(None));
+        assert_eq!(
+            ask("upgrade", "h2c, websocket")
+                .ok()
+                .flatten()
+                .map(|u| u.header),
+            Some(HeaderValue::from_static("websocket"))
+        );
+        assert!(ask("upgrade", "tls/1.2").is_err());
+        assert!(ask("upgrade", "websocket, x-tunnel").is_err());
+        assert!(requested_upgrade(&HeaderMap::new(), &allowed).is_ok_and(|u| u.is_none()));
     }
 }

@@ -1,15 +1,19 @@
 //! A route's upstreams: choosing one (weighted round robin, or least requests by the power of
 //! two choices), and taking one out of rotation when it fails — passively after consecutive
-//! connect failures or 5xx answers, actively by its health check.
+//! failures of the kinds the route names (`eject_on`: connect failures by default, which no
+//! caller can cause; 5xx answers and timeouts, which a caller can, count only when they come
+//! from more than one caller), actively by its health check. Passive ejection never takes out
+//! the last upstream in rotation: a caller must not be able to switch a route off.
 
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::{self, Balance};
+use crate::config::{self, Balance, EjectOn};
 use crate::connections::Connections;
 
-/// Consecutive failures (connect errors, 5xx) that eject an upstream passively.
+/// Consecutive failures that eject an upstream passively.
 const EJECT_AFTER: u32 = 5;
 /// How long a passive ejection lasts (an active health check may end it sooner).
 const EJECTION: Duration = Duration::from_secs(10);
@@ -32,6 +36,9 @@ pub struct Backend {
     /// As decided by the active health check (true without one).
     pub healthy: AtomicBool,
     failures: AtomicU32,
+    /// The callers whose answers failed in the current run of failures (the first two
+    /// distinct ones are enough).
+    failed_callers: Mutex<Vec<IpAddr>>,
     /// Milliseconds after `epoch` until which the backend is ejected (0: not).
     ejected_until: AtomicU64,
     epoch: Instant,
@@ -60,10 +67,11 @@ impl Backend {
             authority,
             target,
             host,
-            connections: Arc::new(Connections::new(threads)),
+            connections: Arc::new(Connections::new(threads, u.max_connections)),
             in_flight: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
             failures: AtomicU32::new(0),
+            failed_callers: Mutex::default(),
             ejected_until: AtomicU64::new(0),
             epoch,
             checks_passed: AtomicU32::new(0),
@@ -81,20 +89,40 @@ impl Backend {
             && self.ejected_until.load(Ordering::Relaxed) <= self.now_ms()
     }
 
-    /// A request answered without a connect failure or a 5xx.
+    /// A request answered without a failure.
     pub fn succeeded(&self) {
-        self.failures.store(0, Ordering::Relaxed);
+        if self.failures.load(Ordering::Relaxed) != 0 {
+            self.failures.store(0, Ordering::Relaxed);
+            if let Ok(mut callers) = self.failed_callers.lock() {
+                callers.clear();
+            }
+        }
     }
 
-    /// A connect failure or a 5xx; ejects after [`EJECT_AFTER`] in a row.
-    pub fn failed(&self) {
+    /// Counts a failure; whether the run of failures is now long enough, and wide enough
+    /// (answers that failed must come from two callers or more), to eject.
+    fn count(&self, failure: Failure, caller: IpAddr) -> bool {
         let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if n >= EJECT_AFTER {
-            let until = self.now_ms() + u64::try_from(EJECTION.as_millis()).unwrap_or(10_000);
-            self.ejected_until.store(until, Ordering::Relaxed);
-            self.failures.store(0, Ordering::Relaxed);
-            tracing::warn!(upstream = %self.url, "upstream ejected after consecutive failures");
+        let callers = match self.failed_callers.lock() {
+            Ok(mut callers) => {
+                if failure != Failure::Connect && callers.len() < 2 && !callers.contains(&caller) {
+                    callers.push(caller);
+                }
+                callers.len()
+            }
+            Err(_) => 0,
+        };
+        n >= EJECT_AFTER && (failure == Failure::Connect || callers >= 2)
+    }
+
+    fn eject(&self) {
+        let until = self.now_ms() + u64::try_from(EJECTION.as_millis()).unwrap_or(10_000);
+        self.ejected_until.store(until, Ordering::Relaxed);
+        self.failures.store(0, Ordering::Relaxed);
+        if let Ok(mut callers) = self.failed_callers.lock() {
+            callers.clear();
         }
+        tracing::warn!(upstream = %self.url, "upstream ejected after consecutive failures");
     }
 
     /// The result of one active health check.
@@ -114,6 +142,17 @@ impl Backend {
             }
         }
     }
+}
+
+/// What went wrong with a request to an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No connection could be opened.
+    Connect,
+    /// A 5xx answer, or a connection that failed once the request was sent.
+    ServerError,
+    /// No answer within the response timeout.
+    Timeout,
 }
 
 /// The upstreams of one route.
@@ -188,6 +227,30 @@ impl Pool {
     pub fn get(&self, i: usize) -> Option<&Arc<Backend>> {
         self.backends.get(i)
     }
+
+    /// Backend `i` failed a request of `caller`: counted if the route's `eject_on` names the
+    /// kind, and ejected after [`EJECT_AFTER`] in a row — unless it is the last in rotation.
+    pub fn failed(&self, i: usize, failure: Failure, caller: IpAddr, eject_on: EjectOn) {
+        let counted = match failure {
+            Failure::Connect => eject_on.connect,
+            Failure::ServerError => eject_on.server_error,
+            Failure::Timeout => eject_on.timeout,
+        };
+        let Some(backend) = self.backends.get(i) else {
+            return;
+        };
+        if !counted || !backend.count(failure, caller) {
+            return;
+        }
+        let others = self
+            .backends
+            .iter()
+            .enumerate()
+            .any(|(j, b)| j != i && b.available());
+        if others {
+            backend.eject();
+        }
+    }
 }
 
 /// A smooth weighted schedule: for weights 3 and 1, `0 0 1 0` rather than `0 0 0 1`.
@@ -246,12 +309,56 @@ mod tests {
         let pool = Pool::new(&route(&[3, 1], Balance::RoundRobin), 1);
         let picks: Vec<usize> = (0..8).filter_map(|_| pool.pick(&[])).collect();
         assert_eq!(picks, vec![0, 0, 1, 0, 0, 0, 1, 0]);
+        let caller: IpAddr = [192, 0, 2, 1].into();
+        let connect_only = EjectOn {
+            connect: true,
+            server_error: false,
+            timeout: false,
+        };
         for _ in 0..EJECT_AFTER {
-            pool.backends[0].failed();
+            pool.failed(0, Failure::ServerError, caller, connect_only);
+        }
+        assert!(
+            pool.backends[0].available(),
+            "5xx are not counted by default"
+        );
+        for _ in 0..EJECT_AFTER {
+            pool.failed(0, Failure::Connect, caller, connect_only);
         }
         assert!(!pool.backends[0].available());
         assert!((0..4).all(|_| pool.pick(&[]) == Some(1)));
         assert_eq!(pool.pick(&[1]), None, "nothing left to retry on");
+    }
+
+    #[test]
+    fn one_caller_cannot_eject_and_the_last_upstream_stays() {
+        let pool = Pool::new(&route(&[1, 1], Balance::RoundRobin), 1);
+        let all = EjectOn {
+            connect: true,
+            server_error: true,
+            timeout: true,
+        };
+        let mallory: IpAddr = [203, 0, 113, 9].into();
+        for _ in 0..50 {
+            pool.failed(0, Failure::ServerError, mallory, all);
+            pool.failed(0, Failure::Timeout, mallory, all);
+        }
+        assert!(
+            pool.backends[0].available(),
+            "one caller's 5xx and timeouts"
+        );
+        for i in 0..EJECT_AFTER {
+            let caller: IpAddr = [198, 51, 100, u8::try_from(i).unwrap_or(0)].into();
+            pool.failed(0, Failure::ServerError, caller, all);
+        }
+        assert!(!pool.backends[0].available(), "many callers' 5xx");
+        for _ in 0..20 {
+            pool.failed(1, Failure::Connect, mallory, all);
+        }
+        assert!(
+            pool.backends[1].available(),
+            "the last one in rotation stays"
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ const RENEW_AT: f64 = 0.2;
 
 #[derive(Debug, Clone)]
 struct Held {
-    header: String,
+    /// `Bearer …`; `Debug` never shows it.
+    header: candor_proto::secret::Secret,
     obtained: Instant,
     lifetime: Duration,
 }
@@ -33,7 +34,8 @@ impl Held {
 #[derive(Debug)]
 pub struct UpstreamAuth {
     config: config::UpstreamAuth,
-    authorization: String,
+    /// Basic credentials; `Debug` never shows them.
+    authorization: candor_proto::secret::Secret,
     http: HttpClient,
     held: RwLock<Option<Held>>,
     /// One token request at a time.
@@ -48,7 +50,7 @@ impl UpstreamAuth {
         )?;
         Ok(UpstreamAuth {
             config: config.clone(),
-            authorization,
+            authorization: candor_proto::secret::Secret::new(authorization),
             http,
             held: RwLock::new(None),
             fetching: std::sync::Arc::new(tokio::sync::Mutex::new(())),
@@ -76,7 +78,10 @@ impl UpstreamAuth {
             .http
             .post_form(
                 &self.config.token_endpoint,
-                vec![("Authorization".into(), self.authorization.clone())],
+                vec![(
+                    "Authorization".into(),
+                    self.authorization.expose().to_string(),
+                )],
                 body,
             )
             .await
@@ -104,7 +109,7 @@ impl UpstreamAuth {
                 .max(1),
         );
         let held = Held {
-            header: format!("Bearer {token}"),
+            header: candor_proto::secret::Secret::new(format!("Bearer {token}")),
             obtained: Instant::now(),
             lifetime,
         };
@@ -130,14 +135,14 @@ impl UpstreamAuth {
                     }
                 });
             }
-            return Ok(h.header);
+            return Ok(h.header.expose().to_string());
         }
         let _one = self.fetching.lock().await;
         if let Some(h) = self.current()
             && h.usable()
         {
-            return Ok(h.header);
+            return Ok(h.header.expose().to_string());
         }
-        self.fetch().await.map(|h| h.header)
+        self.fetch().await.map(|h| h.header.expose().to_string())
     }
 }

@@ -78,7 +78,7 @@ pub enum Source {
     Verified,
 }
 
-/// Verifies `token` against the configured issuers.
+/// Verifies `token` against `issuers`: those the route accepts.
 pub async fn verify(
     token: &str,
     issuers: &[Arc<Issuer>],
@@ -87,7 +87,11 @@ pub async fn verify(
 ) -> Result<(Arc<Identity>, Source), Refused> {
     let digest = candor_proto::secret::digest(token);
     if let Some(identity) = cache.get(&digest, now) {
-        return Ok((identity, Source::Cache));
+        // The cache is the gateway's; the route may accept fewer issuers than it trusts.
+        if issuers.iter().any(|i| *i.config.issuer == *identity.issuer) {
+            return Ok((identity, Source::Cache));
+        }
+        return Err(not_accepted(&identity.issuer, issuers));
     }
     if token.len() > 16 * 1024 {
         return Err(refuse(
@@ -105,18 +109,7 @@ pub async fn verify(
         .and_then(|v| v.as_str())
         .unwrap_or_default();
     let Some(issuer) = issuers.iter().find(|i| i.config.issuer == iss) else {
-        return Err(refuse(
-            Code::TokenIssuer,
-            format!(
-                "the token's iss {} is not a trusted issuer ({})",
-                quote(iss),
-                issuers
-                    .iter()
-                    .map(|i| quote(&i.config.issuer))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
+        return Err(not_accepted(iss, issuers));
     };
     let alg = decoded.alg().unwrap_or("none");
     if !issuer.config.algorithms.iter().any(|a| a == alg) {
@@ -204,7 +197,24 @@ pub async fn verify(
     Ok((identity, Source::Verified))
 }
 
-/// A token that is not a JWT: asked of each issuer with introspection, in order.
+fn not_accepted(iss: &str, issuers: &[Arc<Issuer>]) -> Refused {
+    refuse(
+        Code::TokenIssuer,
+        format!(
+            "the token's iss {} is not a trusted issuer ({})",
+            quote(iss),
+            issuers
+                .iter()
+                .map(|i| quote(&i.config.issuer))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
+/// A token that is not a JWT: asked of each of the route's issuers with introspection, in
+/// order (never of an issuer the route does not accept: a token is sent only where it may
+/// belong).
 async fn opaque(
     token: &str,
     digest: [u8; 32],

@@ -605,6 +605,47 @@ catalogue! {
         "Every upstream of the route is marked unhealthy",
         "Active health checks or consecutive failures took every upstream out of rotation.",
         "Bring an upstream back; the gateway returns it to rotation once it passes its checks.";
+    RoutePathAmbiguous => "route.path_ambiguous", Server, IR, Some(400),
+        "The request path can be read more than one way",
+        "The gateway matches routes on the path in normal form (escapes of letters and digits \
+         decoded, dot segments removed) and forwards that form. A path that servers read \
+         differently cannot be matched safely: a backslash, an encoded NUL, a double-encoded \
+         character ('%2561'), an empty segment ('//'), or — unless the route allows it — a ';' \
+         (matrix parameters: '/admin;x/' is '/admin/' to Tomcat) or an encoded '/' ('%2F').",
+        "Send the path in its plain form. If the upstream needs ';' or '%2F' in paths, set \
+         match.allow_matrix_params or match.allow_encoded_slash on its route.";
+    RouteUpgradeNotAllowed => "route.upgrade_not_allowed", Server, IR, Some(400),
+        "The route does not allow this protocol upgrade",
+        "The request asks to switch protocols (Upgrade) to one the route does not list in \
+         upgrades (default: websocket). Once upgraded, a connection carries bytes the gateway \
+         no longer reads, so only the protocols a route names are spliced through. An h2c \
+         upgrade is never honoured: the request is served as HTTP/1.1.",
+        "Use a protocol the route allows, or add it to the route's upgrades.";
+    UpstreamProtocol => "upstream.protocol", Server, Some("server_error"), Some(502),
+        "The upstream switched protocols without being asked",
+        "The upstream answered 101 Switching Protocols to a request that did not ask to \
+         upgrade, or to another protocol than the one asked. The gateway does not splice a \
+         connection it did not agree to.",
+        "Fix the upstream: it must switch protocols only when the request asks.";
+    UpstreamBusy => "upstream.busy", Server, Some("temporarily_unavailable"), Some(503),
+        "Every connection the upstream may have is in use",
+        "The upstream's max_connections connections are all busy and none came free within \
+         the route's connect timeout.",
+        "Retry later; raise the upstream's max_connections if it can serve more at once, or \
+         add upstreams.";
+    TunnelsExhausted => "gateway.tunnels_exhausted", Server, Some("temporarily_unavailable"), Some(503),
+        "The gateway holds as many upgraded connections as it may",
+        "Upgraded connections (WebSocket tunnels) are counted against gateway.max_tunnels; \
+         every slot is taken.",
+        "Retry later; raise gateway.max_tunnels (and the open-file limit) if the load is \
+         legitimate, or shorten routes' tunnel.idle_timeout.";
+    RequestBodyTimeout => "request.body_timeout", Server, IR, Some(408),
+        "The request body arrived too slowly",
+        "The gateway waits for a request body at most body_read_timeout, plus a second for \
+         every body_min_rate bytes received (by default 20 s, then 500 bytes per second); \
+         this body fell behind, so the request was ended.",
+        "Send the body at once and at network speed; a client on a very slow link needs a \
+         lower gateway.body_min_rate.";
     IssuerUnavailable => "issuer.unavailable", Server, Some("temporarily_unavailable"), Some(503),
         "The token's issuer cannot be reached to check it",
         "The gateway has no keys (or no introspection answer) for the issuer: its JWKS or \

@@ -7,6 +7,9 @@
 //!
 //! * at most [`Limits::max_connections`] connections at once; at the cap the loop stops
 //!   accepting (the kernel's backlog holds the rest) until one closes;
+//! * at most [`Limits::max_connections_per_address`] of them from one address (an IPv6 /64
+//!   counts as one), so that one peer cannot take every slot; a connection past it is closed
+//!   as soon as it is accepted;
 //! * a new connection must complete its TLS handshake and deliver its first request head within
 //!   [`Limits::header_read_timeout`]; every later HTTP/1 request head too (hyper's own timer);
 //! * a connection with no request in flight and no bytes moving for
@@ -18,6 +21,7 @@
 //!
 //! Handlers can read the peer's address from the request's [`Peer`] extension.
 
+mod address;
 mod conn;
 mod fd;
 mod threads;
@@ -44,6 +48,10 @@ pub struct Peer(pub SocketAddr);
 pub struct Limits {
     /// Connections open at once, all peers together.
     pub max_connections: usize,
+    /// Connections open at once from one address (IPv6: one /64); 0 for no such cap.
+    pub max_connections_per_address: usize,
+    /// Peers the per-address cap does not apply to (trusted proxies, a load balancer).
+    pub per_address_exempt: Vec<ipnet::IpNet>,
     /// Time a connection has for its TLS handshake and first request head, and an HTTP/1
     /// request for its head.
     pub header_read_timeout: Duration,
@@ -61,6 +69,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 4096,
+            max_connections_per_address: 256,
+            per_address_exempt: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
@@ -75,6 +85,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LimitsConfig<'a> {
     pub max_connections: Option<usize>,
+    /// `0` turns the cap off.
+    pub max_connections_per_address: Option<usize>,
     pub header_read_timeout: Option<&'a str>,
     pub idle_timeout: Option<&'a str>,
 }
@@ -100,6 +112,12 @@ impl Limits {
                 });
             }
             l.max_connections = n;
+        }
+        if let Some(n) = c.max_connections_per_address {
+            l.max_connections_per_address = n;
+        }
+        if l.max_connections_per_address > l.max_connections {
+            l.max_connections_per_address = l.max_connections;
         }
         let duration = |key: &'static str, value: Option<&str>, default: Duration| match value {
             None => Ok(default),
@@ -210,6 +228,8 @@ pub(crate) struct Accepted<S> {
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     service: S,
     slot: tokio::sync::OwnedSemaphorePermit,
+    /// The peer's share of the per-address cap, given back when the connection closes.
+    _address: Option<address::Held>,
 }
 
 impl<S> Accepted<S> {
@@ -243,6 +263,10 @@ where
     let builder = Arc::new(conn::builder(&limits));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = address::Counts::new(
+        limits.max_connections_per_address,
+        limits.per_address_exempt.clone(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
 
@@ -267,6 +291,15 @@ where
             },
             () = &mut shutdown => break,
         };
+        let held = match per_address.take(peer.ip()) {
+            Ok(held) => held,
+            Err(()) => {
+                // Past its address's share: closed at once, its slot free for others.
+                tracing::debug!(%peer, "connection refused: too many from this address");
+                drop(stream);
+                continue;
+            }
+        };
         let accepted = Accepted {
             ctx: conn::Context {
                 builder: builder.clone(),
@@ -276,6 +309,7 @@ where
             acceptor: acceptor.clone(),
             service: service.clone(),
             slot,
+            _address: held,
         };
         dispatch(stream, peer, accepted);
     }
@@ -304,6 +338,7 @@ mod tests {
     fn configured_limits_are_checked() {
         let l = Limits::from_config(LimitsConfig {
             max_connections: Some(10),
+            max_connections_per_address: None,
             header_read_timeout: Some("3s"),
             idle_timeout: None,
         });
