@@ -21,6 +21,7 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -100,6 +101,10 @@ pub struct Connections {
     idle: PerThread<Mutex<Vec<Idle>>>,
     /// One permit per connection that may be open.
     slots: Arc<Semaphore>,
+    /// Requests waiting for a permit: while there are any, a connection that comes free is
+    /// closed (its permit goes to the longest waiter) rather than pooled, where only requests
+    /// arriving later would find it.
+    waiting: AtomicUsize,
 }
 
 impl std::fmt::Debug for Connections {
@@ -117,6 +122,7 @@ impl Connections {
         Connections {
             idle: PerThread::new(threads, Mutex::default),
             slots: Arc::new(Semaphore::new(max.max(1))),
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -138,7 +144,10 @@ impl Connections {
                 }
             }
         }
-        match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let acquired = tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        match acquired {
             Ok(Ok(p)) => Ok(p),
             _ => Err(SendError::Busy),
         }
@@ -176,6 +185,10 @@ impl Connections {
     }
 
     fn put_back(&self, conn: Conn) {
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            // Closed: its slot goes to a request that waits for one.
+            return;
+        }
         if let Ok(mut idle) = self.shard().lock()
             && idle.len() < MAX_IDLE
         {

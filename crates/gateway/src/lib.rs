@@ -677,6 +677,19 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
         },
     };
     let host_owned = host.map(str::to_string);
+    // Who failures are counted against (passive ejection wants more than one caller): the
+    // peer, or the client a trusted proxy names.
+    let client = if state.trusted.is_empty() {
+        peer
+    } else {
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        candor_proto::forwarded::client_ip(peer, &forwarded, &state.trusted)
+    };
     let forward = proxy::Forward {
         route: &rs.route,
         pool: &rs.pool,
@@ -690,6 +703,7 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
             upstream_authorization,
         },
         path: &normalized.forward,
+        client,
         upgrade,
         pace: state.body_pace,
     };

@@ -386,6 +386,8 @@ pub struct Forward<'a> {
     pub origin: Origin<'a>,
     /// The request's path in normal form.
     pub path: &'a str,
+    /// The caller failures are counted against (the client behind a trusted proxy).
+    pub client: IpAddr,
     /// The upgrade the route allows, with the tunnel slot it will hold.
     pub upgrade: Option<(Upgrade, OwnedSemaphorePermit)>,
     pub pace: BodyPace,
@@ -442,6 +444,7 @@ async fn forward_to(
         identity,
         origin,
         path,
+        client: caller,
         upgrade,
         pace,
     } = f;
@@ -460,7 +463,6 @@ async fn forward_to(
         // This call is a span of the caller's trace: the upstream's spans are its children.
         headers.insert(TRACEPARENT, v);
     }
-    let caller = origin.peer;
     // A connect failure sent nothing: the request is built only once a connection is had.
     let mut tried: Vec<usize> = Vec::new();
     let mut busy = false;
