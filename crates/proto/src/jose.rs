@@ -215,8 +215,23 @@ impl SigningKey {
 
     /// Signs `claims` as a JWS with this key's kid and the given `typ` (e.g. `at+jwt`).
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
+        self.sign_with_header(&serde_json::json!({"typ": typ}), claims)
+    }
+
+    /// Signs `claims` with the header parameters of `extra` (a JSON object) besides this key's
+    /// `alg` and `kid`, which win: for tests of what verifiers make of unusual headers (`crit`).
+    pub fn sign_with_header<T: Serialize>(
+        &self,
+        extra: &serde_json::Value,
+        claims: &T,
+    ) -> Result<String, JoseError> {
         let failed = |e: &dyn fmt::Display| JoseError::Signing(e.to_string());
-        let header = serde_json::json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
+        let mut header = match extra {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        header.insert("alg".into(), self.alg.as_str().into());
+        header.insert("kid".into(), self.kid.clone().into());
         let header = serde_json::to_vec(&header).map_err(|e| failed(&e))?;
         let claims = serde_json::to_vec(claims).map_err(|e| failed(&e))?;
         let mut jws = URL_SAFE_NO_PAD.encode(header);
