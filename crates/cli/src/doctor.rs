@@ -324,10 +324,17 @@ pub async fn run(_global: &Global, args: DoctorArgs) -> Result<ExitCode> {
             if format == render::Format::Json {
                 crate::output::stdout(&format!(
                     "{}\n",
-                    serde_json::json!({"error": e.message, "findings": [], "exit_status": UNUSABLE})
+                    render::json_safe(
+                        serde_json::json!({"error": e.message, "findings": [], "exit_status": UNUSABLE})
+                            .to_string()
+                    )
                 ))?;
             }
-            eprintln!("candor doctor: unusable input: {e}");
+            // The message may quote the input (a path, an issuer, a HAR field).
+            eprintln!(
+                "candor doctor: unusable input: {}",
+                render::printable(&e.to_string())
+            );
             Ok(ExitCode::from(UNUSABLE))
         }
     }

@@ -245,3 +245,118 @@ fn response_and_jwt() {
         Some(2)
     );
 }
+
+/// What a hostile capture, response or token can carry for the terminal of whoever reads the
+/// report: a clipboard write (OSC 52), a clear screen, a planted link (OSC 8), a right-to-left
+/// override (issue 18, finding 12).
+const HOSTILE: &str = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b]8;;https://evil.example\x1b\\here\x1b]8;;\x1b\\ \u{202e}gnp.exe";
+
+/// The output holds the hostile text, escaped, and no character a terminal would obey.
+#[track_caller]
+fn assert_escaped(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{200e}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:?} in {text}");
+    assert!(
+        text.contains("\\x1b]52;c;ZXZpbA==\\x07\\x1b[2J\\x1b]8;;https://evil.example")
+            || text
+                .contains("\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2J\\u001b]8;;https://evil.example"),
+        "{what}: the hostile text is not shown, escaped: {text}"
+    );
+    assert!(
+        text.contains("\\u{202e}gnp.exe") || text.contains("\\u202egnp.exe"),
+        "{what}: {text}"
+    );
+}
+
+#[test]
+fn hostile_input_cannot_drive_the_readers_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = HarBuilder::new(Shape::Chrome);
+    b.entry(
+        Req::get("https://idp.example/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"),
+        Resp::redirect("https://app.example/cb?code=the-authorization-code-123&state=s1"),
+    );
+    b.entry(
+        Req::post_form(
+            "https://idp.example/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "the-authorization-code-123"),
+                ("redirect_uri", "https://app.example/cb"),
+                ("client_id", "web"),
+                ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            ],
+        ),
+        Resp::json(
+            400,
+            json!({"error": "invalid_grant", "error_description": HOSTILE, "error_uri": format!("https://idp.example/{HOSTILE}")}),
+        )
+        .header("WWW-Authenticate", &format!("Bearer error_description=\"{HOSTILE}\"")),
+    );
+    let har = file(&dir, "hostile.har", b.to_text().as_bytes());
+    let out = candor(&["doctor", "har", &har], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_escaped("har", &out.stdout);
+    let out = candor(&["doctor", "har", &har, "--format", "json"], None);
+    assert_escaped("har --format json", &out.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.to_string().contains("\\u001b]52;"),
+        "the JSON keeps the value"
+    );
+
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n{}",
+        json!({"error": "invalid_grant", "error_description": HOSTILE})
+    );
+    let out = candor(&["doctor", "response", "-"], Some(response.as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    assert_escaped("response", &out.stdout);
+    let out = candor(
+        &["doctor", "response", "-", "--format", "json"],
+        Some(response.as_bytes()),
+    );
+    assert_escaped("response --format json", &out.stdout);
+
+    let (key, _) =
+        candor_proto::jose::SigningKey::generate(candor_proto::jose::SigningAlg::Rs256).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = key
+        .sign(
+            "JWT",
+            &json!({"iss": HOSTILE, "sub": HOSTILE, "aud": "web", "exp": now + 300, "iat": now, "name": HOSTILE}),
+        )
+        .unwrap();
+    let out = candor(
+        &["doctor", "jwt", "-", "--issuer", "https://idp.example"],
+        Some(token.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_escaped("jwt", &out.stdout);
+    let out = candor(
+        &["doctor", "jwt", "-", "--format", "json"],
+        Some(token.as_bytes()),
+    );
+    assert_escaped("jwt --format json", &out.stdout);
+
+    // Unusable input quotes the input on stderr (and in JSON on stdout).
+    let out = candor(&["doctor", "probe", "--issuer", HOSTILE], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_escaped("probe stderr", &out.stderr);
+    let out = candor(
+        &["doctor", "probe", "--issuer", HOSTILE, "--format", "json"],
+        None,
+    );
+    assert_escaped("probe stderr (json)", &out.stderr);
+    assert_escaped("probe stdout (json)", &out.stdout);
+}

@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use candor_proto::Code;
-use candor_proto::jose::JwkSet;
+use candor_proto::jose::{JwkSet, NotNumericDate, after, expired_at, numeric_date, whole_seconds};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
@@ -277,13 +277,26 @@ impl From<JwsError> for IdTokenError {
     }
 }
 
+/// A NumericDate claim (RFC 7519 §2), which may be non-integer: compared as the number it is.
+/// One that is not a number (a string "2000") is malformed, never ignored.
+fn time_claim(claims: &Value, name: &str, out: &mut Vec<IdTokenError>) -> Option<f64> {
+    match numeric_date(claims, name) {
+        Ok(v) => v,
+        Err(NotNumericDate) => {
+            out.push(IdTokenError::Malformed {
+                detail: format!("the '{name}' claim is not a NumericDate (a number of seconds)"),
+            });
+            None
+        }
+    }
+}
+
 /// Checks the claims of a decoded token; returns every failure, in the order of OpenID
 /// Connect Core §3.1.3.7.
 pub fn check_claims(decoded: &Decoded, expect: &Expectations) -> Vec<IdTokenError> {
     let claims = &decoded.claims;
     let mut out = Vec::new();
     let str_claim = |name: &str| claims.get(name).and_then(Value::as_str);
-    let num_claim = |name: &str| claims.get(name).and_then(Value::as_i64);
     if expect.require_id_token_claims {
         for claim in ["iss", "sub", "aud", "exp", "iat"] {
             if claims.get(claim).is_none() {
@@ -326,20 +339,32 @@ pub fn check_claims(decoded: &Decoded, expect: &Expectations) -> Vec<IdTokenErro
         }
     }
     let (now, leeway) = (expect.now, expect.leeway);
-    if let Some(exp) = num_claim("exp")
-        && exp.saturating_add(leeway) <= now
+    if let Some(exp) = time_claim(claims, "exp", &mut out)
+        && expired_at(exp, now, leeway)
     {
-        out.push(IdTokenError::Expired { exp, now, leeway });
+        out.push(IdTokenError::Expired {
+            exp: whole_seconds(exp),
+            now,
+            leeway,
+        });
     }
-    if let Some(nbf) = num_claim("nbf")
-        && nbf.saturating_sub(leeway) > now
+    if let Some(nbf) = time_claim(claims, "nbf", &mut out)
+        && after(nbf, now, leeway)
     {
-        out.push(IdTokenError::NotYetValid { nbf, now, leeway });
+        out.push(IdTokenError::NotYetValid {
+            nbf: whole_seconds(nbf),
+            now,
+            leeway,
+        });
     }
-    if let Some(iat) = num_claim("iat")
-        && iat.saturating_sub(leeway) > now
+    if let Some(iat) = time_claim(claims, "iat", &mut out)
+        && after(iat, now, leeway)
     {
-        out.push(IdTokenError::IatFuture { iat, now, leeway });
+        out.push(IdTokenError::IatFuture {
+            iat: whole_seconds(iat),
+            now,
+            leeway,
+        });
     }
     if let Some(nonce) = &expect.nonce {
         let received = str_claim("nonce");
@@ -504,6 +529,23 @@ mod tests {
         let mut c = claims(now, "ES256");
         c["iat"] = json!(now + 600);
         assert_eq!(check(c), vec![Code::IdTokenIatFuture]);
+        // NumericDate may be non-integer (RFC 7519 §2): compared; a string is malformed.
+        let mut c = claims(now, "ES256");
+        c["nbf"] = json!(1e12);
+        assert_eq!(check(c), vec![Code::IdTokenNotYetValid]);
+        let mut c = claims(now, "ES256");
+        c["iat"] = json!(9999999999.5);
+        assert_eq!(check(c), vec![Code::IdTokenIatFuture]);
+        let mut c = claims(now, "ES256");
+        c["exp"] = json!("2000");
+        assert_eq!(check(c), vec![Code::IdTokenMalformed]);
+        let mut c = claims(now, "ES256");
+        c["iat"] = json!(now as f64 - 0.5);
+        c["exp"] = json!((now - 60) as f64 + 0.9);
+        assert!(check(c).is_empty(), "0.9 s left inside the leeway");
+        let mut c = claims(now, "ES256");
+        c["exp"] = json!((now - 61) as f64 + 0.9);
+        assert_eq!(check(c), vec![Code::IdTokenExpired]);
         let mut c = claims(now, "ES256");
         c["nbf"] = json!(now + 600);
         assert_eq!(check(c), vec![Code::IdTokenNotYetValid]);

@@ -8,6 +8,9 @@
 //! - A token naming an unknown `kid` (a rotation) triggers a refetch — one at a time (single
 //!   flight: a burst of such tokens waits for the one fetch), and at most once per
 //!   `min_refetch` (a flood of forged kids cannot make the gateway hammer the provider).
+//!   That bound has its own clock, the time of the last refetch an unknown kid caused: a
+//!   background refresh that happened to run just before an immediate rotation does not hold
+//!   the new key back.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -47,6 +50,9 @@ pub struct JwksCache {
     current: RwLock<Option<Arc<Snapshot>>>,
     /// Held while fetching: one fetch at a time.
     fetching: tokio::sync::Mutex<()>,
+    /// Held while deciding on (and making) a refetch for an unknown kid; holds when the last
+    /// such refetch started. Taken before `fetching`, never after.
+    kid_refetch: tokio::sync::Mutex<Option<Instant>>,
     fetches: AtomicU64,
     failures: AtomicU64,
 }
@@ -79,6 +85,7 @@ impl JwksCache {
             min_refetch: DEFAULT_MIN_REFETCH,
             current: RwLock::new(None),
             fetching: tokio::sync::Mutex::new(()),
+            kid_refetch: tokio::sync::Mutex::new(None),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),
         }
@@ -153,22 +160,32 @@ impl JwksCache {
         Ok(self.snapshot().await?.jwks.clone())
     }
 
-    /// A token named a kid that `seen` lacks: fetch again, unless another caller already did
-    /// since `seen` (then its snapshot is returned) or the last fetch is more recent than
-    /// `min_refetch` (then `None`: the kid is unknown).
+    /// A token named a kid that `seen` lacks: fetch again, unless another fetch replaced
+    /// `seen` meanwhile (then its snapshot is returned) or the last refetch for an unknown kid
+    /// started less than `min_refetch` ago (then `None`: the kid is unknown). Background
+    /// refreshes do not count against `min_refetch`: after an immediate rotation, the first
+    /// token of the new key refetches even if the refresher has just run.
     pub async fn refetch_for_unknown_kid(
         &self,
         seen: &Arc<Snapshot>,
     ) -> Result<Option<Arc<Snapshot>>, ClientError> {
-        let _one = self.fetching.lock().await;
-        if let Some(now) = self.current()
-            && !Arc::ptr_eq(&now, seen)
-        {
-            return Ok(Some(now));
+        let replaced = || {
+            self.current()
+                .filter(|now| !Arc::ptr_eq(now, seen))
+                .map(|now| Ok(Some(now)))
+        };
+        let mut last = self.kid_refetch.lock().await;
+        if let Some(r) = replaced() {
+            return r;
         }
-        if seen.fetched_at.elapsed() < self.min_refetch {
+        if last.is_some_and(|at| at.elapsed() < self.min_refetch) {
             return Ok(None);
         }
+        let _one = self.fetching.lock().await;
+        if let Some(r) = replaced() {
+            return r;
+        }
+        *last = Some(Instant::now());
         self.fetch().await.map(Some)
     }
 

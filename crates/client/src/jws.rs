@@ -25,7 +25,7 @@ pub enum JwsError {
         kid: Option<String>,
         known: Vec<String>,
     },
-    /// The signature does not verify (or the header marks a critical extension).
+    /// The signature does not verify.
     Signature { kid: Option<String>, alg: String },
 }
 
@@ -127,10 +127,52 @@ pub fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
     }
 }
 
+/// Refuses a header with `crit` (RFC 7515 §4.1.11): this verifier understands no extension,
+/// so any name it lists makes the JWS invalid — and so does a `crit` that is not a non-empty
+/// array of names of parameters the header carries. Malformed, before any key is looked up
+/// (a made-up kid beside a `crit` costs no JWKS refetch) or any signature checked.
+fn refuse_critical(header: &Value) -> Result<(), JwsError> {
+    let Some(crit) = header.get("crit") else {
+        return Ok(());
+    };
+    let malformed = |detail: String| Err(JwsError::Malformed { detail });
+    let Some(names) = crit.as_array() else {
+        return malformed(
+            "the header's crit is not an array of names (RFC 7515 section 4.1.11)".into(),
+        );
+    };
+    if names.is_empty() {
+        return malformed(
+            "the header's crit is empty, which RFC 7515 section 4.1.11 forbids".into(),
+        );
+    }
+    let mut listed = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(name) = name.as_str() else {
+            return malformed("the header's crit lists something other than a name".into());
+        };
+        if header.get(name).is_none() {
+            return malformed(format!(
+                "the header's crit names '{name}', a parameter the header does not carry"
+            ));
+        }
+        listed.push(name);
+    }
+    malformed(format!(
+        "the header marks {} critical: an extension this verifier does not understand (RFC 7515 section 4.1.11)",
+        listed
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// Verifies the signature of `token` with the key of `jwks` its `kid` names (or, without a
-/// kid, any key that fits its alg).
+/// kid, any key that fits its alg). A `crit` header is refused first ([`refuse_critical`]).
 pub fn verify(token: &str, jwks: &JwkSet) -> Result<Decoded, JwsError> {
     let decoded = decode_unverified(token)?;
+    refuse_critical(&decoded.header)?;
     let alg_name = decoded.alg().unwrap_or("").to_string();
     if alg_name.eq_ignore_ascii_case("none") {
         return Err(JwsError::AlgNone);
@@ -175,6 +217,43 @@ pub fn verify(token: &str, jwks: &JwkSet) -> Result<Decoded, JwsError> {
 mod tests {
     use super::*;
     use candor_proto::jose::{SigningAlg, SigningKey};
+
+    /// RFC 7515 §4.1.11: a `crit` this verifier does not understand makes the JWS invalid —
+    /// malformed, not a bad signature, and refused before the key is looked up.
+    #[test]
+    fn a_critical_header_is_malformed_before_the_signature_is_checked() {
+        let (key, _) = SigningKey::generate(SigningAlg::Es256).expect("key");
+        let jwks = JwkSet {
+            keys: vec![key.public_jwk().clone()],
+        };
+        let claims = serde_json::json!({"sub": "u"});
+        let plain = key.sign("JWT", &claims).expect("sign");
+        assert!(verify(&plain, &jwks).is_ok());
+        let headers = [
+            serde_json::json!({"crit": ["exp"], "exp": 1}),
+            serde_json::json!({"crit": ["b64"], "b64": false}),
+            serde_json::json!({"crit": []}),
+            serde_json::json!({"crit": "exp", "exp": 1}),
+            serde_json::json!({"crit": [7]}),
+            serde_json::json!({"crit": ["absent"]}),
+            serde_json::json!({"crit": null}),
+        ];
+        for header in headers {
+            let token = key.sign_with_header(&header, &claims).expect("sign");
+            // Correctly signed by a published key, and still refused as malformed.
+            let err = verify(&token, &jwks).expect_err("crit refused");
+            assert!(
+                matches!(err, JwsError::Malformed { .. }),
+                "{header}: {err:?}"
+            );
+            // Refused before the kid is looked up (no refetch for a made-up kid).
+            let err = verify(&token, &JwkSet { keys: Vec::new() }).expect_err("crit refused");
+            assert!(
+                matches!(err, JwsError::Malformed { .. }),
+                "{header}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn advertised_algorithms_without_a_fitting_key() {

@@ -104,24 +104,75 @@ async fn an_unknown_kid_refetches_the_jwks_once_it_may() {
         "an unknown kid refetched once"
     );
 
-    // Not allowed yet: the unknown kid is refused without another request.
+    // Not allowed yet: once an unknown kid has refetched, the next one within min_refetch
+    // is refused without another request.
     let strict = JwksCache::new(http, uri).with_min_refetch(Duration::from_secs(3600));
     strict
         .validate(&id_token(&old, t), &expect(t))
         .await
         .unwrap();
     let before = provider.fetches.load(Ordering::SeqCst);
+    for n in 0..5 {
+        let (stranger, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+        let err = strict
+            .validate(&id_token(&stranger, t), &expect(t))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), candor_proto::Code::IdTokenKidUnknown, "{err}");
+        assert_eq!(
+            provider.fetches.load(Ordering::SeqCst),
+            before + 1,
+            "forged kid {n}: one refetch, then none within min_refetch"
+        );
+    }
+}
+
+/// Issue 18: after `candor keys rotate --immediately`, a fetch that no unknown kid caused
+/// (the first, or the background refresher's) must not hold the new key back for
+/// `min_refetch`; unknown-kid refetches have their own clock, and a burst still shares one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recent_fetch_does_not_hold_back_an_immediate_rotation() {
+    let (old, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let (rotated, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
+    let provider = Provider::default();
+    *provider.jwks.lock().unwrap() = json!({"keys": [old.public_jwk()]});
+    let uri = serve(provider.clone()).await;
+    let http = HttpClient::new(Options::default()).unwrap();
+    let cache = Arc::new(JwksCache::new(http, uri).with_min_refetch(Duration::from_secs(3600)));
+    let t = now();
+    // The key set was fetched a moment ago (as by the refresher).
+    cache.snapshot().await.unwrap();
+    cache
+        .validate(&id_token(&old, t), &expect(t))
+        .await
+        .unwrap();
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), 1);
+    // Rotated immediately: the old key is gone, the new one signs.
+    *provider.jwks.lock().unwrap() = json!({"keys": [rotated.public_jwk()]});
+    let token = id_token(&rotated, t);
+    let burst = (0..200).map(|_| {
+        let cache = cache.clone();
+        let token = token.clone();
+        tokio::spawn(async move { cache.validate(&token, &expect(t)).await.is_ok() })
+    });
+    let results = futures_util_join(burst.collect()).await;
+    assert!(
+        results.iter().all(|ok| *ok),
+        "every token of the new key validates at once"
+    );
+    assert_eq!(
+        provider.fetches.load(Ordering::SeqCst),
+        2,
+        "one refetch for the whole burst"
+    );
+    // The bound still holds: another unknown kid within min_refetch fetches nothing.
     let (stranger, _) = SigningKey::generate(SigningAlg::Es256).unwrap();
-    let err = strict
+    let err = cache
         .validate(&id_token(&stranger, t), &expect(t))
         .await
         .unwrap_err();
     assert_eq!(err.code(), candor_proto::Code::IdTokenKidUnknown, "{err}");
-    assert_eq!(
-        provider.fetches.load(Ordering::SeqCst),
-        before,
-        "no refetch within min_refetch"
-    );
+    assert_eq!(provider.fetches.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

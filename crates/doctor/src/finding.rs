@@ -62,6 +62,10 @@ pub struct Finding {
     pub message: String,
     pub expected: Option<String>,
     pub received: Option<String>,
+    /// The HTTP exchange behind a probe finding, one line per element: the text renderer
+    /// prints each on a line of its own (the only line breaks it keeps), JSON appends them to
+    /// `received`.
+    pub transcript: Vec<String>,
     pub fix: String,
     pub source: Option<Source>,
     /// Where the expected value comes from (e.g. the authorization request's entry).
@@ -93,6 +97,7 @@ impl Finding {
             message: message.into(),
             expected: None,
             received: None,
+            transcript: Vec::new(),
             fix: code.entry().fix.to_string(),
             source: None,
             expected_from: None,

@@ -207,6 +207,7 @@ pub fn validate(
     claims: &serde_json::Value,
     expect: &Expect<'_>,
 ) -> Result<Validated, TokenError> {
+    use crate::jose::{after, expired_at, numeric_date, whole_seconds};
     use serde_json::Value;
     let typ = header.get("typ").and_then(Value::as_str);
     if !expect
@@ -227,18 +228,25 @@ pub fn validate(
             received: iss.to_string(),
         });
     }
-    let exp = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .ok_or(TokenError::Claim { claim: "exp" })?;
-    if exp.saturating_add(expect.leeway) <= expect.now {
-        return Err(TokenError::Expired { exp });
+    // NumericDates (RFC 7519 §2) may be non-integer: compared as numbers; a string is
+    // malformed, never ignored.
+    let date =
+        |claim: &'static str| numeric_date(claims, claim).map_err(|_| TokenError::Claim { claim });
+    let exp = date("exp")?.ok_or(TokenError::Claim { claim: "exp" })?;
+    if expired_at(exp, expect.now, expect.leeway) {
+        return Err(TokenError::Expired {
+            exp: whole_seconds(exp),
+        });
     }
-    for claim in ["nbf", "iat"] {
-        if let Some(at) = claims.get(claim).and_then(Value::as_i64)
-            && at.saturating_sub(expect.leeway) > expect.now
+    let iat = date("iat")?;
+    for (claim, at) in [("nbf", date("nbf")?), ("iat", iat)] {
+        if let Some(at) = at
+            && after(at, expect.now, expect.leeway)
         {
-            return Err(TokenError::NotYetValid { claim, at });
+            return Err(TokenError::NotYetValid {
+                claim,
+                at: whole_seconds(at),
+            });
         }
     }
     let aud: Vec<String> = match claims.get("aud") {
@@ -276,9 +284,13 @@ pub fn validate(
             .or_else(|| text("cid")),
         scopes,
         jti: text("jti"),
-        exp,
-        iat: claims.get("iat").and_then(Value::as_i64),
-        auth_time: claims.get("auth_time").and_then(Value::as_i64),
+        // Rounded up: whatever keeps the token until its exp keeps it long enough.
+        exp: whole_seconds(exp.ceil()),
+        iat: iat.map(whole_seconds),
+        auth_time: numeric_date(claims, "auth_time")
+            .ok()
+            .flatten()
+            .map(whole_seconds),
         grant_id: text("grant_id"),
     })
 }
@@ -323,6 +335,39 @@ mod tests {
         assert_eq!(with("exp", json!("soon")), Some(Code::TokenMalformed));
         assert_eq!(with("iat", json!(1061)), Some(Code::TokenNotYetValid));
         assert_eq!(with("nbf", json!(1100)), Some(Code::TokenNotYetValid));
+        // NumericDate (RFC 7519 §2) may be non-integer: compared, not ignored; a string is
+        // malformed.
+        assert_eq!(with("nbf", json!(1e12)), Some(Code::TokenNotYetValid));
+        assert_eq!(
+            with("iat", json!(9999999999.5)),
+            Some(Code::TokenNotYetValid)
+        );
+        assert_eq!(with("nbf", json!(1000.5)), None);
+        assert_eq!(with("exp", json!("2000")), Some(Code::TokenMalformed));
+        assert_eq!(with("nbf", json!("9999999999")), Some(Code::TokenMalformed));
+        assert_eq!(with("iat", json!(null)), Some(Code::TokenMalformed));
+        assert_eq!(with("exp", json!(939.9)), Some(Code::TokenExpired));
+        assert_eq!(with("exp", json!(940.5)), None);
+        let mut c = good.clone();
+        c["exp"] = json!(1700.9);
+        let v = validate(&header, &c, &expect).unwrap_or_else(|e| unreachable!("{e:?}"));
+        assert_eq!(v.exp, 1701);
+        let later = Expect {
+            now: 1_700_000_060,
+            ..expect
+        };
+        let mut c = good.clone();
+        c["exp"] = json!(1700000000.9);
+        c["iat"] = json!(1700000000);
+        assert!(validate(&header, &c, &later).is_ok(), "0.9 s left");
+        let past = Expect {
+            now: 1_700_000_061,
+            ..later
+        };
+        assert_eq!(
+            validate(&header, &c, &past).err().map(|e| e.code()),
+            Some(Code::TokenExpired)
+        );
         assert_eq!(with("sub", json!(7)), Some(Code::TokenMalformed));
         assert_eq!(
             validate(&json!({"typ": "JWT"}), &good, &expect)

@@ -161,6 +161,9 @@ pub fn verify(
 
     check_times(&claims, now, leeway).map_err(|e| match e {
         TimeError::MissingExp => invalid("client_assertion has no 'exp' claim"),
+        TimeError::NotNumericDate(claim) => invalid(format!(
+            "client_assertion '{claim}' is not a NumericDate (a number of seconds)"
+        )),
         TimeError::Expired(exp) => invalid(format!(
             "client_assertion expired: 'exp' is {exp}, now is {now} (leeway {leeway}s)"
         )),
@@ -171,7 +174,10 @@ pub fn verify(
             "client_assertion 'iat' is {iat}, in the future (now is {now}): check the client's clock"
         )),
     })?;
-    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now);
+    let exp = crate::jose::numeric_date(&claims, "exp")
+        .ok()
+        .flatten()
+        .map_or(now, |e| crate::jose::whole_seconds(e.ceil()));
     if exp - now > MAX_LIFETIME {
         return Err(invalid(format!(
             "client_assertion 'exp' is {}s ahead; assertions may live at most {MAX_LIFETIME}s",

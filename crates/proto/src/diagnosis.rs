@@ -518,7 +518,10 @@ catalogue! {
     TokenMalformed => "token.malformed", Server, IT, Some(401),
         "The bearer token cannot be parsed",
         "The Authorization header is not 'Bearer <token>', or the token is not a well-formed \
-         JWT or opaque token of this server.",
+         JWT or opaque token of this server: a claim it needs is absent or of the wrong type \
+         (exp, nbf and iat are numbers, RFC 7519 section 2 - a string '2000' is refused, a \
+         fraction is compared), or its header has a crit naming an extension the verifier \
+         does not understand (RFC 7515 section 4.1.11: refused before the signature is checked).",
         "Send the access_token exactly as the token endpoint returned it.";
     TokenExpired => "token.expired", Server, IT, Some(401),
         "The access token has expired",
@@ -871,7 +874,9 @@ catalogue! {
         "The id_token is not a well-formed JWT",
         "An id_token is a signed JWT: three base64url parts separated by dots, with JSON header \
          and claims. This one does not decode (truncated, double-encoded, or an encrypted JWE \
-         the client has no key for).",
+         the client has no key for), has a time claim that is not a number (exp, nbf and iat \
+         are NumericDates, RFC 7519 section 2), or has a crit header naming an extension the \
+         client does not understand (RFC 7515 section 4.1.11).",
         "Pass the id_token exactly as the token response returned it.";
     IdTokenMissingClaim => "id_token.missing_claim", Client, NONE, None,
         "The id_token lacks a required claim",

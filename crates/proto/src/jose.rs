@@ -215,8 +215,23 @@ impl SigningKey {
 
     /// Signs `claims` as a JWS with this key's kid and the given `typ` (e.g. `at+jwt`).
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
+        self.sign_with_header(&serde_json::json!({"typ": typ}), claims)
+    }
+
+    /// Signs `claims` with the header parameters of `extra` (a JSON object) besides this key's
+    /// `alg` and `kid`, which win: for tests of what verifiers make of unusual headers (`crit`).
+    pub fn sign_with_header<T: Serialize>(
+        &self,
+        extra: &serde_json::Value,
+        claims: &T,
+    ) -> Result<String, JoseError> {
         let failed = |e: &dyn fmt::Display| JoseError::Signing(e.to_string());
-        let header = serde_json::json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
+        let mut header = match extra {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        header.insert("alg".into(), self.alg.as_str().into());
+        header.insert("kid".into(), self.kid.clone().into());
         let header = serde_json::to_vec(&header).map_err(|e| failed(&e))?;
         let claims = serde_json::to_vec(claims).map_err(|e| failed(&e))?;
         let mut jws = URL_SAFE_NO_PAD.encode(header);
@@ -355,11 +370,46 @@ fn refuse_critical(header: &Header) -> Result<(), JoseError> {
     }
 }
 
+/// A NumericDate claim (RFC 7519 §2): seconds since the epoch, "non-integer values can be
+/// represented". `Ok(None)` when absent; [`NotNumericDate`] when present but not a JSON number
+/// (a string "2000", null, an object): such a claim is malformed, never ignored.
+pub fn numeric_date(claims: &serde_json::Value, name: &str) -> Result<Option<f64>, NotNumericDate> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or(NotNumericDate),
+    }
+}
+
+/// A time claim that is not a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotNumericDate;
+
+/// Whether a token whose `exp` is `exp` has expired at `now`, with `leeway` seconds.
+pub fn expired_at(exp: f64, now: i64, leeway: i64) -> bool {
+    exp + leeway as f64 <= now as f64
+}
+
+/// Whether a time claim (`nbf`, `iat`) is after `now`, beyond `leeway` seconds.
+pub fn after(at: f64, now: i64, leeway: i64) -> bool {
+    at - leeway as f64 > now as f64
+}
+
+/// A NumericDate in whole seconds, rounded down (for messages and records); saturates.
+pub fn whole_seconds(at: f64) -> i64 {
+    at.floor() as i64
+}
+
 /// What is wrong with a token's times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeError {
-    /// `exp` is absent or not a number.
+    /// `exp` is absent.
     MissingExp,
+    /// This claim (`exp`, `nbf` or `iat`) is not a number.
+    NotNumericDate(&'static str),
     /// `exp` (plus leeway) is before now; the value is `exp`.
     Expired(i64),
     /// `nbf` (minus leeway) is after now.
@@ -369,23 +419,24 @@ pub enum TimeError {
 }
 
 /// Checks `exp` (required), `nbf` and `iat` (when present) against `now` with `leeway` seconds.
+/// Each is a NumericDate, compared as the number it is (`1700000000.9` included).
 pub fn check_times(claims: &serde_json::Value, now: i64, leeway: i64) -> Result<(), TimeError> {
-    let exp = claims
-        .get("exp")
-        .and_then(serde_json::Value::as_i64)
-        .ok_or(TimeError::MissingExp)?;
-    if exp.saturating_add(leeway) <= now {
-        return Err(TimeError::Expired(exp));
+    let date = |name: &'static str| {
+        numeric_date(claims, name).map_err(|NotNumericDate| TimeError::NotNumericDate(name))
+    };
+    let exp = date("exp")?.ok_or(TimeError::MissingExp)?;
+    if expired_at(exp, now, leeway) {
+        return Err(TimeError::Expired(whole_seconds(exp)));
     }
-    if let Some(nbf) = claims.get("nbf").and_then(serde_json::Value::as_i64)
-        && nbf.saturating_sub(leeway) > now
+    if let Some(nbf) = date("nbf")?
+        && after(nbf, now, leeway)
     {
-        return Err(TimeError::NotYetValid(nbf));
+        return Err(TimeError::NotYetValid(whole_seconds(nbf)));
     }
-    if let Some(iat) = claims.get("iat").and_then(serde_json::Value::as_i64)
-        && iat.saturating_sub(leeway) > now
+    if let Some(iat) = date("iat")?
+        && after(iat, now, leeway)
     {
-        return Err(TimeError::IssuedInFuture(iat));
+        return Err(TimeError::IssuedInFuture(whole_seconds(iat)));
     }
     Ok(())
 }
@@ -518,6 +569,31 @@ mod tests {
             Err(TimeError::IssuedInFuture(90))
         );
         assert_eq!(check_times(&json!({}), 1, 0), Err(TimeError::MissingExp));
+        // NumericDate may be non-integer (RFC 7519 §2); a string is not one.
+        assert_eq!(
+            check_times(&json!({"exp": 1700000000.9}), 1700000000, 0),
+            Ok(())
+        );
+        assert_eq!(
+            check_times(&json!({"exp": 1700000000.9}), 1700000001, 0),
+            Err(TimeError::Expired(1700000000))
+        );
+        assert_eq!(
+            check_times(&json!({"exp": 2e12, "nbf": 1e12}), 1700000000, 60),
+            Err(TimeError::NotYetValid(1_000_000_000_000))
+        );
+        assert_eq!(
+            check_times(&json!({"exp": 2e12, "iat": 9999999999.5}), 1700000000, 60),
+            Err(TimeError::IssuedInFuture(9999999999))
+        );
+        assert_eq!(
+            check_times(&json!({"exp": "2000"}), 1, 0),
+            Err(TimeError::NotNumericDate("exp"))
+        );
+        assert_eq!(
+            check_times(&json!({"exp": 100, "nbf": "50"}), 1, 0),
+            Err(TimeError::NotNumericDate("nbf"))
+        );
     }
 
     #[test]

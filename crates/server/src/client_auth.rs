@@ -46,11 +46,7 @@ pub async fn authenticate(
                 Some(id) if *id != claimed => {
                     return Err(Refusal::oauth(
                         Code::ClientAuthAssertionInvalid,
-                        format!(
-                            "client_id is {} but the client_assertion's 'sub' is {}",
-                            quote(id),
-                            quote(&claimed)
-                        ),
+                        "the client_id parameter differs from the client_assertion's 'sub'; they must be equal",
                     ));
                 }
                 _ => claimed,
@@ -63,9 +59,6 @@ pub async fn authenticate(
             ));
         }
     };
-    tracing::Span::current().record("client_id", client_id.as_str());
-    crate::calls::client(client_id.as_str());
-
     let client = app
         .clients()
         .get(app.store(), &client_id)
@@ -79,6 +72,11 @@ pub async fn authenticate(
                 ),
             )
         })?;
+    // Only now is the client_id known to be one: an unregistered one is any caller's text,
+    // and may be a client secret sent in its place (client_id and secret swapped). It is
+    // neither logged nor recorded (docs/calls.md).
+    tracing::Span::current().record("client_id", client.client_id.as_str());
+    crate::calls::client(&client.client_id);
     let registered = client.auth_method;
 
     match (&presented, registered) {

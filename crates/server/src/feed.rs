@@ -5,7 +5,8 @@
 //! once when this node appends it, within [`POLL`] when another node sharing the database (or
 //! the `candor` CLI) does — so a gateway learns of a revocation within a fraction of a second
 //! without introspecting every request. The caller authenticates as a confidential
-//! client registered with the scope [`FEED_SCOPE`].
+//! client registered with the scope [`FEED_SCOPE`], in the Authorization header: credentials
+//! in the query string are refused.
 //!
 //! Sequence numbers only grow, but on PostgreSQL two concurrent revocations can commit in the
 //! other order than their numbers: a follower also re-reads a short window behind its
@@ -37,8 +38,23 @@ pub fn endpoint(app: &App) -> String {
     format!("{}/revocations", app.issuer())
 }
 
-/// Answers one feed request.
+/// Client credentials that must never come in a URL: URLs are written to access logs, proxy
+/// logs and browser history.
+const CREDENTIALS: &[&str] = &["client_secret", "client_assertion", "client_assertion_type"];
+
+/// Answers one feed request. `form` is the request's query string: the feed's parameters
+/// (`after`, `wait`) come there, the caller's credentials only in the Authorization header
+/// (client_secret_basic).
 pub async fn read(app: &App, authorization: Option<&str>, form: &Form) -> Result<Value, Refusal> {
+    if let Some(name) = CREDENTIALS.iter().find(|n| form.contains(n)) {
+        return Err(OAuthError::new(
+            Code::TokenRequestInvalidParameter,
+            format!(
+                "{name} was sent in the URL query, which is logged: the revocation feed takes the client's credentials only in an Authorization: Basic header (treat that secret as exposed and rotate it)"
+            ),
+        )
+        .into());
+    }
     let auth = authenticate(app, authorization, form, &endpoint(app)).await?;
     if auth.method == AuthMethod::None {
         return Err(OAuthError::new(

@@ -83,8 +83,7 @@ pub async fn logout(
             return Ok(page(
                 Code::LogoutIdTokenHintInvalid,
                 format!(
-                    "client_id {} differs from the id_token_hint's audience {}",
-                    quote(given),
+                    "client_id differs from the id_token_hint's audience {}",
                     quote(aud)
                 ),
             ));

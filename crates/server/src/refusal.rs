@@ -70,3 +70,15 @@ impl From<candor_proto::jose::JoseError> for Refusal {
         Refusal::Internal(e.into())
     }
 }
+
+/// `error`'s description as it may be written to the log. An unknown client's description
+/// quotes the client_id the caller sent: unverified text which, when a caller swaps client_id
+/// and client_secret, is the secret. The caller is told what it sent; the log is not.
+pub fn logged_description(error: &OAuthError) -> &str {
+    match error.code {
+        Code::ClientAuthUnknownClient | Code::ClientUnknown => {
+            "no client with the client_id sent is registered (an unregistered client_id is not logged: it may be a misplaced secret)"
+        }
+        _ => &error.description,
+    }
+}

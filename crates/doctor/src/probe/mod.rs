@@ -79,12 +79,7 @@ fn finding(kind: &ErrorKind, step_name: &str) -> Finding {
 fn client_failure(e: &ClientError, step_name: &str) -> Finding {
     let mut f = finding(&e.kind, step_name);
     if let Some(x) = &e.exchange {
-        let shown = x.to_string();
-        let lines: Vec<&str> = shown.lines().take(24).collect();
-        f.received = Some(match f.received.take() {
-            Some(r) => format!("{r}\n{}", lines.join("\n")),
-            None => lines.join("\n"),
-        });
+        f.transcript = x.to_string().lines().take(24).map(str::to_string).collect();
     }
     f
 }

@@ -134,7 +134,7 @@ pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
     let entry = error.code.entry();
     tracing::info!(
         diagnosis = error.code.as_str(),
-        description = %error.description,
+        description = crate::refusal::logged_description(error),
         "request refused with an error page"
     );
     let status = StatusCode::from_u16(error.status())

@@ -31,7 +31,7 @@ pub fn refuse(app: &App, refusal: Refusal) -> Response {
             diagnosis = error.code.as_str(),
             error = error.error(),
             status = error.status(),
-            description = %error.description,
+            description = crate::refusal::logged_description(&error),
             "request refused"
         );
     }

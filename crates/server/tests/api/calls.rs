@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use candor_calls::{CallLog, CallStore, Filter, Recorder};
 
-use crate::common::{Auth, Backend, TestServer};
+use crate::common::{Auth, Backend, TestServer, logs};
 
 crate::both!(
     every_token_request_is_recorded_without_secrets,
     the_token_endpoint_limits_by_address_and_by_authenticated_client,
     the_admin_listener_serves_metrics_and_the_guarded_api,
     a_token_request_joins_its_callers_trace,
+    only_registered_client_ids_are_recorded_or_logged,
 );
 
 const ADMIN_TOKEN: &str = "admin-token-for-tests-0123456789";
@@ -319,5 +320,84 @@ async fn the_token_endpoint_limits_by_address_and_by_authenticated_client(s: Tes
     assert_eq!(
         r.header("ratelimit-policy"),
         Some("\"server:token:1\";q=1;w=60;candor-burst=6")
+    );
+}
+
+/// Issue 18, finding 13: a client_id reaches the call log (and the log's `client_id` field)
+/// only once a registered client has it. Made-up ids do not become `client` groups, and a
+/// caller that swaps client_id and client_secret does not write its secret anywhere.
+async fn only_registered_client_ids_are_recorded_or_logged(s: TestServer) {
+    let log = attach(&s).await;
+    let (id, secret) = s.service_client().await;
+    for n in 0..5 {
+        let made_up = format!("made-up-client-{n}");
+        s.post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&made_up, "whatever"),
+        )
+        .await
+        .assert_error(401, "invalid_client", "client_auth.unknown_client");
+    }
+    // Swapped in the Basic header, then in the body.
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::Basic(&secret, &id),
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.unknown_client");
+    s.post_form(
+        "/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &secret),
+            ("client_secret", &id),
+        ],
+        Auth::None,
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.unknown_client");
+    let page = s
+        .get("/authorize?response_type=code&client_id=made-up-browser-client&redirect_uri=https%3A%2F%2Fapp.example%2Fcb")
+        .await;
+    assert_eq!(page.status, 400, "{}", page.text);
+    // A registered client is still recorded, authenticated or not.
+    s.cc_token(&id, &secret, None).await;
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::Basic(&id, "wrong-secret-value"),
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.secret_mismatch");
+    log.recorder.shutdown().await;
+
+    let calls = log
+        .recorder
+        .store()
+        .tail(&Filter::default(), None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 10, "{calls:?}");
+    let recorded: Vec<Option<&str>> = calls.iter().map(|c| c.client_id.as_deref()).collect();
+    let mut expected = vec![None; 8];
+    expected.extend([Some(id.as_str()), Some(id.as_str())]);
+    assert_eq!(recorded, expected);
+    let text = serde_json::to_string(&calls).unwrap();
+    assert!(!text.contains(&secret), "the secret reached the call log");
+    assert!(
+        !text.contains("made-up"),
+        "an unregistered id reached the call log"
+    );
+    let logged = logs();
+    assert!(
+        logged.contains("client_auth.unknown_client"),
+        "the refusals are logged"
+    );
+    assert!(!logged.contains(&secret), "the secret reached the log");
+    assert!(
+        !logged.contains("made-up"),
+        "an unregistered id reached the log"
     );
 }

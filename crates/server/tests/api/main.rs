@@ -15,6 +15,7 @@ mod browser;
 mod calls;
 mod client_auth;
 mod discovery;
+mod feed;
 mod flow;
 mod introspection;
 mod nodes;
