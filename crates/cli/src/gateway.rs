@@ -33,6 +33,7 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
                 "listen": config.listen.to_string(),
                 "issuers": config.issuers.iter().map(|i| i.issuer.clone()).collect::<Vec<_>>(),
                 "routes": config.routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+                "warnings": config.warnings(),
             })
         ))?;
         return Ok(());

@@ -749,6 +749,11 @@ scopes = {{ GET = ["orders:read"] }}
     ));
     assert_eq!(check["valid"], true);
     assert_eq!(check["routes"], serde_json::json!(["orders"]));
+    assert_eq!(
+        check["warnings"],
+        serde_json::json!([]),
+        "one issuer: nothing to warn of"
+    );
 
     let mut child = candor(&data)
         .args([

@@ -882,7 +882,7 @@ impl RouteFile {
         }
         // Requests are matched in normal form: so is the prefix.
         let path_prefix = match crate::path::normalize(&path_prefix) {
-            Ok(n) if !n.readings_differ() => n.forward,
+            Ok(n) if !n.readings_differ() => n.forward.into_owned(),
             Ok(_) => {
                 return Err(err(
                     format!("{key}.match.path_prefix"),

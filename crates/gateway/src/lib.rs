@@ -454,7 +454,9 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
         );
         return Outcome::refused(None, state.refusal(None, &e, None), e.code);
     }
-    let normalized = match path::normalize(req.uri().path()) {
+    // The request goes upstream whole; its path (shared bytes, no copy) stays for the route.
+    let target = req.uri().clone();
+    let normalized = match path::normalize(target.path()) {
         Ok(n) => n,
         Err(why) => {
             let e = OAuthError::new(

@@ -18,6 +18,8 @@
 //!   double-encoded escape (`%2561`), a malformed escape, an empty segment (`//`), anything
 //!   but visible ASCII.
 
+use std::borrow::Cow;
+
 /// A path no route may take, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unsafe {
@@ -58,21 +60,27 @@ impl Unsafe {
 
 /// A request path in normal form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Normalized {
-    /// What the upstream is sent.
-    pub forward: String,
-    /// What routes are matched against: `forward` as the loosest upstream reads it.
-    pub matched: String,
+pub struct Normalized<'a> {
+    /// What the upstream is sent (borrowed from the request when it is already normal, as
+    /// nearly every path is).
+    pub forward: Cow<'a, str>,
+    /// `forward` as the loosest upstream reads it, when that differs.
+    loosest: Option<String>,
     /// The path holds a `;` (raw or `%3B`): matrix parameters to some upstreams.
     pub semicolon: bool,
     /// The path holds an encoded `/` (`%2F`): a separator to some upstreams.
     pub encoded_slash: bool,
 }
 
-impl Normalized {
+impl Normalized<'_> {
     /// Whether the upstream may read the path differently from the form routes matched.
     pub fn readings_differ(&self) -> bool {
         self.semicolon || self.encoded_slash
+    }
+
+    /// What routes are matched against: the path as the loosest upstream reads it.
+    pub fn matched(&self) -> &str {
+        self.loosest.as_deref().unwrap_or(&self.forward)
     }
 }
 
@@ -91,9 +99,23 @@ fn unreserved(b: u8) -> bool {
 }
 
 /// Brings `raw` (the request target's path, without its query) to normal form.
-pub fn normalize(raw: &str) -> Result<Normalized, Unsafe> {
+pub fn normalize(raw: &str) -> Result<Normalized<'_>, Unsafe> {
     if !raw.starts_with('/') {
         return Err(Unsafe::NotAbsolute);
+    }
+    // Nearly every path is normal already: no escape, no dot segment, nothing to refuse.
+    let plain = raw
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'\\' | b';'))
+        && !raw.contains("//")
+        && !raw.split('/').any(|s| s == "." || s == "..");
+    if plain {
+        return Ok(Normalized {
+            forward: Cow::Borrowed(raw),
+            loosest: None,
+            semicolon: false,
+            encoded_slash: false,
+        });
     }
     let bytes = raw.as_bytes();
     let mut decoded = String::with_capacity(raw.len());
@@ -138,7 +160,7 @@ pub fn normalize(raw: &str) -> Result<Normalized, Unsafe> {
         }
     }
     let forward = remove_dot_segments(&decoded);
-    let mut matched = forward.clone();
+    let mut loosest = None;
     if semicolon || encoded_slash {
         // The loosest reading: matrix parameters dropped from every segment (as Tomcat does
         // before it decodes), then encoded slashes taken as separators, then dot segments
@@ -147,14 +169,14 @@ pub fn normalize(raw: &str) -> Result<Normalized, Unsafe> {
             .split('/')
             .map(|s| s.split_once(';').map_or(s, |(keep, _)| keep))
             .collect();
-        matched = remove_dot_segments(&stripped.join("/").replace("%2F", "/"));
+        loosest = Some(remove_dot_segments(&stripped.join("/").replace("%2F", "/")));
     }
-    if forward.contains("//") || matched.contains("//") {
+    if forward.contains("//") || loosest.as_deref().is_some_and(|m| m.contains("//")) {
         return Err(Unsafe::EmptySegment);
     }
     Ok(Normalized {
-        forward,
-        matched,
+        forward: Cow::Owned(forward),
+        loosest,
         semicolon,
         encoded_slash,
     })
@@ -195,11 +217,11 @@ mod tests {
     use super::*;
 
     fn forward(p: &str) -> Result<String, Unsafe> {
-        normalize(p).map(|n| n.forward)
+        normalize(p).map(|n| n.forward.into_owned())
     }
 
     fn matched(p: &str) -> Result<String, Unsafe> {
-        normalize(p).map(|n| n.matched)
+        normalize(p).map(|n| n.matched().to_string())
     }
 
     #[test]
@@ -212,6 +234,13 @@ mod tests {
         assert_eq!(forward("/orders/1"), Ok("/orders/1".into()));
         assert_eq!(forward("/"), Ok("/".into()));
         assert_eq!(forward("/orders/"), Ok("/orders/".into()));
+        assert!(
+            matches!(
+                normalize("/orders/1").map(|n| n.forward),
+                Ok(Cow::Borrowed(_))
+            ),
+            "a normal path is not copied"
+        );
     }
 
     #[test]
@@ -229,14 +258,14 @@ mod tests {
     fn matrix_parameters_and_encoded_slashes_are_read_the_loosest_way() {
         let n = normalize("/admin;x=1/users").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(n.forward, "/admin;x=1/users");
-        assert_eq!(n.matched, "/admin/users");
+        assert_eq!(n.matched(), "/admin/users");
         assert!(n.semicolon && !n.encoded_slash && n.readings_differ());
         assert_eq!(matched("/public/..;/admin"), Ok("/admin".into()));
         assert_eq!(matched("/admin%3bx/users"), Ok("/admin%3Bx/users".into()));
         assert!(normalize("/a%3Bb").is_ok_and(|n| n.semicolon));
         let n = normalize("/files/a%2fb").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(n.forward, "/files/a%2Fb");
-        assert_eq!(n.matched, "/files/a/b");
+        assert_eq!(n.matched(), "/files/a/b");
         assert!(n.encoded_slash);
         assert_eq!(matched("/files/..%2F..%2Fadmin"), Ok("/admin".into()));
         assert!(!normalize("/plain/path").is_ok_and(|n| n.readings_differ()));

@@ -60,7 +60,7 @@ pub fn find<T>(
     method: &Method,
 ) -> Result<usize, NoRoute> {
     let host = host.map(host_name);
-    let matched = path.matched.as_str();
+    let matched = path.matched();
     let mut best: Option<(usize, usize, bool)> = None; // (index, prefix length, host-specific)
     let mut allowed: Vec<Method> = Vec::new();
     for (i, r) in routes.iter().map(&route).enumerate() {

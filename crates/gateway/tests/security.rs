@@ -913,3 +913,40 @@ async fn hosts_are_read_as_the_target_names_them() {
     assert_eq!(status, 200);
     assert_eq!(port(&body), a.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_immediate_key_rotation_is_accepted_at_once_with_the_default_refetch_bound() {
+    let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
+    let (upstream, _u) = echo_upstream(None).await;
+    // The default jwks_min_refetch (30 s): the keys were fetched a moment ago.
+    let g = gateway(&format!(
+        "{}{}",
+        issuer_toml(&issuer, "").replace("jwks_min_refetch = \"0s\"\n", ""),
+        route_toml("orders", "/", upstream, "")
+    ))
+    .await;
+    let (id, secret) = issuer.client(&["orders:read"], Format::Jwt).await;
+    let before = issuer.token(&id, &secret, "orders:read").await;
+    let url = format!("{}/x", g.base);
+    assert_eq!(
+        call(reqwest::Method::GET, &url, Some(&before), &[])
+            .await
+            .status,
+        200
+    );
+    let now = issuer.app.now();
+    candor_server::keys::rotate(
+        issuer.store.as_ref(),
+        &issuer.master,
+        candor_proto::jose::SigningAlg::Es256,
+        now,
+        now,
+        3600,
+    )
+    .await
+    .unwrap();
+    issuer.app.keys().reload_at(now).await.unwrap();
+    let after = issuer.token(&id, &secret, "orders:read").await;
+    let a = call(reqwest::Method::GET, &url, Some(&after), &[]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
