@@ -31,6 +31,8 @@ database = "sqlite://$OUT/calls.db"
 [gateway]
 listen = "127.0.0.1:$GW"
 admin_listen = "127.0.0.1:$ADMIN"
+# wrk's connections all come from one address: no per-address share here.
+max_connections_per_address = 0
 
 [[gateway.routes]]
 name = "bench"
