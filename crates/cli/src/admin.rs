@@ -18,18 +18,39 @@ use serde_json::{Value, json};
 use crate::args::{ClientCommand, DocsCommand, Global, KeysCommand, UserCommand};
 use crate::config::{self, Resolved};
 
-async fn open_store(resolved: &Resolved) -> Result<Arc<dyn Store>> {
-    if resolved.database_url.starts_with("sqlite:") {
+/// Opens the server's store. Only a command that registers something (`client create`, `user
+/// create`) may create one, and it says so: anything else run where no database is — a typo
+/// in `--data`, another directory — would otherwise make an empty one no server knows, and
+/// answer from it.
+async fn open_store(resolved: &Resolved, may_create: bool) -> Result<Arc<dyn Store>> {
+    let fresh = config::sqlite_file(&resolved.database_url).filter(|p| !p.exists());
+    if let Some(path) = &fresh {
+        if !may_create {
+            bail!(
+                "no Candor database at {}: start `candor serve` once to create it, or point this command at the server's data (--data DIR, or --config FILE with its [storage] url)",
+                path.display()
+            );
+        }
         config::ensure_dir(&resolved.data_dir)?;
     }
-    candor_store::open(&resolved.database_url)
+    let store = candor_store::open(&resolved.database_url)
         .await
         .with_context(|| {
             format!(
                 "cannot open the store at {}",
                 candor_store::redact_url(&resolved.database_url)
             )
-        })
+        })?;
+    if let Some(path) = fresh {
+        eprint!(
+            "{}",
+            format_args!(
+                "note: created a new Candor database at {} — a server sees it only with the same --data (or [storage] url)\n",
+                path.display()
+            )
+        );
+    }
+    Ok(store)
 }
 
 fn print(value: &Value) -> Result<()> {
@@ -58,10 +79,11 @@ fn read_password() -> Result<Secret> {
 
 pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
     let resolved = config::load(global)?;
-    let store = open_store(&resolved).await?;
+    let store = open_store(&resolved, matches!(cmd, ClientCommand::Create(_))).await?;
     match cmd {
         ClientCommand::Create(a) => {
-            let master = crate::master::load(&resolved.master_key_file, true)?;
+            let master =
+                crate::master::for_store(&resolved.master_key_file, store.as_ref()).await?;
             let auth_method: AuthMethod = if a.public {
                 AuthMethod::None
             } else {
@@ -133,7 +155,7 @@ pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
 
 pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
     let resolved = config::load(global)?;
-    let store = open_store(&resolved).await?;
+    let store = open_store(&resolved, matches!(cmd, UserCommand::Create(_))).await?;
     match cmd {
         UserCommand::Create(a) => {
             let password = read_password()?;
@@ -176,7 +198,7 @@ pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
 
 pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
     let resolved = config::load(global)?;
-    let store = open_store(&resolved).await?;
+    let store = open_store(&resolved, false).await?;
     match cmd {
         KeysCommand::List => {
             let all = store.list_signing_keys().await?;

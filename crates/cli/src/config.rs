@@ -400,6 +400,16 @@ pub fn token_settings(resolved: &Resolved) -> Result<Settings> {
     settings(resolved, &issuer)
 }
 
+/// The file a `sqlite:` store URL names (as `candor_store::open` reads it); `None` for
+/// another database or an in-memory one.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
 /// Creates the data directory (0700 on Unix) if the database or key lives there.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {

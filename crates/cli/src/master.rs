@@ -55,3 +55,23 @@ pub fn load(path: &Path, create: bool) -> Result<MasterKey> {
     tracing::info!(path = %path.display(), "created a new master key");
     Ok(key)
 }
+
+/// The master key for `store`: the variable's or the file's; made anew only for a store that
+/// holds no signing key yet. A key made beside a database whose keys another master key
+/// sealed could unseal nothing, and would be left behind to confuse the next start.
+pub async fn for_store(path: &Path, store: &dyn candor_store::Store) -> Result<MasterKey> {
+    let given = std::env::var("CANDOR_MASTER_KEY").is_ok_and(|v| !v.is_empty()) || path.exists();
+    if !given
+        && !store
+            .list_signing_keys()
+            .await
+            .context("cannot read the signing keys")?
+            .is_empty()
+    {
+        bail!(
+            "the database already holds signing keys, sealed with a master key that is not at {} (and CANDOR_MASTER_KEY is not set): give this node the key the database was made with (master_key_file, or CANDOR_MASTER_KEY); a new one would unseal nothing",
+            path.display()
+        );
+    }
+    load(path, !given)
+}

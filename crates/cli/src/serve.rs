@@ -79,7 +79,6 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     settings.rate_limits = crate::limits::endpoint_limits(&resolved)?;
     settings.limiter = Some(limiter.clone());
 
-    let master = Arc::new(crate::master::load(&resolved.master_key_file, true)?);
     let store = candor_store::open(&resolved.database_url)
         .await
         .with_context(|| {
@@ -88,6 +87,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 candor_store::redact_url(&resolved.database_url)
             )
         })?;
+    let master =
+        Arc::new(crate::master::for_store(&resolved.master_key_file, store.as_ref()).await?);
     let app = candor_server::build(settings, store, master, Arc::new(SystemClock))
         .await
         .context("cannot start the server")?;

@@ -292,6 +292,64 @@ fn client_create_refuses_bad_registrations() {
 }
 
 #[test]
+fn only_registering_commands_create_state_and_never_a_second_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("nowhere");
+    // Read-only commands (and deletions) where no database is: refused, nothing made.
+    for args in [
+        &["client", "list"][..],
+        &["client", "show", "web"],
+        &["client", "delete", "web"],
+        &["user", "list"],
+        &["keys", "list"],
+    ] {
+        let out = run(candor(&data).args(args), None);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains("no Candor database at"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
+    // Registering a client makes the store, and says where.
+    let out = run(
+        candor(&data).args(["client", "create", "--name", "svc", "--scope", "read"]),
+        None,
+    );
+    json(&out);
+    assert!(
+        stderr(&out).contains("created a new Candor database at"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(data.join("master.key").exists());
+    let out = run(candor(&data).args(["client", "list"]), None);
+    assert_eq!(json(&out).as_array().map(Vec::len), Some(1));
+    assert!(!stderr(&out).contains("created"), "{}", stderr(&out));
+    // Once the store holds keys sealed with it, a lost master key is not replaced.
+    json(&run(
+        candor(&data).args(["keys", "rotate", "--alg", "ES256"]),
+        None,
+    ));
+    std::fs::remove_file(data.join("master.key")).unwrap();
+    let out = run(
+        candor(&data).args(["client", "create", "--name", "other", "--scope", "read"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("already holds signing keys"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !data.join("master.key").exists(),
+        "a stray master key was made"
+    );
+}
+
+#[test]
 fn user_commands_read_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
@@ -316,6 +374,11 @@ fn user_commands_read_the_password_from_stdin() {
         Some("short\n"),
     );
     assert!(stderr(&short).contains("at least 8"), "{}", stderr(&short));
+    assert!(
+        stderr(&short).contains("invalid user:") && !stderr(&short).contains("registration"),
+        "{}",
+        stderr(&short)
+    );
     let empty = run(
         candor(data).args(["user", "create", "--username", "bob", "--password-stdin"]),
         Some(""),

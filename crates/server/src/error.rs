@@ -19,6 +19,10 @@ pub enum ServerError {
     Seal(#[from] SealError),
     #[error("invalid client registration: {0}")]
     InvalidRegistration(String),
+    /// A user account that cannot be created or changed as asked (a short password, a
+    /// taken username…).
+    #[error("invalid user: {0}")]
+    InvalidUser(String),
     #[error("no such {0}")]
     NotFound(String),
     #[error("password hashing failed: {0}")]

@@ -13,7 +13,7 @@ use crate::settings::Settings;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 fn invalid(why: impl Into<String>) -> ServerError {
-    ServerError::InvalidRegistration(why.into())
+    ServerError::InvalidUser(why.into())
 }
 
 /// Hashes a password with argon2id (the crate's defaults follow RFC 9106's recommendations).
