@@ -32,17 +32,21 @@ pub struct CallLog {
     pub recorder: Arc<Recorder>,
     store: CallStore,
     admin_token: Option<[u8; 32]>,
-    /// Where `error_uri` links point (the issuer's `/docs/errors`).
-    docs_base: String,
+    /// Where `error_uri` links point: a catalogue's base (`<issuer>/docs/errors`), if known.
+    docs: Option<String>,
 }
 
 impl CallLog {
-    pub fn new(recorder: Arc<Recorder>, admin_token: Option<[u8; 32]>, docs_base: String) -> Self {
+    pub fn new(
+        recorder: Arc<Recorder>,
+        admin_token: Option<[u8; 32]>,
+        docs: Option<String>,
+    ) -> Self {
         CallLog {
             store: recorder.store().clone(),
             recorder,
             admin_token,
-            docs_base,
+            docs,
         }
     }
 
@@ -52,7 +56,7 @@ impl CallLog {
     }
 
     fn refusal(&self, error: &OAuthError) -> Answer {
-        let body = error.body(&self.docs_base);
+        let body = error.body_linked(self.docs.as_deref());
         Answer {
             status: error.status(),
             body: serde_json::to_value(&body).unwrap_or_default(),

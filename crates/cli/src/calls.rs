@@ -55,7 +55,9 @@ fn open_url(resolved: &Resolved) -> Result<String> {
 }
 
 /// Opens the call log and starts its recorder, unless `[calls] enabled = false`.
-pub async fn start(resolved: &Resolved, docs_base: String) -> Result<Option<Arc<CallLog>>> {
+/// Starts the call log of `resolved`; its API's refusals link under `docs` (a catalogue's
+/// base), if given.
+pub async fn start(resolved: &Resolved, docs: Option<String>) -> Result<Option<Arc<CallLog>>> {
     let c = &resolved.file.calls;
     if c.enabled == Some(false) {
         return Ok(None);
@@ -104,7 +106,7 @@ pub async fn start(resolved: &Resolved, docs_base: String) -> Result<Option<Arc<
     Ok(Some(Arc::new(CallLog::new(
         recorder,
         admin_token(resolved)?,
-        docs_base,
+        docs,
     ))))
 }
 

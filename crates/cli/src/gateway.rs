@@ -43,15 +43,10 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
     let tls = candor_gateway::tls(&config)?;
     let (listener, admin) = candor_gateway::bind(&config).await?;
     let resolved = crate::config::load(global)?;
-    let docs_base = config
-        .issuers
-        .first()
-        .map(|i| format!("{}/docs/errors", i.issuer))
-        .unwrap_or_else(|| "/docs/errors".into());
-    let calls = crate::calls::start(&resolved, docs_base).await?;
+    let calls = crate::calls::start(&resolved, config.docs()).await?;
     let limiter = crate::limits::limiter(&resolved).await?;
     let gateway = candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter)).await?;
-    reload_on_sighup(gateway.clone(), path.clone());
+    reload_on_sighup(gateway.clone(), path.clone(), None);
     crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
     gateway
         .serve(
@@ -71,10 +66,12 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
 }
 
 /// Reloads the configuration file on SIGHUP; a file that does not validate is logged and the
-/// running configuration stays.
+/// running configuration stays. `docs` is where refusals link when the file names no
+/// `docs_url` (the pages of the server the gateway runs beside).
 pub fn reload_on_sighup(
     gateway: std::sync::Arc<candor_gateway::Gateway>,
     path: std::path::PathBuf,
+    docs: Option<String>,
 ) {
     #[cfg(unix)]
     tokio::spawn(async move {
@@ -85,7 +82,8 @@ pub fn reload_on_sighup(
         };
         while hup.recv().await.is_some() {
             match load(&path) {
-                Ok(config) => {
+                Ok(mut config) => {
+                    config.docs_url = config.docs_url.or_else(|| docs.clone());
                     if let Err(e) = gateway.reload(&config).await {
                         tracing::error!(error = %e, "reload failed; the running configuration stays");
                     }

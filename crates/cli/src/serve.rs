@@ -92,7 +92,11 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let app = candor_server::build(settings, store, master, Arc::new(SystemClock))
         .await
         .context("cannot start the server")?;
-    let calls = crate::calls::start(&resolved, format!("{}/docs/errors", app.issuer())).await?;
+    let calls = crate::calls::start(
+        &resolved,
+        Some(candor_proto::error::docs_base(app.issuer())),
+    )
+    .await?;
     if let Some(log) = &calls {
         app.attach_call_log(log.clone());
     }
@@ -132,6 +136,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             .context("server error")?,
         Some(mut config) => {
             crate::config::fit_to_fds(&mut config.limits, fds.map(|l| l.now));
+            // Beside this server, refusals link to its pages unless the file says otherwise.
+            let docs = Some(candor_proto::error::docs_base(app.issuer()));
+            config.docs_url = config.docs_url.or_else(|| docs.clone());
             let gateway_tls = candor_gateway::tls(&config)?;
             let (gateway_listener, gateway_admin) = candor_gateway::bind(&config).await?;
             crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
@@ -148,7 +155,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter.clone()))
                     .await?;
             if let Some(path) = &global.config {
-                crate::gateway::reload_on_sighup(gateway.clone(), path.clone());
+                crate::gateway::reload_on_sighup(gateway.clone(), path.clone(), docs);
             }
             gateway
                 .serve(

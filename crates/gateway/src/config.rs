@@ -47,6 +47,8 @@ pub struct File {
     pub body_min_rate: Option<u64>,
     /// Upgraded connections (WebSocket tunnels) open at once.
     pub max_tunnels: Option<usize>,
+    /// Where refusals' `error_uri` links point: a catalogue's base (`…/docs/errors`).
+    pub docs_url: Option<String>,
     /// Event-loop threads serving requests (default: one per CPU).
     pub threads: Option<usize>,
     /// Verified tokens remembered at once (each for at most its lifetime).
@@ -283,6 +285,8 @@ pub struct Config {
     pub body_pace: BodyPace,
     /// Upgraded connections open at once.
     pub max_tunnels: usize,
+    /// The catalogue's base for `error_uri` links, as configured (see [`Config::docs`]).
+    pub docs_url: Option<String>,
     /// Event-loop threads serving requests.
     pub threads: usize,
     pub verified_cache_entries: usize,
@@ -291,6 +295,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where refusals link: `docs_url`, else the pages of the first issuer that is a Candor
+    /// server (one with a revocation feed: only Candor publishes one), else nowhere — another
+    /// provider has no `/docs/errors` pages to link to.
+    pub fn docs(&self) -> Option<String> {
+        self.docs_url.clone().or_else(|| {
+            self.issuers
+                .iter()
+                .find(|i| i.feed.is_some())
+                .map(|i| candor_proto::error::docs_base(&i.issuer))
+        })
+    }
+
     /// What validates but deserves a second look: `candor gateway check` prints these, and
     /// the gateway logs them when it starts.
     pub fn warnings(&self) -> Vec<String> {
@@ -649,6 +665,22 @@ impl File {
             }
         };
 
+        let docs_url = match &self.docs_url {
+            None => None,
+            Some(u) => match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                _ => {
+                    return Err(err(
+                        "gateway.docs_url",
+                        format!(
+                            "'{u}' is not an http(s) URL (e.g. \"https://id.example.com/docs/errors\")"
+                        ),
+                    ));
+                }
+            },
+        };
         let mut issuers = Vec::new();
         for (i, f) in self.issuers.iter().enumerate() {
             let issuer = f.validate(&format!("gateway.issuers[{i}]"))?;
@@ -710,6 +742,7 @@ impl File {
             limits,
             body_pace,
             max_tunnels,
+            docs_url,
             threads,
             verified_cache_entries: self.verified_cache_entries.unwrap_or(100_000),
             issuers,

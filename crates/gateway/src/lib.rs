@@ -209,17 +209,12 @@ impl State {
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
         let no_route = metrics.route(&Arc::from("-"));
-        let docs_base = config
-            .issuers
-            .first()
-            .map(|i| format!("{}/docs/errors", i.issuer))
-            .unwrap_or_else(|| "/docs/errors".into());
         Ok(State {
             routes,
             issuers,
             verified: Verified::new(config.verified_cache_entries, config.threads),
             docs: Docs {
-                base: docs_base,
+                base: config.docs(),
                 realm: "candor-gateway".into(),
             },
             metrics,

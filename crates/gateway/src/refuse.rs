@@ -9,10 +9,11 @@ use http_body_util::BodyExt;
 
 use crate::Body;
 
-/// Where `error_uri` links point: `<base>/<code>`.
+/// Where `error_uri` links point: `<base>/<code>`; no link without a base (a page that does
+/// not exist helps nobody).
 #[derive(Debug, Clone)]
 pub struct Docs {
-    pub base: String,
+    pub base: Option<String>,
     /// `WWW-Authenticate` realm.
     pub realm: String,
 }
@@ -44,7 +45,6 @@ pub fn refusal(
     error: &OAuthError,
     scope: Option<&str>,
 ) -> Response<Body> {
-    let uri = format!("{}/{}", docs.base, error.code.as_str());
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     tracing::info!(
         diagnosis = error.code.as_str(),
@@ -53,12 +53,9 @@ pub fn refusal(
         description = %error.description,
         "request refused"
     );
-    let mut body = serde_json::json!({
-        "error": error.error(),
-        "error_description": error.description,
-        "error_uri": uri,
-        "diagnosis": error.code.as_str(),
-    });
+    let linked = error.body_linked(docs.base.as_deref());
+    let uri = linked.error_uri.clone();
+    let mut body = serde_json::to_value(&linked).unwrap_or_default();
     if let (Some(s), Some(fields)) = (scope, body.as_object_mut()) {
         fields.insert("scope".into(), serde_json::Value::String(s.to_string()));
     }
@@ -68,7 +65,7 @@ pub fn refusal(
     let about_the_token = error.code.as_str().starts_with("token.")
         || error.code == candor_proto::Code::AuthorizationHeaderInvalid;
     if matches!(status.as_u16(), 401 | 403) || about_the_token {
-        let challenge = candor_proto::bearer::challenge(&docs.realm, error, &uri, scope);
+        let challenge = candor_proto::bearer::challenge(&docs.realm, error, uri.as_deref(), scope);
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }

@@ -1270,11 +1270,7 @@ async fn a_callers_trace_is_joined_and_passed_on_to_the_upstream() {
             ..candor_calls::Settings::default()
         },
     );
-    let log = Arc::new(candor_calls::CallLog::new(
-        recorder.clone(),
-        None,
-        String::new(),
-    ));
+    let log = Arc::new(candor_calls::CallLog::new(recorder.clone(), None, None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let text = format!(

@@ -950,3 +950,65 @@ async fn an_immediate_key_rotation_is_accepted_at_once_with_the_default_refetch_
     let a = call(reqwest::Method::GET, &url, Some(&after), &[]).await;
     assert_eq!(a.status, 200, "{}", a.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_link_only_to_pages_that_exist() {
+    let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
+    let (upstream, _u) = echo_upstream(None).await;
+    let route = route_toml("orders", "/", upstream, "");
+    // In front of an issuer that is not known to be a Candor server, without docs_url: no
+    // error_uri (another provider has no /docs/errors pages), the diagnosis still named.
+    let g = gateway_exact(&format!("{}{route}", issuer_toml(&issuer, ""))).await;
+    let a = call(
+        reqwest::Method::GET,
+        &format!("{}/x", g.base),
+        Some("junk"),
+        &[],
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    assert_eq!(a.body["diagnosis"], "token.malformed");
+    assert!(a.body.get("error_uri").is_none(), "{}", a.body);
+    let challenge = a.headers["www-authenticate"].to_str().unwrap();
+    assert!(!challenge.contains("error_uri"), "{challenge}");
+    // A Candor issuer (it has a revocation feed): its own pages, which answer.
+    let (feed_id, feed_secret) = issuer
+        .client(&[candor_server::feed::FEED_SCOPE], Format::Jwt)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("feed.secret");
+    std::fs::write(&secret_file, &feed_secret).unwrap();
+    let feed = format!(
+        "revocation_feed = {{ client_id = \"{feed_id}\", client_secret_file = \"{}\" }}",
+        secret_file.display()
+    );
+    let g = gateway_exact(&format!("{}{route}", issuer_toml(&issuer, &feed))).await;
+    let a = call(
+        reqwest::Method::GET,
+        &format!("{}/x", g.base),
+        Some("junk"),
+        &[],
+    )
+    .await;
+    let uri = a.body["error_uri"].as_str().unwrap().to_string();
+    assert_eq!(uri, format!("{}/docs/errors/token.malformed", issuer.base));
+    let page = reqwest::get(&uri).await.unwrap();
+    assert_eq!(page.status(), 200, "{uri}");
+    // docs_url wins.
+    let g = gateway_exact(&format!(
+        "docs_url = \"https://candor.example/docs/errors/\"\n{}{route}",
+        issuer_toml(&issuer, &feed)
+    ))
+    .await;
+    let a = call(
+        reqwest::Method::GET,
+        &format!("{}/x", g.base),
+        Some("junk"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        a.body["error_uri"],
+        "https://candor.example/docs/errors/token.malformed"
+    );
+}

@@ -78,17 +78,24 @@ fn query_has_token(query: &str) -> bool {
 
 /// The `WWW-Authenticate` value refusing `error` (RFC 6750 §3): no error attributes when no
 /// token was sent at all (§3.1), the `scope` attribute for `insufficient_scope`.
-pub fn challenge(realm: &str, error: &OAuthError, error_uri: &str, scope: Option<&str>) -> String {
+pub fn challenge(
+    realm: &str,
+    error: &OAuthError,
+    error_uri: Option<&str>,
+    scope: Option<&str>,
+) -> String {
     let mut out = format!("Bearer realm=\"{}\"", attribute(realm));
     if error.code == Code::TokenMissing {
         return out;
     }
     out.push_str(&format!(
-        ", error=\"{}\", error_description=\"{}\", error_uri=\"{}\"",
+        ", error=\"{}\", error_description=\"{}\"",
         error.error(),
         attribute(&error.description),
-        attribute(error_uri)
     ));
+    if let Some(uri) = error_uri {
+        out.push_str(&format!(", error_uri=\"{}\"", attribute(uri)));
+    }
     if let Some(scope) = scope {
         out.push_str(&format!(", scope=\"{}\"", attribute(scope)));
     }
@@ -161,12 +168,12 @@ mod tests {
     fn challenges_follow_rfc_6750() {
         let missing = OAuthError::new(Code::TokenMissing, "none");
         assert_eq!(
-            challenge("api", &missing, "u", None),
+            challenge("api", &missing, Some("u"), None),
             "Bearer realm=\"api\""
         );
         let scope = OAuthError::new(Code::TokenInsufficientScope, "needs \"orders:write\"");
         assert_eq!(
-            challenge("api", &scope, "https://x/docs", Some("orders:write")),
+            challenge("api", &scope, Some("https://x/docs"), Some("orders:write")),
             "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"needs 'orders:write'\", error_uri=\"https://x/docs\", scope=\"orders:write\""
         );
     }

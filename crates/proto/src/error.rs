@@ -21,7 +21,10 @@ pub struct OAuthError {
 pub struct ErrorBody {
     pub error: &'static str,
     pub error_description: String,
-    pub error_uri: String,
+    /// The code's docs page; absent where no such page is known (a gateway in front of
+    /// another provider, without `docs_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
     pub diagnosis: &'static str,
 }
 
@@ -51,10 +54,16 @@ impl OAuthError {
 
     /// The JSON body, with `error_uri` under `issuer`.
     pub fn body(&self, issuer: &str) -> ErrorBody {
+        self.body_linked(Some(&docs_base(issuer)))
+    }
+
+    /// The JSON body, with `error_uri` under `docs` (a catalogue's base, such as
+    /// [`docs_base`]), or none.
+    pub fn body_linked(&self, docs: Option<&str>) -> ErrorBody {
         ErrorBody {
             error: self.error(),
             error_description: self.description.clone(),
-            error_uri: self.error_uri(issuer),
+            error_uri: docs.map(|d| linked(d, self.code)),
             diagnosis: self.code.as_str(),
         }
     }
@@ -70,11 +79,17 @@ impl std::error::Error for OAuthError {}
 
 /// The docs page of `code` on the server at `issuer`.
 pub fn error_uri(issuer: &str, code: Code) -> String {
-    format!(
-        "{}/docs/errors/{}",
-        issuer.trim_end_matches('/'),
-        code.as_str()
-    )
+    linked(&docs_base(issuer), code)
+}
+
+/// Where a Candor server at `issuer` serves the catalogue's pages.
+pub fn docs_base(issuer: &str) -> String {
+    format!("{}/docs/errors", issuer.trim_end_matches('/'))
+}
+
+/// The page of `code` under the catalogue's base `docs`.
+pub fn linked(docs: &str, code: Code) -> String {
+    format!("{}/{}", docs.trim_end_matches('/'), code.as_str())
 }
 
 /// Makes `text` fit RFC 6749 §5.2's `error_description` charset: printable ASCII without `"`
@@ -149,8 +164,16 @@ mod tests {
         assert_eq!(b.error, "unsupported_grant_type");
         assert_eq!(b.diagnosis, "grant_type.unsupported");
         assert_eq!(
-            b.error_uri,
-            "http://127.0.0.1:8080/docs/errors/grant_type.unsupported"
+            b.error_uri.as_deref(),
+            Some("http://127.0.0.1:8080/docs/errors/grant_type.unsupported")
+        );
+        let unlinked = serde_json::to_value(e.body_linked(None)).unwrap_or_default();
+        assert!(unlinked.get("error_uri").is_none(), "{unlinked}");
+        assert_eq!(
+            e.body_linked(Some("https://docs.example/errors/"))
+                .error_uri
+                .as_deref(),
+            Some("https://docs.example/errors/grant_type.unsupported")
         );
     }
 

@@ -157,7 +157,20 @@ pub struct Gateway {
     pub _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// A gateway on `toml`, its refusals linking to a catalogue (unless `toml` says where).
 pub async fn gateway(toml: &str) -> Gateway {
+    if toml.contains("docs_url") {
+        gateway_exact(toml).await
+    } else {
+        gateway_exact(&format!("docs_url = \"{DOCS}\"\n{toml}")).await
+    }
+}
+
+/// Where the tests' refusals link.
+pub const DOCS: &str = "http://docs.example/docs/errors";
+
+/// A gateway on `toml` and nothing more.
+pub async fn gateway_exact(toml: &str) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

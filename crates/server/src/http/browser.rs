@@ -295,8 +295,12 @@ pub async fn logout_post(State(app): State<App>, jar: CookieJar, body: Body) -> 
 fn bearer_refusal(app: &App, refusal: Refusal) -> Response {
     let error = refusal.public();
     let mut response = refuse(app, refusal);
-    let challenge =
-        candor_proto::bearer::challenge(app.issuer(), &error, &error.error_uri(app.issuer()), None);
+    let challenge = candor_proto::bearer::challenge(
+        app.issuer(),
+        &error,
+        Some(&error.error_uri(app.issuer())),
+        None,
+    );
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }

@@ -39,7 +39,8 @@ async fn attach_with(s: &TestServer, otlp: Option<candor_calls::OtlpSettings>) -
     let log = Arc::new(CallLog::new(
         recorder,
         Some(candor_proto::secret::digest(ADMIN_TOKEN)),
-        format!("{}/docs/errors", s.base),
+        // What `candor serve` gives it: the server's own catalogue pages.
+        Some(candor_proto::error::docs_base(&s.base)),
     ));
     s.app.attach_call_log(log.clone());
     log
@@ -190,6 +191,10 @@ async fn the_admin_listener_serves_metrics_and_the_guarded_api(s: TestServer) {
     assert!(r.headers().get("www-authenticate").is_some());
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["diagnosis"], "admin.unauthorized");
+    // Its link is a page the server serves (it once doubled `/docs/errors`).
+    let uri = body["error_uri"].as_str().unwrap();
+    assert_eq!(uri, format!("{}/docs/errors/admin.unauthorized", s.base));
+    assert_eq!(s.http.get(uri).send().await.unwrap().status(), 200, "{uri}");
     let r = s
         .http
         .get(&url)
