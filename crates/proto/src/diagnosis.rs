@@ -585,7 +585,7 @@ catalogue! {
         "The route requires a claim (groups, roles, tenant...) to hold a value, and the token's \
          does not; the description names the claim and what was expected.",
         "Give the user or client the required claim value at the issuer.";
-    RouteNotFound => "route.not_found", Server, IR, Some(404),
+    RouteNotFound => "route.not_found", Server, Some("not_found"), Some(404),
         "No gateway route matches the request",
         "Routes match by path prefix (longest first), then host, then method; none matched \
          this request.",
@@ -692,7 +692,7 @@ catalogue! {
         "An unexpected error happened on the server (for example the database did not answer). \
          The request id in the logs identifies it.",
         "Retry later; if it persists, look up the request id in the server's logs.";
-    ServerNotFound => "server.not_found", Server, IR, Some(404),
+    ServerNotFound => "server.not_found", Server, Some("not_found"), Some(404),
         "No such endpoint",
         "The path does not name an endpoint of this server.",
         "Take endpoint URLs from the discovery document (/.well-known/openid-configuration).";

@@ -20,6 +20,26 @@ struct IndexPage {
 }
 
 #[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    issuer: &'a str,
+    discovery: String,
+    jwks: String,
+    errors: String,
+}
+
+/// The page at the issuer's root: what this server is, and where to go from here.
+pub fn home_page(issuer: &str) -> Result<String, askama::Error> {
+    HomePage {
+        issuer,
+        discovery: format!("{issuer}/.well-known/openid-configuration"),
+        jwks: format!("{issuer}/jwks"),
+        errors: format!("{issuer}/docs/errors"),
+    }
+    .render()
+}
+
+#[derive(Template)]
 #[template(path = "not_found.html")]
 struct UnknownCodePage<'a> {
     code: &'a str,

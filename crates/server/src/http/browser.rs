@@ -348,3 +348,13 @@ pub async fn userinfo_post(
         Err(r) => bearer_refusal(&app, r),
     }
 }
+
+/// `GET /login`: reached by reloading or going back; explained, not a bare 405.
+pub async fn login_get(State(app): State<App>) -> Response {
+    super::pages::step_page(app.issuer(), "sign-in")
+}
+
+/// `GET /consent`: likewise.
+pub async fn consent_get(State(app): State<App>) -> Response {
+    super::pages::step_page(app.issuer(), "consent")
+}

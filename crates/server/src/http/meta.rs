@@ -63,6 +63,11 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     super::pages::render(status, body)
 }
 
+/// `GET /`: a page saying what this server is, with links to discovery and the docs.
+pub async fn home(State(app): State<App>) -> Response {
+    html(StatusCode::OK, crate::docs::home_page(app.issuer()))
+}
+
 pub async fn docs_index(State(app): State<App>) -> Response {
     html(StatusCode::OK, crate::docs::index_page(app.issuer()))
 }

@@ -23,6 +23,7 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 /// The server's router, with the issuer's path (if any) as prefix.
 pub fn router(app: App) -> Router {
     let endpoints = Router::new()
+        .route("/", get(meta::home))
         .route("/.well-known/openid-configuration", get(meta::discovery))
         .route(
             "/token",
@@ -41,8 +42,8 @@ pub fn router(app: App) -> Router {
             "/authorize",
             get(browser::authorize_get).post(browser::authorize_post),
         )
-        .route("/login", post(browser::login))
-        .route("/consent", post(browser::consent))
+        .route("/login", post(browser::login).get(browser::login_get))
+        .route("/consent", post(browser::consent).get(browser::consent_get))
         .route(
             "/logout",
             get(browser::logout_get).post(browser::logout_post),

@@ -42,6 +42,26 @@ struct RequestErrorPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "step.html")]
+struct StepPage<'a> {
+    step: &'a str,
+    home: &'a str,
+}
+
+/// `GET` on a step of the sign-in that only a form posts to (`/login`, `/consent`): a page
+/// that says how to start again, not an empty 405 (`Allow: POST` still says what it takes).
+pub fn step_page(issuer: &str, step: &str) -> Response {
+    let mut response = render(
+        StatusCode::METHOD_NOT_ALLOWED,
+        StepPage { step, home: issuer }.render(),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+#[derive(Template)]
 #[template(path = "logout_confirm.html")]
 struct LogoutConfirmPage<'a> {
     action: String,

@@ -104,7 +104,24 @@ async fn docs_pages_come_from_the_catalogue(s: TestServer) {
 async fn unknown_paths_get_the_error_shape(s: TestServer) {
     s.get("/no/such/thing")
         .await
-        .assert_error(404, "invalid_request", "server.not_found");
+        .assert_error(404, "not_found", "server.not_found");
+    // The root says what this server is and where to go (not an OAuth error).
+    let home = s.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.text);
+    assert!(home.text.contains("authorization server"), "{}", home.text);
+    for link in ["/.well-known/openid-configuration", "/jwks", "/docs/errors"] {
+        let href = format!("href=\"{}{link}\"", s.base);
+        assert!(home.text.contains(&href), "{href} in {}", home.text);
+        assert_eq!(s.get(link).await.status, 200, "{link}");
+    }
+    // The steps of a sign-in that only forms post to explain themselves when reloaded or
+    // reached with Back, instead of an empty 405.
+    for step in ["/login", "/consent"] {
+        let page = s.get(step).await;
+        assert_eq!(page.status, 405, "{step}");
+        assert_eq!(page.header("allow"), Some("POST"), "{step}");
+        assert!(page.text.contains("go back to it"), "{step}: {}", page.text);
+    }
 }
 
 async fn rotation_keeps_old_tokens_valid(s: TestServer) {

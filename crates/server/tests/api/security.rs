@@ -671,6 +671,9 @@ async fn every_html_page_carries_the_security_headers(s: TestServer) {
             .await,
         s.get("/authorize?client_id=nobody").await,
         s.get("/logout").await,
+        s.get("/").await,
+        s.get("/login").await,
+        s.get("/consent").await,
     ];
     for page in pages {
         assert!(
