@@ -47,7 +47,16 @@ pub async fn limiter(resolved: &Resolved) -> Result<Limiter> {
     let limiter = Limiter::shared(redis, local)
         .await
         .map_err(|e| anyhow::anyhow!("[rate_limits] redis_url: {e}"))?;
-    tracing::info!(redis = %candor_proto::secret::redact_url(url), "rate limits shared through Redis");
+    // One line that says what holds now: shared, or (when Redis did not answer, which the
+    // limiter has already warned of) local until it does.
+    if limiter.stats().on_fallback {
+        tracing::info!(
+            redis = %candor_proto::secret::redact_url(url),
+            "rate limits will be shared through Redis once it answers; local until then"
+        );
+    } else {
+        tracing::info!(redis = %candor_proto::secret::redact_url(url), "rate limits shared through Redis");
+    }
     Ok(limiter)
 }
 

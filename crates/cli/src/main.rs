@@ -19,9 +19,43 @@ use tracing_subscriber::EnvFilter;
 
 use crate::args::{Cli, Command, LogFormat};
 
+/// Candor's own crates: a bare level in `CANDOR_LOG` is theirs.
+const OWN: &[&str] = &[
+    "candor",
+    "candor_server",
+    "candor_gateway",
+    "candor_serve",
+    "candor_store",
+    "candor_calls",
+    "candor_limit",
+    "candor_client",
+    "candor_doctor",
+    "candor_proto",
+    "tower_http",
+];
+
+/// The log filter `CANDOR_LOG` asks for. A bare level (`debug`) raises Candor's own logs and
+/// its request traces, and keeps the libraries under it (SQL drivers, HTTP internals) at
+/// `warn`, where a debug level would bury Candor's lines in theirs; a filter with targets
+/// (`debug,sqlx=debug`) is taken as written.
+fn log_filter(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        None | Some("") => "info,sqlx=warn,tower_http=warn".to_string(),
+        Some(v) if matches!(v, "trace" | "debug" | "info" | "warn" | "error" | "off") => {
+            let mut out = String::from("warn");
+            for target in OWN {
+                out.push_str(&format!(",{target}={v}"));
+            }
+            out
+        }
+        Some(v) => v.to_string(),
+    }
+}
+
 fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("CANDOR_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let wanted = std::env::var("CANDOR_LOG").ok();
+    let filter = EnvFilter::try_new(log_filter(wanted.as_deref()))
+        .unwrap_or_else(|_| EnvFilter::new(log_filter(None)));
     // Colour only on a terminal: log files and CI output stay readable.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -68,5 +102,20 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_level_is_for_candors_own_logs() {
+        assert_eq!(log_filter(None), "info,sqlx=warn,tower_http=warn");
+        let debug = log_filter(Some("debug"));
+        assert!(debug.starts_with("warn,"), "{debug}");
+        assert!(debug.contains("candor_server=debug"), "{debug}");
+        assert!(!debug.contains("sqlx"), "{debug}");
+        assert_eq!(log_filter(Some("debug,sqlx=debug")), "debug,sqlx=debug");
     }
 }

@@ -1174,7 +1174,14 @@ rate_limit = {{ rate = "3/min", burst = 3 }}
         ),
     )
     .unwrap();
-    let _gw = gateway_process(&data, &config);
+    let log = dir.path().join("gw.log");
+    let mut gw = candor(&data)
+        .args(["gateway", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
     wait_for(&format!("http://127.0.0.1:{admin}/healthz")).await;
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();
@@ -1206,4 +1213,21 @@ rate_limit = {{ rate = "3/min", burst = 3 }}
         "{metrics}"
     );
     assert!(!metrics.contains("candor_rate_limit_fallback_decisions_total 0"));
+    // The log says what holds (local until Redis answers), not that limits are shared; and
+    // it says when a signal stops the process.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &gw.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let _ = gw.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("Redis is not answering"), "{text}");
+    assert!(text.contains("local until then"), "{text}");
+    assert!(!text.contains("rate limits shared through Redis"), "{text}");
+    assert!(
+        text.contains("shutting down") && text.contains("SIGTERM"),
+        "{text}"
+    );
+    assert_eq!(text.matches("shutting down").count(), 1, "{text}");
 }

@@ -13,6 +13,11 @@ pub const OIDC_SCOPES: &[&str] = &[
     "offline_access",
 ];
 
+/// The scopes a Candor server advertises (`scopes_supported`): those of [`OIDC_SCOPES`] whose
+/// claims its users can have. `address` and `phone` stay accepted (OpenID Connect lets a
+/// server grant them with no claims), but are not promised.
+pub const ADVERTISED_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
 /// Splits a scope parameter into its tokens, in order, without duplicates.
 pub fn parse(scope: &str) -> Result<Vec<String>, OAuthError> {
     let mut out: Vec<String> = Vec::new();

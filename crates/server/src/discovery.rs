@@ -3,7 +3,7 @@
 use candor_proto::client_auth::AuthMethod;
 use candor_proto::grant_type::GrantType;
 use candor_proto::jose::SigningAlg;
-use candor_proto::scope::OIDC_SCOPES;
+use candor_proto::scope::ADVERTISED_SCOPES;
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -30,7 +30,7 @@ pub fn metadata(app: &App) -> Value {
         "revocation_endpoint": crate::revocation::endpoint(app),
         "revocation_feed_endpoint": crate::feed::endpoint(app),
         "service_documentation": format!("{iss}/docs/errors"),
-        "scopes_supported": OIDC_SCOPES,
+        "scopes_supported": ADVERTISED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),

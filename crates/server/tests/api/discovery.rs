@@ -46,6 +46,11 @@ async fn metadata_is_served_at_both_well_known_paths(s: TestServer) {
             .any(|g| g == "client_credentials")
     );
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    // Only what users can have: no address or phone claims exist.
+    assert_eq!(
+        m["scopes_supported"],
+        serde_json::json!(["openid", "profile", "email", "offline_access"])
+    );
 }
 
 async fn jwks_publishes_public_keys_only(s: TestServer) {
