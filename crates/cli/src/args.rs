@@ -57,6 +57,9 @@ pub enum Command {
     /// Run the API gateway of the configuration's [gateway] section (see docs/gateway.md), or
     /// `check` it.
     Gateway(GatewayArgs),
+    /// Check the whole configuration file (every section) without starting anything.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Read the call log: the latest calls (`tail`) and statistics (`stats`); see
     /// docs/calls.md.
     #[command(subcommand)]
@@ -64,6 +67,13 @@ pub enum Command {
     /// Diagnose an OAuth exchange with any provider: a HAR capture, a token response, a JWT,
     /// or a live probe.
     Doctor(crate::doctor::DoctorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate --config FILE as `serve` would read it (and its [gateway] section as the
+    /// gateway would); prints a JSON summary with warnings, exits 1 naming the bad key.
+    Check,
 }
 
 #[derive(Debug, Args)]

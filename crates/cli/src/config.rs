@@ -2,6 +2,7 @@
 //! (flags win). Unknown keys in the file are errors, so that a typo is not silently ignored.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -398,6 +399,44 @@ pub fn token_settings(resolved: &Resolved) -> Result<Settings> {
         .clone()
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_string());
     settings(resolved, &issuer)
+}
+
+/// The server's TLS configuration from `[server] tls_cert` and `tls_key`, checked and loaded.
+pub fn server_tls(resolved: &Resolved) -> Result<Option<Arc<rustls::ServerConfig>>> {
+    match (
+        &resolved.file.server.tls_cert,
+        &resolved.file.server.tls_key,
+    ) {
+        (Some(cert), Some(key)) => {
+            for (what, path) in [("tls_cert", cert), ("tls_key", key)] {
+                if !path.is_file() {
+                    bail!("[server] {what} = '{}': no such file", path.display());
+                }
+            }
+            let config = candor_serve::load_tls(cert, key).with_context(|| {
+                format!(
+                    "cannot load the TLS certificate {} and key {} (PEM files expected)",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+            Ok(Some(config))
+        }
+        (None, None) => Ok(None),
+        _ => bail!("[server] tls_cert and tls_key go together: set both, or neither"),
+    }
+}
+
+/// The address the server listens on: `flag` (`--listen`), else `[server] listen`, else
+/// `127.0.0.1:8080`.
+pub fn listen_addr(resolved: &Resolved, flag: Option<&str>) -> Result<std::net::SocketAddr> {
+    let listen = flag
+        .map(str::to_string)
+        .or_else(|| resolved.file.server.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    listen
+        .parse()
+        .with_context(|| format!("listen address '{listen}' is not HOST:PORT"))
 }
 
 /// The file a `sqlite:` store URL names (as `candor_store::open` reads it); `None` for

@@ -4,6 +4,7 @@
 mod admin;
 mod args;
 mod calls;
+mod check;
 mod config;
 mod doctor;
 mod gateway;
@@ -91,6 +92,7 @@ fn main() -> ExitCode {
             Command::Keys(cmd) => admin::keys(&cli.global, cmd).await,
             Command::Docs(cmd) => admin::docs(cmd),
             Command::Gateway(args) => gateway::run(&cli.global, args).await,
+            Command::Config(args::ConfigCommand::Check) => check::run(&cli.global).await,
             Command::Calls(cmd) => calls::run(&cli.global, cmd).await,
             Command::Doctor(args) => return doctor::run(&cli.global, args).await,
         };

@@ -17,41 +17,13 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             "no configuration: pass --config FILE, or --dev for a local development server on 127.0.0.1:8080"
         );
     }
-    let tls = match (
-        &resolved.file.server.tls_cert,
-        &resolved.file.server.tls_key,
-    ) {
-        (Some(cert), Some(key)) => {
-            for (what, path) in [("tls_cert", cert), ("tls_key", key)] {
-                if !path.is_file() {
-                    bail!("[server] {what} = '{}': no such file", path.display());
-                }
-            }
-            let config = candor_serve::load_tls(cert, key).with_context(|| {
-                format!(
-                    "cannot load the TLS certificate {} and key {} (PEM files expected)",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-            Some(config)
-        }
-        (None, None) => None,
-        _ => bail!("[server] tls_cert and tls_key go together: set both, or neither"),
-    };
+    let tls = config::server_tls(&resolved)?;
     let fds = candor_serve::raise_fd_limit();
     if let Some(l) = fds.filter(|l| l.now > l.before) {
         tracing::debug!(from = l.before, to = l.now, "raised the open-file limit");
     }
     let limits = config::limits(&resolved, fds.map(|l| l.now))?;
-    let listen = args
-        .listen
-        .clone()
-        .or_else(|| resolved.file.server.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let addr: SocketAddr = listen
-        .parse()
-        .with_context(|| format!("listen address '{listen}' is not HOST:PORT"))?;
+    let addr = config::listen_addr(&resolved, args.listen.as_deref())?;
 
     if resolved.database_url.starts_with("sqlite:") || args.dev {
         config::ensure_dir(&resolved.data_dir)?;

@@ -1231,3 +1231,59 @@ rate_limit = {{ rate = "3/min", burst = 3 }}
     );
     assert_eq!(text.matches("shutting down").count(), 1, "{text}");
 }
+
+/// `candor config check` reads every section as `serve` would, and says which key is wrong.
+#[test]
+fn config_check_reads_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("candor.toml");
+    let check = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        run(
+            candor(&data)
+                .args(["config", "check", "--config"])
+                .arg(&file),
+            None,
+        )
+    };
+    let good = "[server]\nissuer = \"https://id.example.com\"\n\n[tokens]\naccess_token_ttl = \"15m\"\n\n[gateway]\n[[gateway.issuers]]\nissuer = \"https://id.example.com\"\n[[gateway.routes]]\nname = \"api\"\nupstreams = [{ url = \"http://127.0.0.1:9001\" }]\n";
+    let ok = json(&check(good));
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["issuer"], "https://id.example.com");
+    assert_eq!(ok["gateway"]["routes"], serde_json::json!(["api"]));
+    assert_eq!(ok["warnings"], serde_json::json!([]));
+    assert!(!data.exists(), "a check creates nothing");
+    for (text, names) in [
+        (
+            good.replace(
+                "https://id.example.com\"\n\n[tokens]",
+                "http://id.example.com\"\n\n[tokens]",
+            ),
+            "[server] issuer",
+        ),
+        (good.replace("\"15m\"", "\"soon\""), "access_token_ttl"),
+        (
+            good.replace("[tokens]", "[tokens]\nacess_token_ttl = \"1h\""),
+            "acess_token_ttl",
+        ),
+        (
+            good.replace("http://127.0.0.1:9001", "ftp://127.0.0.1:9001"),
+            "gateway.routes[0].upstreams",
+        ),
+        (
+            good.replace("[server]", "[server]\nlisten = \"localhost\""),
+            "listen address",
+        ),
+    ] {
+        let out = check(&text);
+        assert!(!out.status.success(), "{text}");
+        assert!(stderr(&out).contains(names), "{names}: {}", stderr(&out));
+    }
+    // Without an issuer the file is for `serve --dev` only: valid, with a warning.
+    let dev = json(&check("[server]\nlisten = \"127.0.0.1:8080\"\n"));
+    assert!(
+        dev["warnings"][0].as_str().unwrap().contains("--dev"),
+        "{dev}"
+    );
+}
