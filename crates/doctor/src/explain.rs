@@ -141,6 +141,36 @@ pub fn oauth_error_finding_at(
     f
 }
 
+/// The severity a discovery document's missing member deserves (docs/doctor.md, "Severity"):
+/// an error for the members every client needs to run a flow, a warning naming the clients
+/// that refuse the document for the members the others do without.
+pub fn missing_field_severity(field: &str) -> (Severity, Option<&'static str>) {
+    match field {
+        "response_types_supported"
+        | "subject_types_supported"
+        | "id_token_signing_alg_values_supported" => (
+            Severity::Warning,
+            Some(
+                "OpenID Connect Discovery requires it, but openid-client, oauth4webapi, Authlib's client and MSAL run the flow without it; clients whose parser requires it refuse the whole document: Spring Security (Nimbus OIDCProviderMetadata) and the Rust openidconnect crate",
+            ),
+        ),
+        _ => (Severity::Error, None),
+    }
+}
+
+/// The finding for a problem of a discovery document, at the severity it deserves.
+pub fn discovery_problem(kind: &ErrorKind) -> Finding {
+    if let ErrorKind::DiscoveryMissingField { field } = kind {
+        let (severity, who) = missing_field_severity(field);
+        let mut f = finding_from_kind(kind, severity);
+        if let Some(who) = who {
+            f.message.push_str(&format!(" {}.", capitalise(who)));
+        }
+        return f;
+    }
+    finding_from_kind(kind, Severity::Error)
+}
+
 /// What an `invalid_client` without distinguishing words may mean, most likely first.
 pub const INVALID_CLIENT_CANDIDATES: &[Code] = &[
     Code::ClientAuthSecretMismatch,

@@ -112,7 +112,7 @@ impl Analysis<'_> {
                 }
                 group
                     .findings
-                    .push(finding_from_kind(p, Severity::Error).source(src.clone()));
+                    .push(crate::explain::discovery_problem(p).source(src.clone()));
             }
             if insecure.len() > 1 {
                 group.findings.push(
