@@ -49,6 +49,13 @@ fn nearly(want: &str, got: &str) -> bool {
 /// What to do about a refused refresh (invalid_grant at the refresh_token grant).
 const REFRESH_INVALID_GRANT_FIX: &str = "Send the latest refresh token: rotation replaces it on every use, and presenting an older one is a reuse that careful providers answer by revoking the whole family. Send it with the client it was issued to, and never wider scopes than it was granted; if it expired or was revoked, the user signs in again.";
 
+/// What a token request sent that explains its answer: its grant_type and the client
+/// authentication it used (as [`Analysis::client_auth`] names it).
+struct Sent<'a> {
+    grant: Option<&'a str>,
+    auth: &'a str,
+}
+
 impl Analysis<'_> {
     /// Checks a token request and its response.
     pub(super) fn check_token(
@@ -248,7 +255,8 @@ impl Analysis<'_> {
         }
 
         // The response.
-        self.check_token_response(e, flow, grant, &auth, issued, &src, g);
+        let sent = Sent { grant, auth: &auth };
+        self.check_token_response(e, flow, &sent, issued, &src, g);
     }
 
     /// How long after its callback a code was redeemed. Providers expire codes in 30–60 s (some
@@ -473,12 +481,12 @@ impl Analysis<'_> {
         &self,
         e: &Entry,
         flow: &Flow,
-        grant: Option<&str>,
-        auth: &str,
+        sent: &Sent<'_>,
         issued: &HashMap<usize, Issued>,
         src: &Source,
         g: &mut Group,
     ) {
+        let grant = sent.grant;
         if e.status == 0 {
             g.findings.push(no_response(e, self.capture.from_browser));
             return;
@@ -533,7 +541,7 @@ impl Analysis<'_> {
                     f = f.fix(REFRESH_INVALID_GRANT_FIX);
                 }
                 if !f.candidates.is_empty() {
-                    f = self.client_auth_evidence(f, auth);
+                    f = self.client_auth_evidence(f, sent.auth);
                 }
                 g.findings.push(f);
             }
