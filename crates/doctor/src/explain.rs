@@ -58,7 +58,32 @@ pub fn oauth_error_finding_at(
     let phrase = (err.code() == Code::ResponseOAuthError)
         .then(|| phrases::in_error(&err.error, err.description.as_deref(), grant))
         .flatten();
-    let code = phrase.as_ref().map(|m| m.code).unwrap_or(err.code());
+    // An error value whose RFC meaning is one cause names it when no phrase says more.
+    let by_value = (err.code() == Code::ResponseOAuthError && phrase.is_none())
+        .then(|| cause_of_error_value(&err.error))
+        .flatten();
+    // Words that leave several causes name none of them, unless the grant of the request
+    // singles one out (a refresh).
+    let candidates: &[Code] = match &phrase {
+        Some(m) if !m.candidates().is_empty() => {
+            let resolved = grant == Some("refresh_token") && m.phrase.refresh_code.is_some();
+            if resolved { &[] } else { m.candidates() }
+        }
+        Some(_) => &[],
+        None if err.code() == Code::ResponseOAuthError && err.error == "invalid_client" => {
+            INVALID_CLIENT_CANDIDATES
+        }
+        None => &[],
+    };
+    let code = if !candidates.is_empty() {
+        Code::ResponseOAuthError
+    } else {
+        phrase
+            .as_ref()
+            .map(|m| m.code)
+            .or(by_value)
+            .unwrap_or(err.code())
+    };
     let meaning = err.meaning();
     let mut message = format!("{what}: HTTP {}, error '{}'", err.status, err.error);
     if let Some(d) = &err.description {
@@ -69,9 +94,17 @@ pub fn oauth_error_finding_at(
         Some(m) => message.push_str(&format!(" In {}, '{}' means: {}.", m.source, m.error, m.meaning)),
         None => message.push_str(" This error value is not defined by the OAuth or OpenID Connect specifications; it is the provider's own."),
     }
-    if let Some(m) = &phrase {
+    if !candidates.is_empty() {
+        message.push(' ');
+        message.push_str(&candidates_sentence(phrase.as_ref(), candidates));
+    } else if let Some(m) = &phrase {
         message.push(' ');
         message.push_str(&m.sentence());
+    } else if let Some(c) = by_value {
+        message.push_str(&format!(
+            " The error value itself names the cause: {c} ({}).",
+            c.entry().title
+        ));
     } else if code != Code::ResponseOAuthError {
         message.push_str(&format!(
             " The provider names the cause: {} ({}).",
@@ -99,12 +132,112 @@ pub fn oauth_error_finding_at(
         .received(received)
         .provider_docs(docs);
     f.provider_error = Some(err.error.clone());
+    f.candidates = candidates.to_vec();
     if code == Code::ResponseOAuthError
         && let Some(m) = meaning
     {
         f = f.fix(format!("{}.", capitalise(m.fix)));
     }
     f
+}
+
+/// The severity a discovery document's missing member deserves (docs/doctor.md, "Severity"):
+/// an error for the members every client needs to run a flow, a warning naming the clients
+/// that refuse the document for the members the others do without.
+pub fn missing_field_severity(field: &str) -> (Severity, Option<&'static str>) {
+    match field {
+        "response_types_supported"
+        | "subject_types_supported"
+        | "id_token_signing_alg_values_supported" => (
+            Severity::Warning,
+            Some(
+                "OpenID Connect Discovery requires it, but openid-client, oauth4webapi, Authlib's client and MSAL run the flow without it; clients whose parser requires it refuse the whole document: Spring Security (Nimbus OIDCProviderMetadata) and the Rust openidconnect crate",
+            ),
+        ),
+        _ => (Severity::Error, None),
+    }
+}
+
+/// The finding for a problem of a discovery document, at the severity it deserves.
+pub fn discovery_problem(kind: &ErrorKind) -> Finding {
+    if let ErrorKind::DiscoveryMissingField { field } = kind {
+        let (severity, who) = missing_field_severity(field);
+        let mut f = finding_from_kind(kind, severity);
+        if let Some(who) = who {
+            f.message.push_str(&format!(" {}.", capitalise(who)));
+        }
+        return f;
+    }
+    finding_from_kind(kind, Severity::Error)
+}
+
+/// What an `invalid_client` without distinguishing words may mean, most likely first.
+pub const INVALID_CLIENT_CANDIDATES: &[Code] = &[
+    Code::ClientAuthSecretMismatch,
+    Code::ClientUnknown,
+    Code::ClientAuthMethodMismatch,
+    Code::ClientAuthMissing,
+];
+
+/// The cause an RFC error value names by itself: only the values whose meaning is one cause
+/// (RFC 6749 section 5.2, OpenID Connect Core 3.1.2.6).
+pub fn cause_of_error_value(error: &str) -> Option<Code> {
+    Some(match error {
+        "unsupported_grant_type" => Code::GrantTypeUnsupported,
+        "unsupported_response_type" => Code::ResponseTypeUnsupported,
+        "invalid_scope" => Code::ScopeUnknown,
+        "consent_required" => Code::PromptConsentRequired,
+        "login_required" => Code::PromptLoginRequired,
+        _ => return None,
+    })
+}
+
+/// What tells the candidates apart, by the family they belong to.
+fn discriminators(candidates: &[Code]) -> &'static str {
+    use Code::*;
+    if candidates.iter().any(|c| {
+        matches!(
+            c,
+            ClientAuthSecretMismatch | ClientAuthMethodMismatch | ClientUnknown | ClientAuthMissing
+        )
+    }) {
+        "the method the client authenticated with (a Basic header, client_secret in the form, a client_assertion) against the provider's token_endpoint_auth_methods_supported and the method the client is registered for; whether the client_id exists on this provider and environment; whether the secret was rotated or has expired (`candor doctor har` compares the method with discovery when the capture holds both)"
+    } else if candidates.iter().any(|c| {
+        matches!(
+            c,
+            TokenRequestMissingParameter
+                | TokenRequestUnsupportedContentType
+                | TokenRequestJsonBody
+        )
+    }) {
+        "the request's Content-Type and body: a form (application/x-www-form-urlencoded) with grant_type, or JSON or nothing the provider could read"
+    } else {
+        "the grant of the request (an authorization code or a refresh token) and the times of the user's session; a capture of the exchange (`candor doctor har`) holds both"
+    }
+}
+
+/// The sentence for words that leave several causes: the candidates, most likely first, and
+/// what tells them apart.
+fn candidates_sentence(phrase: Option<&phrases::Match>, candidates: &[Code]) -> String {
+    let list: Vec<String> = candidates
+        .iter()
+        .map(|c| format!("{c} ({})", c.entry().title.trim_end_matches('.')))
+        .collect();
+    let whose = match phrase {
+        Some(m) => {
+            let mut s = format!("These words ({}) leave several causes", m.phrase.provider);
+            if let Some(n) = m.phrase.note {
+                s.push_str(&format!(" ({n})"));
+            }
+            s
+        }
+        None => "Without words that say more, this error leaves several causes".to_string(),
+    };
+    format!(
+        "{whose}, most likely first: {}. What tells them apart: {}.",
+        list.join("; "),
+        discriminators(candidates)
+    )
 }
 
 #[cfg(test)]

@@ -75,6 +75,9 @@ pub struct Finding {
     /// For a provider's error response, its RFC 6749 `error` value: only a finding whose code
     /// answers with that value can be named as its cause.
     pub provider_error: Option<String>,
+    /// When the evidence leaves several causes: the candidates, most likely first (the
+    /// finding's own code is then a generic one).
+    pub candidates: Vec<Code>,
 }
 
 /// Where a code is documented: `docs/errors.md` in this repository, generated from the
@@ -103,6 +106,7 @@ impl Finding {
             expected_from: None,
             provider_docs: None,
             provider_error: None,
+            candidates: Vec::new(),
         }
     }
 
@@ -226,5 +230,64 @@ impl Report {
     /// The codes found, in order.
     pub fn codes(&self) -> Vec<Code> {
         self.findings().map(|f| f.code).collect()
+    }
+}
+
+/// One fact, one finding: codes that state the same fact about the same request, the first
+/// of each pair kept, the second folded into it (its words appended, the higher severity
+/// kept). A JSON body and the provider's "unsupported content type" are one fact; so are a
+/// request to another URL than discovery's token_endpoint and the 404 it got there.
+pub const SAME_CAUSE: &[(Code, Code)] = &[
+    (
+        Code::TokenRequestJsonBody,
+        Code::TokenRequestUnsupportedContentType,
+    ),
+    (
+        Code::TokenRequestJsonBody,
+        Code::TokenRequestMissingParameter,
+    ),
+    (Code::DiscoveryEndpointMismatch, Code::ServerNotFound),
+    (
+        Code::DiscoveryEndpointMismatch,
+        Code::ResponseErrorWithoutBody,
+    ),
+    (Code::DiscoveryEndpointMismatch, Code::ResponseHtml),
+    (Code::DiscoveryEndpointMismatch, Code::TokenRequestNotPost),
+    (Code::ServerNotFound, Code::ResponseErrorWithoutBody),
+    (Code::ServerNotFound, Code::ResponseHtml),
+];
+
+/// Merges findings that share a cause ([`SAME_CAUSE`], or the same code) and the same source
+/// into one, which then says what else was seen.
+pub fn merge_same_cause(findings: &mut Vec<Finding>) {
+    let mut i = 0;
+    while i < findings.len() {
+        let absorbed = findings.iter().enumerate().find_map(|(k, keep)| {
+            let f = findings.get(i)?;
+            (k != i
+                && keep.source == f.source
+                && keep.source.is_some()
+                && (SAME_CAUSE.contains(&(keep.code, f.code)) || (keep.code == f.code && k < i)))
+                .then_some(k)
+        });
+        match absorbed {
+            Some(k) => {
+                let f = findings.remove(i);
+                let k = if k > i { k - 1 } else { k };
+                if let Some(keep) = findings.get_mut(k) {
+                    keep.message.push_str(&format!(
+                        " The same fact, seen as {}: {}",
+                        f.code, f.message
+                    ));
+                    if f.severity < keep.severity {
+                        keep.severity = f.severity;
+                    }
+                    if keep.provider_docs.is_none() {
+                        keep.provider_docs = f.provider_docs;
+                    }
+                }
+            }
+            None => i += 1,
+        }
     }
 }

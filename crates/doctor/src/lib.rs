@@ -6,6 +6,8 @@
 //! - [`jwt`]: one JWT, decoded, explained and checked.
 //! - [`probe`]: a live provider, step by step (DNS, TCP, TLS, discovery, JWKS, token
 //!   endpoint, clock, client credentials, authorization endpoint).
+//! - [`refusal`]: what a refusal that is not an RFC 6749 error object still tells (status,
+//!   headers, the product that answered, the provider's words in text).
 //! - [`phrases`]: what each big provider says when it refuses, mapped to catalogue codes.
 //! - [`render`]: text and JSON output.
 //!
@@ -33,6 +35,7 @@ pub mod pkce;
 pub mod probe;
 pub mod prose;
 pub mod redirect_uri;
+pub mod refusal;
 pub mod render;
 pub mod response;
 

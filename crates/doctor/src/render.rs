@@ -250,6 +250,7 @@ fn finding_json(f: &Finding, group: usize) -> Value {
         "fix": f.fix,
         "docs": f.docs(),
         "provider_docs": f.provider_docs,
+        "candidates": f.candidates.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "source": f.source,
         "expected_from": f.expected_from,
         "group": group,

@@ -5,8 +5,8 @@ use candor_client::ErrorKind;
 use candor_client::id_token::Expectations;
 use candor_client::response::classify_token_response;
 
-use crate::explain::{self, finding_from_kind, page_cause};
-use crate::finding::{Group, Report, Severity, Source};
+use crate::explain;
+use crate::finding::{Group, Report, Source};
 use crate::id_token::{Checks, Keys, Unverifiable};
 use crate::input::InputError;
 use crate::redact;
@@ -238,17 +238,11 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             );
         }
         Err(kind) => {
-            let mut f = finding_from_kind(&kind, Severity::Error).source(src);
-            if let ErrorKind::Html { .. } = kind
-                && let Ok(text) = std::str::from_utf8(&resp.body)
-                && let Some((_, sentence)) = page_cause(text)
-            {
-                f.message.push(' ');
-                f.message.push_str(&sentence);
-            }
+            let f = crate::refusal::explain(&resp, &kind, None).source(src);
             g.findings.push(f);
         }
     }
+    crate::finding::merge_same_cause(&mut g.findings);
     if !resp.body.is_empty() {
         g.lines.push(format!(
             "body: {}",

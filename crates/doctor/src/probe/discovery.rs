@@ -46,7 +46,11 @@ pub(super) async fn discovery_step(
                 }
             }
             for problem in &d.report.problems {
-                g.findings.push(finding(problem, "discovery"));
+                let mut f = finding(problem, "discovery");
+                let policed = crate::explain::discovery_problem(problem);
+                f.severity = policed.severity;
+                f.message = policed.message;
+                g.findings.push(f);
             }
             let date = d.response.date();
             Some((d.report.metadata.clone(), date, d.response.received_at))

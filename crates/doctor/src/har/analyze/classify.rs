@@ -30,6 +30,9 @@ pub(super) struct Known {
     pub(super) jwks: HashSet<String>,
     /// Algorithms the discovery documents advertise.
     pub(super) algs: Vec<String>,
+    /// Client authentication methods the discovery documents advertise
+    /// (token_endpoint_auth_methods_supported).
+    pub(super) auth_methods: Vec<String>,
 }
 
 /// An endpoint a discovery document names, in the form entries are compared by

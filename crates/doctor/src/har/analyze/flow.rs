@@ -33,6 +33,7 @@ impl Analysis<'_> {
             g.title = format!("Flow {}: {}", n + 1, self.flow_title(flow));
             cross_reference(&mut g.findings);
             dedupe(&mut g.findings);
+            crate::finding::merge_same_cause(&mut g.findings);
             // Findings in entry order.
             g.findings.sort_by_key(|f| match &f.source {
                 Some(Source::Entry { index, .. }) => self

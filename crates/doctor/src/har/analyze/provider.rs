@@ -112,7 +112,7 @@ impl Analysis<'_> {
                 }
                 group
                     .findings
-                    .push(finding_from_kind(p, Severity::Error).source(src.clone()));
+                    .push(crate::explain::discovery_problem(p).source(src.clone()));
             }
             if insecure.len() > 1 {
                 group.findings.push(
@@ -147,6 +147,9 @@ impl Analysis<'_> {
             self.known
                 .algs
                 .extend(m.id_token_signing_alg_values_supported.iter().cloned());
+            self.known
+                .auth_methods
+                .extend(m.token_endpoint_auth_methods_supported.iter().cloned());
             group.lines.push(format!(
                 "  issuer {}, token_endpoint {}",
                 quote(&m.issuer),

@@ -49,6 +49,13 @@ fn nearly(want: &str, got: &str) -> bool {
 /// What to do about a refused refresh (invalid_grant at the refresh_token grant).
 const REFRESH_INVALID_GRANT_FIX: &str = "Send the latest refresh token: rotation replaces it on every use, and presenting an older one is a reuse that careful providers answer by revoking the whole family. Send it with the client it was issued to, and never wider scopes than it was granted; if it expired or was revoked, the user signs in again.";
 
+/// What a token request sent that explains its answer: its grant_type and the client
+/// authentication it used (as [`Analysis::client_auth`] names it).
+struct Sent<'a> {
+    grant: Option<&'a str>,
+    auth: &'a str,
+}
+
 impl Analysis<'_> {
     /// Checks a token request and its response.
     pub(super) fn check_token(
@@ -248,7 +255,8 @@ impl Analysis<'_> {
         }
 
         // The response.
-        self.check_token_response(e, flow, grant, issued, &src, g);
+        let sent = Sent { grant, auth: &auth };
+        self.check_token_response(e, flow, &sent, issued, &src, g);
     }
 
     /// How long after its callback a code was redeemed. Providers expire codes in 30–60 s (some
@@ -473,11 +481,12 @@ impl Analysis<'_> {
         &self,
         e: &Entry,
         flow: &Flow,
-        grant: Option<&str>,
+        sent: &Sent<'_>,
         issued: &HashMap<usize, Issued>,
         src: &Source,
         g: &mut Group,
     ) {
+        let grant = sent.grant;
         if e.status == 0 {
             g.findings.push(no_response(e, self.capture.from_browser));
             return;
@@ -531,11 +540,84 @@ impl Analysis<'_> {
                 {
                     f = f.fix(REFRESH_INVALID_GRANT_FIX);
                 }
+                if !f.candidates.is_empty() {
+                    f = self.client_auth_evidence(f, sent.auth);
+                }
                 g.findings.push(f);
             }
             Err(kind) => g
                 .findings
                 .push(finding_from_kind(&kind, Severity::Error).source(src.clone())),
         }
+    }
+
+    /// An `invalid_client` whose words leave several causes, narrowed by what the capture
+    /// shows: the method the request authenticated with, against the methods discovery
+    /// advertises. A secret sent by a method the provider does not advertise is a method
+    /// mismatch, whatever the secret; a secret is named wrong only when it was sent by an
+    /// advertised method and the provider's words exclude an unknown client.
+    fn client_auth_evidence(&self, mut f: Finding, auth: &str) -> Finding {
+        let method = auth.split_whitespace().next().unwrap_or("");
+        let advertised = &self.known.auth_methods;
+        let listed = if advertised.is_empty() {
+            "the capture holds no token_endpoint_auth_methods_supported".to_string()
+        } else {
+            format!(
+                "discovery advertises token_endpoint_auth_methods_supported {}",
+                advertised.join(", ")
+            )
+        };
+        let client_auth_family = f.candidates.contains(&Code::ClientAuthSecretMismatch)
+            || f.candidates.contains(&Code::ClientAuthMethodMismatch);
+        if !client_auth_family {
+            return f;
+        }
+        let sent_secret = matches!(
+            method,
+            "client_secret_basic" | "client_secret_post" | "client_secret_jwt"
+        );
+        let evidence = format!("the request authenticated with {method}; {listed}");
+        let named = if method == "none" || method.is_empty() {
+            (!advertised.is_empty() && !advertised.iter().any(|m| m == "none"))
+                .then_some(Code::ClientAuthMissing)
+        } else if !advertised.is_empty() && !advertised.iter().any(|m| m == method) {
+            Some(Code::ClientAuthMethodMismatch)
+        } else if sent_secret
+            && !advertised.is_empty()
+            && !f.candidates.contains(&Code::ClientUnknown)
+            && f.candidates.first() == Some(&Code::ClientAuthSecretMismatch)
+        {
+            Some(Code::ClientAuthSecretMismatch)
+        } else {
+            None
+        };
+        match named {
+            Some(code) => {
+                let others: Vec<String> = f
+                    .candidates
+                    .iter()
+                    .filter(|c| **c != code)
+                    .map(|c| c.to_string())
+                    .collect();
+                f.message.push_str(&format!(
+                    " The capture narrows them: {evidence}, so the cause is {code} ({})",
+                    code.entry().title.trim_end_matches('.')
+                ));
+                if code == Code::ClientAuthSecretMismatch && !others.is_empty() {
+                    f.message.push_str(&format!(
+                        "; still possible: {} (a client registered for another of the advertised methods)",
+                        others.join(", ")
+                    ));
+                }
+                f.message.push('.');
+                f.code = code;
+                f.fix = code.entry().fix.to_string();
+                f.candidates.clear();
+            }
+            None => f
+                .message
+                .push_str(&format!(" In this capture: {evidence}.")),
+        }
+        f
     }
 }

@@ -1,0 +1,392 @@
+//! What a token endpoint's refusal tells when it is not a plain RFC 6749 §5.2 error object:
+//! an error object inside a wrapper (a client library's exception, a log line, a Python
+//! repr), the provider's words in text, the status code (404, 405, 415, 429, a redirect), a
+//! `WWW-Authenticate` header, and the product that answered instead of the provider (nginx,
+//! Cloudflare, an AWS load balancer, Akamai) when its page or headers say so.
+//!
+//! One finding per refusal: the most specific evidence names it, the rest is said in it.
+
+use candor_client::response::error_object;
+use candor_client::{ErrorKind, OAuthErrorResponse};
+use candor_proto::Code;
+use serde_json::Value;
+
+use crate::explain::{self, finding_from_kind, server_code_in};
+use crate::finding::{Finding, Severity};
+use crate::phrases;
+use crate::response::HttpResponse;
+
+/// At most this many `{` are tried as the start of an embedded error object.
+const MAX_OBJECT_STARTS: usize = 64;
+
+/// The finding for a refusal that is not a plain error object. `method` is the request's
+/// method when it is known (a capture holds it; a saved response does not).
+pub fn explain(resp: &HttpResponse, kind: &ErrorKind, method: Option<&str>) -> Finding {
+    let text = String::from_utf8_lossy(&resp.body);
+    let text = text.trim();
+    let what = "The token endpoint refused the request";
+    // 1. An error object inside whatever wraps it, or in a WWW-Authenticate header.
+    if let Some(err) = embedded_error(resp.status, text) {
+        let mut f = explain::oauth_error_finding(&err, what);
+        f.message.push_str(
+            " (The error object was found inside a body that is not one bare JSON object: a wrapper, a log line or a library's message around the provider's answer.)",
+        );
+        return f;
+    }
+    if let Some(err) = www_authenticate_error(resp) {
+        let mut f = explain::oauth_error_finding(&err, what);
+        f.message.push_str(&format!(
+            " (From the WWW-Authenticate header: {}.)",
+            resp.header("www-authenticate").unwrap_or("")
+        ));
+        return f;
+    }
+    let product = product(resp, text);
+    let by = product
+        .map(|p| format!(" The answer comes from {p}, in front of the provider."))
+        .unwrap_or_default();
+    let body_said = if text.is_empty() {
+        "no body".to_string()
+    } else {
+        format!(
+            "a body that is not an RFC 6749 error object ({} bytes)",
+            text.len()
+        )
+    };
+    let opening = format!("{what}: HTTP {} with {body_said}.{by}", resp.status);
+    // 2. The provider's words (or a Candor catalogue code) in the text.
+    if !text.is_empty() {
+        if let Some(code) = server_code_in(text) {
+            return Finding::new(
+                code,
+                Severity::Error,
+                format!(
+                    "{opening} The provider names the cause: {code} ({}).",
+                    code.entry().title
+                ),
+            )
+            .expected("a successful response")
+            .received(format!("HTTP {}", resp.status));
+        }
+        if let Some(m) = phrases::in_text(text) {
+            if m.candidates().is_empty() {
+                let mut received = format!("HTTP {}, the words '{}'", resp.status, said(&m));
+                if let Some((w, v)) = &m.offending {
+                    received.push_str(&format!("; the {w} refused: '{v}'"));
+                }
+                return Finding::new(
+                    m.code,
+                    Severity::Error,
+                    format!("{opening} {}", m.sentence()),
+                )
+                .expected("a successful response")
+                .received(received)
+                .provider_docs(
+                    Some(m.phrase.source)
+                        .filter(|s| s.starts_with("https://"))
+                        .map(str::to_string),
+                );
+            }
+            let mut f = Finding::new(
+                Code::ResponseOAuthError,
+                Severity::Error,
+                format!(
+                    "{opening} The words '{}' ({}) leave several causes, most likely first: {}.",
+                    said(&m),
+                    m.phrase.provider,
+                    list(m.candidates())
+                ),
+            )
+            .expected("a successful response")
+            .received(format!("HTTP {}", resp.status));
+            f.candidates = m.candidates().to_vec();
+            return f;
+        }
+    }
+    // 3. The status itself.
+    if let Some(f) = by_status(resp, method, &opening) {
+        return f;
+    }
+    // 4. What the body is, named generically, with the product and page cause when known.
+    let mut f = finding_from_kind(kind, Severity::Error);
+    if !by.is_empty() {
+        f.message.push_str(&by);
+    }
+    f
+}
+
+/// The words of a phrase as the row has them.
+fn said(m: &phrases::Match) -> String {
+    match m.phrase.matcher {
+        phrases::Matcher::Error(e) => e.to_string(),
+        phrases::Matcher::Aadsts(n) => format!("AADSTS{n}"),
+        phrases::Matcher::Description { contains, .. } | phrases::Matcher::Page(contains) => {
+            contains.trim().to_string()
+        }
+        phrases::Matcher::Exact { description, .. } => description.to_string(),
+    }
+}
+
+fn list(codes: &[Code]) -> String {
+    codes
+        .iter()
+        .map(|c| format!("{c} ({})", c.entry().title.trim_end_matches('.')))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What the status says when the body does not: a wrong URL, a refused method, a refused
+/// content type, throttling, a redirect, a 401's challenge.
+fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option<Finding> {
+    let status = resp.status;
+    let received = format!("HTTP {status}");
+    let one = |code: Code, sentence: String| {
+        Finding::new(code, Severity::Error, format!("{opening} {sentence}"))
+            .expected("a successful response")
+            .received(received.clone())
+    };
+    let several = |codes: &[Code], sentence: String| {
+        let mut f = Finding::new(
+            Code::ResponseErrorWithoutBody,
+            Severity::Error,
+            format!("{opening} {sentence} Most likely first: {}.", list(codes)),
+        )
+        .expected("a successful response")
+        .received(received.clone());
+        f.candidates = codes.to_vec();
+        f
+    };
+    let post = method.map(|m| m.eq_ignore_ascii_case("POST"));
+    Some(match status {
+        404 => match post {
+            Some(true) => one(
+                Code::ServerNotFound,
+                "HTTP 404 to a POST: this URL is not the token endpoint (a typo in the path, a missing tenant or realm segment, a trailing slash, another host). Take token_endpoint from the discovery document.".into(),
+            ),
+            Some(false) => one(
+                Code::TokenRequestNotPost,
+                "HTTP 404 to a request that is not a POST: many frameworks route the token endpoint for POST only and answer anything else with 404.".into(),
+            ),
+            None => several(
+                &[Code::ServerNotFound, Code::TokenRequestNotPost],
+                "HTTP 404 at a token URL: the URL is not the token endpoint, or the request was not a POST (many frameworks route the token endpoint for POST only). The request's method and URL against discovery's token_endpoint tell which.".into(),
+            ),
+        },
+        405 => match post {
+            Some(true) => one(
+                Code::ServerNotFound,
+                "HTTP 405 to a POST: what answered does not take POST at this URL, so it is not the token endpoint (a static page, a web server in front, a wrong path).".into(),
+            ),
+            _ => one(
+                Code::TokenRequestNotPost,
+                "HTTP 405 Method Not Allowed: the token endpoint takes only POST with a form body (RFC 6749 section 3.2); if the request was a POST, this URL is not the token endpoint.".into(),
+            ),
+        },
+        415 => one(
+            Code::TokenRequestUnsupportedContentType,
+            "HTTP 415 Unsupported Media Type: the token endpoint takes only application/x-www-form-urlencoded bodies (RFC 6749 section 3.2).".into(),
+        ),
+        429 => one(
+            Code::RateLimitExceeded,
+            format!(
+                "HTTP 429 Too Many Requests: the provider throttles this client{}.",
+                resp.header("retry-after")
+                    .map(|r| format!("; Retry-After: {r}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        300..=399 => {
+            let to = resp.header("location").unwrap_or("(no Location)");
+            let mut f = Finding::new(
+                Code::ResponseErrorWithoutBody,
+                Severity::Error,
+                format!("{opening} A redirect at the token endpoint, to {to}: clients do not follow a redirect for a token POST (the body would be lost). A proxy sends plain http to https, a login page intercepts the call, or the path lacks what the server expects (/token against /token/, a tenant segment). Call the URL the redirect names, or the token_endpoint of the discovery document."),
+            )
+            .expected("a JSON token response")
+            .received(format!("HTTP {status}, Location: {to}"));
+            f.candidates = vec![Code::ServerNotFound, Code::TransportInsecureHttp];
+            f
+        }
+        401 => {
+            let challenge = resp.header("www-authenticate");
+            let mut f = several(
+                explain::INVALID_CLIENT_CANDIDATES,
+                match challenge {
+                    Some(c) => format!("HTTP 401 with WWW-Authenticate: {c}: the endpoint wants client credentials and refused or did not receive them."),
+                    None => "HTTP 401: the endpoint refused the client's credentials, or received none.".into(),
+                },
+            );
+            f.code = Code::ResponseErrorWithoutBody;
+            f
+        }
+        _ => return None,
+    })
+}
+
+/// The product that answered in front of the provider, when its page or headers say so.
+pub fn product(resp: &HttpResponse, text: &str) -> Option<&'static str> {
+    let server = resp.header("server").unwrap_or("").to_ascii_lowercase();
+    let t = text.to_ascii_lowercase();
+    if server.contains("cloudflare")
+        || resp.header("cf-ray").is_some()
+        || t.contains("cdn-cgi/")
+        || t.contains("cloudflare ray id")
+        || t.contains("cf-challenge")
+        || t.contains("attention required! | cloudflare")
+    {
+        return Some(if t.contains("just a moment") || t.contains("challenge") {
+            "Cloudflare (a bot challenge page: an HTTP client cannot pass it; the provider must exempt its token endpoint)"
+        } else {
+            "Cloudflare"
+        });
+    }
+    if server.contains("awselb") || t.contains("awselb") {
+        return Some("an AWS Application Load Balancer");
+    }
+    if server.contains("cloudfront") || t.contains("generated by cloudfront") {
+        return Some("Amazon CloudFront (a WAF rule or the distribution's error page)");
+    }
+    if server.contains("akamaighost")
+        || (t.contains("access denied") && t.contains("reference #"))
+        || t.contains("akamai")
+    {
+        return Some("Akamai (its WAF's Access Denied page)");
+    }
+    if server.starts_with("nginx") || t.contains("<center>nginx") {
+        return Some("nginx");
+    }
+    if server.contains("microsoft-azure-application-gateway")
+        || t.contains("microsoft-azure-application-gateway")
+    {
+        return Some("Azure Application Gateway");
+    }
+    None
+}
+
+/// An RFC 6749 error object inside a body that is not one: JSON after a library's message, an
+/// escaped JSON string, a Python dict, a query string with `error=`.
+pub fn embedded_error(status: u16, text: &str) -> Option<OAuthErrorResponse> {
+    let candidates = [
+        text.to_string(),
+        text.replace("\\\"", "\""),
+        python_to_json(text),
+    ];
+    for t in &candidates {
+        for (i, _) in t.match_indices('{').take(MAX_OBJECT_STARTS) {
+            let Some(rest) = t.get(i..) else { continue };
+            let mut it = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+            if let Some(Ok(v)) = it.next()
+                && let Some(e) = error_object(status, &v)
+                && !e.error.is_empty()
+            {
+                return Some(e);
+            }
+        }
+    }
+    // error=...&error_description=... (a redirect's query, a form-encoded answer).
+    let query = text
+        .split(['?', ' ', '\n'])
+        .find(|part| part.starts_with("error=") || part.contains("&error="))?;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.trim().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    Some(OAuthErrorResponse {
+        status,
+        error: get("error")?,
+        description: get("error_description"),
+        uri: get("error_uri"),
+        diagnosis: None,
+    })
+}
+
+/// A Python dict repr as JSON, roughly: quotes, True/False/None.
+fn python_to_json(text: &str) -> String {
+    text.replace('\'', "\"")
+        .replace(": False", ": false")
+        .replace(": True", ": true")
+        .replace(": None", ": null")
+}
+
+/// RFC 6750 section 3: `WWW-Authenticate: Bearer error="...", error_description="..."`.
+fn www_authenticate_error(resp: &HttpResponse) -> Option<OAuthErrorResponse> {
+    let h = resp.header("www-authenticate")?;
+    let param = |name: &str| -> Option<String> {
+        let lower = h.to_ascii_lowercase();
+        let at = lower.find(&format!("{name}="))? + name.len() + 1;
+        let rest = h.get(at..)?;
+        let v = if let Some(q) = rest.strip_prefix('"') {
+            q.split('"').next()?
+        } else {
+            rest.split([',', ' ']).next()?
+        };
+        Some(v.to_string())
+    };
+    Some(OAuthErrorResponse {
+        status: resp.status,
+        error: param("error")?,
+        description: param("error_description"),
+        uri: param("error_uri"),
+        diagnosis: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+        HttpResponse {
+            version: "HTTP/1.1".into(),
+            status,
+            reason: String::new(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn error_objects_inside_wrappers() {
+        for t in [
+            "Client error: `POST https://x/token` resulted in a `400 Bad Request` response:\n{\"error\":\"invalid_grant\"}",
+            "RefreshError('invalid_client: x', {'error': 'invalid_client', 'error_description': 'x'})",
+            "{\\\"error\\\":\\\"invalid_client\\\"}",
+            "Location: https://app/cb?error=invalid_scope&error_description=bad",
+        ] {
+            assert!(embedded_error(400, t).is_some(), "{t}");
+        }
+        assert!(embedded_error(400, "{\"a\":1} plain text").is_none());
+    }
+
+    #[test]
+    fn status_and_products() {
+        let kind = ErrorKind::ErrorWithoutBody {
+            status: 404,
+            content_type: None,
+            location: None,
+        };
+        let f = explain(&resp(404, &[], ""), &kind, Some("POST"));
+        assert_eq!(f.code, Code::ServerNotFound);
+        let f = explain(&resp(404, &[], ""), &kind, None);
+        assert_eq!(f.code, Code::ResponseErrorWithoutBody);
+        assert_eq!(f.candidates[0], Code::ServerNotFound);
+        let page = "<html><head><title>405 Not Allowed</title></head><body><center>nginx/1.4.1</center></body></html>";
+        assert_eq!(product(&resp(405, &[], page), page), Some("nginx"));
+        let f = explain(
+            &resp(
+                401,
+                &[(
+                    "WWW-Authenticate",
+                    "Bearer error=\"invalid_token\", error_description=\"expired\"",
+                )],
+                "",
+            ),
+            &kind,
+            None,
+        );
+        assert!(f.message.contains("WWW-Authenticate"), "{}", f.message);
+    }
+}
