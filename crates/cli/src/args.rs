@@ -115,7 +115,8 @@ pub enum ClientCommand {
         /// The client_id.
         client_id: String,
     },
-    /// Delete a client; its opaque tokens go with it.
+    /// Delete a client; every token issued to it is void, JWTs included (through the
+    /// revocation feed).
     Delete {
         /// The client_id.
         client_id: String,
