@@ -82,6 +82,15 @@ pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
     let store = open_store(&resolved, matches!(cmd, ClientCommand::Create(_))).await?;
     match cmd {
         ClientCommand::Create(a) => {
+            if !a.allow_duplicate_name
+                && let Some(twin) = clients::named(store.as_ref(), &a.name).await?
+            {
+                bail!(
+                    "a client named '{}' is registered already (client_id '{}'): choose another --name, or pass --allow-duplicate-name",
+                    a.name,
+                    twin.client_id
+                );
+            }
             let master =
                 crate::master::for_store(&resolved.master_key_file, store.as_ref()).await?;
             let auth_method: AuthMethod = if a.public {

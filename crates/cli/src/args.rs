@@ -130,9 +130,13 @@ pub enum ClientCommand {
 
 #[derive(Debug, Args)]
 pub struct ClientCreateArgs {
-    /// Human-readable name.
+    /// Human-readable name, unique among the server's clients (it labels the call log and
+    /// the consent page).
     #[arg(long)]
     pub name: String,
+    /// Register the client even when another one has the same name.
+    #[arg(long)]
+    pub allow_duplicate_name: bool,
     /// client_id to use (letters, digits, - . _ ~). Default: a random one.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,

@@ -12,9 +12,16 @@ use crate::config;
 
 pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let resolved = config::load(global)?;
-    if global.config.is_none() && !args.dev {
+    // The issuer is what a production server cannot do without; it may come from the file,
+    // CANDOR_SERVER_ISSUER (or CANDOR_ISSUER) or --issuer — configuration from the
+    // environment alone is a configuration.
+    if global.config.is_none()
+        && !args.dev
+        && args.issuer.is_none()
+        && resolved.file.server.issuer.is_none()
+    {
         bail!(
-            "no configuration: pass --config FILE, or --dev for a local development server on 127.0.0.1:8080"
+            "no configuration: pass --config FILE, set CANDOR_SERVER_ISSUER (every key has its variable: docs/configuration.md), or --dev for a local development server on 127.0.0.1:8080"
         );
     }
     let tls = config::server_tls(&resolved)?;

@@ -237,6 +237,27 @@ fn client_commands_round_trip() {
     );
     assert!(!dup.status.success());
     assert!(stderr(&dup).contains("taken"), "{}", stderr(&dup));
+    // A second client under a name already in use is refused unless asked for.
+    let twin = run(
+        candor(data).args(["client", "create", "--name", "web"]),
+        None,
+    );
+    assert!(!twin.status.success());
+    assert!(
+        stderr(&twin).contains("registered already") && stderr(&twin).contains("web-app"),
+        "{}",
+        stderr(&twin)
+    );
+    json(&run(
+        candor(data).args([
+            "client",
+            "create",
+            "--name",
+            "web",
+            "--allow-duplicate-name",
+        ]),
+        None,
+    ));
 
     json(&run(
         candor(data).args(["client", "delete", "web-app"]),
@@ -448,6 +469,21 @@ fn serve_needs_a_config_or_dev_and_checks_it() {
     let out = run(candor(dir.path()).args(["serve"]), None);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--dev"), "{}", stderr(&out));
+    // Configuration from the environment alone is a configuration: the issuer it names is
+    // read (and here refused for being plain http off loopback), not "no configuration".
+    let out = run(
+        candor(dir.path())
+            .env("CANDOR_SERVER_ISSUER", "http://id.example.com")
+            .args(["serve"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("plain http off loopback")
+            && !stderr(&out).contains("no configuration"),
+        "{}",
+        stderr(&out)
+    );
 
     let config = dir.path().join("candor.toml");
     std::fs::write(&config, "[server]\nisuer = \"http://127.0.0.1:1\"\n").unwrap();
@@ -1286,4 +1322,49 @@ fn config_check_reads_the_whole_file() {
         dev["warnings"][0].as_str().unwrap().contains("--dev"),
         "{dev}"
     );
+}
+
+/// A PostgreSQL that cannot be used says why at once: refused, or a database that is not
+/// there — not a pool timing out.
+#[test]
+fn postgres_start_up_failures_say_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let started = std::time::Instant::now();
+    let out = run(
+        candor(&data).args([
+            "client",
+            "list",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/test",
+        ]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("refused the connection"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("timed out"), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    let Some(base) = std::env::var("CANDOR_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("SKIPPED: the missing-database half (CANDOR_TEST_POSTGRES_URL is not set)");
+        return;
+    };
+    let (server, _) = base.rsplit_once('/').unwrap();
+    let out = run(
+        candor(&data).args([
+            "serve",
+            "--dev",
+            "--database-url",
+            &format!("{server}/candor_no_such_database"),
+        ]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }

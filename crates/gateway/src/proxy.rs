@@ -483,11 +483,14 @@ async fn forward_to(
             Ok(c) => break (i, backend, c),
             Err(e) => {
                 if matches!(e, SendError::Busy) {
+                    // At the cap, every waiting request would say so: the metric and the 503
+                    // tell it; the log stays quiet.
                     busy = true;
+                    tracing::debug!(route = %route.name, upstream = %backend.url, "every upstream connection busy");
                 } else {
                     pool.failed(i, Failure::Connect, caller, route.eject_on);
+                    tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
                 }
-                tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
                 if retryable {
                     continue;
                 }

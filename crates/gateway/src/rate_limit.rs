@@ -77,20 +77,13 @@ pub struct Refused {
 impl Refused {
     /// The 429: `Retry-After`, `RateLimit-Policy`, `RateLimit` and the error body.
     pub fn response(&self, state: &State, route: &str) -> Response<Body> {
-        let retry = match self.decision {
-            Decision::Limited { retry_after, .. } => retry_after.as_secs_f64().ceil().max(1.0),
-            Decision::Allowed { .. } => 1.0,
-        };
-        let rate = self.policy.rate();
         let e = OAuthError::new(
             Code::RateLimitExceeded,
-            format!(
-                "route {} allows {} requests per {}s (burst {}) per {}; retry in {retry}s",
-                candor_proto::error::quote(route),
-                rate.limit(),
-                rate.window_secs(),
-                self.policy.burst(),
-                self.kind,
+            candor_limit::refusal_text(
+                &format!("route {}", candor_proto::error::quote(route)),
+                &self.policy,
+                &self.kind,
+                &self.decision,
             ),
         );
         let mut r = state.refusal(Some(route), &e, None);

@@ -63,10 +63,36 @@ pub fn headers(policy: &Policy, decision: &Decision) -> Vec<(HeaderName, HeaderV
             ceil_secs(next)
         ),
     );
-    if let Decision::Limited { retry_after, .. } = *decision {
-        push(RETRY_AFTER, ceil_secs(retry_after).max(1).to_string());
+    if let Decision::Limited { .. } = *decision {
+        push(RETRY_AFTER, retry_after_secs(decision).to_string());
     }
     out
+}
+
+/// The seconds `Retry-After` gives for `decision`: rounded up, at least 1.
+pub fn retry_after_secs(decision: &Decision) -> u64 {
+    match *decision {
+        Decision::Limited { retry_after, .. } => ceil_secs(retry_after).max(1),
+        Decision::Allowed { .. } => 1,
+    }
+}
+
+/// What a refused caller is told, in one wording wherever a limit applies: `<what> allows N
+/// requests per Ws (burst B) per <key>; retry in Rs`.
+pub fn refusal_text(
+    what: &str,
+    policy: &Policy,
+    key: &crate::KeyKind,
+    decision: &Decision,
+) -> String {
+    let rate = policy.rate();
+    format!(
+        "{what} allows {} requests per {}s (burst {}) per {key}; retry in {}s",
+        rate.limit(),
+        rate.window_secs(),
+        policy.burst(),
+        retry_after_secs(decision)
+    )
 }
 
 fn ceil_secs(d: Duration) -> u64 {

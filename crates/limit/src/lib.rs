@@ -39,7 +39,7 @@ mod shared;
 
 pub use decision::Decision;
 pub use error::Error;
-pub use headers::{RATELIMIT, RATELIMIT_POLICY, headers};
+pub use headers::{RATELIMIT, RATELIMIT_POLICY, headers, refusal_text, retry_after_secs};
 pub use key::{DEFAULT_API_KEY_HEADER, KeyKind, caller_key, ip_key};
 pub use limiter::{Limit, Limiter, LocalOptions, PolicyStats, Stats};
 pub use policy::Policy;

@@ -228,6 +228,17 @@ pub struct Registered {
     pub secret: Option<Secret>,
 }
 
+/// The client already registered under `name`, if any. Names label clients in the call log,
+/// metrics and consent pages: two clients with one name are two rows nobody can tell apart, so
+/// administration refuses a second (`create` itself does not: a test may want twins).
+pub async fn named(store: &dyn Store, name: &str) -> Result<Option<Client>, ServerError> {
+    Ok(store
+        .list_clients()
+        .await?
+        .into_iter()
+        .find(|c| c.name == name))
+}
+
 /// Registers a client.
 pub async fn create(
     store: &dyn Store,

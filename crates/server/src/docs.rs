@@ -10,6 +10,9 @@ struct CodePage<'a> {
     entry: &'a Entry,
     side: &'static str,
     index_url: String,
+    /// The explanation and the fix as HTML ([`inline_code`]).
+    explanation: String,
+    fix: String,
 }
 
 #[derive(Template)]
@@ -46,6 +49,33 @@ struct UnknownCodePage<'a> {
     index_url: String,
 }
 
+/// `text` as HTML: escaped, with the catalogue's `backtick spans` as `<code>` (its prose
+/// names commands and keys that way). The result is safe to insert unescaped.
+pub fn inline_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let parts: Vec<&str> = text.split('`').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let escaped = part
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        // Odd parts sit between two backticks (an unpaired last one stays text).
+        if i % 2 == 1 && parts.len() > i + 1 {
+            out.push_str("<code>");
+            out.push_str(&escaped);
+            out.push_str("</code>");
+        } else {
+            if i % 2 == 1 {
+                out.push('`');
+            }
+            out.push_str(&escaped);
+        }
+    }
+    out
+}
+
 fn side(entry: &Entry) -> &'static str {
     match entry.side {
         Side::Server => "a client, in Candor's response (and in its logs)",
@@ -61,6 +91,8 @@ pub fn code_page(issuer: &str, code: &str) -> Result<Option<String>, askama::Err
             entry: c.entry(),
             side: side(c.entry()),
             index_url,
+            explanation: inline_code(c.entry().explanation),
+            fix: inline_code(c.entry().fix),
         }
         .render()
         .map(Some),
@@ -163,5 +195,24 @@ mod tests {
         for code in Code::ALL {
             assert!(md.contains(&format!("## {}", code.as_str())), "{code}");
         }
+    }
+}
+
+#[cfg(test)]
+mod inline_code_tests {
+    use super::inline_code;
+
+    #[test]
+    fn backtick_spans_become_code_and_everything_is_escaped() {
+        assert_eq!(
+            inline_code("run `candor client list` <now>"),
+            "run <code>candor client list</code> &lt;now&gt;"
+        );
+        assert_eq!(inline_code("`<script>`"), "<code>&lt;script&gt;</code>");
+        assert_eq!(inline_code("a ` alone"), "a ` alone");
+        assert_eq!(
+            inline_code("\"q\" & 'x'"),
+            "&quot;q&quot; &amp; &#39;x&#39;"
+        );
     }
 }

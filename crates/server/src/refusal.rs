@@ -24,21 +24,10 @@ impl Refusal {
     pub fn public(&self) -> OAuthError {
         match self {
             Refusal::OAuth(e) => e.clone(),
-            Refusal::Limited(r) => {
-                let rate = r.policy.rate();
-                OAuthError::new(
-                    Code::RateLimitExceeded,
-                    format!(
-                        "{} allows {} requests per {}s (burst {}) per {}; retry in {}s",
-                        r.policy.name(),
-                        rate.limit(),
-                        rate.window_secs(),
-                        r.policy.burst(),
-                        r.key,
-                        r.retry_after()
-                    ),
-                )
-            }
+            Refusal::Limited(r) => OAuthError::new(
+                Code::RateLimitExceeded,
+                candor_limit::refusal_text(r.policy.name(), &r.policy, &r.key, &r.decision),
+            ),
             Refusal::Internal(_) => OAuthError::new(
                 Code::ServerInternal,
                 "the server failed to process the request; the request id in its logs identifies it",

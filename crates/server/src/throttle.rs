@@ -63,12 +63,7 @@ pub struct Refused {
 impl Refused {
     /// Seconds to wait, rounded up.
     pub fn retry_after(&self) -> u64 {
-        match self.decision {
-            Decision::Limited { retry_after, .. } => {
-                retry_after.as_secs_f64().ceil().max(1.0) as u64
-            }
-            Decision::Allowed { .. } => 1,
-        }
+        candor_limit::retry_after_secs(&self.decision)
     }
 }
 

@@ -53,6 +53,9 @@ pub enum StoreError {
     /// The database did not answer, or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database server cannot be used at all: what went wrong, and what to do.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

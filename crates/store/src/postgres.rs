@@ -37,6 +37,7 @@ impl PostgresStore {
     /// Connects a pool to `url` (`postgres://…`) and applies the migrations (under
     /// PostgreSQL's advisory lock, so nodes starting together migrate once).
     pub async fn connect(url: &str) -> Result<Self> {
+        first_connection(url).await?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -50,6 +51,50 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Opens one connection before the pool does, so that a server that is down, refused
+/// credentials or a missing database are said as such: a pool retries until its acquire
+/// timeout and then reports only that it timed out.
+async fn first_connection(url: &str) -> Result<()> {
+    use sqlx::Connection;
+    let shown = crate::redact_url(url);
+    let attempt = tokio::time::timeout(ACQUIRE_TIMEOUT, sqlx::PgConnection::connect(url)).await;
+    let error = match attempt {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        Ok(Err(e)) => e,
+        Err(_) => {
+            return Err(StoreError::Unreachable(format!(
+                "PostgreSQL at {shown} did not answer within {}s: check the host and port, and that no firewall drops the connection",
+                ACQUIRE_TIMEOUT.as_secs()
+            )));
+        }
+    };
+    let code = error
+        .as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned());
+    let why = match (&error, code.as_deref()) {
+        (sqlx::Error::Io(io), _) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "PostgreSQL at {shown} refused the connection: is it running, and listening on that host and port?"
+        ),
+        (sqlx::Error::Io(io), _) => {
+            format!("cannot reach PostgreSQL at {shown}: {io}")
+        }
+        // invalid_catalog_name
+        (_, Some("3D000")) => format!(
+            "the database named in {shown} does not exist: create it (createdb, or CREATE DATABASE) or fix the URL"
+        ),
+        // invalid_password, invalid_authorization_specification
+        (_, Some("28P01" | "28000")) => format!(
+            "PostgreSQL at {shown} refused the credentials: {error}; check the user and password in the URL (and pg_hba.conf)"
+        ),
+        _ => format!("cannot connect to PostgreSQL at {shown}: {error}"),
+    };
+    Err(StoreError::Unreachable(why))
 }
 
 impl PostgresStore {

@@ -36,8 +36,9 @@ struct ConsentPage<'a> {
 struct RequestErrorPage<'a> {
     code: &'a str,
     description: &'a str,
-    explanation: &'a str,
-    fix: &'a str,
+    /// The explanation and the fix as HTML ([`crate::docs::inline_code`]).
+    explanation: String,
+    fix: String,
     docs_url: String,
 }
 
@@ -166,8 +167,8 @@ pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
         RequestErrorPage {
             code: entry.code,
             description: &error.description,
-            explanation: entry.explanation,
-            fix: entry.fix,
+            explanation: crate::docs::inline_code(entry.explanation),
+            fix: crate::docs::inline_code(entry.fix),
             docs_url: error.error_uri(issuer),
         }
         .render(),

@@ -119,6 +119,17 @@ async fn unknown_paths_get_the_error_shape(s: TestServer) {
         assert!(home.text.contains(&href), "{href} in {}", home.text);
         assert_eq!(s.get(link).await.status, 200, "{link}");
     }
+    // An end user sees what to do; the operator's advice waits behind the developers' details,
+    // with commands as code, not backticks.
+    let page = s.get("/authorize?client_id=nobody").await;
+    assert!(page.text.contains("tell the application"), "{}", page.text);
+    assert!(page.text.contains("<details>"), "{}", page.text);
+    assert!(
+        page.text.contains("<code>candor client list</code>"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains('`'), "{}", page.text);
     // The steps of a sign-in that only forms post to explain themselves when reloaded or
     // reached with Back, instead of an empty 405.
     for step in ["/login", "/consent"] {
