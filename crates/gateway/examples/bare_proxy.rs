@@ -66,7 +66,7 @@ async fn main() {
                 timeout: std::time::Duration::from_secs(20),
                 min_rate: 500,
             };
-            let body = candor_gateway::pace::Paced::new(body, pace, Default::default());
+            let body = candor_gateway::pace::Paced::new(body, pace);
             let req = http::Request::from_parts(parts, UpstreamBody::Left(body));
             let wait = std::time::Duration::from_secs(2);
             let response = match connections.checkout(connector, upstream, wait).await {

@@ -673,7 +673,12 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
             }
         },
     };
-    let host_owned = host.map(str::to_string);
+    // What X-Forwarded-Host will say: the Host header as it came (no copy), or the target's
+    // authority.
+    let forwarded_host = match req.uri().authority() {
+        Some(_) => host.and_then(|h| HeaderValue::from_str(h).ok()),
+        None => req.headers().get(header::HOST).cloned(),
+    };
     // Who failures are counted against (passive ejection wants more than one caller): the
     // peer, or the client a trusted proxy names.
     let client = if state.trusted.is_empty() {
@@ -696,7 +701,7 @@ async fn pipeline(state: &State, req: Request<Incoming>) -> Outcome<'_> {
             peer,
             trusted: &state.trusted,
             scheme: state.scheme,
-            host: host_owned.as_deref(),
+            host: forwarded_host,
             upstream_authorization,
         },
         path: &normalized.forward,

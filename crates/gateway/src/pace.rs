@@ -6,8 +6,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,13 +31,24 @@ pub struct Paced {
     /// When the current wait on the caller began.
     waiting_since: Option<Instant>,
     timer: Option<Pin<Box<Sleep>>>,
-    /// Set when the body fell behind, for whoever reports the failed request.
-    slow: Arc<AtomicBool>,
+}
+
+/// Whether the upstream request failed because the caller's body fell behind its pace (the
+/// body's [`TooSlow`] is in the error's chain): the caller's fault, not the upstream's.
+pub fn fell_behind(error: &hyper::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<TooSlow>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 impl Paced {
-    /// `inner` held to `pace`; `slow` is set if it falls behind.
-    pub fn new(inner: Incoming, pace: BodyPace, slow: Arc<AtomicBool>) -> Paced {
+    /// `inner` held to `pace`.
+    pub fn new(inner: Incoming, pace: BodyPace) -> Paced {
         Paced {
             inner,
             pace,
@@ -47,7 +56,6 @@ impl Paced {
             waited: Duration::ZERO,
             waiting_since: None,
             timer: None,
-            slow,
         }
     }
 
@@ -91,7 +99,6 @@ impl Body for Paced {
                     timer.as_mut().reset(deadline);
                 }
                 if timer.as_mut().poll(cx).is_ready() {
-                    this.slow.store(true, Ordering::Relaxed);
                     return Poll::Ready(Some(Err(Box::new(TooSlow))));
                 }
                 Poll::Pending

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use candor_proto::error::quote;
@@ -171,6 +171,10 @@ fn starts_folded(name: &str, prefix: &str) -> bool {
 /// the rewriting headers, forwarding headers spelled with `_`, and — from a peer that is not a
 /// trusted proxy — every forwarding header (the gateway sets its own).
 fn refused(name: &str, trusted_peer: bool) -> bool {
+    // Every name below begins with x, f or t: most headers are out at the first byte.
+    if !matches!(name.as_bytes().first(), Some(b'x' | b'f' | b't')) {
+        return false;
+    }
     if starts_folded(name, "x-candor-") || REWRITERS.iter().any(|r| folds_to(name, r)) {
         return true;
     }
@@ -183,8 +187,9 @@ pub struct Origin<'a> {
     pub trusted: &'a [IpNet],
     /// `https` when the gateway's own listener is TLS.
     pub scheme: &'static str,
-    /// The host the request was routed by (the target's authority, else `Host`), as sent.
-    pub host: Option<&'a str>,
+    /// The host the request was routed by (the target's authority, else `Host`), as sent:
+    /// what `X-Forwarded-Host` says.
+    pub host: Option<HeaderValue>,
     /// The route's own `Authorization` for the upstream (upstream_auth), replacing the
     /// caller's.
     pub upstream_authorization: Option<String>,
@@ -233,9 +238,9 @@ pub fn upstream_headers(
     if !(trusted_peer && h.contains_key(X_FORWARDED_HOST)) {
         // The host the gateway routed by, whether it came as Host or as the target's
         // authority (HTTP/2, absolute-form); never one the caller chose beside it.
-        match origin.host.and_then(|v| HeaderValue::from_str(v).ok()) {
+        match &origin.host {
             Some(v) => {
-                h.insert(X_FORWARDED_HOST, v);
+                h.insert(X_FORWARDED_HOST, v.clone());
             }
             None => {
                 h.remove(X_FORWARDED_HOST);
@@ -514,8 +519,7 @@ async fn forward_to(
     // The upstream's own name, as nginx's proxy_pass sends it; the caller's Host travels as
     // X-Forwarded-Host.
     headers.insert(header::HOST, backend.host.clone());
-    let slow = Arc::new(AtomicBool::new(false));
-    let mut upstream_req = Request::new(Either::Left(Paced::new(body, pace, slow.clone())));
+    let mut upstream_req = Request::new(Either::Left(Paced::new(body, pace)));
     *upstream_req.method_mut() = parts.method;
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = headers;
@@ -531,7 +535,7 @@ async fn forward_to(
     };
     let mut response = match sent {
         Ok(Ok(response)) => response,
-        Ok(Err(_)) if slow.load(Ordering::Relaxed) => {
+        Ok(Err(SendError::Request(e))) if crate::pace::fell_behind(&e) => {
             // The caller's fault, not the upstream's: nothing is counted against it.
             return Err(OAuthError::new(
                 Code::RequestBodyTimeout,
@@ -648,7 +652,7 @@ mod tests {
             peer: [192, 0, 2, 1].into(),
             trusted: &[],
             scheme: "http",
-            host: Some("api.example"),
+            host: Some(HeaderValue::from_static("api.example")),
             upstream_authorization: None,
         };
         let out = upstream_headers(h.clone(), None, &origin, None);
@@ -672,7 +676,7 @@ mod tests {
             peer: [192, 0, 2, 1].into(),
             trusted: &trusted,
             scheme: "http",
-            host: Some("api.example"),
+            host: Some(HeaderValue::from_static("api.example")),
             upstream_authorization: None,
         };
         let out = upstream_headers(h.clone(), None, &origin, None);
@@ -726,7 +730,7 @@ mod tests {
         let trusted = ["192.0.2.0/24".parse().unwrap_or_else(|_| IpNet::default())];
         let origin = Origin {
             trusted: &trusted,
-            host: Some("api.example"),
+            host: Some(HeaderValue::from_static("api.example")),
             ..origin
         };
         let out = upstream_headers(h, None, &origin, None);
