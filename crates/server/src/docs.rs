@@ -18,8 +18,31 @@ struct CodePage<'a> {
 #[derive(Template)]
 #[template(path = "error_index.html")]
 struct IndexPage {
-    entries: Vec<&'static Entry>,
+    groups: Vec<Area>,
     base: String,
+}
+
+/// The codes of one area (the part of a code before its first dot), in catalogue order.
+struct Area {
+    area: &'static str,
+    entries: Vec<&'static Entry>,
+}
+
+/// The catalogue by area, areas in the order they first appear.
+fn areas() -> Vec<Area> {
+    let mut out: Vec<Area> = Vec::new();
+    for code in Code::ALL {
+        let entry = code.entry();
+        let area = entry.code.split('.').next().unwrap_or(entry.code);
+        match out.iter_mut().find(|a| a.area == area) {
+            Some(a) => a.entries.push(entry),
+            None => out.push(Area {
+                area,
+                entries: vec![entry],
+            }),
+        }
+    }
+    out
 }
 
 #[derive(Template)]
@@ -112,7 +135,7 @@ pub fn unknown_code_page(issuer: &str, code: &str) -> Result<String, askama::Err
 /// The index of all codes.
 pub fn index_page(issuer: &str) -> Result<String, askama::Error> {
     IndexPage {
-        entries: Code::ALL.iter().map(|c| c.entry()).collect(),
+        groups: areas(),
         base: format!("{issuer}/docs/errors"),
     }
     .render()

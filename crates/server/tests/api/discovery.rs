@@ -95,6 +95,18 @@ async fn docs_pages_come_from_the_catalogue(s: TestServer) {
     assert!(page.text.contains("trailing slash"));
     let index = s.get("/docs/errors").await;
     assert!(index.text.contains("client_auth.secret_mismatch"));
+    // By area, with contents that link to each, and every code listed once.
+    for area in ["client_auth", "redirect_uri", "token", "route", "upstream"] {
+        assert!(
+            index.text.contains(&format!("<h2 id=\"{area}\">")),
+            "{area}"
+        );
+        assert!(index.text.contains(&format!("href=\"#{area}\"")), "{area}");
+    }
+    for code in candor_proto::Code::ALL {
+        let link = format!("/docs/errors/{}\"", code.as_str());
+        assert_eq!(index.text.matches(&link).count(), 1, "{link}");
+    }
     let unknown = s
         .get("/docs/errors/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
         .await;
