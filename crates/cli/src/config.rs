@@ -182,6 +182,18 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// Where a configuration is read from when neither `--config` nor `CANDOR_CONFIG` names one:
+/// `./candor.toml`, else `/etc/candor/candor.toml` (where a package installs it).
+pub const DEFAULT_LOCATIONS: [&str; 2] = ["candor.toml", "/etc/candor/candor.toml"];
+
+/// The first of [`DEFAULT_LOCATIONS`] that is a file.
+pub fn default_location() -> Option<PathBuf> {
+    DEFAULT_LOCATIONS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
 /// Reads the config file (if any) and applies `CANDOR_*` environment overrides.
 pub fn load(global: &Global) -> Result<Resolved> {
     let mut file = match &global.config {

@@ -84,6 +84,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut cli = cli;
+    if cli.global.config.is_none()
+        && let Some(found) = config::default_location()
+    {
+        tracing::info!(config = %found.display(), "reading the configuration found there (--config names another)");
+        cli.global.config = Some(found);
+    }
     let result = runtime.block_on(async {
         let done = match cli.command {
             Command::Serve(args) => serve::run(&cli.global, args).await,

@@ -1368,3 +1368,38 @@ fn postgres_start_up_failures_say_what_failed() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }
+
+/// Without --config, ./candor.toml is read (and said so), as /etc/candor/candor.toml would be.
+#[test]
+fn a_candor_toml_in_the_working_directory_is_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("candor.toml"),
+        "[server]\nissuer = \"https://id.example.com\"\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let out = run(
+        candor(&dir.path().join("data"))
+            .current_dir(dir.path())
+            .args(["config", "check"]),
+        None,
+    );
+    let summary = json(&out);
+    assert_eq!(summary["issuer"], "https://id.example.com");
+    assert!(
+        stderr(&out).contains("reading the configuration") && stderr(&out).contains("candor.toml"),
+        "{}",
+        stderr(&out)
+    );
+    // --config still wins.
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "[server]\nissuer = \"https://other.example.com\"\n").unwrap();
+    let summary = json(&run(
+        candor(&dir.path().join("data"))
+            .current_dir(dir.path())
+            .args(["config", "check", "--config"])
+            .arg(&other),
+        None,
+    ));
+    assert_eq!(summary["issuer"], "https://other.example.com");
+}
