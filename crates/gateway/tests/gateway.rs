@@ -471,18 +471,7 @@ async fn a_rotated_key_is_fetched_and_a_dead_issuer_keeps_its_keys(issuer: Issue
     );
     // The issuer rotates its ES256 key (immediately): tokens name a kid the gateway has not
     // fetched; it fetches the JWKS again and accepts them.
-    let now = issuer.app.now();
-    candor_server::keys::rotate(
-        issuer.store.as_ref(),
-        &issuer.master,
-        candor_proto::jose::SigningAlg::Es256,
-        now,
-        now,
-        3600,
-    )
-    .await
-    .unwrap();
-    issuer.app.keys().reload_at(now).await.unwrap();
+    issuer.rotate_now().await;
     let after = issuer.token(&id, &secret, "orders:read").await;
     assert_ne!(
         jsonwebtoken::decode_header(&before).unwrap().kid,

@@ -934,18 +934,7 @@ async fn an_immediate_key_rotation_is_accepted_at_once_with_the_default_refetch_
             .status,
         200
     );
-    let now = issuer.app.now();
-    candor_server::keys::rotate(
-        issuer.store.as_ref(),
-        &issuer.master,
-        candor_proto::jose::SigningAlg::Es256,
-        now,
-        now,
-        3600,
-    )
-    .await
-    .unwrap();
-    issuer.app.keys().reload_at(now).await.unwrap();
+    issuer.rotate_now().await;
     let after = issuer.token(&id, &secret, "orders:read").await;
     let a = call(reqwest::Method::GET, &url, Some(&after), &[]).await;
     assert_eq!(a.status, 200, "{}", a.body);

@@ -104,6 +104,22 @@ impl Issuer {
         (r.client.client_id, r.secret.unwrap().expose().to_string())
     }
 
+    /// `candor keys rotate --alg ES256 --immediately`: the new key signs from now on.
+    pub async fn rotate_now(&self) {
+        let now = self.app.now();
+        candor_server::keys::rotate(
+            self.store.as_ref(),
+            &self.master,
+            candor_proto::jose::SigningAlg::Es256,
+            now,
+            now,
+            3600,
+        )
+        .await
+        .unwrap();
+        self.app.keys().reload_at(now).await.unwrap();
+    }
+
     pub async fn token(&self, id: &str, secret: &str, scope: &str) -> String {
         let r: Value = reqwest::Client::new()
             .post(format!("{}/token", self.base))
