@@ -13,6 +13,7 @@
     )
 )]
 
+pub mod access;
 pub mod api;
 pub mod block;
 pub mod histogram;

@@ -144,6 +144,10 @@ pub struct ServerSection {
     /// Peers whose X-Forwarded-For is believed: addresses or CIDR ranges of reverse proxies.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// One log line per request (method, path without query, status, time, verified client,
+    /// diagnosis, request id); off by default.
+    #[serde(default)]
+    pub access_log: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -382,6 +386,7 @@ pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
             *slot = v;
         }
     }
+    s.access_log = resolved.file.server.access_log;
     s.trusted_proxies =
         candor_proto::forwarded::parse_trusted(&resolved.file.server.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("[server] trusted_proxies: {e}"))?;

@@ -1403,3 +1403,79 @@ fn a_candor_toml_in_the_working_directory_is_the_configuration() {
     ));
     assert_eq!(summary["issuer"], "https://other.example.com");
 }
+
+/// `access_log = true` gives one line per request on the server and the gateway — and never a
+/// secret, a token or a query string.
+#[tokio::test]
+async fn the_access_log_has_a_line_per_request_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let upstream = head_echo_upstream();
+    let (port, gw) = (free_port(), free_port());
+    let config = dir.path().join("candor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\naccess_log = true\n\n[calls]\nenabled = false\n\n[gateway]\nlisten = \"127.0.0.1:{gw}\"\naccess_log = true\n\n[[gateway.routes]]\nname = \"open\"\nauth = \"none\"\nupstreams = [{{ url = \"http://127.0.0.1:{upstream}\" }}]\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let mut child = candor(&data)
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(&format!("http://127.0.0.1:{port}/healthz")).await;
+    wait_for(&format!("http://127.0.0.1:{gw}/x")).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("http://127.0.0.1:{port}/token"))
+        .basic_auth("nobody", Some("secret-value-xyz"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(format!(
+            "http://127.0.0.1:{gw}/open/page?access_token=query-secret-abc"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let access: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("candor::access"))
+        .collect();
+    assert!(
+        access
+            .iter()
+            .any(|l| l.contains("POST /token 401") && l.contains("client_auth.unknown_client")),
+        "{text}"
+    );
+    assert!(
+        access
+            .iter()
+            .any(|l| l.contains("GET /open/page 200") && l.contains("route=\"open\"")),
+        "{text}"
+    );
+    for secret in ["secret-value-xyz", "query-secret-abc", "nobody"] {
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
+    }
+}

@@ -49,6 +49,9 @@ pub struct File {
     pub max_tunnels: Option<usize>,
     /// Where refusals' `error_uri` links point: a catalogue's base (`…/docs/errors`).
     pub docs_url: Option<String>,
+    /// One log line per request ([`candor_calls::access`]).
+    #[serde(default)]
+    pub access_log: bool,
     /// Event-loop threads serving requests (default: one per CPU).
     pub threads: Option<usize>,
     /// Verified tokens remembered at once (each for at most its lifetime).
@@ -287,6 +290,8 @@ pub struct Config {
     pub max_tunnels: usize,
     /// The catalogue's base for `error_uri` links, as configured (see [`Config::docs`]).
     pub docs_url: Option<String>,
+    /// One log line per request.
+    pub access_log: bool,
     /// Event-loop threads serving requests.
     pub threads: usize,
     pub verified_cache_entries: usize,
@@ -743,6 +748,7 @@ impl File {
             body_pace,
             max_tunnels,
             docs_url,
+            access_log: self.access_log,
             threads,
             verified_cache_entries: self.verified_cache_entries.unwrap_or(100_000),
             issuers,

@@ -114,6 +114,7 @@ pub struct State {
     tunnels: Arc<tokio::sync::Semaphore>,
     max_tunnels: usize,
     body_pace: config::BodyPace,
+    access_log: bool,
 }
 
 /// What became of a request: what [`handle`] records.
@@ -234,6 +235,7 @@ impl State {
             tunnels,
             max_tunnels: config.max_tunnels,
             body_pace: config.body_pace,
+            access_log: config.access_log,
         })
     }
 
@@ -363,9 +365,35 @@ pub async fn handle(state: &State, mut req: Request<Incoming>) -> Response<Body>
         // For proxy::forward: the upstream is sent this call's span as its parent.
         req.extensions_mut().insert(trace);
     }
+    let access = state.access_log.then(|| {
+        (
+            req.method().clone(),
+            candor_calls::record::path_only(req.uri().path()),
+            req.headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        )
+    });
     let outcome = pipeline(state, req).await;
     let elapsed = started.elapsed();
     let status = outcome.response.status().as_u16();
+    if let Some((method, path, request_id)) = &access {
+        candor_calls::access::log(&candor_calls::access::Line {
+            source: candor_calls::Source::Gateway,
+            route: outcome.route.map_or("-", |r| &r.name),
+            method: method.as_str(),
+            path,
+            status,
+            elapsed,
+            client: outcome
+                .identity
+                .as_deref()
+                .and_then(|i| i.client_id.as_deref()),
+            diagnosis: outcome.diagnosis.map(Code::as_str),
+            request_id: request_id.as_deref(),
+        });
+    }
     outcome
         .route
         .map_or(&*state.no_route, |r| &*r.metrics)

@@ -147,6 +147,16 @@ pub async fn track(
             }),
         )
     });
+    let access = app.settings().access_log.then(|| {
+        (
+            req.method().clone(),
+            candor_calls::record::path_only(req.uri().path()),
+            req.headers()
+                .get(crate::http::REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        )
+    });
     let note = Arc::new(Mutex::new(Note::default()));
     let response = NOTE.scope(note.clone(), next.run(req)).await;
     let elapsed = started.elapsed();
@@ -154,6 +164,19 @@ pub async fn track(
     let status = response.status().as_u16();
     app.metrics()
         .request(endpoint, status, note.diagnosis, elapsed);
+    if let Some((method, path, request_id)) = &access {
+        candor_calls::access::log(&candor_calls::access::Line {
+            source: candor_calls::Source::Server,
+            route: endpoint,
+            method: method.as_str(),
+            path,
+            status,
+            elapsed,
+            client: note.client_id.as_deref(),
+            diagnosis: note.diagnosis.map(Code::as_str),
+            request_id: request_id.as_deref(),
+        });
+    }
     if endpoint == "token"
         && status == 200
         && let Some(g) = note.grant

@@ -40,6 +40,8 @@ pub struct Settings {
     pub login_rate_per_client: Rate,
     /// Reverse proxies whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Vec<IpNet>,
+    /// One log line per request ([`candor_calls::access`]); off by default.
+    pub access_log: bool,
     /// The token and authorization endpoints' rate limits, and extra sign-in limits.
     pub rate_limits: crate::throttle::EndpointLimits,
     /// The limiter deciding them, shared through Redis when built so; `None`: one of this
@@ -86,6 +88,7 @@ impl Settings {
             rate_limits: crate::throttle::EndpointLimits::default(),
             limiter: None,
             trusted_proxies: Vec::new(),
+            access_log: false,
             access_token_alg: SigningAlg::Es256,
             leeway: Duration::from_secs(60),
             max_body_bytes: 64 * 1024,
