@@ -280,8 +280,15 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
 
 pub fn docs(cmd: DocsCommand) -> Result<()> {
     match cmd {
-        DocsCommand::Errors => {
+        DocsCommand::Errors { code: None } => {
             crate::output::stdout(&candor_server::docs::catalogue_markdown())?;
+            Ok(())
+        }
+        DocsCommand::Errors { code: Some(code) } => {
+            let Some(found) = candor_proto::Code::ALL.iter().find(|c| c.as_str() == code) else {
+                bail!("no diagnosis is called '{code}': `candor docs errors` lists them all");
+            };
+            crate::output::stdout(&candor_server::docs::entry_markdown(found.entry()))?;
             Ok(())
         }
     }

@@ -334,6 +334,9 @@ pub struct CallsStatsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DocsCommand {
-    /// Print the diagnosis catalogue as Markdown (docs/errors.md).
-    Errors,
+    /// Print the diagnosis catalogue as Markdown (docs/errors.md), or one code's entry.
+    Errors {
+        /// A diagnosis code (`jwks.alg_mismatch`): print only its entry.
+        code: Option<String>,
+    },
 }

@@ -1479,3 +1479,25 @@ async fn the_access_log_has_a_line_per_request_and_no_secret() {
         assert!(!text.contains(secret), "{secret} in the log: {text}");
     }
 }
+
+/// `candor docs errors CODE`: one entry, for readers with only the binary (the doctor's
+/// `docs:` lines name this command).
+#[test]
+fn one_catalogue_entry_is_printed_by_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        candor(dir.path()).args(["docs", "errors", "jwks.alg_mismatch"]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("## jwks.alg_mismatch"), "{text}");
+    assert!(text.contains("*Fix:*"), "{text}");
+    let out = run(candor(dir.path()).args(["docs", "errors", "no.such"]), None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no diagnosis is called 'no.such'"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -12,7 +12,9 @@ pub enum Severity {
     Error,
     /// Works today, but fragile or against current best practice.
     Warning,
-    /// Something the reader should know (what could not be checked, and why).
+    /// Something the reader should know (what could not be checked, and why): a "note", in
+    /// the text and the JSON alike.
+    #[serde(rename = "note")]
     Info,
 }
 
@@ -80,15 +82,11 @@ pub struct Finding {
     pub candidates: Vec<Code>,
 }
 
-/// Where a code is documented: `docs/errors.md` in this repository, generated from the
-/// catalogue by `candor docs errors` (and served by every Candor at `/docs/errors/<code>`).
+/// Where a code is documented, as the reader can reach it: the command that prints its entry.
 pub fn docs_link(code: Code) -> String {
-    let anchor: String = code
-        .as_str()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    format!("docs/errors.md#{anchor}")
+    // What a reader with only the binary can run (a Candor server also serves the entry at
+    // `<issuer>/docs/errors/<code>`); a repository path would help only a checkout.
+    format!("candor docs errors {}", code.as_str())
 }
 
 impl Finding {
@@ -289,5 +287,23 @@ pub fn merge_same_cause(findings: &mut Vec<Finding>) {
             }
             None => i += 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_a_note_in_text_and_json() {
+        assert_eq!(Severity::Info.as_str(), "note");
+        assert_eq!(
+            serde_json::to_value(Severity::Info).ok(),
+            Some(serde_json::json!("note"))
+        );
+        assert_eq!(
+            docs_link(Code::CodeReused),
+            "candor docs errors code.reused"
+        );
     }
 }

@@ -336,7 +336,7 @@ mod tests {
         let r = report();
         let t = text(&r, false);
         assert!(t.contains("error   code.reused"), "{t}");
-        assert!(t.contains("docs/errors.md#codereused"));
+        assert!(t.contains("candor docs errors code.reused"));
         assert!(!t.contains("\x1b["));
         assert!(text(&r, true).contains("\x1b[1;31m"));
         let j = json(&r);

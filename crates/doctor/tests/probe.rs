@@ -49,6 +49,7 @@ struct Candor {
     client_id: String,
     secret: Secret,
     web_client: String,
+    webapp_secret: Secret,
 }
 
 async fn candor() -> Candor {
@@ -73,6 +74,11 @@ async fn candor() -> Candor {
     web.auth_method = candor_proto::client_auth::AuthMethod::None;
     web.scopes = vec!["openid".into()];
     create(store.as_ref(), &master, web, now).await.unwrap();
+    // A confidential web application: authorization_code only.
+    let mut webapp = NewClient::new("webapp");
+    webapp.client_id = Some("webapp".into());
+    webapp.redirect_uris = vec!["http://127.0.0.1:3000/cb".into()];
+    let webapp = create(store.as_ref(), &master, webapp, now).await.unwrap();
     let settings = candor_server::Settings::new(issuer.clone());
     let app = candor_server::build(
         settings,
@@ -89,6 +95,7 @@ async fn candor() -> Candor {
         client_id: svc.client.client_id,
         secret: svc.secret.unwrap(),
         web_client: "web".into(),
+        webapp_secret: webapp.secret.unwrap(),
     }
 }
 
@@ -138,6 +145,21 @@ async fn a_healthy_candor_passes_every_step() {
         "{}",
         show(&r)
     );
+    // A web application's client may not use client_credentials: said and skipped, not an
+    // error (its credentials were accepted).
+    let mut o = opts(&c.issuer);
+    o.client_id = Some("webapp".into());
+    o.client_secret = Some(c.webapp_secret.clone());
+    let r = probe(&o).await.unwrap();
+    assert_eq!(candor_problems(&r), 0, "{}", show(&r));
+    assert_eq!(r.exit_code(), 0, "{}", show(&r));
+    assert!(
+        show(&r).contains("may not use client_credentials"),
+        "{}",
+        show(&r)
+    );
+    let mut o = opts(&c.issuer);
+    o.client_id = Some(c.web_client.clone());
     o.redirect_uri = Some("http://127.0.0.1:3000/cb/".into());
     let r = probe(&o).await.unwrap();
     assert_eq!(r.exit_code(), 1, "{}", show(&r));

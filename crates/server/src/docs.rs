@@ -167,18 +167,24 @@ pub fn catalogue_markdown() -> String {
         ));
     }
     for code in Code::ALL {
-        let e = code.entry();
-        out.push_str(&format!("\n## {}\n\n**{}**\n\n", e.code, e.title));
-        match (e.error, e.status) {
-            (Some(err), Some(status)) => out.push_str(&format!(
-                "Answered with `\"error\": \"{err}\"` and HTTP status {status}.\n\n"
-            )),
-            _ => out.push_str(
-                "Reported by clients and `candor doctor` about a provider's response.\n\n",
-            ),
-        }
-        out.push_str(&format!("{}\n\n*Fix:* {}\n", e.explanation, e.fix));
+        out.push('\n');
+        out.push_str(&entry_markdown(code.entry()));
     }
+    out
+}
+
+/// One code's section of [`catalogue_markdown`] (what `candor docs errors CODE` prints).
+pub fn entry_markdown(e: &Entry) -> String {
+    let mut out = format!("## {}\n\n**{}**\n\n", e.code, e.title);
+    match (e.error, e.status) {
+        (Some(err), Some(status)) => out.push_str(&format!(
+            "Answered with `\"error\": \"{err}\"` and HTTP status {status}.\n\n"
+        )),
+        _ => {
+            out.push_str("Reported by clients and `candor doctor` about a provider's response.\n\n")
+        }
+    }
+    out.push_str(&format!("{}\n\n*Fix:* {}\n", e.explanation, e.fix));
     out
 }
 

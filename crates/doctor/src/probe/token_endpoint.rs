@@ -117,6 +117,18 @@ pub(super) async fn client_credentials_step(
     ));
     match http.token_raw(endpoint, &req).await {
         Err(e) => g.findings.push(client_failure(&e, "client_credentials")),
+        Ok((Err(e), _))
+            if matches!(&e.kind, ErrorKind::OAuth(err)
+                if err.error == "unauthorized_client"
+                    || err.diagnosis.as_deref() == Some("grant_type.not_allowed")) =>
+        {
+            // The client is known and authenticated, but this grant is not one of its own (a
+            // web application's client uses authorization_code): nothing is wrong with it.
+            g.informational = true;
+            g.lines.push(format!(
+                "skipped: '{client_id}' may not use client_credentials (the token endpoint said unauthorized_client); its credentials were accepted. Pass --redirect-uri to check its authorization requests instead"
+            ));
+        }
         Ok((Err(e), _)) => {
             let f = match &e.kind {
                 ErrorKind::OAuth(err) => explain::oauth_error_finding(
