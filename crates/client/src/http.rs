@@ -385,6 +385,33 @@ pub fn classify_transport(err: &reqwest::Error, url: &Url, timeout: Duration) ->
 }
 
 /// Names a rustls failure.
+/// A certificate refusal in words a reader can act on — never the verifier's internal names.
+fn certificate_refusal(c: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    // webpki's reasons travel inside `Other`; only their names tell them apart.
+    let inner = format!("{c:?}");
+    if inner.contains("CaUsedAsEndEntity") {
+        return "the server presents a CA certificate (basicConstraints CA:TRUE) as its own; TLS clients refuse that. Make a CA, sign a certificate for the server's name with it (mkcert does both: `mkcert -install && mkcert 127.0.0.1 localhost`), serve that, and pass the CA's certificate with --ca-file".into();
+    }
+    if inner.contains("EndEntityUsedAsCa") {
+        return "a certificate in the chain acts as a CA without being one (no basicConstraints CA:TRUE); the chain must be issued by a real CA".into();
+    }
+    match c {
+        C::BadSignature => "a signature in the certificate chain does not verify".into(),
+        C::BadEncoding => "the server's certificate is not a well-formed X.509 certificate".into(),
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the server's certificate is not meant for TLS servers (its extended key usage lacks serverAuth)".into()
+        }
+        C::UnhandledCriticalExtension => {
+            "the certificate carries a critical extension TLS clients do not understand".into()
+        }
+        C::UnsupportedSignatureAlgorithmContext { .. } => {
+            "the certificate is signed with an algorithm TLS clients do not accept".into()
+        }
+        _ => "the TLS client refused the server's certificate".into(),
+    }
+}
+
 pub fn tls_failure(err: &rustls::Error) -> TlsFailure {
     use rustls::CertificateError as C;
     match err {
@@ -410,7 +437,7 @@ pub fn tls_failure(err: &rustls::Error) -> TlsFailure {
             },
             C::UnknownIssuer => TlsFailure::UnknownIssuer,
             C::Revoked => TlsFailure::Revoked,
-            other => TlsFailure::Other(format!("invalid certificate: {other:?}")),
+            other => TlsFailure::Other(certificate_refusal(other)),
         },
         rustls::Error::InvalidMessage(_) => TlsFailure::Other(
             "the server did not answer with TLS (is it plain http on this port?)".into(),

@@ -484,3 +484,25 @@ async fn a_certificate_for_another_host() {
         .unwrap_or_default();
     assert!(received.contains("other.example"), "{}", show(&r));
 }
+
+/// A development certificate that is its own CA (what `openssl req -x509` makes by default),
+/// passed with --ca-file: named in words with what to do, never the verifier's internal name.
+#[tokio::test]
+async fn a_ca_certificate_served_as_the_servers_own() {
+    init();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let addr = tls_server(cert.der().clone(), key.serialize_der()).await;
+    let mut o = opts(&format!("https://localhost:{}", addr.port()));
+    o.extra_roots = vec![cert.der().to_vec()];
+    let r = probe(&o).await.unwrap();
+    assert_eq!(r.codes(), vec![Code::TransportTls], "{}", show(&r));
+    let text = show(&r);
+    assert!(
+        text.contains("CA certificate") && text.contains("mkcert"),
+        "{text}"
+    );
+    assert!(!text.contains("CaUsedAsEndEntity"), "{text}");
+}
