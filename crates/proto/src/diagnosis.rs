@@ -376,7 +376,7 @@ catalogue! {
         "Retry without prompt=none so that the user can consent.";
     ConsentDenied => "consent.denied", Server, Some("access_denied"), Some(400),
         "The user denied the request",
-        "The user pressed Deny on the consent page.",
+        "The user pressed Deny on the consent page, or Cancel on the sign-in page.",
         "Nothing is broken: handle access_denied in the client by showing a friendly message.";
     LoginCsrf => "login.csrf", Server, IR, Some(400),
         "The login or consent form was not sent by this browser's session",

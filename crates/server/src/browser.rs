@@ -260,6 +260,23 @@ pub async fn login(
     if !csrf_ok(form, csrf_cookie, req) {
         return Ok(forged().into());
     }
+    if form.get("cancel").is_some() {
+        // Back to the application, which learns the user declined (RFC 6749 §4.1.2.1
+        // access_denied); the form is used up like any other answer to it.
+        if !app
+            .store()
+            .spend_request(&pending.id, pending.expires_at)
+            .await?
+        {
+            return Ok(expired().into());
+        }
+        return Ok(Step::Redirect(error_url(
+            app,
+            &callback(req),
+            &OAuthError::new(Code::ConsentDenied, "the user cancelled the sign-in"),
+        ))
+        .into());
+    }
     let sealed = form.get("pending").unwrap_or("").to_string();
     let username = form.get("username").unwrap_or("").trim().to_string();
     let password = Secret::new(form.get("password").unwrap_or(""));

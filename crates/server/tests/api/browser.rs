@@ -1117,6 +1117,30 @@ async fn denied_consent_goes_back_to_the_client(s: TestServer) {
     assert_eq!(param(&q, "error"), Some("access_denied"));
     assert_eq!(param(&q, "diagnosis"), Some("consent.denied"));
     assert_eq!(param(&q, "state"), Some("st-1"));
+
+    // Cancel on the sign-in page (a browser with no session yet) goes back the same way, and
+    // the form is then used up.
+    let b = Browser::new();
+    let page = b
+        .get(&authorize_url(&s, &standard(&setup, &p, "openid")))
+        .await;
+    assert!(page.text.contains("name=\"cancel\""), "{}", page.text);
+    let form = [
+        ("pending", hidden(&page.text, "pending")),
+        ("csrf", hidden(&page.text, "csrf")),
+        ("cancel", "1".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let cancelled = b.post(&s.url("/login"), &form).await;
+    let q = location_params(&cancelled);
+    assert_eq!(param(&q, "error"), Some("access_denied"));
+    assert_eq!(param(&q, "diagnosis"), Some("consent.denied"));
+    assert_eq!(param(&q, "state"), Some("st-1"));
+    let again = b.post(&s.url("/login"), &form).await;
+    assert!(
+        again.header("location").is_none(),
+        "a used sign-in form is spent"
+    );
 }
 
 async fn id_tokens_follow_the_client_algorithm(s: TestServer) {
