@@ -93,14 +93,11 @@ fn loosest_reading(path: &str) -> String {
 
 /// An upstream that says which path it serves, read the loosest way.
 async fn decoding_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().fallback(any(|req: Request| async move {
+    serve_router(Router::new().fallback(any(|req: Request| async move {
         let raw = req.uri().path().to_string();
         axum::Json(json!({ "raw": raw, "read": loosest_reading(&raw) }))
-    }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    })))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,18 +166,15 @@ async fn an_encoded_or_folded_path_never_reaches_what_its_route_forbids() {
 /// An upstream that reads headers as CGI, WSGI, PHP and Rack do: `HTTP_` + the name upper-cased
 /// with `-` as `_`, the last of two spellings winning.
 async fn cgi_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().fallback(any(|req: Request| async move {
+    serve_router(Router::new().fallback(any(|req: Request| async move {
         let mut environ = serde_json::Map::new();
         for (k, v) in req.headers() {
             let key = format!("HTTP_{}", k.as_str().to_ascii_uppercase().replace('-', "_"));
             environ.insert(key, json!(v.to_str().unwrap_or("?")));
         }
         axum::Json(Value::Object(environ))
-    }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    })))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,19 +331,18 @@ async fn an_upgrade_the_route_does_not_name_opens_no_tunnel() {
 
 async fn websocket_upstream() -> SocketAddr {
     use axum::extract::ws::{Message, WebSocketUpgrade};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().fallback(any(|ws: WebSocketUpgrade| async move {
-        ws.on_upgrade(|mut socket| async move {
-            while let Some(Ok(msg)) = socket.recv().await {
-                if let Message::Text(t) = msg {
-                    let _ = socket.send(Message::Text(t)).await;
+    serve_router(
+        Router::new().fallback(any(|ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket| async move {
+                while let Some(Ok(msg)) = socket.recv().await {
+                    if let Message::Text(t) = msg {
+                        let _ = socket.send(Message::Text(t)).await;
+                    }
                 }
-            }
-        })
-    }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+            })
+        })),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -530,16 +523,15 @@ async fn http2_streams_cannot_multiply_upstream_connections_past_the_cap() {
 
 /// An upstream whose `/boom` answers 500 (the caller chooses to fail), everything else 200.
 async fn flaky_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new()
-        .route(
-            "/boom",
-            any(|| async { (http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
-        )
-        .fallback(any(|| async { "ok" }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    serve_router(
+        Router::new()
+            .route(
+                "/boom",
+                any(|| async { (http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+            )
+            .fallback(any(|| async { "ok" })),
+    )
+    .await
 }
 
 async fn available(admin: &str, route: &str) -> Vec<u8> {
@@ -626,13 +618,10 @@ async fn a_caller_cannot_eject_a_routes_upstreams() {
 
 /// An upstream that reads every body to its end and answers with its length.
 async fn reading_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().fallback(any(
+    serve_router(Router::new().fallback(any(
         |body: bytes::Bytes| async move { body.len().to_string() },
-    ));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    )))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -138,6 +138,14 @@ impl Issuer {
     }
 }
 
+/// `app` served on an ephemeral port: an upstream for a test.
+pub async fn serve_router(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
 /// An upstream that answers with what it received.
 pub async fn echo_upstream(
     listener: Option<tokio::net::TcpListener>,
