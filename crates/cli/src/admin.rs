@@ -62,6 +62,31 @@ fn now() -> i64 {
     SystemClock.now()
 }
 
+/// The password: from standard input with `--password-stdin` (scripts), else asked twice on
+/// the terminal without echo. Never from the command line, where `ps` and history show it.
+fn password(from_stdin: bool, username: &str) -> Result<Secret> {
+    use std::io::IsTerminal;
+    if from_stdin {
+        return read_password();
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no terminal to ask for the password on: pipe it in and pass --password-stdin (echo \"$PASSWORD\" | candor user ... --password-stdin)"
+        );
+    }
+    let first = rpassword::prompt_password(format!("Password for '{username}': "))
+        .context("cannot read the password from the terminal")?;
+    if first.is_empty() {
+        bail!("no password given");
+    }
+    let again = rpassword::prompt_password("Again: ")
+        .context("cannot read the password from the terminal")?;
+    if first != again {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(Secret::new(first))
+}
+
 fn read_password() -> Result<Secret> {
     let mut line = String::new();
     std::io::stdin()
@@ -164,10 +189,20 @@ pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
 
 pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
     let resolved = config::load(global)?;
+    // Asked before the store is opened: a mistyped password leaves nothing behind.
+    let new_password = match &cmd {
+        UserCommand::Create(a) => Some(password(a.password_stdin, &a.username)?),
+        UserCommand::SetPassword {
+            username,
+            password_stdin,
+        } => Some(password(*password_stdin, username)?),
+        _ => None,
+    }
+    .unwrap_or_else(|| Secret::new(""));
     let store = open_store(&resolved, matches!(cmd, UserCommand::Create(_))).await?;
     match cmd {
         UserCommand::Create(a) => {
-            let password = read_password()?;
+            let password = new_password;
             let user = users::create(
                 store.as_ref(),
                 &a.username,
@@ -192,7 +227,7 @@ pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             }
         }
         UserCommand::SetPassword { username, .. } => {
-            let password = read_password()?;
+            let password = new_password;
             let settings = config::token_settings(&resolved)?;
             users::set_password(store.as_ref(), &settings, &username, &password, now()).await?;
             print(&json!({"updated": username, "sessions_revoked": true}))

@@ -181,7 +181,8 @@ pub struct ClientCreateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create a user; reads the password from the first line of standard input.
+    /// Create a user; asks for the password on the terminal, or reads it from the first line
+    /// of standard input with --password-stdin.
     Create(UserCreateArgs),
     /// List users as a JSON array.
     List,
@@ -196,14 +197,16 @@ pub enum UserCommand {
         /// The username.
         username: String,
     },
-    /// Replace a user's password, read from the first line of standard input; ends the user's
+    /// Replace a user's password (asked on the terminal, or read from standard input with
+    /// --password-stdin); ends the user's
     /// sessions and grants as `revoke-sessions` does.
     SetPassword {
         /// The username.
         username: String,
-        /// Read the password from standard input (required: passwords never go on the
-        /// command line, where `ps` and shell history would show them).
-        #[arg(long, required = true)]
+        /// Read the password from the first line of standard input instead of asking on the
+        /// terminal (passwords never go on the command line, where `ps` and shell history
+        /// would show them).
+        #[arg(long)]
         password_stdin: bool,
     },
 }
@@ -213,8 +216,9 @@ pub struct UserCreateArgs {
     /// Login name.
     #[arg(long)]
     pub username: String,
-    /// Read the password from standard input (required).
-    #[arg(long, required = true)]
+    /// Read the password from the first line of standard input instead of asking on the
+    /// terminal.
+    #[arg(long)]
     pub password_stdin: bool,
     /// Email address (the email claim).
     #[arg(long)]
