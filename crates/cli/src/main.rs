@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     if cli.global.config.is_none()
         && let Some(found) = config::default_location()
     {
-        tracing::info!(config = %found.display(), "reading the configuration found there (--config names another)");
+        tracing::info!(config = %found.display(), "no --config given: using the configuration file at the default location (pass --config to use another)");
         cli.global.config = Some(found);
     }
     let result = runtime.block_on(async {
