@@ -36,6 +36,7 @@ CORE = {
 BROWSER = {
     "browser_login_page": "Chromium: login page renders (desktop and phone), sign-in works",
     "browser_consent_page": "Chromium: consent page, Allow lands on the callback with code, state, iss; code exchanged",
+    "browser_page_script": "Chromium: Show password on the login page, search on /docs/errors, no CSP violation",
     "rp_protected_page": "Apache mod_auth_openidc as RP: Chromium logs in through Apache to a protected page",
     "rs_jwt_validation": "Apache mod_auth_openidc as resource server: valid Candor JWTs accepted, forged/expired refused",
 }

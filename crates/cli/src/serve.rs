@@ -54,6 +54,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     };
     validate_issuer(&issuer).map_err(anyhow::Error::msg)?;
     let mut settings = config::settings(&resolved, &issuer)?;
+    settings.demo = args.dev;
     let limiter = crate::limits::limiter(&resolved).await?;
     settings.rate_limits = crate::limits::endpoint_limits(&resolved)?;
     settings.limiter = Some(limiter.clone());
@@ -71,6 +72,15 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let app = candor_server::build(settings, store, master, Arc::new(SystemClock))
         .await
         .context("cannot start the server")?;
+    let demo = if args.dev {
+        let prepared =
+            candor_server::demo::ensure(app.store(), app.master(), app.settings(), app.now())
+                .await
+                .context("cannot prepare the demo app")?;
+        Some(prepared)
+    } else {
+        None
+    };
     let calls = crate::calls::start(
         &resolved,
         Some(candor_proto::error::docs_base(app.issuer())),
@@ -104,6 +114,17 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         "candor listening on {scheme}://{bound} (issuer {})\n",
         app.issuer()
     ))?;
+    if let Some(prepared) = demo {
+        let page = candor_server::demo::home_uri(app.issuer());
+        let user = candor_server::demo::USERNAME;
+        crate::output::stdout(&match prepared.new_password {
+            Some(password) => format!(
+                "try it: open {page} and sign in as '{user}' with password {} (shown only this once)\n",
+                password.expose()
+            ),
+            None => format!("try it: open {page} and sign in as '{user}'\n"),
+        })?;
+    }
     // A [gateway] section: the gateway runs beside the server, on its own address.
     let gateway = match &global.config {
         Some(path) if resolved.file.gateway.is_some() => Some(crate::gateway::load(path)?),

@@ -370,6 +370,43 @@ fn only_registering_commands_create_state_and_never_a_second_master_key() {
     );
 }
 
+/// At a terminal, `user create` asks for the password twice without echo. The terminal is a
+/// pseudo-terminal made by util-linux `script`, which types what the test sends. (Whether it
+/// echoes cannot be seen here: the test types before the prompt turns echo off.)
+#[test]
+fn user_create_asks_for_the_password_at_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIPPED: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let line = |username: &str| {
+        format!(
+            "{} --data {} user create --username {username}",
+            env!("CARGO_BIN_EXE_candor"),
+            data.display()
+        )
+    };
+    let asked = run(
+        Command::new("script").args(["-qec", &line("dana"), "/dev/null"]),
+        Some("correct horse battery\ncorrect horse battery\n"),
+    );
+    let shown = String::from_utf8_lossy(&asked.stdout).into_owned();
+    assert!(asked.status.success(), "{shown}");
+    assert!(
+        shown.contains("Password for 'dana': ") && shown.contains("Again: "),
+        "{shown}"
+    );
+    assert!(shown.contains("\"username\": \"dana\""), "{shown}");
+    let differ = run(
+        Command::new("script").args(["-qec", &line("erin"), "/dev/null"]),
+        Some("correct horse battery\nsomething else\n"),
+    );
+    let shown = String::from_utf8_lossy(&differ.stdout).into_owned();
+    assert!(shown.contains("the two passwords differ"), "{shown}");
+}
+
 #[test]
 fn user_commands_read_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
@@ -410,11 +447,19 @@ fn user_commands_read_the_password_from_stdin() {
         Some("another password\n"),
     );
     assert!(stderr(&dup).contains("taken"));
+    // No terminal to ask on, no --password-stdin: refused before anything is created.
+    let fresh = tempfile::tempdir().unwrap();
     let no_flag = run(
-        candor(data).args(["user", "create", "--username", "carol"]),
+        candor(&fresh.path().join("data")).args(["user", "create", "--username", "carol"]),
         None,
     );
     assert!(!no_flag.status.success());
+    assert!(
+        stderr(&no_flag).contains("no terminal") && stderr(&no_flag).contains("--password-stdin"),
+        "{}",
+        stderr(&no_flag)
+    );
+    assert!(!fresh.path().join("data").exists(), "state created");
 
     let changed = json(&run(
         candor(data).args(["user", "set-password", "alice", "--password-stdin"]),
@@ -869,9 +914,11 @@ scopes = {{ GET = ["orders:read"] }}
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = String::new();
-    for _ in 0..2 {
+    // The server's line, the demo app's (--dev), then the gateway's.
+    for _ in 0..3 {
         out.read_line(&mut lines).unwrap();
     }
+    assert!(lines.contains("try it: open http://"), "{lines}");
     let server = Server {
         child,
         base: format!("http://127.0.0.1:{server_port}"),
@@ -1387,7 +1434,8 @@ fn a_candor_toml_in_the_working_directory_is_the_configuration() {
     let summary = json(&out);
     assert_eq!(summary["issuer"], "https://id.example.com");
     assert!(
-        stderr(&out).contains("reading the configuration") && stderr(&out).contains("candor.toml"),
+        stderr(&out).contains("using the configuration file")
+            && stderr(&out).contains("candor.toml"),
         "{}",
         stderr(&out)
     );

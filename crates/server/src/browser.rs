@@ -223,22 +223,58 @@ async fn consent_step(
             ),
         )));
     }
-    let user = app.store().get_user(&session.user_id).await?;
-    let client_name = client_name(app, &req.client_id).await?;
-    let scopes = req
-        .scopes
-        .iter()
-        .map(|s| (s.clone(), scope_description(s)))
-        .collect();
     // Only this session may answer: a form of the login step, or of another browser's
     // session, cannot be posted here.
-    let pending = Pending::new(app, FormStep::Consent, Some(session.sid.clone()), req).seal(app)?;
-    Ok(Step::Consent(ConsentView {
-        pending,
-        client_name,
+    let pending = Pending::new(app, FormStep::Consent, Some(session.sid.clone()), req);
+    let sealed = pending.seal(app)?;
+    Ok(Step::Consent(
+        consent_view(app, sealed, &pending.request, session).await?,
+    ))
+}
+
+/// The consent page's content for `req`, answered by `session`.
+async fn consent_view(
+    app: &App,
+    sealed: String,
+    req: &AuthRequest,
+    session: &SessionRecord,
+) -> Result<ConsentView, ServerError> {
+    let user = app.store().get_user(&session.user_id).await?;
+    Ok(ConsentView {
+        pending: sealed,
+        client_name: client_name(app, &req.client_id).await?,
         username: user.map(|u| u.username).unwrap_or_default(),
-        scopes,
-    }))
+        scopes: req
+            .scopes
+            .iter()
+            .map(|s| (s.clone(), scope_description(s)))
+            .collect(),
+    })
+}
+
+/// `GET /consent?pending=…`: the consent page a sign-in redirected to (POST/redirect/GET, so
+/// that going back never resubmits the password). `None` when the value is not a live consent
+/// step of this browser's session; the caller then says how to start again.
+pub async fn consent_page(
+    app: &App,
+    sealed: &str,
+    session_cookie: Option<&str>,
+) -> Result<Option<ConsentView>, ServerError> {
+    let Some(pending) = Pending::open(app, sealed).filter(|p| p.expires_at > app.now()) else {
+        return Ok(None);
+    };
+    if pending.step != FormStep::Consent {
+        return Ok(None);
+    }
+    let Some(session) = current_session(app, session_cookie).await? else {
+        return Ok(None);
+    };
+    if pending.sid.as_deref() != Some(session.sid.as_str()) {
+        return Ok(None);
+    }
+    consent_view(app, sealed.to_string(), &pending.request, &session)
+        .await
+        .map(Some)
 }
 
 /// `POST /login`, from `address` (the client's, trusted proxies resolved).
@@ -405,6 +441,22 @@ pub async fn consent(
     }
     let req = pending.request;
     match form.get("consent") {
+        Some("switch") => {
+            // "Not you?": this browser's session ends (a shared computer must not keep the
+            // other person signed in) and the same request asks for a password again.
+            app.store().delete_session(&session.sid).await?;
+            let client_name = client_name(app, &req.client_id).await?;
+            let sealed = Pending::new(app, FormStep::Login, None, req).seal(app)?;
+            Ok(Step::Login(LoginView {
+                pending: sealed,
+                client_name,
+                username: String::new(),
+                error: None,
+                status: 200,
+                retry_after: None,
+            })
+            .into())
+        }
         Some("allow") => {
             app.store()
                 .put_consent(&session.user_id, &req.client_id, &req.scopes, app.now())

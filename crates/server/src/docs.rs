@@ -20,6 +20,7 @@ struct CodePage<'a> {
 struct IndexPage {
     groups: Vec<Area>,
     base: String,
+    script: String,
 }
 
 /// The codes of one area (the part of a code before its first dot), in catalogue order.
@@ -52,12 +53,15 @@ struct HomePage<'a> {
     discovery: String,
     jwks: String,
     errors: String,
+    /// The try-it app's page, on a `serve --dev` server.
+    demo: Option<String>,
 }
 
 /// The page at the issuer's root: what this server is, and where to go from here.
-pub fn home_page(issuer: &str) -> Result<String, askama::Error> {
+pub fn home_page(issuer: &str, demo: bool) -> Result<String, askama::Error> {
     HomePage {
         issuer,
+        demo: demo.then(|| crate::demo::home_uri(issuer)),
         discovery: format!("{issuer}/.well-known/openid-configuration"),
         jwks: format!("{issuer}/jwks"),
         errors: format!("{issuer}/docs/errors"),
@@ -137,9 +141,18 @@ pub fn index_page(issuer: &str) -> Result<String, askama::Error> {
     IndexPage {
         groups: areas(),
         base: format!("{issuer}/docs/errors"),
+        script: script_url(issuer),
     }
     .render()
 }
+
+/// The pages' one script (progressive enhancement; see `assets/candor.js`).
+pub fn script_url(issuer: &str) -> String {
+    format!("{issuer}/assets/candor.js")
+}
+
+/// The script's source, served at [`script_url`].
+pub const SCRIPT: &str = include_str!("../assets/candor.js");
 
 /// `docs/errors.md`: every code with its error, status, explanation and fix.
 pub fn catalogue_markdown() -> String {

@@ -12,6 +12,7 @@ pub mod calls;
 pub mod client_auth;
 pub mod clients;
 pub mod clock;
+pub mod demo;
 pub mod discovery;
 pub mod docs;
 pub mod error;

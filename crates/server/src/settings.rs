@@ -59,6 +59,8 @@ pub struct Settings {
     /// How long a client's registration is cached in memory; changes reach every node within
     /// this time.
     pub client_cache_ttl: Duration,
+    /// The try-it pages of `serve --dev` ([`crate::demo`]) are served under `/demo`.
+    pub demo: bool,
 }
 
 impl Settings {
@@ -94,6 +96,7 @@ impl Settings {
             max_body_bytes: 64 * 1024,
             key_refresh_interval: Duration::from_secs(10),
             client_cache_ttl: Duration::from_secs(5),
+            demo: false,
         }
     }
 

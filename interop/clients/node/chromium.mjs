@@ -44,6 +44,7 @@ try {
   const why = `Chromium did not start (${CHROMIUM}): ${describeError(err).split('\n')[0]}`;
   results.record('browser_login_page', 'fail', why);
   results.record('browser_consent_page', 'fail', why);
+  results.record('browser_page_script', 'fail', why);
   server.close();
   process.exit(0);
 }
@@ -86,6 +87,7 @@ async function layoutProblems(page, selectors) {
 }
 
 const login = {}; // viewport -> detail or Error
+let script; // the pages' script, checked once on the desktop: detail or Error
 const notes = new Set();
 const consent = {};
 for (const vp of VIEWPORTS) {
@@ -121,18 +123,32 @@ for (const vp of VIEWPORTS) {
     if (vp.name === 'phone') {
       // A wrong password first: the error must show on the login page, not elsewhere.
       await page.getByLabel('Username').fill(user.username);
-      await page.getByLabel('Password').fill('wrong-throwaway-password');
+      await page.getByLabel('Password', { exact: true }).fill('wrong-throwaway-password');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('[role=alert]').waitFor({ timeout: 10_000 });
       await page.screenshot({ path: join(OUT, `login-error-${vp.name}.png`) });
       login.errorText = (await page.locator('[role=alert]').innerText()).trim();
     }
     await page.getByLabel('Username').fill(user.username);
-    await page.getByLabel('Password').fill(user.password);
+    await page.getByLabel('Password', { exact: true }).fill(user.password);
+    if (vp.name === 'desktop') {
+      // Show password: the script reveals the field and hides it again before submitting.
+      const field = page.getByLabel('Password', { exact: true });
+      await page.getByLabel('Show password').check();
+      const shown = await field.getAttribute('type');
+      await page.getByLabel('Show password').uncheck();
+      const hidden = await field.getAttribute('type');
+      script = shown === 'text' && hidden === 'password'
+        ? 'Show password switches the field to text and back'
+        : new Error(`Show password: type '${shown}' when checked, '${hidden}' when unchecked`);
+    }
     await page.getByRole('button', { name: 'Sign in' }).click();
     // --- the consent page
     const allow = page.locator('button[name=consent][value=allow]');
     await allow.waitFor({ timeout: 10_000 });
+    // POST/redirect/GET: the consent page is a GET of its own, so Back never resubmits.
+    assert(new URL(page.url()).pathname.endsWith('/consent') && new URL(page.url()).searchParams.get('pending'),
+      `after sign-in the browser is at ${page.url().split('?')[0]}, not GET /consent?pending=…`);
     assert(loginLayout.length === 0, `login page layout: ${loginLayout.join('; ')}`);
     login[vp.name] = `'${title}', labelled username/password, layout ok`;
     await page.screenshot({ path: join(OUT, `consent-${vp.name}.png`) });
@@ -151,7 +167,25 @@ for (const vp of VIEWPORTS) {
     const tokens = await client.authorizationCodeGrant(config, cb, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
     assert(tokens.claims().sub, 'id_token without sub');
     assert(pageErrors.length === 0, `browser errors: ${pageErrors.join('; ')}`);
-    consent[vp.name] = `allow -> callback with code, state, iss; code exchanged (id_token sub ${tokens.claims().sub.slice(0, 8)}…)`;
+    consent[vp.name] = `sign-in -> 303 -> GET /consent; allow -> callback with code, state, iss; code exchanged (id_token sub ${tokens.claims().sub.slice(0, 8)}…)`;
+    if (vp.name === 'desktop' && typeof script === 'string') {
+      // The catalogue's search filters rows as one types, with no request to the server.
+      await page.goto(`${ISSUER}/docs/errors`);
+      const all = await page.locator('tr[data-code]').count();
+      const requests = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.getByLabel('Search the catalogue').fill('trailing slash');
+      const visible = page.locator('tr[data-code]:visible');
+      const shown = await visible.count();
+      const codes = await visible.evaluateAll((rows) => rows.map((r) => r.dataset.code));
+      assert(shown > 0 && shown < all, `search 'trailing slash' shows ${shown} of ${all} rows`);
+      assert(codes.includes('redirect_uri.trailing_slash'), `search 'trailing slash' shows ${codes.join(', ')}`);
+      assert(requests.length === 0, `search made requests: ${requests.join(', ')}`);
+      await page.getByLabel('Search the catalogue').fill('no-such-words-anywhere');
+      assert(await page.locator('#search-none').isVisible(), 'no "No code matches" when nothing matches');
+      assert(pageErrors.length === 0, `browser errors: ${pageErrors.join('; ')}`);
+      script += `; catalogue search 'trailing slash' shows ${shown} of ${all} codes (${codes.join(', ')}), no request, no CSP error`;
+    }
   } catch (err) {
     const shot = join(OUT, `failure-${vp.name}.png`);
     await page.screenshot({ path: shot }).catch(() => {});
@@ -171,6 +205,7 @@ function report(id, outcome) {
   return failed.length === 0;
 }
 const loginOk = report('browser_login_page', { ...login, phone: typeof login.phone === 'string' ? `${login.phone}; wrong password shows '${login.errorText}'` : login.phone });
+results.record('browser_page_script', typeof script === 'string' ? 'pass' : 'fail', script instanceof Error ? script.message : script ?? 'not reached');
 const consentOk = report('browser_consent_page', { ...consent, ...(notes.size && typeof consent.phone === 'string' ? { phone: `${consent.phone}; note: ${[...notes].join('; ')}` } : {}) });
 
 // Docs show what users see: copy only from a run where both pages worked.

@@ -50,7 +50,7 @@ fn csrf(app: &App, jar: CookieJar) -> (String, CookieJar) {
     }
 }
 
-fn redirect(to: &str) -> Response {
+pub(super) fn redirect(to: &str) -> Response {
     match HeaderValue::from_str(to) {
         Ok(location) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
@@ -233,8 +233,29 @@ pub async fn login(
     };
     let csrf_cookie = jar.get(CSRF_COOKIE).map(|c| c.value().to_string());
     let address = client_address(&app, peer, &headers);
-    let outcome = browser::login(&app, &form, csrf_cookie.as_deref(), address).await;
+    let outcome = browser::login(&app, &form, csrf_cookie.as_deref(), address)
+        .await
+        .map(|o| see_consent(&app, o));
     render(&app, outcome, csrf_cookie.as_deref().unwrap_or(""), jar)
+}
+
+/// The longest sealed request sent through a URL; a larger one (a request with very long
+/// parameters) is shown in the answer to the POST instead.
+const MAX_PENDING_IN_URL: usize = 6 * 1024;
+
+/// POST/redirect/GET: a sign-in that leads to the consent page answers with a redirect to it,
+/// so that the browser's history holds a GET (going back never asks to resend the password).
+fn see_consent(app: &App, outcome: Outcome) -> Outcome {
+    match outcome.step {
+        Step::Consent(view) if view.pending.len() <= MAX_PENDING_IN_URL => Outcome {
+            step: Step::Redirect(format!("{}/consent?pending={}", app.issuer(), view.pending)),
+            new_session: outcome.new_session,
+        },
+        step => Outcome {
+            step,
+            new_session: outcome.new_session,
+        },
+    }
 }
 
 pub async fn consent(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
@@ -354,7 +375,20 @@ pub async fn login_get(State(app): State<App>) -> Response {
     super::pages::step_page(app.issuer(), "sign-in")
 }
 
-/// `GET /consent`: likewise.
-pub async fn consent_get(State(app): State<App>) -> Response {
-    super::pages::step_page(app.issuer(), "consent")
+/// `GET /consent?pending=…`: the consent page a sign-in redirected to; without a live
+/// request of this browser's session, the page that says how to start again.
+pub async fn consent_get(
+    State(app): State<App>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let form = Form::parse(query.unwrap_or_default().as_bytes()).unwrap_or_default();
+    let session = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
+    let (csrf, jar) = csrf(&app, jar);
+    let sealed = form.get("pending").unwrap_or("");
+    match browser::consent_page(&app, sealed, session.as_deref()).await {
+        Ok(Some(view)) => (jar, pages::consent(app.issuer(), &view, &csrf)).into_response(),
+        Ok(None) => (jar, pages::step_page(app.issuer(), "consent")).into_response(),
+        Err(e) => (jar, internal(&app, e)).into_response(),
+    }
 }

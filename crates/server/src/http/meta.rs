@@ -65,7 +65,24 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
 
 /// `GET /`: a page saying what this server is, with links to discovery and the docs.
 pub async fn home(State(app): State<App>) -> Response {
-    html(StatusCode::OK, crate::docs::home_page(app.issuer()))
+    html(
+        StatusCode::OK,
+        crate::docs::home_page(app.issuer(), app.settings().demo),
+    )
+}
+
+/// `GET /assets/candor.js`: the pages' one script, cacheable (it changes only with the binary).
+pub async fn script() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        crate::docs::SCRIPT,
+    )
+        .into_response()
 }
 
 pub async fn docs_index(State(app): State<App>) -> Response {

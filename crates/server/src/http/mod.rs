@@ -4,6 +4,7 @@
 mod admin;
 mod backchannel;
 mod browser;
+mod demo;
 mod meta;
 mod pages;
 mod respond;
@@ -56,11 +57,20 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/docs/errors", get(meta::docs_index))
-        .route("/docs/errors/{code}", get(meta::docs_code))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            crate::calls::track,
-        ));
+        .route("/assets/candor.js", get(meta::script))
+        .route("/docs/errors/{code}", get(meta::docs_code));
+    let endpoints = if app.settings().demo {
+        endpoints
+            .route("/demo", get(demo::home))
+            .route("/demo/start", get(demo::start))
+            .route("/demo/callback", get(demo::callback))
+    } else {
+        endpoints
+    };
+    let endpoints = endpoints.layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        crate::calls::track,
+    ));
 
     // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
     let path = issuer_path(app.issuer());

@@ -18,6 +18,7 @@ struct LoginPage<'a> {
     client_name: &'a str,
     username: &'a str,
     error: Option<&'a str>,
+    script: String,
 }
 
 #[derive(Template)]
@@ -84,7 +85,7 @@ pub fn harden(mut response: Response) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -122,6 +123,7 @@ pub fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
             client_name: &view.client_name,
             username: &view.username,
             error: view.error.as_deref(),
+            script: crate::docs::script_url(issuer),
         }
         .render(),
     );

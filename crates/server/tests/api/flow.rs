@@ -164,16 +164,29 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Response {
-    b.post(
-        &s.url("/login"),
-        &[
-            ("pending", &hidden(&page.text, "pending")),
-            ("csrf", &hidden(&page.text, "csrf")),
-            ("username", username),
-            ("password", password),
-        ],
-    )
-    .await
+    let r = b
+        .post(
+            &s.url("/login"),
+            &[
+                ("pending", &hidden(&page.text, "pending")),
+                ("csrf", &hidden(&page.text, "csrf")),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await;
+    // POST/redirect/GET: a sign-in that leads to consent redirects to the consent page; the
+    // page returned carries the redirect's cookies, as a browser's view of both would.
+    match r.header("location") {
+        Some(to) if r.status == 303 && to.starts_with(&s.url("/consent?pending=")) => {
+            let mut next = b.get(to).await;
+            for cookie in r.headers.get_all("set-cookie") {
+                next.headers.append("set-cookie", cookie.clone());
+            }
+            next
+        }
+        _ => r,
+    }
 }
 
 pub async fn consent(s: &TestServer, b: &Browser, page: &Response, answer: &str) -> Response {

@@ -19,5 +19,6 @@ mod feed;
 mod flow;
 mod introspection;
 mod nodes;
+mod pages;
 mod security;
 mod token;
