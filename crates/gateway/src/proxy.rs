@@ -22,10 +22,10 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::Body;
 use crate::config::{BodyPace, Route};
-use crate::connections::{Connector, SendError};
+use crate::connections::{Checkout, Connector, Driven, SendError};
 use crate::identity::Identity;
 use crate::pace::Paced;
-use crate::upstream::{Failure, Pool};
+use crate::upstream::{Backend, Failure, Pool};
 
 /// The TLS configuration for a route's https upstreams: the system's roots (the platform
 /// verifier), or only the CAs of `upstream_ca`.
@@ -468,52 +468,13 @@ async fn forward_to(
         // This call is a span of the caller's trace: the upstream's spans are its children.
         headers.insert(TRACEPARENT, v);
     }
-    // A connect failure sent nothing: the request is built only once a connection is had.
-    let mut tried: Vec<usize> = Vec::new();
-    let mut busy = false;
-    let (index, backend, checkout) = loop {
-        let Some(i) = pool.pick(&tried) else {
-            return Err(unhealthy_or_refused(route, tried.len(), busy));
-        };
-        tried.push(i);
-        let Some(backend) = pool.get(i) else {
-            continue;
-        };
-        *upstream_used = Some(backend.name.clone());
-        match backend
-            .connections
-            .checkout(connector, &backend.target, route.connect_timeout)
-            .await
-        {
-            Ok(c) => break (i, backend, c),
-            Err(e) => {
-                if matches!(e, SendError::Busy) {
-                    // At the cap, every waiting request would say so: the metric and the 503
-                    // tell it; the log stays quiet.
-                    busy = true;
-                    tracing::debug!(route = %route.name, upstream = %backend.url, "every upstream connection busy");
-                } else {
-                    pool.failed(i, Failure::Connect, caller, route.eject_on);
-                    tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
-                }
-                if retryable {
-                    continue;
-                }
-                return Err(if busy {
-                    unhealthy_or_refused(route, tried.len(), true)
-                } else {
-                    OAuthError::new(
-                        Code::UpstreamConnect,
-                        format!(
-                            "the upstream {} of route {} refused the connection",
-                            quote(backend.url.as_str()),
-                            quote(&route.name)
-                        ),
-                    )
-                });
-            }
-        }
+    let target = Target {
+        route,
+        pool,
+        caller,
     };
+    // A connect failure sent nothing: the request is built only once a connection is had.
+    let (index, backend, checkout) = connect(&target, connector, retryable, upstream_used).await?;
     let uri = upstream_path(route, backend.url.path(), path, &parts.uri)
         .map_err(|_| OAuthError::new(Code::RouteNotFound, "the upstream URL cannot be built"))?;
     // The upstream's own name, as nginx's proxy_pass sends it; the caller's Host travels as
@@ -526,100 +487,14 @@ async fn forward_to(
     backend.in_flight.fetch_add(1, Ordering::Relaxed);
     let sent = tokio::time::timeout(route.response_timeout, checkout.send(upstream_req)).await;
     backend.in_flight.fetch_sub(1, Ordering::Relaxed);
-    let named = |what: &str| {
-        format!(
-            "the upstream {} of route {} {what}",
-            quote(backend.url.as_str()),
-            quote(&route.name)
-        )
-    };
-    let mut response = match sent {
-        Ok(Ok(response)) => response,
-        Ok(Err(SendError::Request(e))) if crate::pace::fell_behind(&e) => {
-            // The caller's fault, not the upstream's: nothing is counted against it.
-            return Err(OAuthError::new(
-                Code::RequestBodyTimeout,
-                format!(
-                    "the request body fell behind the pace the gateway allows ({}s, then {} bytes per second)",
-                    pace.timeout.as_secs(),
-                    pace.min_rate
-                ),
-            ));
-        }
-        Ok(Err(SendError::Connect(e))) => {
-            pool.failed(index, Failure::Connect, caller, route.eject_on);
-            return Err(OAuthError::new(
-                Code::UpstreamConnect,
-                named(&format!("refused the connection: {e}")),
-            ));
-        }
-        Ok(Err(SendError::Busy)) => return Err(unhealthy_or_refused(route, 1, true)),
-        Ok(Err(SendError::Request(e))) => {
-            pool.failed(index, Failure::ServerError, caller, route.eject_on);
-            return Err(OAuthError::new(
-                Code::UpstreamConnect,
-                named(&format!("failed: {e}")),
-            ));
-        }
-        Err(_) => {
-            pool.failed(index, Failure::Timeout, caller, route.eject_on);
-            return Err(OAuthError::new(
-                Code::UpstreamTimeout,
-                named(&format!(
-                    "sent no response within {}s",
-                    route.response_timeout.as_secs()
-                )),
-            ));
-        }
-    };
+    let response = answered(&target, index, backend, sent, pace)?;
     if response.status().is_server_error() {
         pool.failed(index, Failure::ServerError, caller, route.eject_on);
     } else {
         backend.succeeded();
     }
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        // Spliced only when this request asked for it and the upstream switched to what was
-        // asked: a connection the gateway did not agree to is never handed over.
-        let switched_to = response
-            .headers()
-            .get(header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split('/').next().unwrap_or(v).trim().to_ascii_lowercase());
-        let (Some((asked, permit)), Some(caller_io), Some(to)) =
-            (upgrade, caller_upgrade, switched_to)
-        else {
-            return Err(OAuthError::new(
-                Code::UpstreamProtocol,
-                named("switched protocols, though the request did not ask it to"),
-            ));
-        };
-        if !asked.protocols.contains(&to) {
-            return Err(OAuthError::new(
-                Code::UpstreamProtocol,
-                named(&format!(
-                    "switched to {}, though the request asked for {}",
-                    quote(&to),
-                    asked.protocols.join(", ")
-                )),
-            ));
-        }
-        let upstream_io = hyper::upgrade::on(&mut response);
-        let bounds = crate::tunnel::Bounds {
-            idle_timeout: route.tunnel_idle_timeout,
-            max_lifetime: route.tunnel_max_lifetime,
-        };
-        tokio::spawn(crate::tunnel::splice(
-            caller_io,
-            upstream_io,
-            bounds,
-            permit,
-        ));
-        let (mut head, _) = response.into_parts();
-        head.headers.remove(header::TRANSFER_ENCODING);
-        return Ok(Response::from_parts(
-            head,
-            crate::refuse::full(Bytes::new()),
-        ));
+        return switch(route, backend, response, upgrade, caller_upgrade);
     }
     let (mut head, body) = response.into_parts();
     strip_hop_by_hop(&mut head.headers);
@@ -627,6 +502,190 @@ async fn forward_to(
         head,
         body.map_err(|e| -> crate::BoxError { Box::new(e) })
             .boxed_unsync(),
+    ))
+}
+
+/// Where a request is going, and who its failures count against.
+struct Target<'a> {
+    route: &'a Route,
+    pool: &'a Pool,
+    caller: IpAddr,
+}
+
+/// "the upstream 'URL' of route 'NAME' WHAT".
+fn named(route: &Route, backend: &Backend, what: &str) -> String {
+    format!(
+        "the upstream {} of route {} {what}",
+        quote(backend.url.as_str()),
+        quote(&route.name)
+    )
+}
+
+/// A connection to one of the route's upstreams: the next the pool picks, again after a
+/// failure only when the request may be retried (idempotent, no body, no upgrade).
+async fn connect<'p>(
+    t: &Target<'p>,
+    connector: &'p Connector,
+    retryable: bool,
+    upstream_used: &mut Option<Arc<str>>,
+) -> Result<(usize, &'p Arc<Backend>, Checkout<'p>), OAuthError> {
+    let route = t.route;
+    let mut tried: Vec<usize> = Vec::new();
+    let mut busy = false;
+    loop {
+        let Some(i) = t.pool.pick(&tried) else {
+            return Err(unhealthy_or_refused(route, tried.len(), busy));
+        };
+        tried.push(i);
+        let Some(backend) = t.pool.get(i) else {
+            continue;
+        };
+        *upstream_used = Some(backend.name.clone());
+        match backend
+            .connections
+            .checkout(connector, &backend.target, route.connect_timeout)
+            .await
+        {
+            Ok(c) => return Ok((i, backend, c)),
+            Err(e) => {
+                if matches!(e, SendError::Busy) {
+                    // At the cap, every waiting request would say so: the metric and the 503
+                    // tell it; the log stays quiet.
+                    busy = true;
+                    tracing::debug!(route = %route.name, upstream = %backend.url, "every upstream connection busy");
+                } else {
+                    t.pool.failed(i, Failure::Connect, t.caller, route.eject_on);
+                    tracing::warn!(route = %route.name, upstream = %backend.url, error = %e, "upstream connect failed");
+                }
+                if retryable {
+                    continue;
+                }
+                return Err(if busy {
+                    unhealthy_or_refused(route, tried.len(), true)
+                } else {
+                    OAuthError::new(
+                        Code::UpstreamConnect,
+                        named(route, backend, "refused the connection"),
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// The upstream's answer, or what its failure was (counted against it unless the caller's
+/// body was at fault).
+fn answered(
+    t: &Target<'_>,
+    index: usize,
+    backend: &Backend,
+    sent: Result<Result<Response<Driven>, SendError>, tokio::time::error::Elapsed>,
+    pace: BodyPace,
+) -> Result<Response<Driven>, OAuthError> {
+    let (route, caller) = (t.route, t.caller);
+    match sent {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(SendError::Request(e))) if crate::pace::fell_behind(&e) => {
+            // The caller's fault, not the upstream's: nothing is counted against it.
+            Err(OAuthError::new(
+                Code::RequestBodyTimeout,
+                format!(
+                    "the request body fell behind the pace the gateway allows ({}s, then {} bytes per second)",
+                    pace.timeout.as_secs(),
+                    pace.min_rate
+                ),
+            ))
+        }
+        Ok(Err(SendError::Connect(e))) => {
+            t.pool
+                .failed(index, Failure::Connect, caller, route.eject_on);
+            Err(OAuthError::new(
+                Code::UpstreamConnect,
+                named(route, backend, &format!("refused the connection: {e}")),
+            ))
+        }
+        Ok(Err(SendError::Busy)) => Err(unhealthy_or_refused(route, 1, true)),
+        Ok(Err(SendError::Request(e))) => {
+            t.pool
+                .failed(index, Failure::ServerError, caller, route.eject_on);
+            Err(OAuthError::new(
+                Code::UpstreamConnect,
+                named(route, backend, &format!("failed: {e}")),
+            ))
+        }
+        Err(_) => {
+            t.pool
+                .failed(index, Failure::Timeout, caller, route.eject_on);
+            Err(OAuthError::new(
+                Code::UpstreamTimeout,
+                named(
+                    route,
+                    backend,
+                    &format!(
+                        "sent no response within {}s",
+                        route.response_timeout.as_secs()
+                    ),
+                ),
+            ))
+        }
+    }
+}
+
+/// A 101: spliced only when this request asked for it and the upstream switched to what was
+/// asked — a connection the gateway did not agree to is never handed over.
+fn switch(
+    route: &Route,
+    backend: &Backend,
+    mut response: Response<Driven>,
+    upgrade: Option<(Upgrade, OwnedSemaphorePermit)>,
+    caller_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Result<Response<Body>, OAuthError> {
+    let switched_to = response
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split('/').next().unwrap_or(v).trim().to_ascii_lowercase());
+    let (Some((asked, permit)), Some(caller_io), Some(to)) = (upgrade, caller_upgrade, switched_to)
+    else {
+        return Err(OAuthError::new(
+            Code::UpstreamProtocol,
+            named(
+                route,
+                backend,
+                "switched protocols, though the request did not ask it to",
+            ),
+        ));
+    };
+    if !asked.protocols.contains(&to) {
+        return Err(OAuthError::new(
+            Code::UpstreamProtocol,
+            named(
+                route,
+                backend,
+                &format!(
+                    "switched to {}, though the request asked for {}",
+                    quote(&to),
+                    asked.protocols.join(", ")
+                ),
+            ),
+        ));
+    }
+    let upstream_io = hyper::upgrade::on(&mut response);
+    let bounds = crate::tunnel::Bounds {
+        idle_timeout: route.tunnel_idle_timeout,
+        max_lifetime: route.tunnel_max_lifetime,
+    };
+    tokio::spawn(crate::tunnel::splice(
+        caller_io,
+        upstream_io,
+        bounds,
+        permit,
+    ));
+    let (mut head, _) = response.into_parts();
+    head.headers.remove(header::TRANSFER_ENCODING);
+    Ok(Response::from_parts(
+        head,
+        crate::refuse::full(Bytes::new()),
     ))
 }
 

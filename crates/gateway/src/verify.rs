@@ -122,54 +122,7 @@ pub async fn verify(
             ),
         ));
     }
-    let keys = issuer
-        .keys()
-        .await
-        .map_err(|why| refuse(Code::IssuerUnavailable, why))?;
-    let snapshot = keys.snapshot().await.map_err(|e| {
-        refuse(
-            Code::IssuerUnavailable,
-            format!("the keys of {} cannot be fetched: {e}", quote(iss)),
-        )
-    })?;
-    let checked = match jws::verify(token, &snapshot.jwks) {
-        Err(JwsError::KidUnknown { .. }) => match keys.refetch_for_unknown_kid(&snapshot).await {
-            Ok(Some(fresh)) => jws::verify(token, &fresh.jwks),
-            Ok(None) => jws::verify(token, &snapshot.jwks),
-            Err(e) => {
-                return Err(refuse(
-                    Code::IssuerUnavailable,
-                    format!("the keys of {} cannot be fetched again: {e}", quote(iss)),
-                ));
-            }
-        },
-        other => other,
-    };
-    checked.map_err(|e| match e {
-        JwsError::KidUnknown { kid, known } => refuse(
-            Code::TokenKidUnknown,
-            format!(
-                "the token's kid {} is not among the issuer's keys ({})",
-                quote(kid.as_deref().unwrap_or("(none)")),
-                known.join(", ")
-            ),
-        ),
-        JwsError::Signature { kid, alg } => refuse(
-            Code::TokenSignature,
-            format!(
-                "the {alg} signature does not verify with the key {}",
-                quote(kid.as_deref().unwrap_or("(none)"))
-            ),
-        ),
-        JwsError::AlgNone | JwsError::UnsupportedAlg { .. } => refuse(
-            Code::TokenAlgNotAllowed,
-            format!(
-                "the token's alg {} cannot be verified with a public key",
-                quote(alg)
-            ),
-        ),
-        JwsError::Malformed { detail } => refuse(Code::TokenMalformed, detail),
-    })?;
+    signature(token, issuer, alg).await?;
     let expect = Expect {
         issuer: &issuer.config.issuer,
         audiences: &issuer.config.audiences,
@@ -195,6 +148,65 @@ pub async fn verify(
     });
     cache.put(digest, identity.clone());
     Ok((identity, Source::Verified))
+}
+
+/// Checks the token's signature with the issuer's keys, fetched again once for a kid they
+/// do not hold (a rotation the gateway has not seen yet).
+async fn signature(token: &str, issuer: &Issuer, alg: &str) -> Result<(), Refused> {
+    let keys = issuer
+        .keys()
+        .await
+        .map_err(|why| refuse(Code::IssuerUnavailable, why))?;
+    let snapshot = keys.snapshot().await.map_err(|e| {
+        refuse(
+            Code::IssuerUnavailable,
+            format!(
+                "the keys of {} cannot be fetched: {e}",
+                quote(&issuer.config.issuer)
+            ),
+        )
+    })?;
+    let checked = match jws::verify(token, &snapshot.jwks) {
+        Err(JwsError::KidUnknown { .. }) => match keys.refetch_for_unknown_kid(&snapshot).await {
+            Ok(Some(fresh)) => jws::verify(token, &fresh.jwks),
+            Ok(None) => jws::verify(token, &snapshot.jwks),
+            Err(e) => {
+                return Err(refuse(
+                    Code::IssuerUnavailable,
+                    format!(
+                        "the keys of {} cannot be fetched again: {e}",
+                        quote(&issuer.config.issuer)
+                    ),
+                ));
+            }
+        },
+        other => other,
+    };
+    checked.map(|_| ()).map_err(|e| match e {
+        JwsError::KidUnknown { kid, known } => refuse(
+            Code::TokenKidUnknown,
+            format!(
+                "the token's kid {} is not among the issuer's keys ({})",
+                quote(kid.as_deref().unwrap_or("(none)")),
+                known.join(", ")
+            ),
+        ),
+        JwsError::Signature { kid, alg } => refuse(
+            Code::TokenSignature,
+            format!(
+                "the {alg} signature does not verify with the key {}",
+                quote(kid.as_deref().unwrap_or("(none)"))
+            ),
+        ),
+        JwsError::AlgNone | JwsError::UnsupportedAlg { .. } => refuse(
+            Code::TokenAlgNotAllowed,
+            format!(
+                "the token's alg {} cannot be verified with a public key",
+                quote(alg)
+            ),
+        ),
+        JwsError::Malformed { detail } => refuse(Code::TokenMalformed, detail),
+    })
 }
 
 fn not_accepted(iss: &str, issuers: &[Arc<Issuer>]) -> Refused {
