@@ -4,10 +4,10 @@
 //!
 //! One module per section, each holding the section's keys as written, what they validate
 //! into, and the validation: `listener` (the top-level keys: addresses, TLS, connection and
-//! body limits, threads), `issuers`, `routes` (a route's name, checked against the issuers),
-//! `matching` (`match = { … }`), `access` (auth, scopes, claims), `upstreams` (where a route
-//! forwards, health, timeouts, its own credentials), `limits` (`rate_limit`), `upgrades`
-//! (protocols and tunnel bounds), `secret` (where a client secret is read from).
+//! body limits, threads), `issuers`, `routes` (a route's name and kind, checked against the
+//! issuers), `matching` (`match = { … }`), `access` (auth, scopes, claims), `upstreams`
+//! (where a route forwards, health, timeouts, its own credentials), `limits` (`rate_limit`),
+//! `upgrades` (protocols and tunnel bounds), `secret` (where a client secret is read from).
 //! Their public types are re-exported here: `config::Route`, not `config::routes::Route`.
 //!
 //! To add a key: a field in the section's `…File` struct (serde rejects what no struct names),
@@ -38,7 +38,7 @@ pub use issuers::{Feed, FeedFile, Introspection, IntrospectionFile, Issuer, Issu
 pub use limits::{RateLimit, RateLimitFile, RateLimitsFile};
 pub use listener::BodyPace;
 pub use matching::MatchFile;
-pub use routes::{Route, RouteFile};
+pub use routes::{Route, RouteFile, RouteKind};
 pub use secret::SecretSource;
 pub use upgrades::TunnelFile;
 pub use upstreams::{

@@ -55,9 +55,27 @@ pub struct RouteFile {
     pub eject_on: Option<Vec<String>>,
 }
 
+/// What a route does with a request that has passed its checks. The request path matches on
+/// it where it forwards (`pipeline` in `lib.rs`), with no wildcard arm, so a new kind does not
+/// compile until it is handled there.
+///
+/// A new kind (an AI route, the login pages) is an arm that carries what only it needs —
+/// `Ai(AiRoute)`, its keys validated in a module of its own and chosen in
+/// `RouteFile::validate` — while matching, access and rate limits stay [`Route`]'s. Today's
+/// only kind keeps its settings in `Route`'s own fields (upstreams, balance, health, timeouts,
+/// upgrades, …), which the request path reads at several steps without a match at each; they
+/// move into an `Http(HttpRoute)` arm when a kind arrives that does not forward to upstreams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// Forwarded to the route's upstreams ([`crate::proxy::forward`]).
+    Http,
+}
+
 #[derive(Debug, Clone)]
 pub struct Route {
     pub name: String,
+    /// What the route does with a request that passes; see [`RouteKind`].
+    pub kind: RouteKind,
     pub host: Option<String>,
     /// In normal form ([`crate::path::normalize`]).
     pub path_prefix: String,
@@ -201,6 +219,8 @@ impl RouteFile {
         let (connect_timeout, response_timeout) = upstreams::timeouts(self.timeouts.as_ref(), key)?;
         Ok(Route {
             name: self.name.clone(),
+            // The file has no key for the kind yet: every route forwards.
+            kind: RouteKind::Http,
             host,
             path_prefix,
             case_insensitive: self.matcher.case_insensitive,
@@ -226,5 +246,18 @@ impl RouteFile {
             upstream_auth,
             rate_limits,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::File;
+    use super::RouteKind;
+
+    #[test]
+    fn every_route_forwards_while_the_file_has_no_kind_key() {
+        let text = "[gateway]\n[[gateway.routes]]\nname = \"a\"\nauth = \"none\"\nupstreams = [{ url = \"http://127.0.0.1:9\" }]\n";
+        let config = File::from_toml(text).and_then(|f| f.validate()).unwrap();
+        assert_eq!(config.routes[0].kind, RouteKind::Http);
     }
 }
