@@ -57,9 +57,9 @@ pub(super) fn tls_pair(f: &File) -> Result<(), ConfigError> {
     Ok(())
 }
 
-pub(super) fn trusted_proxies(f: &File) -> Result<Vec<IpNet>, ConfigError> {
-    candor_proto::forwarded::parse_trusted(&f.trusted_proxies)
-        .map_err(|e| err("gateway.trusted_proxies", e))
+/// `trusted_proxies`: addresses and CIDR ranges whose `X-Forwarded-For` is believed.
+pub(super) fn trusted_proxies(value: &[String]) -> Result<Vec<IpNet>, ConfigError> {
+    candor_proto::forwarded::parse_trusted(value).map_err(|e| err("gateway.trusted_proxies", e))
 }
 
 /// `max_connections`, `max_connections_per_address`, `header_read_timeout`, `idle_timeout`.
@@ -117,6 +117,7 @@ pub(super) fn max_tunnels(
     }
 }
 
+/// `threads`: event loops serving requests, one per CPU unless set.
 pub(super) fn threads(value: Option<usize>) -> Result<usize, ConfigError> {
     match value {
         None => Ok(candor_serve::default_threads()),

@@ -151,13 +151,13 @@ impl File {
             .ok_or_else(|| err("gateway", "the file has no [gateway] section"))
     }
 
-    /// Checks everything and builds the [`Config`]: the top-level keys, then the issuers, then
-    /// the routes (which name the issuers), in that order, so the first error is the one a
-    /// reader meets first in the file's usual layout.
+    /// Checks everything and builds the [`Config`]: the top-level keys, the issuers, then the
+    /// routes, which name the issuers. Steps that read one key take its value; those that read
+    /// several take the file.
     pub fn validate(&self) -> Result<Config, ConfigError> {
         let (listen, admin_listen) = listener::addresses(self)?;
         listener::tls_pair(self)?;
-        let trusted_proxies = listener::trusted_proxies(self)?;
+        let trusted_proxies = listener::trusted_proxies(&self.trusted_proxies)?;
         let limits = listener::connection_limits(self, &trusted_proxies)?;
         let body_pace = listener::body_pace(self)?;
         let max_tunnels = listener::max_tunnels(self.max_tunnels, &limits)?;
