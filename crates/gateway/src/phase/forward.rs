@@ -6,6 +6,7 @@ use hyper::body::Incoming;
 
 use super::prepare::Prepared;
 use super::{Ctx, Refusal};
+use crate::config::RouteKind;
 use crate::state::RouteState;
 use crate::{Body, proxy};
 
@@ -35,7 +36,10 @@ pub async fn forward(
         upgrade: prepared.upgrade,
         pace: ctx.state.body_pace,
     };
-    let (result, upstream) = proxy::forward(req, forward).await;
+    // Exhaustive: a new kind of route does not compile until it says how it forwards.
+    let (result, upstream) = match rs.route.kind {
+        RouteKind::Http => proxy::forward(req, forward).await,
+    };
     ctx.upstream = upstream;
     result.map_err(Refusal::from)
 }
