@@ -101,18 +101,25 @@ pub enum Pool {
 }
 
 impl Pool {
-    /// Opens the database `url` names with `limits`.
-    pub async fn open(url: &str, limits: &PoolLimits) -> Result<Pool, OpenError> {
+    /// Opens the database `url` names with `limits` and brings the schema up to date with
+    /// `migrations` (on PostgreSQL under sqlx's advisory lock, so that nodes starting together
+    /// migrate once).
+    pub async fn open(
+        url: &str,
+        limits: &PoolLimits,
+        migrations: &Migrations<'_>,
+    ) -> Result<Pool, OpenError> {
         let location = Location::parse(url)
             .ok_or_else(|| OpenError::UnsupportedUrl(crate::redact_url(url)))?;
-        Pool::open_location(&location, limits).await
+        let pool = Pool::connect(&location, limits).await?;
+        match &pool {
+            Pool::Sqlite(p) => migrations.sqlite.run(p).await?,
+            Pool::Postgres(p) => migrations.postgres.run(p).await?,
+        }
+        Ok(pool)
     }
 
-    /// Opens `location` with `limits`.
-    pub async fn open_location(
-        location: &Location,
-        limits: &PoolLimits,
-    ) -> Result<Pool, OpenError> {
+    async fn connect(location: &Location, limits: &PoolLimits) -> Result<Pool, OpenError> {
         match location {
             Location::SqliteFile(path) => {
                 let options = SqliteConnectOptions::new()
@@ -148,16 +155,6 @@ impl Pool {
                 Ok(Pool::Postgres(pool))
             }
         }
-    }
-
-    /// Brings the schema up to date with the migrations of this pool's backend (on PostgreSQL
-    /// under sqlx's advisory lock, so that nodes starting together migrate once).
-    pub async fn migrate(&self, migrations: &Migrations<'_>) -> Result<(), OpenError> {
-        match self {
-            Pool::Sqlite(pool) => migrations.sqlite.run(pool).await?,
-            Pool::Postgres(pool) => migrations.postgres.run(pool).await?,
-        }
-        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

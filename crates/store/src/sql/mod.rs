@@ -52,12 +52,11 @@ impl SqlStore {
     /// Opens the database `url` names (see [`crate::open`]) and applies the store's migrations
     /// (on PostgreSQL under an advisory lock, so nodes starting together migrate once).
     pub async fn open(url: &str) -> Result<Self> {
-        let pool = Pool::open(url, &LIMITS).await?;
-        pool.migrate(&Migrations {
+        let migrations = Migrations {
             sqlite: &SQLITE_MIGRATIONS,
             postgres: &POSTGRES_MIGRATIONS,
-        })
-        .await?;
+        };
+        let pool = Pool::open(url, &LIMITS, &migrations).await?;
         Ok(Self { pool })
     }
 
