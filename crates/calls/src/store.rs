@@ -13,6 +13,9 @@
 //! whose blocks hold the matching calls. A batch adds *partial* rollup rows (only its own calls); [`CallStore::compact`]
 //! folds the partial rows of closed minutes into one row per key. The SQL is the same on both
 //! backends (`$N` placeholders, `CAST(… AS BIGINT)`) except where said.
+//!
+//! The database is opened as every Candor database is (`candor_store::db`), and the tables come
+//! from the call log's own migrations (`migrations/sqlite`, `migrations/postgres`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};

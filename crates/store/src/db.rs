@@ -2,8 +2,8 @@
 //! call log): which database a URL names, how its pool is sized, the SQLite pragmas, the
 //! diagnosis of a PostgreSQL server that cannot be used, and running a crate's migrations.
 //!
-//! A crate brings what is its own — its pool limits, its migrations and the name of its
-//! migration table — and gets back a [`Pool`] it can match on to run its SQL.
+//! A crate brings what is its own — its pool limits, and its migrations recorded in a table of
+//! its own ([`Migrations`]) — and gets back a [`Pool`] it can match on to run its SQL.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -57,13 +57,6 @@ impl Location {
         } else {
             Location::SqliteFile(path.to_string())
         })
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Location::SqliteFile(_) | Location::SqliteMemory => Backend::Sqlite,
-            Location::Postgres(_) => Backend::Postgres,
-        }
     }
 }
 
