@@ -43,8 +43,25 @@ pub enum CallsError {
     /// A block that cannot be read back (damaged, or written by a later version).
     #[error("call log block: {0}")]
     Block(String),
+    /// The PostgreSQL server cannot be used at all: what went wrong, and what to do.
+    #[error("{0}")]
+    Unreachable(String),
     #[error("call log database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("call log migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<candor_store::db::OpenError> for CallsError {
+    fn from(error: candor_store::db::OpenError) -> Self {
+        use candor_store::db::OpenError;
+        match error {
+            OpenError::UnsupportedUrl(url) => CallsError::UnsupportedUrl(url),
+            OpenError::Unreachable(why) => CallsError::Unreachable(why),
+            OpenError::Database(e) => CallsError::Database(e),
+            OpenError::Migration(e) => CallsError::Migration(e),
+        }
+    }
 }
 
 pub type Result<T, E = CallsError> = std::result::Result<T, E>;

@@ -13,20 +13,22 @@
 //! whose blocks hold the matching calls. A batch adds *partial* rollup rows (only its own calls); [`CallStore::compact`]
 //! folds the partial rows of closed minutes into one row per key. The SQL is the same on both
 //! backends (`$N` placeholders, `CAST(… AS BIGINT)`) except where said.
+//!
+//! The database is opened as every Candor database is (`candor_store::db`), and the tables come
+//! from the call log's own migrations (`migrations/sqlite`, `migrations/postgres`).
 
 use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use candor_store::db::{Migrations, Pool, PoolLimits};
+use sqlx::migrate::Migrator;
 use sqlx::{AssertSqlSafe, QueryBuilder, Row};
 
+use crate::Result;
 use crate::histogram::{self, BUCKETS};
 use crate::record::{Call, Source};
 use crate::stats::Filter;
-use crate::{CallsError, Result};
 
 /// A call as read back, with the id `calls tail --follow` continues from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -102,25 +104,51 @@ fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
-#[derive(Debug, Clone)]
-enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
 /// The call log's database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct CallStore {
-    db: Db,
+    pool: Pool,
+}
+
+/// The call log's pools: one writer anyway, and a few readers for the admin API.
+const LIMITS: PoolLimits = PoolLimits {
+    sqlite_connections: 3,
+    sqlite_acquire_timeout: Duration::from_secs(30),
+    postgres_connections: 4,
+    postgres_acquire_timeout: Duration::from_secs(10),
+};
+
+/// Where the call log records its migrations: a table of its own, not sqlx's default
+/// `_sqlx_migrations`, which the store uses. On PostgreSQL the call log shares the store's
+/// database by default, and sqlx's migrator checks every version in its table against its own
+/// list: in one shared table each crate would see the other's versions as missing
+/// (`VersionMissing`), and their 0001s as one migration changed (`VersionMismatch`).
+/// `ignore_missing` would hide the first but not the second, and would also hide a real gap.
+/// With a table each, each crate's history is complete and checked in full.
+const MIGRATIONS_TABLE: &str = "_candor_calls_migrations";
+
+/// The call log's migrations (`migrations/sqlite`, `migrations/postgres`), recorded in
+/// [`MIGRATIONS_TABLE`]. The first one creates the tables exactly as the call log created them
+/// before it had migrations, `IF NOT EXISTS`: a database made then is adopted with its rows.
+static SQLITE_MIGRATIONS: LazyLock<Migrator> =
+    LazyLock::new(|| in_own_table(sqlx::migrate!("./migrations/sqlite")));
+static POSTGRES_MIGRATIONS: LazyLock<Migrator> =
+    LazyLock::new(|| in_own_table(sqlx::migrate!("./migrations/postgres")));
+
+fn in_own_table(mut migrator: Migrator) -> Migrator {
+    // "dangerous" in sqlx's name for changing the table of a database migrated before: the
+    // call log never used sqlx's table, so nothing is lost.
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
 }
 
 /// Runs `$body` with `$p` bound to the pool of whichever backend this is: the same code,
 /// compiled once per backend.
 macro_rules! on_pool {
     ($self:expr, $p:ident => $body:expr) => {
-        match &$self.db {
-            Db::Sqlite($p) => $body,
-            Db::Postgres($p) => $body,
+        match &$self.pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
         }
     };
 }
@@ -160,55 +188,8 @@ fn bucket_columns() -> impl Iterator<Item = String> {
 
 const KEY_COLUMNS: &str = "minute, source, route, client_id, status, diagnosis, upstream";
 
-/// The DDL of the rollup tables ([`ROLLUPS`]), in a backend's integer types: `int` for
-/// counts and times, `small` for the partial flag.
-fn rollup_schema(int: &str, small: &str) -> String {
-    let buckets: String = bucket_columns()
-        .map(|c| format!(", {c} {int} NOT NULL DEFAULT 0"))
-        .collect();
-    ROLLUPS
-        .iter()
-        .map(|(table, _)| {
-            format!(
-                "CREATE TABLE IF NOT EXISTS {table} (
-                    minute {int} NOT NULL, source TEXT NOT NULL, route TEXT NOT NULL,
-                    client_id TEXT, status INTEGER NOT NULL, diagnosis TEXT, upstream TEXT,
-                    partial {small} NOT NULL, calls {int} NOT NULL,
-                    latency_sum_us {int} NOT NULL, latency_max_us {int} NOT NULL{buckets});
-                 CREATE INDEX IF NOT EXISTS {table}_minute ON {table} (minute);\n"
-            )
-        })
-        .collect()
-}
-
-fn sqlite_schema() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS candor_call_blocks (
-            id INTEGER PRIMARY KEY, minute INTEGER NOT NULL, node TEXT NOT NULL,
-            calls INTEGER NOT NULL, encoding INTEGER NOT NULL, body BLOB NOT NULL);
-         CREATE INDEX IF NOT EXISTS candor_call_blocks_minute ON candor_call_blocks (minute);
-         {}",
-        rollup_schema("INTEGER", "INTEGER")
-    )
-}
-
-fn postgres_schema() -> String {
-    format!(
-        "CREATE SEQUENCE IF NOT EXISTS candor_call_blocks_id;
-         CREATE TABLE IF NOT EXISTS candor_call_blocks (
-            id BIGINT NOT NULL DEFAULT nextval('candor_call_blocks_id'),
-            minute BIGINT NOT NULL, node TEXT NOT NULL, calls INTEGER NOT NULL,
-            encoding SMALLINT NOT NULL, body BYTEA NOT NULL) PARTITION BY RANGE (minute);
-         CREATE TABLE IF NOT EXISTS candor_call_blocks_default
-            PARTITION OF candor_call_blocks DEFAULT;
-         CREATE INDEX IF NOT EXISTS candor_call_blocks_minute ON candor_call_blocks (minute);
-         CREATE INDEX IF NOT EXISTS candor_call_blocks_id_index ON candor_call_blocks (id);
-         {}",
-        rollup_schema("BIGINT", "SMALLINT")
-    )
-}
-
-/// One advisory lock key for the call log's DDL and compaction on PostgreSQL ("candorcl").
+/// One advisory lock key for the call log's partitions and compaction on PostgreSQL
+/// ("candorcl").
 const PG_LOCK: i64 = 0x63616e646f72636c;
 
 const DAY_MINUTES: i64 = 1_440;
@@ -459,87 +440,22 @@ const ROLLUPS: [(&str, i64); 2] = [("candor_call_minutes", 1), ("candor_call_hou
 
 impl CallStore {
     /// Opens the call log at `url` — `sqlite://PATH` (created when missing), `sqlite::memory:`
-    /// or `postgres://…` — and creates its tables when missing.
+    /// or `postgres://…` — and brings its tables up to date.
     pub async fn open(url: &str) -> Result<CallStore> {
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
-            CallStore {
-                db: Db::Postgres(pool),
-            }
-        } else if let Some(rest) = url.strip_prefix("sqlite:") {
-            let path = rest.strip_prefix("//").unwrap_or(rest);
-            let memory = path == ":memory:" || path.is_empty();
-            let options = if memory {
-                SqliteConnectOptions::from_str("sqlite::memory:")?
-            } else {
-                SqliteConnectOptions::new()
-                    .filename(path)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-            }
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
-            // One writer anyway; in memory, one connection is the whole database.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(if memory { 1 } else { 3 })
-                .min_connections(u32::from(memory))
-                .idle_timeout(if memory {
-                    None
-                } else {
-                    Some(Duration::from_secs(600))
-                })
-                .max_lifetime(if memory {
-                    None
-                } else {
-                    Some(Duration::from_secs(1800))
-                })
-                .connect_with(options)
-                .await?;
-            CallStore {
-                db: Db::Sqlite(pool),
-            }
-        } else {
-            return Err(CallsError::UnsupportedUrl(
-                candor_proto::secret::redact_url(url),
-            ));
+        let migrations = Migrations {
+            sqlite: &SQLITE_MIGRATIONS,
+            postgres: &POSTGRES_MIGRATIONS,
         };
-        store.create_schema().await?;
-        Ok(store)
+        let pool = Pool::open(url, &LIMITS, &migrations).await?;
+        Ok(CallStore { pool })
     }
 
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
-        match self.db {
-            Db::Sqlite(_) => "sqlite",
-            Db::Postgres(_) => "postgres",
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
-    }
-
-    async fn create_schema(&self) -> Result<()> {
-        match &self.db {
-            Db::Sqlite(p) => {
-                sqlx::raw_sql(AssertSqlSafe(sqlite_schema()))
-                    .execute(p)
-                    .await?;
-            }
-            Db::Postgres(p) => {
-                // Nodes starting together: one creates, the others wait and find it made.
-                let mut tx = p.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::raw_sql(AssertSqlSafe(postgres_schema()))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        }
-        Ok(())
     }
 
     /// Writes `calls` (made on node `node`) and their rollup, in one transaction.
@@ -552,13 +468,13 @@ impl CallStore {
         if prepared.calls == 0 {
             return Ok(());
         }
-        match &self.db {
-            Db::Sqlite(p) => {
+        match &self.pool {
+            Pool::Sqlite(p) => {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
                 insert_batch!(tx, sqlx::Sqlite, node, prepared);
                 tx.commit().await?;
             }
-            Db::Postgres(p) => {
+            Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 insert_batch!(tx, sqlx::Postgres, node, prepared);
                 tx.commit().await?;
@@ -592,8 +508,8 @@ impl CallStore {
              latency_max_us{columns}) \
              SELECT {KEY_COLUMNS}, 0, SUM(calls), SUM(latency_sum_us), MAX(latency_max_us){sums}"
         );
-        match &self.db {
-            Db::Sqlite(p) => {
+        match &self.pool {
+            Pool::Sqlite(p) => {
                 // The write lock is held from the first statement: nothing lands between the
                 // fold and the delete.
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
@@ -614,7 +530,7 @@ impl CallStore {
                 tx.commit().await?;
                 Ok(folded)
             }
-            Db::Postgres(p) => {
+            Pool::Postgres(p) => {
                 // One statement: the rows folded are exactly the rows deleted, whatever
                 // other nodes insert meanwhile; the lock keeps two nodes from folding at once.
                 let mut tx = p.begin().await?;
@@ -644,8 +560,8 @@ impl CallStore {
     pub async fn purge(&self, cutoff_us: i64) -> Result<u64> {
         let cutoff_minute = cutoff_us.div_euclid(MINUTE_US);
         let mut gone = 0u64;
-        match &self.db {
-            Db::Sqlite(p) => loop {
+        match &self.pool {
+            Pool::Sqlite(p) => loop {
                 let rows = sqlx::query(
                     "DELETE FROM candor_call_blocks WHERE id IN \
                      (SELECT id FROM candor_call_blocks WHERE minute < $1 LIMIT $2) \
@@ -662,7 +578,7 @@ impl CallStore {
                     break;
                 }
             },
-            Db::Postgres(p) => {
+            Pool::Postgres(p) => {
                 // Whole days go with their partition; what is left of the cutoff's day, and
                 // whatever fell into the default partition, is deleted block by block.
                 for (name, day) in self.partitions().await? {
@@ -705,7 +621,7 @@ impl CallStore {
 
     /// The day partitions of `candor_call_blocks` (PostgreSQL; none on SQLite), with their days.
     async fn partitions(&self) -> Result<Vec<(String, i64)>> {
-        let Db::Postgres(p) = &self.db else {
+        let Pool::Postgres(p) = &self.pool else {
             return Ok(Vec::new());
         };
         let rows = sqlx::query(
@@ -728,7 +644,7 @@ impl CallStore {
     /// Makes sure the partitions of today and the next two days exist (PostgreSQL), so that
     /// calls never land in the default partition.
     pub async fn prepare_partitions(&self, now_us: i64) -> Result<()> {
-        let Db::Postgres(p) = &self.db else {
+        let Pool::Postgres(p) = &self.pool else {
             return Ok(());
         };
         let today = now_us.div_euclid(MINUTE_US).div_euclid(DAY_MINUTES);

@@ -17,7 +17,7 @@ use candor_proto::jose::SigningAlg;
 use candor_proto::seal::MasterKey;
 use candor_proto::secret::{Secret, random_token};
 use candor_proto::{redirect_uri, scope};
-use candor_store::{Client, Store, StoreError};
+use candor_store::{Client, Directory, Store, StoreError};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
@@ -231,7 +231,7 @@ pub struct Registered {
 /// The client already registered under `name`, if any. Names label clients in the call log,
 /// metrics and consent pages: two clients with one name are two rows nobody can tell apart, so
 /// administration refuses a second (`create` itself does not: a test may want twins).
-pub async fn named(store: &dyn Store, name: &str) -> Result<Option<Client>, ServerError> {
+pub async fn named(store: &dyn Directory, name: &str) -> Result<Option<Client>, ServerError> {
     Ok(store
         .list_clients()
         .await?
@@ -241,7 +241,7 @@ pub async fn named(store: &dyn Store, name: &str) -> Result<Option<Client>, Serv
 
 /// Registers a client.
 pub async fn create(
-    store: &dyn Store,
+    store: &dyn Directory,
     master: &MasterKey,
     new: NewClient,
     now: i64,
@@ -289,7 +289,7 @@ pub async fn create(
 
 /// Issues a new secret for a client; the old one stops working at once.
 pub async fn rotate_secret(
-    store: &dyn Store,
+    store: &dyn Directory,
     master: &MasterKey,
     client_id: &str,
     now: i64,
@@ -368,7 +368,7 @@ impl ClientCache {
     /// The client, from the cache when fresh, else from the store.
     pub async fn get(
         &self,
-        store: &dyn Store,
+        store: &dyn Directory,
         client_id: &str,
     ) -> Result<Option<Arc<Client>>, StoreError> {
         if let Ok(entries) = self.entries.read()

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use candor_proto::jose::{KeySet, SigningAlg, SigningKey};
 use candor_proto::seal::MasterKey;
-use candor_store::{SigningKeyRecord, Store};
+use candor_store::{KeyStore, SigningKeyRecord};
 
 use crate::error::ServerError;
 
@@ -21,7 +21,7 @@ fn seal_context(kid: &str) -> String {
 
 /// The key set in use, swapped atomically on reload.
 pub struct Keys {
-    store: Arc<dyn Store>,
+    store: Arc<dyn KeyStore>,
     master: Arc<MasterKey>,
     current: RwLock<Arc<KeySet>>,
     /// What the current set was built from: (kid, signing now), to skip needless reloads.
@@ -31,7 +31,7 @@ pub struct Keys {
 impl Keys {
     /// Loads the keys from the store, creating an active key for each of `algs` that has none.
     pub async fn open(
-        store: Arc<dyn Store>,
+        store: Arc<dyn KeyStore>,
         master: Arc<MasterKey>,
         algs: &[SigningAlg],
         now: i64,
@@ -135,7 +135,7 @@ fn build_set(
 /// Generates, seals and stores a new key of `alg` that signs from `activates_at`; returns its
 /// kid.
 pub async fn add_key(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     master: &MasterKey,
     alg: SigningAlg,
     now: i64,
@@ -178,7 +178,7 @@ pub struct Rotation {
 /// enough for every token they signed to expire. `activates_at = now` rotates at once (after
 /// a compromise).
 pub async fn rotate(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     master: &MasterKey,
     alg: SigningAlg,
     now: i64,

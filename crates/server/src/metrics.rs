@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use candor_proto::Code;
 use candor_proto::grant_type::GrantType;
-use candor_store::Store;
+use candor_store::Maintenance;
 
 /// Latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -104,7 +104,7 @@ impl ServerMetrics {
     }
 
     /// Times one probe query of the database (the housekeeping runs one every few seconds).
-    pub async fn probe_database(&self, store: &dyn Store) {
+    pub async fn probe_database(&self, store: &dyn Maintenance) {
         let started = std::time::Instant::now();
         let ok = store.ping().await.is_ok();
         let elapsed = started.elapsed();
@@ -118,7 +118,7 @@ impl ServerMetrics {
     }
 
     /// The exposition text; `feed_length` is read by the caller (a query).
-    pub fn render(&self, store: &dyn Store, feed_length: Option<i64>, extra: &str) -> String {
+    pub fn render(&self, store: &dyn Maintenance, feed_length: Option<i64>, extra: &str) -> String {
         let mut out = String::new();
         out.push_str("# HELP candor_server_requests_total Requests by endpoint, status and diagnosis.\n# TYPE candor_server_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {

@@ -3,7 +3,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use candor_proto::secret::{Secret, random_bytes, random_token};
-use candor_store::{Store, StoreError, User};
+use candor_store::{Directory, Store, StoreError, User};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
@@ -63,7 +63,7 @@ fn validate_password(password: &Secret) -> Result<(), ServerError> {
 
 /// Creates a user with a fresh subject identifier.
 pub async fn create(
-    store: &dyn Store,
+    store: &dyn Directory,
     username: &str,
     password: &Secret,
     email: Option<String>,

@@ -5,6 +5,7 @@
 //! parse, an unknown revocation kind, a column of the wrong type) is [`StoreError::Corrupt`],
 //! never a panic.
 
+use crate::sql::query::Row;
 use crate::{
     AccessTokenRecord, AuthorizationCodeRecord, Client, RefreshTokenRecord, Revocation,
     RevocationKind, SessionRecord, SigningKeyRecord, StoreError, User,
@@ -26,35 +27,29 @@ pub(crate) trait Columns {
     }
 }
 
-/// Implements [`Columns`] for a row type with `Row::try_get`.
-macro_rules! impl_columns {
-    ($row:ty) => {
-        impl $crate::codec::Columns for $row {
-            fn text(&self, column: &str) -> Result<String, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-            fn opt_text(&self, column: &str) -> Result<Option<String>, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-            fn int(&self, column: &str) -> Result<i64, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-            fn opt_int(&self, column: &str) -> Result<Option<i64>, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-            fn bytes(&self, column: &str) -> Result<Vec<u8>, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-            fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-            fn flag(&self, column: &str) -> Result<bool, $crate::StoreError> {
-                $crate::codec::get(self, column)
-            }
-        }
-    };
+impl Columns for Row {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.get(column)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.get(column)
+    }
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.get(column)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.get(column)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.get(column)
+    }
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(column)
+    }
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        self.get(column)
+    }
 }
-pub(crate) use impl_columns;
 
 /// `Row::try_get`, with a value that does not decode reported as [`StoreError::Corrupt`].
 pub(crate) fn get<'r, R, T>(row: &'r R, column: &str) -> Result<T, StoreError>

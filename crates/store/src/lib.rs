@@ -16,10 +16,9 @@
 //! without sleeping.
 
 mod codec;
+pub mod db;
 mod model;
-mod postgres;
 mod sql;
-mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -32,8 +31,7 @@ pub use model::{
     AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, Issuance, NewRevocation,
     RefreshTokenRecord, Revocation, RevocationKind, SessionRecord, SigningKeyRecord, User,
 };
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 
 /// Everything that can go wrong below the store API.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +56,17 @@ pub enum StoreError {
     Unreachable(String),
 }
 
+impl From<db::OpenError> for StoreError {
+    fn from(error: db::OpenError) -> Self {
+        match error {
+            db::OpenError::UnsupportedUrl(url) => StoreError::UnsupportedUrl(url),
+            db::OpenError::Unreachable(why) => StoreError::Unreachable(why),
+            db::OpenError::Database(e) => StoreError::Database(e),
+            db::OpenError::Migration(e) => StoreError::Migration(e),
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How long [`Store::purge_expired`] keeps a failed-login counter after its last failure: a day.
@@ -80,7 +89,7 @@ impl std::fmt::Display for Backend {
 }
 
 /// The persistence API of the authorization server: one trait per concern, all of them
-/// implemented by each backend (`sql.rs` for SQLite and PostgreSQL).
+/// implemented for both backends by [`SqlStore`] (`sql/`, one module per trait).
 ///
 /// Every method that changes state commits before it returns: a caller that got `Ok` may answer
 /// its HTTP request knowing the change survives a crash.
@@ -341,17 +350,10 @@ pub trait Maintenance: Send + Sync {
 /// Opens the store named by `url` and brings its schema up to date.
 ///
 /// `sqlite://PATH` creates the file (and its parent directory must exist) in WAL mode;
-/// `postgres://…` or `postgresql://…` connects a pool.
+/// `sqlite::memory:` is a private in-memory database; `postgres://…` or `postgresql://…`
+/// connects a pool. [`db`] says how.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(SqliteStore::open(path).await?))
-    } else if let Some(path) = url.strip_prefix("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(path).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(redact_url(url)))
-    }
+    Ok(Arc::new(SqlStore::open(url).await?))
 }
 
 pub use candor_proto::secret::redact_url;

@@ -8,7 +8,7 @@
 //!     return;
 //! };
 //! let db = candor_store::testing::PostgresTestDatabase::create(&base).await?;
-//! let store = candor_store::PostgresStore::connect(db.url()).await?;
+//! let store = candor_store::open(db.url()).await?;
 //! // … the database is dropped when `db` goes out of scope.
 //! ```
 
