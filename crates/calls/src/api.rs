@@ -71,12 +71,14 @@ impl CallLog {
                 "the admin API is off: no admin token is configured ([admin] token_env or token_file)",
             ));
         };
-        let presented = candor_proto::bearer::extract(authorization, None, None).map_err(|_| {
-            OAuthError::new(
-                Code::AdminUnauthorized,
-                "send the admin token as Authorization: Bearer",
-            )
-        })?;
+        let presented = candor_proto::authorization::presented(authorization)
+            .and_then(|p| candor_proto::authorization::bearer_token(p, None, None))
+            .map_err(|_| {
+                OAuthError::new(
+                    Code::AdminUnauthorized,
+                    "send the admin token as Authorization: Bearer",
+                )
+            })?;
         if candor_proto::secret::digest_matches(presented, want) {
             Ok(())
         } else {

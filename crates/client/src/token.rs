@@ -325,7 +325,7 @@ mod tests {
             f.get("client_id").is_none(),
             "Basic sends no body credentials"
         );
-        let (id, secret) = parse_basic(&headers[0].1).unwrap();
+        let (id, secret) = parse_basic(candor_proto::authorization::parse(&headers[0].1)).unwrap();
         assert_eq!(id, "web app");
         assert_eq!(secret.expose(), "s3cr:t");
 

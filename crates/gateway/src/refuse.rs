@@ -3,7 +3,7 @@
 //! catalogue's JSON body everywhere, and one log line per refused request — never a token.
 
 use bytes::Bytes;
-use candor_proto::OAuthError;
+use candor_proto::{OAuthError, authorization};
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::BodyExt;
 
@@ -19,8 +19,8 @@ pub struct Docs {
 }
 
 /// A JSON body (no caching) with `status`.
-pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let bytes = Bytes::from(body.to_string());
+pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
+    let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
     let mut r = Response::new(full(bytes));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -53,22 +53,22 @@ pub fn refusal(
         description = %error.description,
         "request refused"
     );
-    let linked = error.body_linked(docs.base.as_deref());
-    let uri = linked.error_uri.clone();
-    let mut body = serde_json::to_value(&linked).unwrap_or_default();
-    if let (Some(s), Some(fields)) = (scope, body.as_object_mut()) {
-        fields.insert("scope".into(), serde_json::Value::String(s.to_string()));
-    }
+    let mut body = error.body_linked(docs.base.as_deref());
+    body.scope = scope.map(str::to_string);
     let mut r = json(status, &body);
     // RFC 6750 §3: every refusal of the bearer token carries the challenge, a malformed
     // request (two Authorization headers) included.
     let about_the_token = error.code.as_str().starts_with("token.")
         || error.code == candor_proto::Code::AuthorizationHeaderInvalid;
-    if matches!(status.as_u16(), 401 | 403) || about_the_token {
-        let challenge = candor_proto::bearer::challenge(&docs.realm, error, uri.as_deref(), scope);
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
+    if (matches!(status.as_u16(), 401 | 403) || about_the_token)
+        && let Some(v) = authorization::bearer_challenge_header(
+            &docs.realm,
+            error,
+            body.error_uri.as_deref(),
+            scope,
+        )
+    {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     r
 }

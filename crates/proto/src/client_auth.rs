@@ -10,6 +10,7 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::authorization::{Presentation, Scheme};
 use crate::diagnosis::Code;
 use crate::error::{OAuthError, quote};
 use crate::form::Form;
@@ -127,17 +128,16 @@ impl Presented {
 /// Decodes an `Authorization: Basic` header value into client_id and secret.
 ///
 /// RFC 6749 §2.3.1: both parts are form-urlencoded before being joined with `:` and base64ed.
-pub fn parse_basic(header: &str) -> Result<(String, Secret), OAuthError> {
+pub fn parse_basic(header: Presentation<'_>) -> Result<(String, Secret), OAuthError> {
     let malformed = |why: &str| OAuthError::new(Code::ClientAuthBasicMalformed, why);
-    let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
-    if !scheme.eq_ignore_ascii_case("basic") {
+    if header.scheme != Scheme::Basic {
         return Err(malformed(&format!(
             "the Authorization header uses the scheme {}; client authentication expects 'Basic'",
-            quote(scheme)
+            quote(header.name)
         )));
     }
     let decoded = STANDARD
-        .decode(rest.trim())
+        .decode(header.credentials)
         .map_err(|_| malformed("the Authorization: Basic value is not valid base64"))?;
     let decoded = String::from_utf8(decoded)
         .map_err(|_| malformed("the Authorization: Basic value does not decode to UTF-8"))?;
@@ -169,7 +169,10 @@ fn form_decode(part: &str) -> Option<String> {
 ///
 /// A `client_id` body parameter next to a Basic header or an assertion is allowed when it
 /// names the same client (many libraries send it), refused otherwise.
-pub fn presented(authorization: Option<&str>, form: &Form) -> Result<Presented, OAuthError> {
+pub fn presented(
+    authorization: Option<Presentation<'_>>,
+    form: &Form,
+) -> Result<Presented, OAuthError> {
     let basic = authorization.map(parse_basic).transpose()?;
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
@@ -258,6 +261,7 @@ pub fn presented(authorization: Option<&str>, form: &Form) -> Result<Presented, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authorization::parse;
 
     fn basic(raw: &str) -> String {
         format!("Basic {}", STANDARD.encode(raw))
@@ -269,9 +273,7 @@ mod tests {
 
     #[test]
     fn basic_is_form_decoded() {
-        let (id, secret) = parse_basic(&basic("my%20app:p%3Ass+word")).unwrap_or_else(|e| {
-            unreachable!("{e}");
-        });
+        let (id, secret) = parse_basic(parse(&basic("my%20app:p%3Ass+word"))).unwrap();
         assert_eq!(id, "my app");
         assert_eq!(secret.expose(), "p:ss word");
     }
@@ -286,16 +288,19 @@ mod tests {
             format!("Basic {}", STANDARD.encode([0xff, b':', b'x'])),
             basic("id:%ZZ%FF"),
         ] {
-            let code = parse_basic(&bad).err().map(|e| e.code);
+            let code = parse_basic(parse(&bad)).err().map(|e| e.code);
             assert_eq!(code, Some(Code::ClientAuthBasicMalformed), "{bad}");
         }
     }
 
     #[test]
     fn one_method_only() {
-        let e = presented(Some(&basic("a:b")), &form("client_secret=x&client_id=a"))
-            .err()
-            .map(|e| e.code);
+        let e = presented(
+            Some(parse(&basic("a:b"))),
+            &form("client_secret=x&client_id=a"),
+        )
+        .err()
+        .map(|e| e.code);
         assert_eq!(e, Some(Code::ClientAuthMultipleMethods));
         let e = presented(
             None,
@@ -304,7 +309,7 @@ mod tests {
         .err()
         .map(|e| e.code);
         assert_eq!(e, Some(Code::ClientAuthMultipleMethods));
-        let e = presented(Some(&basic("a:b")), &form("client_id=other"))
+        let e = presented(Some(parse(&basic("a:b"))), &form("client_id=other"))
             .err()
             .map(|e| e.code);
         assert_eq!(e, Some(Code::ClientAuthMultipleMethods));
@@ -312,7 +317,7 @@ mod tests {
 
     #[test]
     fn recognises_each_method() {
-        let p = presented(Some(&basic("a:b")), &form("client_id=a"));
+        let p = presented(Some(parse(&basic("a:b"))), &form("client_id=a"));
         assert!(matches!(p, Ok(Presented::Basic { ref client_id, .. }) if client_id == "a"));
         let p = presented(None, &form("client_id=a&client_secret=s"));
         assert!(matches!(p, Ok(Presented::Post { .. })));

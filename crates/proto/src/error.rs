@@ -26,6 +26,10 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_uri: Option<String>,
     pub diagnosis: &'static str,
+    /// For `insufficient_scope`: the scope the request needs (RFC 6750 §3.1), as the
+    /// challenge says it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl OAuthError {
@@ -65,6 +69,7 @@ impl OAuthError {
             error_description: self.description.clone(),
             error_uri: docs.map(|d| linked(d, self.code)),
             diagnosis: self.code.as_str(),
+            scope: None,
         }
     }
 }

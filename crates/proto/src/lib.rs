@@ -10,7 +10,7 @@
 )]
 
 pub mod access_token;
-pub mod bearer;
+pub mod authorization;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod clock;

@@ -1,6 +1,7 @@
 //! Authenticating the client at back-channel endpoints against its registration: exactly one
 //! method per request, and the registered method only (docs/server.md; the `client_auth.*` codes in docs/errors.md).
 
+use candor_proto::authorization::Presentation;
 use std::sync::Arc;
 
 use candor_proto::Code;
@@ -28,7 +29,7 @@ pub struct Authenticated {
 /// client assertion may name it, the token endpoint, or the issuer as its audience.
 pub async fn authenticate(
     app: &App,
-    authorization: Option<&str>,
+    authorization: Option<Presentation<'_>>,
     form: &Form,
     endpoint: &str,
 ) -> Result<Authenticated, Refusal> {

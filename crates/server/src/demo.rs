@@ -228,7 +228,17 @@ pub async fn finish(app: &App, query: &Form, started: Option<Started>) -> Finish
         Ok(f) => f,
         Err(e) => return Finished::Refused(e),
     };
-    match crate::grant::exchange(app, None, &form).await {
+    // The same token-endpoint logic a client reaches over HTTP, without the round trip.
+    let (method, headers) = (axum::http::Method::POST, axum::http::HeaderMap::new());
+    let uri = axum::http::Uri::from_static("/token");
+    let request = crate::grant::TokenRequest {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        authorization: None,
+        form: &form,
+    };
+    match crate::grant::exchange(app, &request).await {
         Ok(response) => {
             let id_token = response.id_token.as_deref().and_then(claims);
             let access_token = claims(&response.access_token);

@@ -13,6 +13,7 @@
 //! position now and then — the rule is [`candor_proto::feed::Follower`], which Candor's
 //! gateway follows.
 
+use candor_proto::authorization::Presentation;
 use std::time::Duration;
 
 use candor_proto::client_auth::AuthMethod;
@@ -45,7 +46,11 @@ const CREDENTIALS: &[&str] = &["client_secret", "client_assertion", "client_asse
 /// Answers one feed request. `form` is the request's query string: the feed's parameters
 /// (`after`, `wait`) come there, the caller's credentials only in the Authorization header
 /// (client_secret_basic).
-pub async fn read(app: &App, authorization: Option<&str>, form: &Form) -> Result<Value, Refusal> {
+pub async fn read(
+    app: &App,
+    authorization: Option<Presentation<'_>>,
+    form: &Form,
+) -> Result<Value, Refusal> {
     if let Some(name) = CREDENTIALS.iter().find(|n| form.contains(n)) {
         return Err(OAuthError::new(
             Code::TokenRequestInvalidParameter,

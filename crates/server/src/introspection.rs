@@ -1,5 +1,6 @@
 //! Token introspection (RFC 7662): client-authenticated; any confidential client may ask.
 
+use candor_proto::authorization::Presentation;
 use candor_proto::client_auth::AuthMethod;
 use candor_proto::error::quote;
 use candor_proto::form::Form;
@@ -18,7 +19,7 @@ pub fn endpoint(app: &App) -> String {
 /// Answers an introspection request: `{"active": false}` for anything not active.
 pub async fn introspect(
     app: &App,
-    authorization: Option<&str>,
+    authorization: Option<Presentation<'_>>,
     form: &Form,
 ) -> Result<Value, Refusal> {
     let auth = authenticate(app, authorization, form, &endpoint(app)).await?;

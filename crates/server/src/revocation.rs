@@ -1,6 +1,7 @@
 //! Token revocation (RFC 7009). A revoked JWT goes to the revocation feed by jti, so that
 //! introspection refuses it until it expires and gateways following the feed learn of it.
 
+use candor_proto::authorization::Presentation;
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::{Code, OAuthError};
@@ -17,7 +18,11 @@ pub fn endpoint(app: &App) -> String {
 
 /// Revokes a token of the calling client. Unknown, malformed and expired tokens are answered
 /// with success, as RFC 7009 §2.2 requires: the client's goal, an unusable token, holds.
-pub async fn revoke(app: &App, authorization: Option<&str>, form: &Form) -> Result<(), Refusal> {
+pub async fn revoke(
+    app: &App,
+    authorization: Option<Presentation<'_>>,
+    form: &Form,
+) -> Result<(), Refusal> {
     let auth = authenticate(app, authorization, form, &endpoint(app)).await?;
     let token = form.require("token")?;
     let Lookup::Found(facts, state) = lookup(app, token).await? else {

@@ -3,8 +3,8 @@
 //! fresh enough to say so.
 
 use candor_proto::error::quote;
-use candor_proto::{Code, OAuthError};
-use http::{Request, header};
+use candor_proto::{Code, OAuthError, authorization};
+use http::Request;
 
 use super::{Ctx, Refusal};
 use crate::config::{AuthMode, OnStale};
@@ -25,19 +25,8 @@ pub async fn authenticate<B>(
     if mode == AuthMode::None {
         return Ok(());
     }
-    let values = req
-        .headers()
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .map(|v| v.to_str())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            OAuthError::new(
-                Code::AuthorizationHeaderInvalid,
-                "the Authorization header holds bytes that are not visible ASCII",
-            )
-        })?;
-    let token = match candor_proto::bearer::extract(&values, None, req.uri().query()) {
+    let presented = authorization::from_headers(req.headers())?;
+    let token = match authorization::bearer_token(presented, None, req.uri().query()) {
         Err(e) if e.code == Code::TokenMissing && mode == AuthMode::Optional => return Ok(()),
         Err(e) => return Err(e.into()),
         Ok(token) => token,
@@ -128,6 +117,8 @@ async fn stale(
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use http::header;
 
     use super::*;
     use crate::deny::FeedEntry;

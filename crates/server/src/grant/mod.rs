@@ -9,6 +9,8 @@ pub mod client_credentials;
 pub mod mint;
 pub mod refresh_token;
 
+use axum::http::{HeaderMap, Method, Uri};
+use candor_proto::authorization::Presentation;
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::grant_type::GrantType;
@@ -19,12 +21,24 @@ use crate::client_auth::authenticate;
 use crate::refusal::Refusal;
 use mint::TokenResponse;
 
+/// A token request as the endpoint received it: the form and the client's credentials, which
+/// grants and client authentication read, and the method, URL and headers, which
+/// sender-constrained tokens will (a DPoP proof signs the method and URL; mTLS binds to the
+/// connection's certificate).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub method: &'a Method,
+    /// The request target as received.
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    /// The `Authorization` header, read once.
+    pub authorization: Option<Presentation<'a>>,
+    pub form: &'a Form,
+}
+
 /// Handles a parsed token request.
-pub async fn exchange(
-    app: &App,
-    authorization: Option<&str>,
-    form: &Form,
-) -> Result<TokenResponse, Refusal> {
+pub async fn exchange(app: &App, req: &TokenRequest<'_>) -> Result<TokenResponse, Refusal> {
+    let form = req.form;
     let requested = form.require("grant_type")?;
     let Ok(grant_type) = requested.parse::<GrantType>() else {
         return Err(OAuthError::new(
@@ -37,7 +51,13 @@ pub async fn exchange(
         )
         .into());
     };
-    let auth = authenticate(app, authorization, form, &app.settings().token_endpoint()).await?;
+    let auth = authenticate(
+        app,
+        req.authorization,
+        form,
+        &app.settings().token_endpoint(),
+    )
+    .await?;
     let client = auth.client.as_ref();
     // The client's own limits count only an authenticated client. Keyed by the client_id
     // alone, so the address and headers are not read.

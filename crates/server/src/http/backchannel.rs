@@ -2,17 +2,16 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
+use candor_proto::authorization;
 use candor_proto::error::quote;
 use candor_proto::form::{Form, parse_request};
 use candor_proto::{Code, OAuthError};
 use futures::StreamExt;
 
-use super::respond::{
-    authorization, basic_challenge, error_response, header_str, no_store_json, refuse,
-};
+use super::respond::{basic_challenge, error_response, header_str, no_store_json, refuse};
 use crate::app::App;
 use crate::refusal::Refusal;
 
@@ -60,6 +59,8 @@ async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, O
 pub async fn token(
     State(app): State<App>,
     peer: Option<axum::Extension<candor_serve::Peer>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -78,9 +79,16 @@ pub async fn token(
             )
             .await
             .map_err(Refusal::Limited)?;
-        let authorization = authorization(&headers)?;
+        let authorization = authorization::from_headers(&headers)?;
         let form = read_form(&app, &headers, body).await?;
-        crate::grant::exchange(&app, authorization, &form).await
+        let request = crate::grant::TokenRequest {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            authorization,
+            form: &form,
+        };
+        crate::grant::exchange(&app, &request).await
     }
     .await;
     match result {
@@ -91,7 +99,7 @@ pub async fn token(
 
 pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        let authorization = authorization(&headers)?;
+        let authorization = authorization::from_headers(&headers)?;
         let form = read_form(&app, &headers, body).await?;
         crate::introspection::introspect(&app, authorization, &form).await
     }
@@ -104,7 +112,7 @@ pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) 
 
 pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result: Result<(), Refusal> = async {
-        let authorization = authorization(&headers)?;
+        let authorization = authorization::from_headers(&headers)?;
         let form = read_form(&app, &headers, body).await?;
         crate::revocation::revoke(&app, authorization, &form).await
     }
@@ -148,7 +156,7 @@ pub async fn revocations(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
     let result = async {
-        let authorization = authorization(&headers)?;
+        let authorization = authorization::from_headers(&headers)?;
         let form = Form::parse(query.unwrap_or_default().as_bytes())?;
         crate::feed::read(&app, authorization, &form).await
     }

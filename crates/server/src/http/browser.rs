@@ -7,6 +7,7 @@ use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use candor_proto::authorization;
 use candor_proto::form::Form;
 use candor_proto::forwarded::client_ip;
 use candor_proto::secret::random_token;
@@ -14,7 +15,7 @@ use candor_proto::{Code, OAuthError};
 use candor_serve::Peer;
 
 use super::pages;
-use super::respond::{authorization_values, header_str, no_store_json, refuse};
+use super::respond::{header_str, no_store_json, refuse};
 use crate::app::App;
 use crate::browser::{self, Outcome, Step};
 use crate::error::ServerError;
@@ -316,13 +317,12 @@ pub async fn logout_post(State(app): State<App>, jar: CookieJar, body: Body) -> 
 fn bearer_refusal(app: &App, refusal: Refusal) -> Response {
     let error = refusal.public();
     let mut response = refuse(app, refusal);
-    let challenge = candor_proto::bearer::challenge(
+    if let Some(v) = authorization::bearer_challenge_header(
         app.issuer(),
         &error,
         Some(&error.error_uri(app.issuer())),
         None,
-    );
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
+    ) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     response
@@ -334,8 +334,8 @@ pub async fn userinfo_get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
-        let values = authorization_values(&headers)?;
-        let token = candor_proto::bearer::extract(&values, None, query.as_deref())?;
+        let presented = authorization::from_headers(&headers)?;
+        let token = authorization::bearer_token(presented, None, query.as_deref())?;
         crate::userinfo::userinfo(&app, token).await
     }
     .await;
@@ -358,9 +358,9 @@ pub async fn userinfo_post(
         } else {
             candor_proto::form::parse_request(header_str(&headers, header::CONTENT_TYPE), &raw)?
         };
-        let values = authorization_values(&headers)?;
+        let presented = authorization::from_headers(&headers)?;
         let token =
-            candor_proto::bearer::extract(&values, form.get("access_token"), query.as_deref())?;
+            authorization::bearer_token(presented, form.get("access_token"), query.as_deref())?;
         crate::userinfo::userinfo(&app, token).await
     }
     .await;

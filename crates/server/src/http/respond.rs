@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use candor_proto::{Code, OAuthError};
+use candor_proto::OAuthError;
+use candor_proto::authorization::{self, Scheme};
 use serde::Serialize;
 
 use crate::app::App;
@@ -56,49 +57,15 @@ pub fn error_response(app: &App, error: &OAuthError) -> Response {
 /// otherwise: clients such as openid-client treat a challenge as the error and stop reading
 /// the body's `error` and `error_description`.
 pub fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -> Response {
-    let basic_attempted = header_str(request, header::AUTHORIZATION).is_some_and(|h| {
-        h.trim_start()
-            .get(..6)
-            .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
-            || h.trim().eq_ignore_ascii_case("basic")
-    });
-    if basic_attempted && response.status() == StatusCode::UNAUTHORIZED {
-        let challenge = format!("Basic realm=\"{}\"", app.issuer());
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
+    let basic_attempted = header_str(request, header::AUTHORIZATION)
+        .is_some_and(|h| authorization::parse(h).scheme == Scheme::Basic);
+    if basic_attempted
+        && response.status() == StatusCode::UNAUTHORIZED
+        && let Some(v) = authorization::basic_challenge_header(app.issuer())
+    {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     response
-}
-
-/// Every `Authorization` header value, in order; refused when one is not visible ASCII.
-pub fn authorization_values(headers: &HeaderMap) -> Result<Vec<&str>, OAuthError> {
-    headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .map(|v| {
-            v.to_str().map_err(|_| {
-                OAuthError::new(
-                    Code::AuthorizationHeaderInvalid,
-                    "the Authorization header holds bytes that are not visible ASCII",
-                )
-            })
-        })
-        .collect()
-}
-
-/// The `Authorization` header: `None` when absent; refused when sent more than once (reading
-/// the first of two would let a proxy's and a client's credentials be confused) or not
-/// visible ASCII.
-pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
-    match authorization_values(headers)?.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(one)),
-        _ => Err(OAuthError::new(
-            Code::AuthorizationHeaderInvalid,
-            "the Authorization header was sent more than once; send one",
-        )),
-    }
 }
 
 /// A header as text, if present and visible ASCII.

@@ -40,7 +40,7 @@ impl Analysis<'_> {
         let sent_by = sender(self.capture, e);
         let by_browser = matches!(sent_by, Sender::Browser(_));
         if let Some(b) = basic {
-            match candor_proto::client_auth::parse_basic(b) {
+            match candor_proto::client_auth::parse_basic(candor_proto::authorization::parse(b)) {
                 Ok((id, secret)) => {
                     methods.push("an Authorization: Basic header");
                     name = format!("client_secret_basic (client_id {})", quote(&id));

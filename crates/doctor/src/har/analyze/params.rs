@@ -64,7 +64,8 @@ pub(super) fn json_body(e: &Entry) -> Option<Value> {
 /// The client a token request names (Basic header, else body, else assertion issuer).
 pub(super) fn token_client_id(e: &Entry) -> Option<String> {
     if let Some(h) = e.req_header("authorization")
-        && let Ok((id, _)) = candor_proto::client_auth::parse_basic(h)
+        && let Ok((id, _)) =
+            candor_proto::client_auth::parse_basic(candor_proto::authorization::parse(h))
     {
         return Some(id);
     }
