@@ -3,16 +3,6 @@
 //! [`CallStore`] (SQLite or PostgreSQL), kept for a retention, and counted by the query
 //! layer of [`stats`] (the admin API and `candor calls stats`).
 
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 pub mod access;
 pub mod api;
 pub mod block;

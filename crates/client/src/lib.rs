@@ -14,16 +14,6 @@
 //! - [`jws`]: a JWS checked against a JWK Set; [`jwks`]: a provider's JWK Set, kept fresh.
 //! - [`id_token`]: id_token validation.
 
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 pub mod discovery;
 pub mod error;
 pub mod exchange;

@@ -17,16 +17,6 @@
 //! let fields = headers(orders.policy(), &decision);
 //! # Ok(()) }
 //! ```
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 mod decision;
 mod error;
 mod headers;

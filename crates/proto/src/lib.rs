@@ -4,11 +4,6 @@
 //! and the diagnosis catalogue ([`diagnosis`]) is the one table every failure is named from.
 //! Each module is one concept of the specifications and names its RFC sections.
 
-#![cfg_attr(
-    test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
-)]
-
 pub mod access_token;
 pub mod authorization;
 pub mod client_assertion;

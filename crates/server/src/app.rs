@@ -7,6 +7,7 @@ use candor_store::Store;
 
 use crate::clients::ClientCache;
 use crate::clock::Clock;
+use crate::error::ServerError;
 use crate::keys::Keys;
 use crate::settings::Settings;
 use crate::throttle::Throttles;
@@ -40,21 +41,22 @@ impl App {
         master: Arc<MasterKey>,
         keys: Keys,
         clock: Arc<dyn Clock>,
-    ) -> App {
+    ) -> Result<App, ServerError> {
         let clients = ClientCache::new(settings.client_cache_ttl);
         // A local limiter is made only when none is given; it needs the Tokio runtime the
-        // server runs on (and cannot fail on it).
-        let limiter = settings.limiter.clone().unwrap_or_else(|| {
-            candor_limit::Limiter::local(candor_limit::LocalOptions::default())
-                .unwrap_or_else(|e| unreachable!("a local limiter on a Tokio runtime: {e}"))
-        });
+        // server runs on.
+        let limiter = match settings.limiter.clone() {
+            Some(l) => l,
+            None => candor_limit::Limiter::local(candor_limit::LocalOptions::default())
+                .map_err(|e| ServerError::Limiter(e.to_string()))?,
+        };
         let throttles = Throttles::new(
             settings.login_rate_per_address,
             settings.login_rate_per_client,
             &settings.rate_limits,
             limiter,
         );
-        App {
+        Ok(App {
             inner: Arc::new(Inner {
                 settings,
                 store,
@@ -67,7 +69,7 @@ impl App {
                 calls: std::sync::OnceLock::new(),
                 feed_grew: tokio::sync::Notify::new(),
             }),
-        }
+        })
     }
 
     pub fn settings(&self) -> &Settings {

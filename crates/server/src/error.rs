@@ -29,4 +29,6 @@ pub enum ServerError {
     PasswordHash(String),
     #[error("cannot encode {0}")]
     Encode(String),
+    #[error("rate limiter: {0}")]
+    Limiter(String),
 }

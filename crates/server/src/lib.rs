@@ -61,7 +61,7 @@ pub async fn build(
     // id_token_signing_alg_values_supported agree.
     let algs = SigningAlg::ALL;
     let keys = keys::Keys::open(store.clone(), master.clone(), algs, clock.now()).await?;
-    Ok(App::new(settings, store, master, keys, clock))
+    App::new(settings, store, master, keys, clock)
 }
 
 /// Serves `app` on `listener` with the default connection limits until `shutdown` resolves.

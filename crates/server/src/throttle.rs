@@ -198,7 +198,6 @@ impl Throttles {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
