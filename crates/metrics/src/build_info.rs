@@ -23,7 +23,10 @@ mod tests {
         let text = crate::encode(&crate::registry()).unwrap();
         assert!(text.contains("# TYPE candor_build_info gauge\n"), "{text}");
         assert!(
-            text.contains(&format!("candor_build_info{{version=\"{}\"}} 1\n", super::VERSION)),
+            text.contains(&format!(
+                "candor_build_info{{version=\"{}\"}} 1\n",
+                super::VERSION
+            )),
             "{text}"
         );
     }

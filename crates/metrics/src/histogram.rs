@@ -140,8 +140,14 @@ mod tests {
         registry.register("x_seconds", "X", h);
         let text = crate::encode(&registry).unwrap();
         assert!(text.contains("# TYPE x_seconds histogram\n"), "{text}");
-        assert!(text.contains("x_seconds_bucket{le=\"0.0005\"} 0\n"), "{text}");
-        assert!(text.contains("x_seconds_bucket{le=\"0.0025\"} 1\n"), "{text}");
+        assert!(
+            text.contains("x_seconds_bucket{le=\"0.0005\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("x_seconds_bucket{le=\"0.0025\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("x_seconds_bucket{le=\"10\"} 2\n"), "{text}");
         assert!(text.contains("x_seconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
         assert!(text.contains("x_seconds_sum 0.022\n"), "{text}");
