@@ -13,8 +13,6 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
 
 mod common;
 
@@ -110,26 +108,7 @@ async fn both_admin_listeners_show_the_documented_metrics_and_the_shared_ones_on
     let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
     // The call log, exporting to a collector that is not there: its OTLP counters show too.
     let dir = tempfile::tempdir().unwrap();
-    let store = candor_calls::CallStore::open(&format!(
-        "sqlite://{}",
-        dir.path().join("calls.db").display()
-    ))
-    .await
-    .unwrap();
-    let recorder = candor_calls::Recorder::start(
-        store,
-        candor_calls::Settings {
-            otlp: Some(candor_calls::OtlpSettings {
-                endpoint: "http://127.0.0.1:9".into(),
-                headers: Vec::new(),
-                logs: true,
-                traces: false,
-                timeout: Duration::from_secs(1),
-            }),
-            ..candor_calls::Settings::default()
-        },
-    );
-    let log = Arc::new(candor_calls::CallLog::new(recorder, None, None));
+    let (_store, _recorder, log) = call_log_exporting_spans(dir.path()).await;
     issuer.app.attach_call_log(log.clone());
 
     // The server's admin listener.

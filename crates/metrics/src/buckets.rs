@@ -36,6 +36,11 @@ mod tests {
         for (s, n) in SECONDS.iter().zip(SECONDS_NANOS) {
             assert_eq!((s * 1e9).round() as u64, n);
         }
-        assert!(SECONDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            SECONDS
+                .iter()
+                .zip(SECONDS.iter().skip(1))
+                .all(|(a, b)| a < b)
+        );
     }
 }

@@ -19,8 +19,8 @@ pub fn register(registry: &mut Registry) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_build_is_reported_as_a_gauge_with_its_version() {
-        let text = crate::encode(&crate::registry()).unwrap();
+    fn the_build_is_reported_as_a_gauge_with_its_version() -> Result<(), std::fmt::Error> {
+        let text = crate::encode(&crate::registry())?;
         assert!(text.contains("# TYPE candor_build_info gauge\n"), "{text}");
         assert!(
             text.contains(&format!(
@@ -29,5 +29,6 @@ mod tests {
             )),
             "{text}"
         );
+        Ok(())
     }
 }

@@ -5,15 +5,6 @@
 //! where this listener reports them, the process's ([`process`]) — and [`encode`]s it in the
 //! Prometheus text format (version 0.0.4). Latencies are [`Histogram`]s in seconds with one
 //! bucket set ([`buckets::SECONDS`]), whoever keeps them.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
 
 pub mod buckets;
 pub mod build_info;

@@ -94,10 +94,10 @@ impl Collector for Process {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     #[test]
-    fn the_process_reports_cpu_memory_and_descriptors() {
+    fn the_process_reports_cpu_memory_and_descriptors() -> Result<(), std::fmt::Error> {
         let mut registry = crate::Registry::default();
         super::register(&mut registry);
-        let text = crate::encode(&registry).unwrap();
+        let text = crate::encode(&registry)?;
         for name in [
             "# TYPE process_cpu_seconds_total counter\n",
             "# TYPE process_resident_memory_bytes gauge\n",
@@ -107,5 +107,6 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} in {text}");
         }
+        Ok(())
     }
 }

@@ -37,11 +37,12 @@ pub fn counters<L: EncodeLabelSet>(
     help: &str,
     series: impl IntoIterator<Item = (L, u64)>,
 ) -> Result<(), std::fmt::Error> {
-    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, value) in series {
-        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
-    }
-    Ok(())
+    family(
+        encoder,
+        (name, help, MetricType::Counter),
+        series,
+        ConstCounter::new,
+    )
 }
 
 /// A gauge family: one series per label set.
@@ -51,9 +52,25 @@ pub fn gauges<L: EncodeLabelSet>(
     help: &str,
     series: impl IntoIterator<Item = (L, i64)>,
 ) -> Result<(), std::fmt::Error> {
-    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    family(
+        encoder,
+        (name, help, MetricType::Gauge),
+        series,
+        ConstGauge::new,
+    )
+}
+
+/// A family's descriptor (name, help, type), then one series per label set, each value made
+/// into a metric by `metric`.
+fn family<L: EncodeLabelSet, V, M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    (name, help, kind): (&str, &str, MetricType),
+    series: impl IntoIterator<Item = (L, V)>,
+    metric: impl Fn(V) -> M,
+) -> Result<(), std::fmt::Error> {
+    let mut descriptor = encoder.encode_descriptor(name, help, None, kind)?;
     for (labels, value) in series {
-        ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
+        metric(value).encode(descriptor.encode_family(&labels)?)?;
     }
     Ok(())
 }
@@ -86,10 +103,11 @@ mod tests {
     }
 
     #[test]
-    fn scrape_time_values_are_written_as_the_registry_writes_its_own() {
+    fn scrape_time_values_are_written_as_the_registry_writes_its_own() -> Result<(), std::fmt::Error>
+    {
         let mut registry = crate::Registry::default();
         registry.register_collector(Box::new(Queue));
-        let text = crate::encode(&registry).unwrap();
+        let text = crate::encode(&registry)?;
         assert_eq!(
             text,
             "# HELP q_dropped_total Dropped.\n# TYPE q_dropped_total counter\nq_dropped_total 2\n\
@@ -97,5 +115,6 @@ mod tests {
              # HELP q_calls_total Calls, by route.\n# TYPE q_calls_total counter\n\
              q_calls_total{route=\"a\"} 1\nq_calls_total{route=\"b\"} 4\n"
         );
+        Ok(())
     }
 }

@@ -134,16 +134,6 @@ impl ServerMetrics {
             "Token responses, by grant",
             self.tokens.clone(),
         );
-        registry.register(
-            "candor_server_login_failures",
-            "Sign-ins refused for a wrong username or password",
-            self.login_failures.clone(),
-        );
-        registry.register(
-            "candor_server_login_throttled",
-            "Sign-ins refused by the rate limits or an account lock",
-            self.login_throttled.clone(),
-        );
         registry.register_collector(Box::new(StoreGauges {
             pool: store.pool_stats(),
             feed_length,
@@ -153,11 +143,25 @@ impl ServerMetrics {
             "Latency of the probe query (SELECT 1) the server runs every 5 s",
             self.db_probe.clone(),
         );
-        registry.register(
-            "candor_server_db_probe_failures",
-            "Probe queries that failed",
-            self.db_probe_failures.clone(),
-        );
+        for (name, help, counter) in [
+            (
+                "candor_server_login_failures",
+                "Sign-ins refused for a wrong username or password",
+                &self.login_failures,
+            ),
+            (
+                "candor_server_login_throttled",
+                "Sign-ins refused by the rate limits or an account lock",
+                &self.login_throttled,
+            ),
+            (
+                "candor_server_db_probe_failures",
+                "Probe queries that failed",
+                &self.db_probe_failures,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
     }
 }
 
