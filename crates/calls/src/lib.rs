@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod block;
 pub mod histogram;
+pub mod metrics;
 pub mod otlp;
 pub mod params;
 pub mod record;

@@ -154,6 +154,11 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             let gateway =
                 candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter.clone()))
                     .await?;
+            // The call log, the limiter and the process are one for both: the server's admin
+            // listener reports them when there is one (docs/server.md, "Metrics").
+            if resolved.file.server.admin_listen.is_some() {
+                gateway.leave_shared_metrics_to_the_server();
+            }
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone(), docs);
             }

@@ -25,6 +25,9 @@ pub struct Gateway {
     calls: Option<Arc<candor_calls::CallLog>>,
     /// The rate limiter, kept across reloads (a reload keeps what callers have spent).
     limiter: candor_limit::Limiter,
+    /// Whether the admin listener reports what the process shares (the call log, the
+    /// limiter, the process metrics); off when a server beside the gateway reports them.
+    reports_shared_metrics: std::sync::atomic::AtomicBool,
     /// What cannot change without a restart.
     listen: std::net::SocketAddr,
     threads: usize,
@@ -66,9 +69,18 @@ impl Gateway {
             metrics,
             calls,
             limiter,
+            reports_shared_metrics: std::sync::atomic::AtomicBool::new(true),
             listen: config.listen,
             threads: config.threads,
         }))
+    }
+
+    /// Leaves the call log's, the limiter's and the process's metrics to another admin
+    /// listener of this process (`candor serve`'s server's), so that a scrape of both
+    /// listeners counts each call and each decision once.
+    pub fn leave_shared_metrics_to_the_server(&self) {
+        self.reports_shared_metrics
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The state new requests use.
@@ -147,7 +159,10 @@ impl Gateway {
             let gw = self.clone();
             let service = tower::service_fn(move |req| {
                 let s = gw.state();
-                async move { Ok::<_, Infallible>(admin(s, req).await) }
+                let shared = gw
+                    .reports_shared_metrics
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                async move { Ok::<_, Infallible>(admin(s, req, shared).await) }
             });
             tokio::spawn(candor_serve::serve(
                 admin_listener,

@@ -28,6 +28,7 @@ pub mod rate_limit;
 pub mod refuse;
 pub mod route;
 mod state;
+pub mod state_metrics;
 pub mod tunnel;
 pub mod upstream;
 pub mod upstream_auth;

@@ -1,18 +1,23 @@
-//! The gateway's Prometheus metrics, served as text on the admin listener.
+//! The gateway's request counters, kept by the request path and written at scrape time
+//! (docs/gateway.md, "Metrics"). A request adds to its own thread's counters: no lock, no
+//! allocation, no label lookup (a route finds its [`RouteMetrics`] once, when the state is
+//! built); a scrape sums the threads' counters and writes them through the one encoder
+//! ([`candor_metrics`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::per_thread::PerThread;
+use candor_metrics::Histogram;
+use candor_metrics::Snapshot;
+use candor_metrics::scraped::{counter, counters};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
 
-/// Latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
-];
+use crate::per_thread::PerThread;
 
 /// Statuses counted without a lock (every HTTP status); others would go to `refused`.
 const STATUSES: usize = 600;
@@ -31,17 +36,14 @@ pub struct RouteMetrics {
 struct Counts {
     /// Forwarded requests (no diagnosis) by status.
     forwarded: Box<[AtomicU64]>,
-    /// Requests per latency bucket (not cumulative; the last slot is past the last bucket).
-    buckets: [AtomicU64; BUCKETS.len() + 1],
-    sum_nanos: AtomicU64,
+    latency: Histogram,
 }
 
 impl Counts {
     fn new() -> Counts {
         Counts {
             forwarded: (0..STATUSES).map(|_| AtomicU64::new(0)).collect(),
-            buckets: Default::default(),
-            sum_nanos: AtomicU64::new(0),
+            latency: Histogram::default(),
         }
     }
 }
@@ -66,36 +68,16 @@ impl RouteMetrics {
                 }
             }
         }
-        let secs = elapsed.as_secs_f64();
-        let slot = BUCKETS
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(BUCKETS.len());
-        if let Some(b) = counts.buckets.get(slot) {
-            b.fetch_add(1, Ordering::Relaxed);
-        }
-        counts.sum_nanos.fetch_add(
-            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        counts.latency.observe(elapsed);
     }
 
-    /// Requests per latency bucket (not cumulative), over every thread.
-    fn buckets(&self) -> [u64; BUCKETS.len() + 1] {
-        let mut out = [0; BUCKETS.len() + 1];
+    /// The latencies, over every thread.
+    fn latency(&self) -> Snapshot {
+        let mut total = Snapshot::default();
         for c in self.counts.iter() {
-            for (o, b) in out.iter_mut().zip(c.buckets.iter()) {
-                *o += b.load(Ordering::Relaxed);
-            }
+            total.add(&c.latency.snapshot());
         }
-        out
-    }
-
-    fn sum_nanos(&self) -> u64 {
-        self.counts
-            .iter()
-            .map(|c| c.sum_nanos.load(Ordering::Relaxed))
-            .sum()
+        total
     }
 
     /// (status, diagnosis) → requests.
@@ -168,86 +150,71 @@ impl Metrics {
         self.stale_accepted.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text; `extra` appends gauges the caller knows (issuers, upstreams).
-    pub fn render(&self, extra: &str) -> String {
-        let routes: Vec<(Arc<str>, Arc<RouteMetrics>)> = self
-            .routes
+    fn routes(&self) -> Vec<(Arc<str>, Arc<RouteMetrics>)> {
+        self.routes
             .lock()
             .map(|r| r.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP candor_gateway_requests_total Requests handled, by route, status and diagnosis (\"\" when forwarded)."
-        );
-        let _ = writeln!(out, "# TYPE candor_gateway_requests_total counter");
+            .unwrap_or_default()
+    }
+}
+
+/// The labels of one series of `candor_gateway_requests_total`.
+type RequestLabels<'a> = (
+    [(&'static str, &'a str); 1],
+    ([(&'static str, u16); 1], [(&'static str, &'a str); 1]),
+);
+
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let routes = self.routes();
+        counters(
+            &mut encoder,
+            "candor_gateway_requests",
+            "Requests handled, by route, status and diagnosis (\"\" when forwarded).",
+            routes.iter().flat_map(|(route, m)| {
+                m.requests().into_iter().map(
+                    move |((status, diagnosis), n)| -> (RequestLabels<'_>, u64) {
+                        (
+                            (
+                                [("route", &**route)],
+                                ([("status", status)], [("diagnosis", diagnosis)]),
+                            ),
+                            n,
+                        )
+                    },
+                )
+            }),
+        )?;
+        let mut latency = encoder.encode_descriptor(
+            "candor_gateway_request_duration_seconds",
+            "Time from request head to response head, by route.",
+            None,
+            MetricType::Histogram,
+        )?;
         for (route, m) in &routes {
-            for ((status, diagnosis), n) in m.requests() {
-                let _ = writeln!(
-                    out,
-                    "candor_gateway_requests_total{{route=\"{route}\",status=\"{status}\",diagnosis=\"{diagnosis}\"}} {n}"
-                );
+            let snapshot = m.latency();
+            if snapshot.count() > 0 {
+                snapshot.encode(latency.encode_family(&[("route", &**route)])?)?;
             }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP candor_gateway_request_duration_seconds Time from request head to response head, by route."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE candor_gateway_request_duration_seconds histogram"
-        );
-        for (route, m) in &routes {
-            let buckets = m.buckets();
-            let count: u64 = buckets.iter().sum();
-            if count == 0 {
-                continue;
-            }
-            let mut cumulative = 0;
-            for (b, c) in BUCKETS.iter().zip(buckets.iter()) {
-                cumulative += c;
-                let _ = writeln!(
-                    out,
-                    "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "candor_gateway_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}"
-            );
-            let _ = writeln!(
-                out,
-                "candor_gateway_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                m.sum_nanos() as f64 / 1e9
-            );
-            let _ = writeln!(
-                out,
-                "candor_gateway_request_duration_seconds_count{{route=\"{route}\"}} {count}"
-            );
         }
         let total = |p: &PerThread<AtomicU64>| p.iter().map(|a| a.load(Ordering::Relaxed)).sum();
-        for (name, help, v) in [
-            (
-                "candor_gateway_verified_cache_hits_total",
-                "Tokens found in the verified-token cache (no signature check).",
-                total(&self.cache_hits),
-            ),
-            (
-                "candor_gateway_verified_cache_misses_total",
-                "Tokens whose signature was checked.",
-                total(&self.cache_misses),
-            ),
-            (
-                "candor_gateway_feed_stale_accepted_total",
-                "Tokens let through while the revocation feed was behind (on_stale = \"accept\").",
-                self.stale_accepted.load(Ordering::Relaxed),
-            ),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {v}");
-        }
-        out.push_str(extra);
-        out
+        counter(
+            &mut encoder,
+            "candor_gateway_verified_cache_hits",
+            "Tokens found in the verified-token cache (no signature check).",
+            total(&self.cache_hits),
+        )?;
+        counter(
+            &mut encoder,
+            "candor_gateway_verified_cache_misses",
+            "Tokens whose signature was checked.",
+            total(&self.cache_misses),
+        )?;
+        counter(
+            &mut encoder,
+            "candor_gateway_feed_stale_accepted",
+            "Tokens let through while the revocation feed was behind (on_stale = \"accept\").",
+            self.stale_accepted.load(Ordering::Relaxed),
+        )
     }
 }

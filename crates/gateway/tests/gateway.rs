@@ -1233,27 +1233,7 @@ async fn limits_by_client_count_each_verified_client_on_its_own(issuer: Issuer) 
 async fn a_callers_trace_is_joined_and_passed_on_to_the_upstream() {
     let (up, _task) = echo_upstream(None).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = candor_calls::CallStore::open(&format!(
-        "sqlite://{}",
-        dir.path().join("calls.db").display()
-    ))
-    .await
-    .unwrap();
-    let recorder = candor_calls::Recorder::start(
-        store.clone(),
-        candor_calls::Settings {
-            otlp: Some(candor_calls::OtlpSettings {
-                // Nothing listens there: the export fails, counted, and changes nothing else.
-                endpoint: "http://127.0.0.1:9".into(),
-                headers: Vec::new(),
-                logs: false,
-                traces: true,
-                timeout: Duration::from_secs(1),
-            }),
-            ..candor_calls::Settings::default()
-        },
-    );
-    let log = Arc::new(candor_calls::CallLog::new(recorder.clone(), None, None));
+    let (store, recorder, log) = call_log_exporting_spans(dir.path()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let text = format!(

@@ -175,6 +175,36 @@ pub async fn echo_upstream(
     (addr, task)
 }
 
+/// A call log in `dir`, exporting spans to an OTLP collector that is not there: the export
+/// fails, is counted, and changes nothing else.
+pub async fn call_log_exporting_spans(
+    dir: &std::path::Path,
+) -> (
+    candor_calls::CallStore,
+    Arc<candor_calls::Recorder>,
+    Arc<candor_calls::CallLog>,
+) {
+    let store =
+        candor_calls::CallStore::open(&format!("sqlite://{}", dir.join("calls.db").display()))
+            .await
+            .unwrap();
+    let recorder = candor_calls::Recorder::start(
+        store.clone(),
+        candor_calls::Settings {
+            otlp: Some(candor_calls::OtlpSettings {
+                endpoint: "http://127.0.0.1:9".into(),
+                headers: Vec::new(),
+                logs: false,
+                traces: true,
+                timeout: Duration::from_secs(1),
+            }),
+            ..candor_calls::Settings::default()
+        },
+    );
+    let log = Arc::new(candor_calls::CallLog::new(recorder.clone(), None, None));
+    (store, recorder, log)
+}
+
 pub struct Gateway {
     pub base: String,
     pub admin: String,

@@ -7,18 +7,35 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 
-/// `GET /metrics`: Prometheus text.
+/// `GET /metrics`: Prometheus text. This listener also reports what the process shares with
+/// a gateway run beside the server (the call log, the rate limiter, the process): the
+/// gateway's admin listener then leaves them out (docs/server.md, "Metrics").
 pub async fn metrics(State(app): State<App>) -> Response {
     let feed = app.store().feed_length().await.ok();
-    let mut extra = app.call_log().map(|l| l.metrics()).unwrap_or_default();
-    extra.push_str(&candor_limit::metrics(app.throttles().limiter()));
-    let body = app.metrics().render(app.store(), feed, &extra);
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    r
+    let mut registry = candor_metrics::registry();
+    app.metrics().register(&mut registry, app.store(), feed);
+    if let Some(log) = app.call_log() {
+        registry.register_collector(Box::new(log.metrics()));
+    }
+    registry.register_collector(Box::new(candor_limit::LimiterMetrics::new(
+        app.throttles().limiter().clone(),
+    )));
+    candor_metrics::process::register(&mut registry);
+    match candor_metrics::encode(&registry) {
+        Ok(body) => {
+            let mut r = (StatusCode::OK, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(candor_metrics::CONTENT_TYPE),
+            );
+            r
+        }
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the metrics cannot be written\n",
+        )
+            .into_response(),
+    }
 }
 
 /// `GET /admin/calls` and `GET /admin/calls/stats` (docs/calls.md).
