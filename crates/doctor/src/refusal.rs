@@ -103,16 +103,44 @@ pub fn explain(resp: &HttpResponse, kind: &ErrorKind, method: Option<&str>) -> F
             return f;
         }
     }
-    // 3. The status itself.
+    // 3. What answered in front of the provider, when it refused or failed on its own.
+    if let Some(f) = page_product(text).and_then(|p| by_product(resp.status, p, &opening)) {
+        return f;
+    }
+    // 4. The status itself.
     if let Some(f) = by_status(resp, method, &opening) {
         return f;
     }
-    // 4. What the body is, named generically, with the product and page cause when known.
+    // 5. What the body is, named generically, with the product and page cause when known.
     let mut f = finding_from_kind(kind, Severity::Error);
     if !by.is_empty() {
         f.message.push_str(&by);
     }
     f
+}
+
+/// What a refusal whose body the capture lacks still tells: its `WWW-Authenticate` challenge,
+/// the product its headers name, and its status (404, 405, 415, 429, 5xx, a redirect, a 401).
+/// `None` when neither says more than "refused" (a bare 400): the caller reports the missing
+/// body then.
+pub fn explain_without_body(resp: &HttpResponse, method: Option<&str>) -> Option<Finding> {
+    let what = "The token endpoint refused the request";
+    if let Some(err) = www_authenticate_error(resp) {
+        let mut f = explain::oauth_error_finding(&err, what);
+        f.message.push_str(&format!(
+            " (From the WWW-Authenticate header: {}; the capture does not include the body.)",
+            resp.header("www-authenticate").unwrap_or("")
+        ));
+        return Some(f);
+    }
+    let by = product(resp, "")
+        .map(|p| format!(" The answer comes from {p}, in front of the provider."))
+        .unwrap_or_default();
+    let opening = format!(
+        "{what}: HTTP {}; the capture does not include the body of its answer.{by}",
+        resp.status
+    );
+    by_status(resp, method, &opening)
 }
 
 /// The words of a phrase as the row has them.
@@ -133,6 +161,28 @@ fn list(codes: &[Code]) -> String {
         .map(|c| format!("{c} ({})", c.entry().title.trim_end_matches('.')))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A refusal or failure of the product in front of the provider (its own page, or its
+/// headers): a 403 (or a challenge) is its firewall's block, a 5xx its upstream failing. The
+/// provider itself never saw a blocked request, so its words are not there to read.
+fn by_product(status: u16, product: &str, opening: &str) -> Option<Finding> {
+    let (code, sentence) = match status {
+        401 | 403 | 406 | 429 | 451 => (
+            Code::ProxyBlocked,
+            "A firewall, bot rule or access list in front of the provider refused the request before it reached the token endpoint.",
+        ),
+        502..=504 => (
+            Code::ProviderUnavailable,
+            "The product in front of the provider could not get an answer from it (down, overloaded or timed out).",
+        ),
+        _ => return None,
+    };
+    Some(
+        Finding::new(code, Severity::Error, format!("{opening} {sentence}"))
+            .expected("a successful response")
+            .received(format!("HTTP {status}, a page of {product}")),
+    )
 }
 
 /// What the status says when the body does not: a wrong URL, a refused method, a refused
@@ -160,7 +210,7 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
     Some(match status {
         404 => match post {
             Some(true) => one(
-                Code::ServerNotFound,
+                Code::TokenEndpointNotFound,
                 "HTTP 404 to a POST: this URL is not the token endpoint (a typo in the path, a missing tenant or realm segment, a trailing slash, another host). Take token_endpoint from the discovery document.".into(),
             ),
             Some(false) => one(
@@ -168,13 +218,13 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
                 "HTTP 404 to a request that is not a POST: many frameworks route the token endpoint for POST only and answer anything else with 404.".into(),
             ),
             None => several(
-                &[Code::ServerNotFound, Code::TokenRequestNotPost],
+                &[Code::TokenEndpointNotFound, Code::TokenRequestNotPost],
                 "HTTP 404 at a token URL: the URL is not the token endpoint, or the request was not a POST (many frameworks route the token endpoint for POST only). The request's method and URL against discovery's token_endpoint tell which.".into(),
             ),
         },
         405 => match post {
             Some(true) => one(
-                Code::ServerNotFound,
+                Code::TokenEndpointNotFound,
                 "HTTP 405 to a POST: what answered does not take POST at this URL, so it is not the token endpoint (a static page, a web server in front, a wrong path).".into(),
             ),
             _ => one(
@@ -182,6 +232,10 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
                 "HTTP 405 Method Not Allowed: the token endpoint takes only POST with a form body (RFC 6749 section 3.2); if the request was a POST, this URL is not the token endpoint.".into(),
             ),
         },
+        502..=504 => one(
+            Code::ProviderUnavailable,
+            format!("HTTP {status}: the provider (or a gateway before it) is down, overloaded or timed out; the request was not judged. Retry with backoff."),
+        ),
         415 => one(
             Code::TokenRequestUnsupportedContentType,
             "HTTP 415 Unsupported Media Type: the token endpoint takes only application/x-www-form-urlencoded bodies (RFC 6749 section 3.2).".into(),
@@ -204,7 +258,7 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
             )
             .expected("a JSON token response")
             .received(format!("HTTP {status}, Location: {to}"));
-            f.candidates = vec![Code::ServerNotFound, Code::TransportInsecureHttp];
+            f.candidates = vec![Code::TokenEndpointNotFound, Code::TransportInsecureHttp];
             f
         }
         401 => {
@@ -221,6 +275,19 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
         }
         _ => return None,
     })
+}
+
+/// The product whose own page the body is. Headers alone do not say it: a provider's own
+/// refusal passes through Cloudflare or nginx with their headers on it.
+fn page_product(text: &str) -> Option<&'static str> {
+    let bare = HttpResponse {
+        version: String::new(),
+        status: 0,
+        reason: String::new(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    product(&bare, text)
 }
 
 /// The product that answered in front of the provider, when its page or headers say so.
@@ -369,10 +436,10 @@ mod tests {
             location: None,
         };
         let f = explain(&resp(404, &[], ""), &kind, Some("POST"));
-        assert_eq!(f.code, Code::ServerNotFound);
+        assert_eq!(f.code, Code::TokenEndpointNotFound);
         let f = explain(&resp(404, &[], ""), &kind, None);
         assert_eq!(f.code, Code::ResponseErrorWithoutBody);
-        assert_eq!(f.candidates[0], Code::ServerNotFound);
+        assert_eq!(f.candidates[0], Code::TokenEndpointNotFound);
         let page = "<html><head><title>405 Not Allowed</title></head><body><center>nginx/1.4.1</center></body></html>";
         assert_eq!(product(&resp(405, &[], page), page), Some("nginx"));
         let f = explain(

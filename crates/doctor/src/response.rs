@@ -343,7 +343,7 @@ mod tests {
         );
         assert_eq!(
             codes("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n\r\nupstream down"),
-            vec![Code::ResponseErrorWithoutBody]
+            vec![Code::ProviderUnavailable]
         );
         assert_eq!(
             codes(

@@ -14,6 +14,8 @@
 
 use candor_proto::Code;
 
+mod states;
+
 /// What a row matches. Text comparisons ignore ASCII case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Matcher {
@@ -713,7 +715,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::ClientAuthMissing,
         "https://github.com/xdevplatform/oauth2.0-bot/pull/2",
     )
-    .note("X requires a confidential client to authenticate with a Basic header; a public client sending this is registered as the other type"),
+    .note("X requires a confidential client to authenticate with a Basic header; a public client that gets this is registered as the other type (its Type of App)")
+    .candidates(&[Code::ClientAuthMissing, Code::ClientPlatformMismatch]),
     row(
         "Twitter / X (oauthlib)",
         any_desc("Missing required parameter [code_verifier]"),
@@ -871,6 +874,30 @@ pub static PHRASES: &[Phrase] = &[
     row(ENTRA, Matcher::Aadsts(50196), Code::RateLimitExceeded, ENTRA_CODES),
 ];
 
+/// Every row: the request-level table above, then the rows for states outside the request
+/// (the user, the tenant, a policy, the device flow; [`states`]).
+pub fn rows() -> impl Iterator<Item = &'static Phrase> {
+    PHRASES.iter().chain(states::ROWS.iter())
+}
+
+/// Words that correct a row's code when they follow it: a provider's error value or number
+/// is broader than one cause, and the sentence after it says which. Each entry: the row's
+/// code, the words, the code they mean.
+const REFINEMENTS: &[(Code, &str, Code)] = &[
+    // Slack's bad_redirect_uri, with its warning that the URL must use https.
+    (
+        Code::RedirectUriMismatch,
+        "must use https",
+        Code::RedirectUriScheme,
+    ),
+    // AADSTS90023 (an invalid request) with the cross-origin sentence of AADSTS9002326.
+    (
+        Code::TokenRequestMalformedBody,
+        "Cross-origin token redemption",
+        Code::ClientPlatformMismatch,
+    ),
+];
+
 /// A phrase found in a provider's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
@@ -879,6 +906,9 @@ pub struct Match {
     pub code: Code,
     /// What the provider names as offending: (what, value).
     pub offending: Option<(&'static str, String)>,
+    /// The words after the row's match named one cause (see `REFINEMENTS`): the row's
+    /// candidates no longer apply.
+    pub refined: bool,
 }
 
 /// A missing grant_type: every client library sends one, so the provider most often could not
@@ -892,6 +922,9 @@ const GRANT_TYPE_MISSING: &[Code] = &[
 impl Match {
     /// The causes the words leave, most likely first; empty when they name one.
     pub fn candidates(&self) -> &'static [Code] {
+        if self.refined {
+            return &[];
+        }
         if !self.phrase.candidates.is_empty() {
             return self.phrase.candidates;
         }
@@ -928,9 +961,28 @@ impl Match {
     }
 }
 
+/// Whether `hay` holds `needle`, ignoring ASCII case and how many spaces or line breaks
+/// separate words (pasted bodies double spaces and wrap lines).
 fn contains_ci(hay: &str, needle: &str) -> bool {
-    hay.to_ascii_lowercase()
-        .contains(&needle.to_ascii_lowercase())
+    squeeze(hay).contains(&squeeze(needle))
+}
+
+/// Lower case, every run of whitespace one space.
+fn squeeze(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// The numbers of the `AADSTS<n>` codes in a text.
@@ -979,7 +1031,7 @@ fn specificity(m: &Matcher) -> usize {
 /// The most specific row for which `hit` holds (the first on a tie).
 fn best(hit: impl Fn(&Matcher) -> bool) -> Option<&'static Phrase> {
     let mut found: Option<&'static Phrase> = None;
-    for p in PHRASES.iter().filter(|p| hit(&p.matcher)) {
+    for p in rows().filter(|p| hit(&p.matcher)) {
         if found.is_none_or(|f| specificity(&p.matcher) > specificity(&f.matcher)) {
             found = Some(p);
         }
@@ -1062,9 +1114,17 @@ fn matched(p: &'static Phrase, text: &str, grant: Option<&str>) -> Match {
     {
         code = corrected_by_words(code, text, refresh);
     }
+    let refinement = REFINEMENTS
+        .iter()
+        .find(|(from, words, _)| *from == code && contains_ci(text, words));
+    let refined = refinement.is_some();
+    if let Some((_, _, to)) = refinement {
+        code = *to;
+    }
     Match {
         phrase: p,
         code,
+        refined,
         offending: p
             .offending
             .as_ref()
@@ -1990,7 +2050,7 @@ mod tests {
         let mut bodies = dev_bodies();
         bodies.extend(DOCUMENTED.iter().map(|s| s.to_string()));
         let mut missing = Vec::new();
-        for (i, p) in PHRASES.iter().enumerate() {
+        for (i, p) in rows().enumerate() {
             assert!(
                 p.source.starts_with("https://") || p.source.contains(':'),
                 "row {i} has no source"
