@@ -143,6 +143,34 @@ pub fn explain_without_body(resp: &HttpResponse, method: Option<&str>) -> Option
     by_status(resp, method, &opening)
 }
 
+/// An error object whose words name no cause and leave no candidates (a framework's
+/// `{"error":"Method Not Allowed"}`, a bare `invalid_request`), corrected by a status that
+/// names one by itself: 404 or 405 (the URL or the method), 415 (the content type), 429
+/// (throttling), 502-504 (the provider down). Other findings are returned as they are.
+pub fn with_status_evidence(f: Finding, resp: &HttpResponse, method: Option<&str>) -> Finding {
+    if f.code != Code::ResponseOAuthError || !f.candidates.is_empty() {
+        return f;
+    }
+    if !matches!(resp.status, 404 | 405 | 415 | 429 | 502..=504) {
+        return f;
+    }
+    let Some(by) = by_status(resp, method, "") else {
+        return f;
+    };
+    // A status that leaves candidates (a 404 without the method) keeps the generic code.
+    if !by.candidates.is_empty() {
+        return f;
+    }
+    let mut f = f;
+    f.message.push_str(&format!(
+        " The words name no cause, the status does:{}",
+        by.message
+    ));
+    f.code = by.code;
+    f.fix = by.code.entry().fix.to_string();
+    f
+}
+
 /// The words of a phrase as the row has them.
 fn said(m: &phrases::Match) -> String {
     match m.phrase.matcher {
@@ -426,6 +454,51 @@ mod tests {
             assert!(embedded_error(400, t).is_some(), "{t}");
         }
         assert!(embedded_error(400, "{\"a\":1} plain text").is_none());
+    }
+
+    #[test]
+    fn a_status_names_what_empty_words_do_not() {
+        let err = OAuthErrorResponse {
+            status: 405,
+            error: "Method Not Allowed".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let f = explain::oauth_error_finding(&err, "x");
+        let f = with_status_evidence(f, &resp(405, &[], "{}"), None);
+        assert_eq!(f.code, Code::TokenRequestNotPost);
+        // Candidates stay candidates: a status does not pick one of them.
+        let err = OAuthErrorResponse {
+            status: 404,
+            error: "invalid_client".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let f = explain::oauth_error_finding(&err, "x");
+        let f = with_status_evidence(f, &resp(404, &[], "{}"), Some("POST"));
+        assert_eq!(f.code, Code::ResponseOAuthError);
+        // A WAF's page at 403 and a gateway's 503.
+        let page = "<html><title>Attention Required! | Cloudflare</title></html>";
+        let kind = ErrorKind::ErrorWithoutBody {
+            status: 403,
+            content_type: None,
+            location: None,
+        };
+        assert_eq!(
+            explain(&resp(403, &[], page), &kind, None).code,
+            Code::ProxyBlocked
+        );
+        assert_eq!(
+            explain(&resp(503, &[], ""), &kind, None).code,
+            Code::ProviderUnavailable
+        );
+        // Cloudflare's headers on the provider's own empty 401 do not make it a block.
+        assert_ne!(
+            explain(&resp(401, &[("CF-Ray", "1")], ""), &kind, None).code,
+            Code::ProxyBlocked
+        );
     }
 
     #[test]

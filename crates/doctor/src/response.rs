@@ -232,10 +232,9 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             }
         }
         Err(ErrorKind::OAuth(err)) => {
-            g.findings.push(
-                explain::oauth_error_finding(&err, "The token endpoint refused the request")
-                    .source(src),
-            );
+            let f = explain::oauth_error_finding(&err, "The token endpoint refused the request");
+            g.findings
+                .push(crate::refusal::with_status_evidence(f, &resp, None).source(src));
         }
         Err(kind) => {
             let f = crate::refusal::explain(&resp, &kind, None).source(src);

@@ -555,6 +555,11 @@ impl Analysis<'_> {
                 if !f.candidates.is_empty() {
                     f = self.client_auth_evidence(f, sent.auth);
                 }
+                let f = refusal::with_status_evidence(
+                    f,
+                    &http_response(e, Vec::new()),
+                    Some(&e.method),
+                );
                 g.findings.push(f);
             }
             // Not an error object: the same evidence as `candor doctor response` (the words
