@@ -298,6 +298,9 @@ struct Tally {
     wrong: usize,
     generic: usize,
     nothing: usize,
+    /// Of the failures, `ambiguous` texts answered with no specific code: the right answer
+    /// there (the candidates), though not a named cause.
+    ambiguous_generic: usize,
     /// `unknown` causes: not scored, but a specific code there is counted.
     unknown: usize,
     unknown_specific: usize,
@@ -311,6 +314,7 @@ impl Tally {
         self.wrong += o.wrong;
         self.generic += o.generic;
         self.nothing += o.nothing;
+        self.ambiguous_generic += o.ambiguous_generic;
         self.unknown += o.unknown;
         self.unknown_specific += o.unknown_specific;
     }
@@ -328,7 +332,7 @@ fn pct(a: usize, b: usize) -> String {
 fn measure(part: &str, details: bool) -> Tally {
     let mut total = Tally::default();
     println!(
-        "| provider | failures | cause has a code | named | named (of reachable) | confident wrong | generic only | nothing | unknown cause (specific code named) |"
+        "| provider | failures | cause has a code | named | named (of reachable) | confident wrong | generic only (of which ambiguous texts) | nothing | unknown cause (specific code named) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (provider, cases) in load(part) {
@@ -361,7 +365,12 @@ fn measure(part: &str, details: bool) -> Tally {
             match outcome {
                 Outcome::Named => t.named += 1,
                 Outcome::Wrong => t.wrong += 1,
-                Outcome::Generic => t.generic += 1,
+                Outcome::Generic => {
+                    t.generic += 1;
+                    if c.cause == "ambiguous" {
+                        t.ambiguous_generic += 1;
+                    }
+                }
                 Outcome::Nothing => t.nothing += 1,
             }
             if details && outcome != Outcome::Named {
@@ -377,7 +386,7 @@ fn measure(part: &str, details: bool) -> Tally {
             }
         }
         println!(
-            "| {provider} | {} | {} | {} ({}) | {} | {} | {} | {} | {} ({}) |",
+            "| {provider} | {} | {} | {} ({}) | {} | {} | {} ({}) | {} | {} ({}) |",
             t.cases,
             t.reachable,
             t.named,
@@ -385,6 +394,7 @@ fn measure(part: &str, details: bool) -> Tally {
             pct(t.named, t.reachable),
             t.wrong,
             t.generic,
+            t.ambiguous_generic,
             t.nothing,
             t.unknown,
             t.unknown_specific
@@ -392,7 +402,7 @@ fn measure(part: &str, details: bool) -> Tally {
         total.add(&t);
     }
     println!(
-        "| **all** | {} | {} | {} ({}) | {} | {} | {} | {} | {} ({}) |",
+        "| **all** | {} | {} | {} ({}) | {} | {} | {} ({}) | {} | {} ({}) |",
         total.cases,
         total.reachable,
         total.named,
@@ -400,6 +410,7 @@ fn measure(part: &str, details: bool) -> Tally {
         pct(total.named, total.reachable),
         total.wrong,
         total.generic,
+        total.ambiguous_generic,
         total.nothing,
         total.unknown,
         total.unknown_specific
@@ -430,7 +441,7 @@ fn providers_dev() {
     // As written (docs/doctor.md, "Provider error bodies"): no new confident wrong answer on
     // the part the rows come from, and no row lost.
     assert!(t.wrong <= 2, "{} confidently wrong on dev", t.wrong);
-    assert!(t.named >= 274, "{} named on dev", t.named);
+    assert!(t.named >= 281, "{} named on dev", t.named);
 }
 
 /// The held-back part, measured on purpose only (see the module documentation).

@@ -612,6 +612,25 @@ pub static PHRASES: &[Phrase] = &[
         Code::RedirectUriMismatch,
         "https://github.com/okta/okta-aspnet/issues/130",
     ),
+    row(
+        OKTA,
+        any_desc("Cannot supply multiple client credentials"),
+        Code::ClientAuthMultipleMethods,
+        "https://github.com/boylesoftware/tomcat-oidcauth/issues/6",
+    ),
+    row(
+        OKTA,
+        any_desc("Client authentication failed. Either the client or the client credentials are invalid"),
+        Code::ClientAuthSecretMismatch,
+        "https://github.com/okta/okta-auth-js/issues/455",
+    )
+    .note("Okta says this for a wrong secret, an unknown client, and a browser app using a Web application's client_id (a SPA registration is needed)")
+    .candidates(&[
+        Code::ClientAuthSecretMismatch,
+        Code::ClientUnknown,
+        Code::ClientPlatformMismatch,
+        Code::ClientAuthMethodMismatch,
+    ]),
     // Keycloak: AuthorizationCodeGrantType and TokenManager.
     row(KEYCLOAK, any_desc("Missing parameter: code"), Code::TokenRequestMissingParameter, KEYCLOAK_CODE_GRANT)
         .value("parameter", "Missing parameter: ", ""),
