@@ -126,6 +126,14 @@ pub(super) static ROWS: &[Phrase] = &[
         .candidates(&[Code::ConsentDenied, Code::PolicyBlocked]),
     // --- Keycloak.
     row(KEYCLOAK, desc("invalid_grant", "User disabled"), Code::UserDisabled, KEYCLOAK_CODE_GRANT),
+    // The password grant's answers for the user.
+    row(KEYCLOAK, any_desc("Account disabled"), Code::UserDisabled, "https://github.com/Nerzal/gocloak/issues/427"),
+    row(
+        KEYCLOAK,
+        any_desc("Invalid user credentials"),
+        Code::UserCredentialsInvalid,
+        "https://github.com/wpic/sample-keycloak-getting-token/issues/1",
+    ),
     row(KEYCLOAK, any_desc("Client credentials setup required"), Code::ClientMisconfigured, KEYCLOAK_AUTH_PROCESSOR),
     row(KEYCLOAK, any_desc("Unexpected error when authenticating client"), Code::ServerInternal, KEYCLOAK_AUTH_PROCESSOR),
     // --- GitHub: its own error value for a user state.
