@@ -127,7 +127,7 @@ pub fn oauth_error_finding_at(
             .filter(|s| s.starts_with("https://"))
             .map(str::to_string)
     });
-    let mut f = Finding::new(code, Severity::Error, message)
+    let mut f = Finding::new(code, severity_of(code), message)
         .expected("a successful response")
         .received(received)
         .provider_docs(docs);
@@ -195,6 +195,18 @@ pub fn cause_of_error_value(error: &str) -> Option<Code> {
         "temporarily_unavailable" => Code::ProviderUnavailable,
         _ => return None,
     })
+}
+
+/// The severity of a provider's answer: a device flow's "not yet" is how polling works (RFC
+/// 8628 section 3.5), not a failure, and a clean device login holds several; "slow down" is
+/// the client polling faster than asked, which works but should not. Every other refusal is an
+/// error.
+pub fn severity_of(code: Code) -> Severity {
+    match code {
+        Code::DeviceAuthorizationPending => Severity::Info,
+        Code::DeviceSlowDown => Severity::Warning,
+        _ => Severity::Error,
+    }
 }
 
 /// The grant_type of a device flow's token poll (RFC 8628 section 3.4).
@@ -297,6 +309,19 @@ mod tests {
         assert_eq!(
             cause_of_error_value("slow_down"),
             Some(Code::DeviceSlowDown)
+        );
+        // Polling before the user approved is how the flow works: a note, not an error.
+        let e = OAuthErrorResponse {
+            status: 400,
+            error: "authorization_pending".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let f = oauth_error_finding_at(&e, "x", Some(DEVICE_CODE_GRANT));
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::DeviceAuthorizationPending, Severity::Info)
         );
     }
 

@@ -76,7 +76,7 @@ pub fn explain(resp: &HttpResponse, kind: &ErrorKind, method: Option<&str>) -> F
                 }
                 return Finding::new(
                     m.code,
-                    Severity::Error,
+                    explain::severity_of(m.code),
                     format!("{opening} {}", m.sentence()),
                 )
                 .expected("a successful response")

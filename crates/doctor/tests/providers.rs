@@ -274,10 +274,19 @@ fn score(c: &Case, report: Option<&Report>) -> Outcome {
         .filter(|f| f.severity != Severity::Info)
         .map(|f| f.code)
         .collect();
-    if problems.is_empty() {
-        return Outcome::Nothing;
-    }
     let allow = allowed(&c.cause);
+    if problems.is_empty() {
+        // A state that is not a failure (a device flow's authorization_pending) is named as a
+        // note: that names the cause at the severity it deserves.
+        let noted = report
+            .findings()
+            .any(|f| !generic(f.code) && allow.contains(&f.code));
+        return if noted {
+            Outcome::Named
+        } else {
+            Outcome::Nothing
+        };
+    }
     let specific: Vec<Code> = problems.into_iter().filter(|c| !generic(*c)).collect();
     if specific.iter().any(|code| !allow.contains(code)) {
         Outcome::Wrong
