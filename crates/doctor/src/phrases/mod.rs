@@ -705,6 +705,19 @@ pub static PHRASES: &[Phrase] = &[
         Code::RedirectUriMismatch,
         "https://github.com/facebookarchive/php-graph-sdk/issues/980",
     ),
+    row(
+        "Facebook",
+        any_desc("This authorization code has been used"),
+        Code::CodeReused,
+        "https://github.com/facebookarchive/php-graph-sdk/issues/1254",
+    ),
+    row(
+        "Facebook",
+        any_desc("This authorization code has expired"),
+        Code::CodeExpired,
+        "https://github.com/facebookarchive/php-graph-sdk/issues/1124",
+    )
+    .note("reporters see Facebook say this with no time between the callback and the redemption: a code redeemed twice, or a clock, may be behind it"),
     // GitHub: device flow error values.
     row(GITHUB, Matcher::Error("incorrect_device_code"), Code::CodeUnknown, GITHUB_DEVICE),
     row(GITHUB, Matcher::Error("device_flow_disabled"), Code::GrantTypeNotAllowed, GITHUB_DEVICE),
