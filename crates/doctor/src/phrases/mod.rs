@@ -718,6 +718,22 @@ pub static PHRASES: &[Phrase] = &[
         "https://github.com/facebookarchive/php-graph-sdk/issues/1124",
     )
     .note("reporters see Facebook say this with no time between the callback and the redemption: a code redeemed twice, or a clock, may be behind it"),
+    row(
+        GOOGLE,
+        Matcher::Exact {
+            error: "unauthorized_client",
+            description: "Unauthorized",
+        },
+        Code::CodeClientMismatch,
+        "https://github.com/googleapis/google-api-dotnet-client/issues/2802",
+    )
+    .refresh(Code::RefreshTokenClientMismatch)
+    .note("Google answers this when a refresh token (or code) is redeemed with the credentials of another OAuth client than the one it was issued to; the RFC's meaning, a grant the client may not use, is the other possibility")
+    .candidates(&[
+        Code::CodeClientMismatch,
+        Code::RefreshTokenClientMismatch,
+        Code::GrantTypeNotAllowed,
+    ]),
     // GitHub: device flow error values.
     row(GITHUB, Matcher::Error("incorrect_device_code"), Code::CodeUnknown, GITHUB_DEVICE),
     row(GITHUB, Matcher::Error("device_flow_disabled"), Code::GrantTypeNotAllowed, GITHUB_DEVICE),
@@ -1273,6 +1289,17 @@ mod tests {
     );
 
     const CASES: &[Case] = &[
+        // Google: a refresh token redeemed with another client's credentials (dev:
+        // google-api-dotnet-client#2802); at a refresh the grant singles the cause out.
+        (
+            GOOGLE,
+            "unauthorized_client",
+            Some("Unauthorized"),
+            Some("refresh_token"),
+            None,
+            Code::RefreshTokenClientMismatch,
+            None,
+        ),
         // node oidc-provider 9.13.3: bodies from the corpus captures.
         (
             NODE_OIDC_PROVIDER,
