@@ -171,6 +171,59 @@ pub fn with_status_evidence(f: Finding, resp: &HttpResponse, method: Option<&str
     f
 }
 
+/// Members in which providers and frameworks put their words when they send no
+/// `error_description`: Hydra's `error_hint`, league/oauth2-server's `hint` and `message`, Spring
+/// Boot's `message`, Slack's `response_metadata.messages`, others' `detail`.
+const WORD_MEMBERS: &[&str] = &[
+    "error_hint",
+    "hint",
+    "message",
+    "messages",
+    "detail",
+    "error_message",
+];
+
+/// At most this deep into a body's JSON for [`WORD_MEMBERS`].
+const MAX_WORD_DEPTH: usize = 4;
+
+/// An error object without `error_description`, given the words its body holds in other
+/// members ([`WORD_MEMBERS`]) as its description, so that the phrase table reads them. An
+/// object with a description, or a body without such words, is returned as it is.
+pub fn with_body_words(mut err: OAuthErrorResponse, body: &[u8]) -> OAuthErrorResponse {
+    if err.description.is_some() {
+        return err;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return err;
+    };
+    let mut words = Vec::new();
+    collect_words(&v, 0, &mut words);
+    if !words.is_empty() {
+        err.description = Some(words.join(" "));
+    }
+    err
+}
+
+fn collect_words(v: &Value, depth: usize, out: &mut Vec<String>) {
+    if depth > MAX_WORD_DEPTH {
+        return;
+    }
+    let Value::Object(map) = v else { return };
+    for (k, member) in map {
+        if WORD_MEMBERS.contains(&k.as_str()) {
+            match member {
+                Value::String(t) => out.push(t.clone()),
+                Value::Array(items) => {
+                    out.extend(items.iter().filter_map(Value::as_str).map(str::to_string))
+                }
+                _ => {}
+            }
+        } else if member.is_object() {
+            collect_words(member, depth + 1, out);
+        }
+    }
+}
+
 /// The words of a phrase as the row has them.
 fn said(m: &phrases::Match) -> String {
     match m.phrase.matcher {
@@ -454,6 +507,26 @@ mod tests {
             assert!(embedded_error(400, t).is_some(), "{t}");
         }
         assert!(embedded_error(400, "{\"a\":1} plain text").is_none());
+    }
+
+    #[test]
+    fn words_outside_error_description_are_read() {
+        let err = OAuthErrorResponse {
+            status: 400,
+            error: "bad_redirect_uri".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let body = br#"{"ok":false,"error":"bad_redirect_uri","response_metadata":{"messages":["[WARN] redirect url must use https"]}}"#;
+        let err = with_body_words(err, body);
+        assert_eq!(
+            err.description.as_deref(),
+            Some("[WARN] redirect url must use https")
+        );
+        // Not JSON, or a description already: unchanged.
+        let same = with_body_words(err.clone(), b"not json");
+        assert_eq!(same, err);
     }
 
     #[test]

@@ -232,6 +232,7 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             }
         }
         Err(ErrorKind::OAuth(err)) => {
+            let err = crate::refusal::with_body_words(err, &resp.body);
             let f = explain::oauth_error_finding(&err, "The token endpoint refused the request");
             g.findings
                 .push(crate::refusal::with_status_evidence(f, &resp, None).source(src));

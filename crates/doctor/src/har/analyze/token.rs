@@ -538,6 +538,7 @@ impl Analysis<'_> {
         ) {
             Ok(_) => {}
             Err(ErrorKind::OAuth(err)) => {
+                let err = refusal::with_body_words(err, &body);
                 let mut f = explain::oauth_error_finding_at(
                     &err,
                     "The token endpoint refused the request",
