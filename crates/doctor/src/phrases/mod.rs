@@ -773,6 +773,14 @@ pub static PHRASES: &[Phrase] = &[
     ),
     // FusionAuth, login.gov, SimpleLogin, Zitadel, MITREid.
     row("SimpleLogin", any_desc("no such authorization code"), Code::CodeUnknown, "https://github.com/simple-login/app/issues/2754"),
+    row("SimpleLogin", any_desc("already expired"), Code::CodeExpired, "https://github.com/simple-login/app/issues/2754")
+        .refresh(Code::RefreshTokenExpired),
+    row(
+        "Spotify",
+        desc("invalid_grant", "Invalid redirect URI"),
+        Code::RedirectUriMismatch,
+        "https://github.com/univrsal/tuna/issues/118",
+    ),
     row("Zitadel", any_desc("Errors.User.Code.Invalid"), Code::CodeUnknown, "https://github.com/zitadel/zitadel/issues/11892"),
     row(
         "MITREid Connect",
@@ -795,6 +803,8 @@ pub static PHRASES: &[Phrase] = &[
     row(AUTHLIB, any_desc("Missing 'code' in request"), Code::TokenRequestMissingParameter, AUTHLIB_CODE)
         .value("parameter", "Missing '", "'"),
     row(AUTHLIB, any_desc("Missing 'redirect_uri' in request"), Code::RedirectUriMissing, AUTHLIB_CODE),
+    row(AUTHLIB, any_desc("There is no 'user' for this code"), Code::UserNotFound, AUTHLIB_CODE)
+        .note("the user the code was issued for no longer exists on the server"),
     row(AUTHLIB, any_desc("Invalid 'code_challenge'"), Code::PkceChallengeMalformed, AUTHLIB_PKCE),
     row(AUTHLIB, any_desc("The client is not authorized to use 'grant_type="), Code::GrantTypeNotAllowed, AUTHLIB_CODE),
     row(AUTHLIB, Matcher::Description { error: None, contains: "Multiple '" }, Code::TokenRequestDuplicateParameter, AUTHLIB_BASE)
