@@ -60,7 +60,7 @@ pub fn oauth_error_finding_at(
         .flatten();
     // An error value whose RFC meaning is one cause names it when no phrase says more.
     let by_value = (err.code() == Code::ResponseOAuthError && phrase.is_none())
-        .then(|| cause_of_error_value(&err.error))
+        .then(|| cause_of_error_value_at(&err.error, grant))
         .flatten();
     // Words that leave several causes name none of them, unless the grant of the request
     // singles one out (a refresh).
@@ -127,7 +127,7 @@ pub fn oauth_error_finding_at(
             .filter(|s| s.starts_with("https://"))
             .map(str::to_string)
     });
-    let mut f = Finding::new(code, Severity::Error, message)
+    let mut f = Finding::new(code, severity_of(code), message)
         .expected("a successful response")
         .received(received)
         .provider_docs(docs);
@@ -180,7 +180,7 @@ pub const INVALID_CLIENT_CANDIDATES: &[Code] = &[
 ];
 
 /// The cause an RFC error value names by itself: only the values whose meaning is one cause
-/// (RFC 6749 section 5.2, OpenID Connect Core 3.1.2.6).
+/// (RFC 6749 section 5.2, OpenID Connect Core 3.1.2.6, RFC 8628 section 3.5).
 pub fn cause_of_error_value(error: &str) -> Option<Code> {
     Some(match error {
         "unsupported_grant_type" => Code::GrantTypeUnsupported,
@@ -188,8 +188,38 @@ pub fn cause_of_error_value(error: &str) -> Option<Code> {
         "invalid_scope" => Code::ScopeUnknown,
         "consent_required" => Code::PromptConsentRequired,
         "login_required" => Code::PromptLoginRequired,
+        // RFC 8628 section 3.5: the device flow's states.
+        "authorization_pending" => Code::DeviceAuthorizationPending,
+        "slow_down" => Code::DeviceSlowDown,
+        "expired_token" => Code::DeviceCodeExpired,
+        "temporarily_unavailable" => Code::ProviderUnavailable,
         _ => return None,
     })
+}
+
+/// The severity of a provider's answer: a device flow's "not yet" is how polling works (RFC
+/// 8628 section 3.5), not a failure, and a clean device login holds several; "slow down" is
+/// the client polling faster than asked, which works but should not. Every other refusal is an
+/// error.
+pub fn severity_of(code: Code) -> Severity {
+    match code {
+        Code::DeviceAuthorizationPending => Severity::Info,
+        Code::DeviceSlowDown => Severity::Warning,
+        _ => Severity::Error,
+    }
+}
+
+/// The grant_type of a device flow's token poll (RFC 8628 section 3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The cause an error value names at a request of `grant`: at a device flow's poll,
+/// `access_denied` is the user declining on the verification page (RFC 8628 section 3.5);
+/// elsewhere it may be the user or a rule of the provider.
+pub fn cause_of_error_value_at(error: &str, grant: Option<&str>) -> Option<Code> {
+    if grant == Some(DEVICE_CODE_GRANT) && error == "access_denied" {
+        return Some(Code::DeviceDenied);
+    }
+    cause_of_error_value(error)
 }
 
 /// What tells the candidates apart, by the family they belong to.
@@ -267,6 +297,32 @@ mod tests {
         let f = oauth_error_finding(&e, "x");
         assert_eq!(f.code, Code::ResponseOAuthError);
         assert!(f.fix.starts_with("Check client_id"), "{}", f.fix);
+    }
+
+    #[test]
+    fn device_flow_states_by_error_value_and_grant() {
+        assert_eq!(
+            cause_of_error_value_at("access_denied", Some(DEVICE_CODE_GRANT)),
+            Some(Code::DeviceDenied)
+        );
+        assert_eq!(cause_of_error_value_at("access_denied", None), None);
+        assert_eq!(
+            cause_of_error_value("slow_down"),
+            Some(Code::DeviceSlowDown)
+        );
+        // Polling before the user approved is how the flow works: a note, not an error.
+        let e = OAuthErrorResponse {
+            status: 400,
+            error: "authorization_pending".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let f = oauth_error_finding_at(&e, "x", Some(DEVICE_CODE_GRANT));
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::DeviceAuthorizationPending, Severity::Info)
+        );
     }
 
     #[test]

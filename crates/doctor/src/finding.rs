@@ -244,15 +244,15 @@ pub const SAME_CAUSE: &[(Code, Code)] = &[
         Code::TokenRequestJsonBody,
         Code::TokenRequestMissingParameter,
     ),
-    (Code::DiscoveryEndpointMismatch, Code::ServerNotFound),
+    (Code::DiscoveryEndpointMismatch, Code::TokenEndpointNotFound),
     (
         Code::DiscoveryEndpointMismatch,
         Code::ResponseErrorWithoutBody,
     ),
     (Code::DiscoveryEndpointMismatch, Code::ResponseHtml),
     (Code::DiscoveryEndpointMismatch, Code::TokenRequestNotPost),
-    (Code::ServerNotFound, Code::ResponseErrorWithoutBody),
-    (Code::ServerNotFound, Code::ResponseHtml),
+    (Code::TokenEndpointNotFound, Code::ResponseErrorWithoutBody),
+    (Code::TokenEndpointNotFound, Code::ResponseHtml),
 ];
 
 /// Merges findings that share a cause ([`SAME_CAUSE`], or the same code) and the same source

@@ -76,7 +76,7 @@ pub fn explain(resp: &HttpResponse, kind: &ErrorKind, method: Option<&str>) -> F
                 }
                 return Finding::new(
                     m.code,
-                    Severity::Error,
+                    explain::severity_of(m.code),
                     format!("{opening} {}", m.sentence()),
                 )
                 .expected("a successful response")
@@ -103,16 +103,125 @@ pub fn explain(resp: &HttpResponse, kind: &ErrorKind, method: Option<&str>) -> F
             return f;
         }
     }
-    // 3. The status itself.
+    // 3. What answered in front of the provider, when it refused or failed on its own.
+    if let Some(f) = page_product(text).and_then(|p| by_product(resp.status, p, &opening)) {
+        return f;
+    }
+    // 4. The status itself.
     if let Some(f) = by_status(resp, method, &opening) {
         return f;
     }
-    // 4. What the body is, named generically, with the product and page cause when known.
+    // 5. What the body is, named generically, with the product and page cause when known.
     let mut f = finding_from_kind(kind, Severity::Error);
     if !by.is_empty() {
         f.message.push_str(&by);
     }
     f
+}
+
+/// What a refusal whose body the capture lacks still tells: its `WWW-Authenticate` challenge,
+/// the product its headers name, and its status (404, 405, 415, 429, 5xx, a redirect, a 401).
+/// `None` when neither says more than "refused" (a bare 400): the caller reports the missing
+/// body then.
+pub fn explain_without_body(resp: &HttpResponse, method: Option<&str>) -> Option<Finding> {
+    let what = "The token endpoint refused the request";
+    if let Some(err) = www_authenticate_error(resp) {
+        let mut f = explain::oauth_error_finding(&err, what);
+        f.message.push_str(&format!(
+            " (From the WWW-Authenticate header: {}; the capture does not include the body.)",
+            resp.header("www-authenticate").unwrap_or("")
+        ));
+        return Some(f);
+    }
+    let by = product(resp, "")
+        .map(|p| format!(" The answer comes from {p}, in front of the provider."))
+        .unwrap_or_default();
+    let opening = format!(
+        "{what}: HTTP {}; the capture does not include the body of its answer.{by}",
+        resp.status
+    );
+    by_status(resp, method, &opening)
+}
+
+/// An error object whose words name no cause and leave no candidates (a framework's
+/// `{"error":"Method Not Allowed"}`, a bare `invalid_request`), corrected by a status that
+/// names one by itself: 404 or 405 (the URL or the method), 415 (the content type), 429
+/// (throttling), 502-504 (the provider down). Other findings are returned as they are.
+pub fn with_status_evidence(f: Finding, resp: &HttpResponse, method: Option<&str>) -> Finding {
+    if f.code != Code::ResponseOAuthError || !f.candidates.is_empty() {
+        return f;
+    }
+    if !matches!(resp.status, 404 | 405 | 415 | 429 | 502..=504) {
+        return f;
+    }
+    let Some(by) = by_status(resp, method, "") else {
+        return f;
+    };
+    // A status that leaves candidates (a 404 without the method) keeps the generic code.
+    if !by.candidates.is_empty() {
+        return f;
+    }
+    let mut f = f;
+    f.message.push_str(&format!(
+        " The words name no cause, the status does:{}",
+        by.message
+    ));
+    f.code = by.code;
+    f.fix = by.code.entry().fix.to_string();
+    f
+}
+
+/// Members in which providers and frameworks put their words when they send no
+/// `error_description`: Hydra's `error_hint`, league/oauth2-server's `hint` and `message`, Spring
+/// Boot's `message`, Slack's `response_metadata.messages`, others' `detail`.
+const WORD_MEMBERS: &[&str] = &[
+    "error_hint",
+    "hint",
+    "message",
+    "messages",
+    "detail",
+    "error_message",
+];
+
+/// At most this deep into a body's JSON for [`WORD_MEMBERS`].
+const MAX_WORD_DEPTH: usize = 4;
+
+/// An error object without `error_description`, given the words its body holds in other
+/// members ([`WORD_MEMBERS`]) as its description, so that the phrase table reads them. An
+/// object with a description, or a body without such words, is returned as it is.
+pub fn with_body_words(mut err: OAuthErrorResponse, body: &[u8]) -> OAuthErrorResponse {
+    if err.description.is_some() {
+        return err;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return err;
+    };
+    let mut words = Vec::new();
+    collect_words(&v, 0, &mut words);
+    if !words.is_empty() {
+        err.description = Some(words.join(" "));
+    }
+    err
+}
+
+fn collect_words(v: &Value, depth: usize, out: &mut Vec<String>) {
+    if depth > MAX_WORD_DEPTH {
+        return;
+    }
+    let Value::Object(map) = v else { return };
+    for (k, member) in map {
+        if WORD_MEMBERS.contains(&k.as_str()) {
+            match member {
+                Value::String(t) => out.push(t.clone()),
+                Value::Array(items) => {
+                    out.extend(items.iter().filter_map(Value::as_str).map(str::to_string))
+                }
+                _ => {}
+            }
+        } else if member.is_object() {
+            collect_words(member, depth + 1, out);
+        }
+    }
 }
 
 /// The words of a phrase as the row has them.
@@ -133,6 +242,28 @@ fn list(codes: &[Code]) -> String {
         .map(|c| format!("{c} ({})", c.entry().title.trim_end_matches('.')))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A refusal or failure of the product in front of the provider (its own page, or its
+/// headers): a 403 (or a challenge) is its firewall's block, a 5xx its upstream failing. The
+/// provider itself never saw a blocked request, so its words are not there to read.
+fn by_product(status: u16, product: &str, opening: &str) -> Option<Finding> {
+    let (code, sentence) = match status {
+        401 | 403 | 406 | 429 | 451 => (
+            Code::ProxyBlocked,
+            "A firewall, bot rule or access list in front of the provider refused the request before it reached the token endpoint.",
+        ),
+        502..=504 => (
+            Code::ProviderUnavailable,
+            "The product in front of the provider could not get an answer from it (down, overloaded or timed out).",
+        ),
+        _ => return None,
+    };
+    Some(
+        Finding::new(code, Severity::Error, format!("{opening} {sentence}"))
+            .expected("a successful response")
+            .received(format!("HTTP {status}, a page of {product}")),
+    )
 }
 
 /// What the status says when the body does not: a wrong URL, a refused method, a refused
@@ -160,7 +291,7 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
     Some(match status {
         404 => match post {
             Some(true) => one(
-                Code::ServerNotFound,
+                Code::TokenEndpointNotFound,
                 "HTTP 404 to a POST: this URL is not the token endpoint (a typo in the path, a missing tenant or realm segment, a trailing slash, another host). Take token_endpoint from the discovery document.".into(),
             ),
             Some(false) => one(
@@ -168,13 +299,13 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
                 "HTTP 404 to a request that is not a POST: many frameworks route the token endpoint for POST only and answer anything else with 404.".into(),
             ),
             None => several(
-                &[Code::ServerNotFound, Code::TokenRequestNotPost],
+                &[Code::TokenEndpointNotFound, Code::TokenRequestNotPost],
                 "HTTP 404 at a token URL: the URL is not the token endpoint, or the request was not a POST (many frameworks route the token endpoint for POST only). The request's method and URL against discovery's token_endpoint tell which.".into(),
             ),
         },
         405 => match post {
             Some(true) => one(
-                Code::ServerNotFound,
+                Code::TokenEndpointNotFound,
                 "HTTP 405 to a POST: what answered does not take POST at this URL, so it is not the token endpoint (a static page, a web server in front, a wrong path).".into(),
             ),
             _ => one(
@@ -182,6 +313,10 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
                 "HTTP 405 Method Not Allowed: the token endpoint takes only POST with a form body (RFC 6749 section 3.2); if the request was a POST, this URL is not the token endpoint.".into(),
             ),
         },
+        502..=504 => one(
+            Code::ProviderUnavailable,
+            format!("HTTP {status}: the provider (or a gateway before it) is down, overloaded or timed out; the request was not judged. Retry with backoff."),
+        ),
         415 => one(
             Code::TokenRequestUnsupportedContentType,
             "HTTP 415 Unsupported Media Type: the token endpoint takes only application/x-www-form-urlencoded bodies (RFC 6749 section 3.2).".into(),
@@ -204,7 +339,7 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
             )
             .expected("a JSON token response")
             .received(format!("HTTP {status}, Location: {to}"));
-            f.candidates = vec![Code::ServerNotFound, Code::TransportInsecureHttp];
+            f.candidates = vec![Code::TokenEndpointNotFound, Code::TransportInsecureHttp];
             f
         }
         401 => {
@@ -221,6 +356,19 @@ fn by_status(resp: &HttpResponse, method: Option<&str>, opening: &str) -> Option
         }
         _ => return None,
     })
+}
+
+/// The product whose own page the body is. Headers alone do not say it: a provider's own
+/// refusal passes through Cloudflare or nginx with their headers on it.
+fn page_product(text: &str) -> Option<&'static str> {
+    let bare = HttpResponse {
+        version: String::new(),
+        status: 0,
+        reason: String::new(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    product(&bare, text)
 }
 
 /// The product that answered in front of the provider, when its page or headers say so.
@@ -362,6 +510,71 @@ mod tests {
     }
 
     #[test]
+    fn words_outside_error_description_are_read() {
+        let err = OAuthErrorResponse {
+            status: 400,
+            error: "bad_redirect_uri".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let body = br#"{"ok":false,"error":"bad_redirect_uri","response_metadata":{"messages":["[WARN] redirect url must use https"]}}"#;
+        let err = with_body_words(err, body);
+        assert_eq!(
+            err.description.as_deref(),
+            Some("[WARN] redirect url must use https")
+        );
+        // Not JSON, or a description already: unchanged.
+        let same = with_body_words(err.clone(), b"not json");
+        assert_eq!(same, err);
+    }
+
+    #[test]
+    fn a_status_names_what_empty_words_do_not() {
+        let err = OAuthErrorResponse {
+            status: 405,
+            error: "Method Not Allowed".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let f = explain::oauth_error_finding(&err, "x");
+        let f = with_status_evidence(f, &resp(405, &[], "{}"), None);
+        assert_eq!(f.code, Code::TokenRequestNotPost);
+        // Candidates stay candidates: a status does not pick one of them.
+        let err = OAuthErrorResponse {
+            status: 404,
+            error: "invalid_client".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        let f = explain::oauth_error_finding(&err, "x");
+        let f = with_status_evidence(f, &resp(404, &[], "{}"), Some("POST"));
+        assert_eq!(f.code, Code::ResponseOAuthError);
+        // A WAF's page at 403 and a gateway's 503.
+        let page = "<html><title>Attention Required! | Cloudflare</title></html>";
+        let kind = ErrorKind::ErrorWithoutBody {
+            status: 403,
+            content_type: None,
+            location: None,
+        };
+        assert_eq!(
+            explain(&resp(403, &[], page), &kind, None).code,
+            Code::ProxyBlocked
+        );
+        assert_eq!(
+            explain(&resp(503, &[], ""), &kind, None).code,
+            Code::ProviderUnavailable
+        );
+        // Cloudflare's headers on the provider's own empty 401 do not make it a block.
+        assert_ne!(
+            explain(&resp(401, &[("CF-Ray", "1")], ""), &kind, None).code,
+            Code::ProxyBlocked
+        );
+    }
+
+    #[test]
     fn status_and_products() {
         let kind = ErrorKind::ErrorWithoutBody {
             status: 404,
@@ -369,10 +582,10 @@ mod tests {
             location: None,
         };
         let f = explain(&resp(404, &[], ""), &kind, Some("POST"));
-        assert_eq!(f.code, Code::ServerNotFound);
+        assert_eq!(f.code, Code::TokenEndpointNotFound);
         let f = explain(&resp(404, &[], ""), &kind, None);
         assert_eq!(f.code, Code::ResponseErrorWithoutBody);
-        assert_eq!(f.candidates[0], Code::ServerNotFound);
+        assert_eq!(f.candidates[0], Code::TokenEndpointNotFound);
         let page = "<html><head><title>405 Not Allowed</title></head><body><center>nginx/1.4.1</center></body></html>";
         assert_eq!(product(&resp(405, &[], page), page), Some("nginx"));
         let f = explain(

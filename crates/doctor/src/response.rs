@@ -232,10 +232,10 @@ pub fn diagnose(bytes: &[u8], opts: &ResponseOptions, subject: &str) -> Result<R
             }
         }
         Err(ErrorKind::OAuth(err)) => {
-            g.findings.push(
-                explain::oauth_error_finding(&err, "The token endpoint refused the request")
-                    .source(src),
-            );
+            let err = crate::refusal::with_body_words(err, &resp.body);
+            let f = explain::oauth_error_finding(&err, "The token endpoint refused the request");
+            g.findings
+                .push(crate::refusal::with_status_evidence(f, &resp, None).source(src));
         }
         Err(kind) => {
             let f = crate::refusal::explain(&resp, &kind, None).source(src);
@@ -343,7 +343,7 @@ mod tests {
         );
         assert_eq!(
             codes("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\n\r\nupstream down"),
-            vec![Code::ResponseErrorWithoutBody]
+            vec![Code::ProviderUnavailable]
         );
         assert_eq!(
             codes(

@@ -474,6 +474,36 @@ fn plain_http_off_loopback() {
     assert!(codes_of(&l).is_empty(), "loopback http is fine");
 }
 
+/// `doctor har` reads a refusal that is not an error object by the same evidence as `doctor
+/// response` (crates/doctor/src/refusal.rs), plus the request's method a response lacks.
+#[test]
+fn refusals_are_read_as_doctor_response_reads_them() {
+    use candor_doctor::har::build::Resp;
+    // A 404 to the token POST: this URL is not the token endpoint.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(Resp::raw(404, "text/plain", "Not Found"));
+    expect(&l, Code::TokenEndpointNotFound);
+    // The body left out of the capture: the status still says what it can.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(Resp::empty(415).omit_body());
+    expect(&l, Code::TokenRequestUnsupportedContentType);
+    // A WAF's block page in front of the provider.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(Resp::html(
+        403,
+        "<html><head><title>Attention Required! | Cloudflare</title></head><body>Cloudflare Ray ID: 1</body></html>",
+    ));
+    expect(&l, Code::ProxyBlocked);
+    // The provider's words inside a wrapper that is not an error object.
+    let mut l = Login::new(Shape::Chrome);
+    l.token_response = Some(Resp::raw(
+        400,
+        "text/plain",
+        "AADSTS50057: The user account is disabled.",
+    ));
+    expect(&l, Code::UserDisabled);
+}
+
 #[test]
 fn token_responses_are_classified() {
     use candor_doctor::har::build::Resp;
@@ -508,7 +538,7 @@ fn token_responses_are_classified() {
         ),
         (
             Resp::raw(502, "text/plain", "Bad Gateway"),
-            Code::ResponseErrorWithoutBody,
+            Code::ProviderUnavailable,
         ),
         (
             Resp::json(400, serde_json::json!({"error": "invalid_client"})),

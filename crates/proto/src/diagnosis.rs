@@ -82,6 +82,28 @@ impl Code {
         Code::HarBodyMissing,
         Code::HarNoFlow,
         Code::DiscoveryEndpointMismatch,
+        Code::TokenEndpointNotFound,
+        Code::ProxyBlocked,
+        Code::ProviderUnavailable,
+        Code::ClientDisabled,
+        Code::ClientPlatformMismatch,
+        Code::ClientMisconfigured,
+        Code::UserNotFound,
+        Code::UserDisabled,
+        Code::UserCredentialsInvalid,
+        Code::UserPasswordExpired,
+        Code::UserNotAssigned,
+        Code::MfaRequired,
+        Code::TenantUnknown,
+        Code::TenantMismatch,
+        Code::PolicyBlocked,
+        Code::AuthorityUnsupported,
+        Code::ResourceUnknown,
+        Code::ScopeMissing,
+        Code::DeviceAuthorizationPending,
+        Code::DeviceSlowDown,
+        Code::DeviceCodeExpired,
+        Code::DeviceDenied,
     ];
 
     /// The dotted code, e.g. `redirect_uri.trailing_slash`.
@@ -901,6 +923,141 @@ catalogue! {
         "id_token_signing_alg_values_supported names an algorithm (for example RS256) but the \
          JWKS has no key of that type, so tokens signed that way cannot be verified.",
         "Publish a key for every advertised algorithm, or stop advertising the algorithm.";
+    // ---- causes only a provider's refusal names: its account, tenant, policy and device-flow
+    // states, and what answered in its place (the doctor reads them in providers' words) ----
+    TokenEndpointNotFound => "token_endpoint.not_found", Client, NONE, None,
+        "The URL the token request went to is not the token endpoint",
+        "The request reached a server, but nothing there takes token requests: a 404 (or a 405 \
+         to a POST), or the provider's own words that this is not its token endpoint. A typo \
+         in the path, a missing tenant or realm segment, another host, or an authorization \
+         endpoint used as the token endpoint.",
+        "Take token_endpoint from the provider's discovery document \
+         (<issuer>/.well-known/openid-configuration) instead of building the URL by hand.";
+    ProxyBlocked => "proxy.blocked", Client, NONE, None,
+        "A WAF, CDN or proxy in front of the provider refused the request",
+        "The answer is the page of a product in front of the provider (Cloudflare, an AWS load \
+         balancer or CloudFront, Akamai, nginx), not the provider's: a firewall rule, a bot \
+         challenge or an access list stopped the request before it reached the token endpoint. \
+         An HTTP client cannot pass a browser challenge.",
+        "Ask the provider's operators to exempt the token endpoint from the rule (the page's ray \
+         or reference id identifies the block), or call it from an allowed address.";
+    ProviderUnavailable => "provider.unavailable", Client, NONE, None,
+        "The provider (or a gateway before it) is down, overloaded or timed out",
+        "A 502, 503 or 504, or the provider's own words (temporarily_unavailable, a \
+         transient error, a timeout calling another service): the request was not judged, it \
+         was not served.",
+        "Retry with backoff; if it persists, check the provider's status page.";
+    ClientDisabled => "client.disabled", Client, NONE, None,
+        "The client exists but is disabled",
+        "The provider knows the client_id, but the application is disabled, suspended or not \
+         allowed to sign in at the moment (by its owner or an administrator).",
+        "Enable the application in the provider's console, or ask the administrator why it was \
+         disabled.";
+    ClientPlatformMismatch => "client.platform_mismatch", Client, NONE, None,
+        "The client's registered platform does not fit how the request is made",
+        "Providers register a client as a web (confidential), single-page or native (public) \
+         application and check requests against it: a browser redeeming a code of a Web \
+         platform registration (Microsoft Entra's cross-origin rule), a server redeeming a \
+         single-page one, a public client asked for a Basic header.",
+        "Register the platform that matches where the token request is made (a browser: \
+         single-page application with PKCE and no secret; a back end: web, with a secret).";
+    ClientMisconfigured => "client.misconfigured", Client, NONE, None,
+        "The client's registration lacks something the flow needs",
+        "The provider found the client but its registration does not allow this request: \
+         permissions it never listed, a credential type it was never given, a setting the \
+         flow depends on.",
+        "Complete the application's registration as the provider's message says (its API \
+         permissions, credentials or flow settings).";
+    UserNotFound => "user.not_found", Client, NONE, None,
+        "The user does not exist where the request looked",
+        "The account the user signed in with is not in this tenant, realm or directory: a \
+         wrong tenant in the URL, a guest not yet added, a mistyped name.",
+        "Sign in to the tenant the user belongs to (or add the user there as a guest).";
+    UserDisabled => "user.disabled", Client, NONE, None,
+        "The user's account is disabled, locked or blocked",
+        "The provider refused to issue tokens for this user: the account is disabled or \
+         locked by an administrator, or lacks a state the provider requires (a verified \
+         email).",
+        "An administrator enables or unlocks the account; the user completes what the \
+         provider asks (verifying the email).";
+    UserCredentialsInvalid => "user.credentials_invalid", Client, NONE, None,
+        "The user's name or password is wrong",
+        "A password grant (ROPC) or a sign-in was refused because the user's credentials do \
+         not match.",
+        "Check the username and password; prefer the authorization code flow to the password \
+         grant.";
+    UserPasswordExpired => "user.password_expired", Client, NONE, None,
+        "The user's password has expired",
+        "The provider requires the user to change the password before it issues tokens; a \
+         non-interactive grant cannot do that.",
+        "Have the user sign in interactively and change the password (or an admin reset it).";
+    UserNotAssigned => "user.not_assigned", Client, NONE, None,
+        "The user is not assigned to the application",
+        "The application requires assignment, and this user (or their group) was not \
+         assigned to it.",
+        "Assign the user or a group of theirs to the application in the provider's console.";
+    MfaRequired => "mfa.required", Client, NONE, None,
+        "Multi-factor authentication is required",
+        "A policy (conditional access, per-user enforcement) requires a second factor that \
+         this sign-in did not present, or presented too long ago; a non-interactive grant \
+         cannot satisfy it.",
+        "Sign in interactively so that the user can complete the second factor.";
+    TenantUnknown => "tenant.unknown", Client, NONE, None,
+        "The tenant, realm or authority in the URL does not exist",
+        "The provider could not find the tenant (or realm, or domain) the request named, or \
+         found none in the request at all.",
+        "Use the tenant id or realm name exactly as the provider shows it, in the authority \
+         URL the discovery document names.";
+    TenantMismatch => "tenant.mismatch", Client, NONE, None,
+        "The request went to another tenant than the one the user, code or client belongs to",
+        "A code acquired in one tenant redeemed in another, a session of one tenant used for \
+         another: the provider keeps tenants apart.",
+        "Use the same authority (tenant) for the authorization and the token request.";
+    PolicyBlocked => "policy.blocked", Client, NONE, None,
+        "A policy of the provider blocked the request",
+        "Conditional access, a device-compliance rule, tenant restrictions, an IP or \
+         user-agent rule (an embedded web view) refused the sign-in; the request itself is \
+         well formed.",
+        "Read the policy the provider names with its administrator; meet it (a compliant \
+         device, a system browser) or have it changed.";
+    AuthorityUnsupported => "authority.unsupported", Client, NONE, None,
+        "This application or grant cannot use the authority it was sent to",
+        "Multi-tenant authorities (/common, /consumers, /organizations), a national cloud, or \
+         an API version the application's registration does not support for this account \
+         type or grant.",
+        "Send the request to the tenant-specific authority (or register the application for \
+         the account types it signs in).";
+    ResourceUnknown => "resource.unknown", Client, NONE, None,
+        "The requested resource or API does not exist in the tenant",
+        "The resource (audience, API, scope's application) the request names is not \
+         provisioned where the request was made: not installed, not consented, removed, or \
+         mistyped.",
+        "Check the resource or scope URI; have an administrator add (consent to) the API in \
+         the tenant.";
+    ScopeMissing => "scope.missing", Client, NONE, None,
+        "A scope the provider requires is absent",
+        "The request has no scope (or lacks one the grant needs, such as openid), and the \
+         provider requires it.",
+        "Send the scope parameter with the scopes the provider's message names.";
+    DeviceAuthorizationPending => "device.authorization_pending", Client, NONE, None,
+        "Device flow: the user has not approved yet",
+        "RFC 8628 section 3.5: authorization_pending is not a failure; the user has not yet \
+         entered the code or approved.",
+        "Keep polling at the interval the device authorization response gave.";
+    DeviceSlowDown => "device.slow_down", Client, NONE, None,
+        "Device flow: polling too fast",
+        "RFC 8628 section 3.5: slow_down asks the client to add 5 seconds to its polling \
+         interval.",
+        "Add 5 seconds to the interval for this and every later poll.";
+    DeviceCodeExpired => "device.expired", Client, NONE, None,
+        "Device flow: the device code has expired",
+        "RFC 8628 section 3.5: expired_token, the user did not approve within the device \
+         code's lifetime.",
+        "Start a new device authorization request and show the user the new code.";
+    DeviceDenied => "device.denied", Client, NONE, None,
+        "Device flow: the user denied the request",
+        "RFC 8628 section 3.5: access_denied, the user declined on the verification page.",
+        "Stop polling; tell the user the request was declined.";
     HarBodyMissing => "har.body_missing", Client, NONE, None,
         "A body the checks need is not in the capture",
         "Browsers leave some bodies out of HAR exports (redirects, responses of pages that \

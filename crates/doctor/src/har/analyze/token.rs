@@ -14,9 +14,11 @@ use super::Analysis;
 use super::correlate::{Flow, Issued};
 use super::entry::{body_missing, entry_line, entry_ref, entry_source, no_response, quote};
 use super::params::{body_params, first, token_client_id};
-use crate::explain::{self, finding_from_kind};
+use crate::explain;
 use crate::finding::{Finding, Group, Severity, Source};
 use crate::har::load::{Body, Entry};
+use crate::refusal;
+use crate::response::HttpResponse;
 
 /// What the capture has redeemed so far, in time order: each code and refresh token with the
 /// entry that first used it.
@@ -494,7 +496,17 @@ impl Analysis<'_> {
         let Some(body) = e.resp_body.bytes() else {
             // Without the body the reason is unknown, but the status says the request failed:
             // that is an error, not a note.
-            if (400..600).contains(&e.status) {
+            if let Some(f) = (300..600)
+                .contains(&e.status)
+                .then(|| {
+                    refusal::explain_without_body(&http_response(e, Vec::new()), Some(&e.method))
+                })
+                .flatten()
+            {
+                // The status and headers say more than "refused": a wrong URL, a method, a
+                // content type, throttling, a challenge.
+                g.findings.push(f.source(src.clone()));
+            } else if (400..600).contains(&e.status) {
                 let mut f = body_missing(e, "the token response");
                 f.severity = Severity::Error;
                 f.message = format!(
@@ -526,6 +538,7 @@ impl Analysis<'_> {
         ) {
             Ok(_) => {}
             Err(ErrorKind::OAuth(err)) => {
+                let err = refusal::with_body_words(err, &body);
                 let mut f = explain::oauth_error_finding_at(
                     &err,
                     "The token endpoint refused the request",
@@ -543,11 +556,20 @@ impl Analysis<'_> {
                 if !f.candidates.is_empty() {
                     f = self.client_auth_evidence(f, sent.auth);
                 }
+                let f = refusal::with_status_evidence(
+                    f,
+                    &http_response(e, Vec::new()),
+                    Some(&e.method),
+                );
                 g.findings.push(f);
             }
-            Err(kind) => g
-                .findings
-                .push(finding_from_kind(&kind, Severity::Error).source(src.clone())),
+            // Not an error object: the same evidence as `candor doctor response` (the words
+            // in a wrapper or page, the product in front, the status), with the request's
+            // method, which a saved response lacks.
+            Err(kind) => g.findings.push(
+                refusal::explain(&http_response(e, body), &kind, Some(&e.method))
+                    .source(src.clone()),
+            ),
         }
     }
 
@@ -619,5 +641,17 @@ impl Analysis<'_> {
                 .push_str(&format!(" In this capture: {evidence}.")),
         }
         f
+    }
+}
+
+/// The response of a capture's entry in the shape `candor doctor response` reads, so that
+/// both read a refusal by the same evidence ([`refusal`]).
+fn http_response(e: &Entry, body: Vec<u8>) -> HttpResponse {
+    HttpResponse {
+        version: "HTTP/1.1".into(),
+        status: u16::try_from(e.status).unwrap_or(0),
+        reason: String::new(),
+        headers: e.resp_headers.clone(),
+        body,
     }
 }

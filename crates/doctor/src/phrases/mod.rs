@@ -14,6 +14,8 @@
 
 use candor_proto::Code;
 
+mod states;
+
 /// What a row matches. Text comparisons ignore ASCII case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Matcher {
@@ -610,6 +612,25 @@ pub static PHRASES: &[Phrase] = &[
         Code::RedirectUriMismatch,
         "https://github.com/okta/okta-aspnet/issues/130",
     ),
+    row(
+        OKTA,
+        any_desc("Cannot supply multiple client credentials"),
+        Code::ClientAuthMultipleMethods,
+        "https://github.com/boylesoftware/tomcat-oidcauth/issues/6",
+    ),
+    row(
+        OKTA,
+        any_desc("Client authentication failed. Either the client or the client credentials are invalid"),
+        Code::ClientAuthSecretMismatch,
+        "https://github.com/okta/okta-auth-js/issues/455",
+    )
+    .note("Okta says this for a wrong secret, an unknown client, and a browser app using a Web application's client_id (a SPA registration is needed)")
+    .candidates(&[
+        Code::ClientAuthSecretMismatch,
+        Code::ClientUnknown,
+        Code::ClientPlatformMismatch,
+        Code::ClientAuthMethodMismatch,
+    ]),
     // Keycloak: AuthorizationCodeGrantType and TokenManager.
     row(KEYCLOAK, any_desc("Missing parameter: code"), Code::TokenRequestMissingParameter, KEYCLOAK_CODE_GRANT)
         .value("parameter", "Missing parameter: ", ""),
@@ -684,6 +705,35 @@ pub static PHRASES: &[Phrase] = &[
         Code::RedirectUriMismatch,
         "https://github.com/facebookarchive/php-graph-sdk/issues/980",
     ),
+    row(
+        "Facebook",
+        any_desc("This authorization code has been used"),
+        Code::CodeReused,
+        "https://github.com/facebookarchive/php-graph-sdk/issues/1254",
+    ),
+    row(
+        "Facebook",
+        any_desc("This authorization code has expired"),
+        Code::CodeExpired,
+        "https://github.com/facebookarchive/php-graph-sdk/issues/1124",
+    )
+    .note("reporters see Facebook say this with no time between the callback and the redemption: a code redeemed twice, or a clock, may be behind it"),
+    row(
+        GOOGLE,
+        Matcher::Exact {
+            error: "unauthorized_client",
+            description: "Unauthorized",
+        },
+        Code::CodeClientMismatch,
+        "https://github.com/googleapis/google-api-dotnet-client/issues/2802",
+    )
+    .refresh(Code::RefreshTokenClientMismatch)
+    .note("Google answers this when a refresh token (or code) is redeemed with the credentials of another OAuth client than the one it was issued to; the RFC's meaning, a grant the client may not use, is the other possibility")
+    .candidates(&[
+        Code::CodeClientMismatch,
+        Code::RefreshTokenClientMismatch,
+        Code::GrantTypeNotAllowed,
+    ]),
     // GitHub: device flow error values.
     row(GITHUB, Matcher::Error("incorrect_device_code"), Code::CodeUnknown, GITHUB_DEVICE),
     row(GITHUB, Matcher::Error("device_flow_disabled"), Code::GrantTypeNotAllowed, GITHUB_DEVICE),
@@ -713,7 +763,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::ClientAuthMissing,
         "https://github.com/xdevplatform/oauth2.0-bot/pull/2",
     )
-    .note("X requires a confidential client to authenticate with a Basic header; a public client sending this is registered as the other type"),
+    .note("X requires a confidential client to authenticate with a Basic header; a public client that gets this is registered as the other type (its Type of App)")
+    .candidates(&[Code::ClientAuthMissing, Code::ClientPlatformMismatch]),
     row(
         "Twitter / X (oauthlib)",
         any_desc("Missing required parameter [code_verifier]"),
@@ -722,6 +773,14 @@ pub static PHRASES: &[Phrase] = &[
     ),
     // FusionAuth, login.gov, SimpleLogin, Zitadel, MITREid.
     row("SimpleLogin", any_desc("no such authorization code"), Code::CodeUnknown, "https://github.com/simple-login/app/issues/2754"),
+    row("SimpleLogin", any_desc("already expired"), Code::CodeExpired, "https://github.com/simple-login/app/issues/2754")
+        .refresh(Code::RefreshTokenExpired),
+    row(
+        "Spotify",
+        desc("invalid_grant", "Invalid redirect URI"),
+        Code::RedirectUriMismatch,
+        "https://github.com/univrsal/tuna/issues/118",
+    ),
     row("Zitadel", any_desc("Errors.User.Code.Invalid"), Code::CodeUnknown, "https://github.com/zitadel/zitadel/issues/11892"),
     row(
         "MITREid Connect",
@@ -744,6 +803,8 @@ pub static PHRASES: &[Phrase] = &[
     row(AUTHLIB, any_desc("Missing 'code' in request"), Code::TokenRequestMissingParameter, AUTHLIB_CODE)
         .value("parameter", "Missing '", "'"),
     row(AUTHLIB, any_desc("Missing 'redirect_uri' in request"), Code::RedirectUriMissing, AUTHLIB_CODE),
+    row(AUTHLIB, any_desc("There is no 'user' for this code"), Code::UserNotFound, AUTHLIB_CODE)
+        .note("the user the code was issued for no longer exists on the server"),
     row(AUTHLIB, any_desc("Invalid 'code_challenge'"), Code::PkceChallengeMalformed, AUTHLIB_PKCE),
     row(AUTHLIB, any_desc("The client is not authorized to use 'grant_type="), Code::GrantTypeNotAllowed, AUTHLIB_CODE),
     row(AUTHLIB, Matcher::Description { error: None, contains: "Multiple '" }, Code::TokenRequestDuplicateParameter, AUTHLIB_BASE)
@@ -871,6 +932,30 @@ pub static PHRASES: &[Phrase] = &[
     row(ENTRA, Matcher::Aadsts(50196), Code::RateLimitExceeded, ENTRA_CODES),
 ];
 
+/// Every row: the request-level table above, then the rows for states outside the request
+/// (the user, the tenant, a policy, the device flow; [`states`]).
+pub fn rows() -> impl Iterator<Item = &'static Phrase> {
+    PHRASES.iter().chain(states::ROWS.iter())
+}
+
+/// Words that correct a row's code when they follow it: a provider's error value or number
+/// is broader than one cause, and the sentence after it says which. Each entry: the row's
+/// code, the words, the code they mean.
+const REFINEMENTS: &[(Code, &str, Code)] = &[
+    // Slack's bad_redirect_uri, with its warning that the URL must use https.
+    (
+        Code::RedirectUriMismatch,
+        "must use https",
+        Code::RedirectUriScheme,
+    ),
+    // AADSTS90023 (an invalid request) with the cross-origin sentence of AADSTS9002326.
+    (
+        Code::TokenRequestMalformedBody,
+        "Cross-origin token redemption",
+        Code::ClientPlatformMismatch,
+    ),
+];
+
 /// A phrase found in a provider's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
@@ -879,6 +964,9 @@ pub struct Match {
     pub code: Code,
     /// What the provider names as offending: (what, value).
     pub offending: Option<(&'static str, String)>,
+    /// The words after the row's match named one cause (see `REFINEMENTS`): the row's
+    /// candidates no longer apply.
+    pub refined: bool,
 }
 
 /// A missing grant_type: every client library sends one, so the provider most often could not
@@ -892,6 +980,9 @@ const GRANT_TYPE_MISSING: &[Code] = &[
 impl Match {
     /// The causes the words leave, most likely first; empty when they name one.
     pub fn candidates(&self) -> &'static [Code] {
+        if self.refined {
+            return &[];
+        }
         if !self.phrase.candidates.is_empty() {
             return self.phrase.candidates;
         }
@@ -928,9 +1019,28 @@ impl Match {
     }
 }
 
+/// Whether `hay` holds `needle`, ignoring ASCII case and how many spaces or line breaks
+/// separate words (pasted bodies double spaces and wrap lines).
 fn contains_ci(hay: &str, needle: &str) -> bool {
-    hay.to_ascii_lowercase()
-        .contains(&needle.to_ascii_lowercase())
+    squeeze(hay).contains(&squeeze(needle))
+}
+
+/// Lower case, every run of whitespace one space.
+fn squeeze(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// The numbers of the `AADSTS<n>` codes in a text.
@@ -979,7 +1089,7 @@ fn specificity(m: &Matcher) -> usize {
 /// The most specific row for which `hit` holds (the first on a tie).
 fn best(hit: impl Fn(&Matcher) -> bool) -> Option<&'static Phrase> {
     let mut found: Option<&'static Phrase> = None;
-    for p in PHRASES.iter().filter(|p| hit(&p.matcher)) {
+    for p in rows().filter(|p| hit(&p.matcher)) {
         if found.is_none_or(|f| specificity(&p.matcher) > specificity(&f.matcher)) {
             found = Some(p);
         }
@@ -1062,9 +1172,17 @@ fn matched(p: &'static Phrase, text: &str, grant: Option<&str>) -> Match {
     {
         code = corrected_by_words(code, text, refresh);
     }
+    let refinement = REFINEMENTS
+        .iter()
+        .find(|(from, words, _)| *from == code && contains_ci(text, words));
+    let refined = refinement.is_some();
+    if let Some((_, _, to)) = refinement {
+        code = *to;
+    }
     Match {
         phrase: p,
         code,
+        refined,
         offending: p
             .offending
             .as_ref()
@@ -1181,6 +1299,17 @@ mod tests {
     );
 
     const CASES: &[Case] = &[
+        // Google: a refresh token redeemed with another client's credentials (dev:
+        // google-api-dotnet-client#2802); at a refresh the grant singles the cause out.
+        (
+            GOOGLE,
+            "unauthorized_client",
+            Some("Unauthorized"),
+            Some("refresh_token"),
+            None,
+            Code::RefreshTokenClientMismatch,
+            None,
+        ),
         // node oidc-provider 9.13.3: bodies from the corpus captures.
         (
             NODE_OIDC_PROVIDER,
@@ -1990,7 +2119,7 @@ mod tests {
         let mut bodies = dev_bodies();
         bodies.extend(DOCUMENTED.iter().map(|s| s.to_string()));
         let mut missing = Vec::new();
-        for (i, p) in PHRASES.iter().enumerate() {
+        for (i, p) in rows().enumerate() {
             assert!(
                 p.source.starts_with("https://") || p.source.contains(':'),
                 "row {i} has no source"
