@@ -102,7 +102,7 @@ fn read_password() -> Result<Secret> {
     Ok(Secret::new(password))
 }
 
-pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
+pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
     let resolved = config::load(global)?;
     let store = open_store(&resolved, matches!(cmd, ClientCommand::Create(_))).await?;
     match cmd {
@@ -187,7 +187,7 @@ pub async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
     }
 }
 
-pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
+pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
     let resolved = config::load(global)?;
     // Asked before the store is opened: a mistyped password leaves nothing behind.
     let new_password = match &cmd {
@@ -240,7 +240,7 @@ pub async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
     }
 }
 
-pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
+pub(crate) async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
     let resolved = config::load(global)?;
     let store = open_store(&resolved, false).await?;
     match cmd {
@@ -313,7 +313,7 @@ pub async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
     }
 }
 
-pub fn docs(cmd: DocsCommand) -> Result<()> {
+pub(crate) fn docs(cmd: DocsCommand) -> Result<()> {
     match cmd {
         DocsCommand::Errors { code: None } => {
             crate::output::stdout(&candor_server::docs::catalogue_markdown())?;

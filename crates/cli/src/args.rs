@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Candor: an OAuth 2.1 / OpenID Connect server that names every failure.
 #[derive(Debug, Parser)]
 #[command(name = "candor", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
@@ -16,7 +16,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// TOML configuration file (see docs/configuration.md).
     #[arg(long, global = true, value_name = "FILE", env = "CANDOR_CONFIG")]
     pub config: Option<PathBuf>,
@@ -33,13 +33,13 @@ pub struct Global {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the authorization server.
     Serve(ServeArgs),
     /// Register and manage OAuth clients.
@@ -70,27 +70,27 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Validate --config FILE as `serve` would read it (and its [gateway] section as the
     /// gateway would); prints a JSON summary with warnings, exits 1 naming the bad key.
     Check,
 }
 
 #[derive(Debug, Args)]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     #[command(subcommand)]
     pub command: Option<GatewayCommand>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum GatewayCommand {
+pub(crate) enum GatewayCommand {
     /// Validate the configuration (--config) and exit: 0 when it is valid, 1 with the key and
     /// what is wrong otherwise.
     Check,
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Development mode: needs no configuration. Creates the data directory, database and keys
     /// on first start and listens on 127.0.0.1:8080 with that issuer.
     #[arg(long)]
@@ -105,7 +105,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ClientCommand {
+pub(crate) enum ClientCommand {
     /// Register a client; prints it as JSON, with the client_secret (shown only this once).
     Create(Box<ClientCreateArgs>),
     /// List registered clients as a JSON array.
@@ -129,7 +129,7 @@ pub enum ClientCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ClientCreateArgs {
+pub(crate) struct ClientCreateArgs {
     /// Human-readable name, unique among the server's clients (it labels the call log and
     /// the consent page).
     #[arg(long)]
@@ -180,7 +180,7 @@ pub struct ClientCreateArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create a user; asks for the password on the terminal, or reads it from the first line
     /// of standard input with --password-stdin.
     Create(UserCreateArgs),
@@ -212,7 +212,7 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct UserCreateArgs {
+pub(crate) struct UserCreateArgs {
     /// Login name.
     #[arg(long)]
     pub username: String,
@@ -229,7 +229,7 @@ pub struct UserCreateArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// List signing keys (public parts only) as JSON.
     List,
     /// Add a new signing key and retire the previous one of the same algorithm; retired keys
@@ -255,7 +255,7 @@ pub enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CallsCommand {
+pub(crate) enum CallsCommand {
     /// Print the latest calls, oldest first; --follow keeps printing new ones.
     Tail(CallsTailArgs),
     /// Counts, error rates and latency percentiles over a time range, grouped.
@@ -264,7 +264,7 @@ pub enum CallsCommand {
 
 /// Which calls to show (all when none is given).
 #[derive(Debug, Args)]
-pub struct CallsFilter {
+pub(crate) struct CallsFilter {
     /// Only this client_id.
     #[arg(long, value_name = "ID")]
     pub client: Option<String>,
@@ -289,13 +289,13 @@ pub struct CallsFilter {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct CallsTailArgs {
+pub(crate) struct CallsTailArgs {
     #[command(flatten)]
     pub filter: CallsFilter,
     /// Only calls since then: a duration ago (15m), a Unix time or an RFC 3339 time.
@@ -313,7 +313,7 @@ pub struct CallsTailArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CallsStatsArgs {
+pub(crate) struct CallsStatsArgs {
     #[command(flatten)]
     pub filter: CallsFilter,
     /// Start of the range: a duration ago (1h), a Unix time or an RFC 3339 time.
@@ -337,7 +337,7 @@ pub struct CallsStatsArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DocsCommand {
+pub(crate) enum DocsCommand {
     /// Print the diagnosis catalogue as Markdown (docs/errors.md), or one code's entry.
     Errors {
         /// A diagnosis code (`jwks.alg_mismatch`): print only its entry.

@@ -13,7 +13,7 @@ use crate::args::{CallsCommand, CallsFilter, Global, OutputFormat};
 use crate::config::{self, Resolved};
 
 /// The call log's database URL.
-pub fn database_url(resolved: &Resolved) -> String {
+pub(crate) fn database_url(resolved: &Resolved) -> String {
     if let Some(url) = &resolved.file.calls.database {
         return url.clone();
     }
@@ -24,7 +24,7 @@ pub fn database_url(resolved: &Resolved) -> String {
 }
 
 /// The admin token's digest, from `[admin]`.
-pub fn admin_token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
+pub(crate) fn admin_token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
     let a = &resolved.file.admin;
     let token = match (&a.token_env, &a.token_file) {
         (None, None) => return Ok(None),
@@ -57,7 +57,10 @@ fn open_url(resolved: &Resolved) -> Result<String> {
 /// Opens the call log and starts its recorder, unless `[calls] enabled = false`.
 /// Starts the call log of `resolved`; its API's refusals link under `docs` (a catalogue's
 /// base), if given.
-pub async fn start(resolved: &Resolved, docs: Option<String>) -> Result<Option<Arc<CallLog>>> {
+pub(crate) async fn start(
+    resolved: &Resolved,
+    docs: Option<String>,
+) -> Result<Option<Arc<CallLog>>> {
     let c = &resolved.file.calls;
     if c.enabled == Some(false) {
         return Ok(None);
@@ -179,7 +182,7 @@ fn now() -> i64 {
     candor_calls::record::now_us() / 1_000_000
 }
 
-pub async fn run(global: &Global, command: CallsCommand) -> Result<()> {
+pub(crate) async fn run(global: &Global, command: CallsCommand) -> Result<()> {
     let resolved = config::load(global)?;
     let url = database_url(&resolved);
     let store = CallStore::open(&url).await.with_context(|| {

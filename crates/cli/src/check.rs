@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::args::Global;
 use crate::config;
 
-pub async fn run(global: &Global) -> Result<()> {
+pub(crate) async fn run(global: &Global) -> Result<()> {
     let Some(path) = &global.config else {
         bail!("config check needs the file: pass --config FILE (or set CANDOR_CONFIG)");
     };

@@ -14,7 +14,7 @@ use crate::args::Global;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
@@ -40,7 +40,7 @@ pub struct FileConfig {
 /// Sign-in defences: the per-account lock and the per-address and per-application rates.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LoginSection {
+pub(crate) struct LoginSection {
     /// Failed sign-ins of one account within `failure_window` before it is locked.
     pub max_failures: Option<u32>,
     /// The window failures are counted in, and the lock's length (e.g. "15m").
@@ -56,7 +56,7 @@ pub struct LoginSection {
 /// `[calls]`: where calls are written and for how long they are kept.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CallsSection {
+pub(crate) struct CallsSection {
     /// Record calls (default true).
     pub enabled: Option<bool>,
     /// sqlite://PATH or postgres://…; default: the [storage] database when it is PostgreSQL,
@@ -77,7 +77,7 @@ pub struct CallsSection {
 /// `[calls.otlp]`.
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
-pub struct OtlpSection {
+pub(crate) struct OtlpSection {
     /// The collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318.
     pub endpoint: String,
     /// Headers sent with every export (values may name an environment variable: "env:NAME").
@@ -94,7 +94,7 @@ pub struct OtlpSection {
 /// `[rate_limits]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimitsSection {
+pub(crate) struct RateLimitsSection {
     /// redis://HOST:PORT: every node shares its limits there. Without it each node limits
     /// on its own.
     pub redis_url: Option<String>,
@@ -115,7 +115,7 @@ pub struct RateLimitsSection {
 /// `[admin]`: the token the admin API asks for (one of the two).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AdminSection {
+pub(crate) struct AdminSection {
     /// The name of an environment variable holding the admin token.
     pub token_env: Option<String>,
     /// A file holding it (a mounted secret).
@@ -124,7 +124,7 @@ pub struct AdminSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServerSection {
+pub(crate) struct ServerSection {
     pub issuer: Option<String>,
     pub listen: Option<String>,
     /// The admin listener: /metrics, /healthz, /readyz and the call log's API. Off without it.
@@ -152,13 +152,13 @@ pub struct ServerSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StorageSection {
+pub(crate) struct StorageSection {
     pub url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TokensSection {
+pub(crate) struct TokensSection {
     pub authorization_code_ttl: Option<String>,
     pub access_token_ttl: Option<String>,
     pub refresh_token_ttl: Option<String>,
@@ -175,7 +175,7 @@ pub struct TokensSection {
 
 /// Everything a command needs to know, resolved.
 #[derive(Debug)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub file: FileConfig,
     pub data_dir: PathBuf,
     pub database_url: String,
@@ -188,10 +188,10 @@ fn env(name: &str) -> Option<String> {
 
 /// Where a configuration is read from when neither `--config` nor `CANDOR_CONFIG` names one:
 /// `./candor.toml`, else `/etc/candor/candor.toml` (where a package installs it).
-pub const DEFAULT_LOCATIONS: [&str; 2] = ["candor.toml", "/etc/candor/candor.toml"];
+pub(crate) const DEFAULT_LOCATIONS: [&str; 2] = ["candor.toml", "/etc/candor/candor.toml"];
 
 /// The first of [`DEFAULT_LOCATIONS`] that is a file.
-pub fn default_location() -> Option<PathBuf> {
+pub(crate) fn default_location() -> Option<PathBuf> {
     DEFAULT_LOCATIONS
         .iter()
         .map(PathBuf::from)
@@ -199,7 +199,7 @@ pub fn default_location() -> Option<PathBuf> {
 }
 
 /// Reads the config file (if any) and applies `CANDOR_*` environment overrides.
-pub fn load(global: &Global) -> Result<Resolved> {
+pub(crate) fn load(global: &Global) -> Result<Resolved> {
     let mut file = match &global.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -280,7 +280,7 @@ fn duration(value: &Option<String>, key: &str, default: Duration) -> Result<Dura
 }
 
 /// The connection limits of `[server]`, fitted to the process's open-file limit `fds`.
-pub fn limits(resolved: &Resolved, fds: Option<u64>) -> Result<candor_server::Limits> {
+pub(crate) fn limits(resolved: &Resolved, fds: Option<u64>) -> Result<candor_server::Limits> {
     let s = &resolved.file.server;
     let mut l = candor_serve::Limits::from_config(candor_serve::LimitsConfig {
         max_connections: s.max_connections,
@@ -297,7 +297,7 @@ pub fn limits(resolved: &Resolved, fds: Option<u64>) -> Result<candor_server::Li
 }
 
 /// Lowers `max_connections` to fit the open-file limit `fds`, saying so.
-pub fn fit_to_fds(l: &mut candor_serve::Limits, fds: Option<u64>) {
+pub(crate) fn fit_to_fds(l: &mut candor_serve::Limits, fds: Option<u64>) {
     let Some(fds) = fds else {
         return;
     };
@@ -314,7 +314,7 @@ pub fn fit_to_fds(l: &mut candor_serve::Limits, fds: Option<u64>) {
 }
 
 /// The server settings for `issuer`, with the `[tokens]` section applied.
-pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
+pub(crate) fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
     let t = &resolved.file.tokens;
     let mut s = Settings::new(issuer);
     s.authorization_code_ttl = duration(
@@ -408,7 +408,7 @@ pub fn settings(resolved: &Resolved, issuer: &str) -> Result<Settings> {
 
 /// The token lifetimes of the configuration, for commands that revoke without serving (the
 /// issuer is the configured one, or a placeholder: such commands never publish it).
-pub fn token_settings(resolved: &Resolved) -> Result<Settings> {
+pub(crate) fn token_settings(resolved: &Resolved) -> Result<Settings> {
     let issuer = resolved
         .file
         .server
@@ -419,7 +419,7 @@ pub fn token_settings(resolved: &Resolved) -> Result<Settings> {
 }
 
 /// The server's TLS configuration from `[server] tls_cert` and `tls_key`, checked and loaded.
-pub fn server_tls(resolved: &Resolved) -> Result<Option<Arc<rustls::ServerConfig>>> {
+pub(crate) fn server_tls(resolved: &Resolved) -> Result<Option<Arc<rustls::ServerConfig>>> {
     match (
         &resolved.file.server.tls_cert,
         &resolved.file.server.tls_key,
@@ -446,7 +446,7 @@ pub fn server_tls(resolved: &Resolved) -> Result<Option<Arc<rustls::ServerConfig
 
 /// The address the server listens on: `flag` (`--listen`), else `[server] listen`, else
 /// `127.0.0.1:8080`.
-pub fn listen_addr(resolved: &Resolved, flag: Option<&str>) -> Result<std::net::SocketAddr> {
+pub(crate) fn listen_addr(resolved: &Resolved, flag: Option<&str>) -> Result<std::net::SocketAddr> {
     let listen = flag
         .map(str::to_string)
         .or_else(|| resolved.file.server.listen.clone())
@@ -458,7 +458,7 @@ pub fn listen_addr(resolved: &Resolved, flag: Option<&str>) -> Result<std::net::
 
 /// The file a `sqlite:` store URL names (as `candor_store::open` reads it); `None` for
 /// another database or an in-memory one.
-pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -467,7 +467,7 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
 }
 
 /// Creates the data directory (0700 on Unix) if the database or key lives there.
-pub fn ensure_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create data directory {}", dir.display()))?;

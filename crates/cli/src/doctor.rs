@@ -22,7 +22,7 @@ use crate::args::Global;
 const UNUSABLE: u8 = 2;
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Output: text for people (colour on a terminal only; NO_COLOR turns it off), or JSON:
     /// {"findings": [{"code", "severity", "message", "fix", ...}]}.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
@@ -32,13 +32,13 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DoctorCommand {
+pub(crate) enum DoctorCommand {
     /// Analyse a browser capture (HAR 1.2 from Chrome, Firefox or Safari): finds each OAuth flow
     /// and names what went wrong in it.
     Har {
@@ -85,7 +85,7 @@ pub enum DoctorCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     /// The issuer URL, e.g. https://idp.example or https://idp.example/realms/main.
     #[arg(long, value_name = "URL")]
     pub issuer: String,
@@ -307,7 +307,7 @@ async fn diagnose(cmd: DoctorCommand) -> Result<Report, InputError> {
 }
 
 /// Runs `candor doctor`; prints the report on stdout, unusable input on stderr.
-pub async fn run(_global: &Global, args: DoctorArgs) -> Result<ExitCode> {
+pub(crate) async fn run(_global: &Global, args: DoctorArgs) -> Result<ExitCode> {
     let format = match args.format {
         OutputFormat::Text => render::Format::Text,
         OutputFormat::Json => render::Format::Json,

@@ -9,7 +9,7 @@ use candor_gateway::config::{Config, File};
 use crate::args::{GatewayArgs, GatewayCommand, Global};
 
 /// Reads and validates the `[gateway]` section of `path`.
-pub fn load(path: &Path) -> Result<Config> {
+pub(crate) fn load(path: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     let config = File::from_toml(&text)
@@ -18,7 +18,7 @@ pub fn load(path: &Path) -> Result<Config> {
     Ok(config)
 }
 
-pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
+pub(crate) async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
     let Some(path) = &global.config else {
         bail!(
             "the gateway needs its configuration: pass --config FILE with a [gateway] section (docs/gateway.md)"
@@ -68,7 +68,7 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
 /// Reloads the configuration file on SIGHUP; a file that does not validate is logged and the
 /// running configuration stays. `docs` is where refusals link when the file names no
 /// `docs_url` (the pages of the server the gateway runs beside).
-pub fn reload_on_sighup(
+pub(crate) fn reload_on_sighup(
     gateway: std::sync::Arc<candor_gateway::Gateway>,
     path: std::path::PathBuf,
     docs: Option<String>,

@@ -19,7 +19,7 @@ fn duration(value: &Option<String>, key: &str) -> Result<Option<std::time::Durat
 }
 
 /// The process's limiter.
-pub async fn limiter(resolved: &Resolved) -> Result<Limiter> {
+pub(crate) async fn limiter(resolved: &Resolved) -> Result<Limiter> {
     let r = &resolved.file.rate_limits;
     let mut local = LocalOptions::default();
     if let Some(n) = r.max_keys {
@@ -83,7 +83,7 @@ fn list(file: &Option<RateLimitsFile>, endpoint: &str) -> Result<Vec<(Policy, Ke
 }
 
 /// The server endpoints' limits of `[rate_limits.token|authorize|login]`.
-pub fn endpoint_limits(resolved: &Resolved) -> Result<EndpointLimits> {
+pub(crate) fn endpoint_limits(resolved: &Resolved) -> Result<EndpointLimits> {
     let r = &resolved.file.rate_limits;
     Ok(EndpointLimits {
         token: list(&r.token, "token")?,

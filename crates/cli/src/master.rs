@@ -19,7 +19,7 @@ fn decode(text: &str, origin: &str) -> Result<MasterKey> {
 
 /// Loads the master key; creates the file when `create` and neither it nor the variable
 /// exists.
-pub fn load(path: &Path, create: bool) -> Result<MasterKey> {
+pub(crate) fn load(path: &Path, create: bool) -> Result<MasterKey> {
     if let Ok(text) = std::env::var("CANDOR_MASTER_KEY")
         && !text.is_empty()
     {
@@ -59,7 +59,7 @@ pub fn load(path: &Path, create: bool) -> Result<MasterKey> {
 /// The master key for `store`: the variable's or the file's; made anew only for a store that
 /// holds no signing key yet. A key made beside a database whose keys another master key
 /// sealed could unseal nothing, and would be left behind to confuse the next start.
-pub async fn for_store(path: &Path, store: &dyn candor_store::Store) -> Result<MasterKey> {
+pub(crate) async fn for_store(path: &Path, store: &dyn candor_store::Store) -> Result<MasterKey> {
     let given = std::env::var("CANDOR_MASTER_KEY").is_ok_and(|v| !v.is_empty()) || path.exists();
     if !given
         && !store

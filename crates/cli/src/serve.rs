@@ -10,7 +10,7 @@ use candor_server::settings::validate_issuer;
 use crate::args::{Global, ServeArgs};
 use crate::config;
 
-pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
+pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let resolved = config::load(global)?;
     // The issuer is what a production server cannot do without; it may come from the file,
     // CANDOR_SERVER_ISSUER (or CANDOR_ISSUER) or --issuer — configuration from the
@@ -186,7 +186,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -11,10 +11,10 @@ use crate::identity::Identity;
 use crate::metrics::Metrics;
 
 /// The issuer every test configuration trusts.
-pub const ISSUER: &str = "https://id.example";
+pub(crate) const ISSUER: &str = "https://id.example";
 
 /// The state of a gateway with one issuer and `routes` (TOML under `[gateway]`).
-pub fn state(routes: &str) -> State {
+pub(crate) fn state(routes: &str) -> State {
     let text = format!(
         "[gateway]\nlisten = \"127.0.0.1:0\"\n{}\n[[gateway.issuers]]\nissuer = \"{ISSUER}\"\naudiences = [\"https://api.example\"]\n{}",
         // Keys of `[gateway]` itself come before the first table.
@@ -43,7 +43,7 @@ pub fn state(routes: &str) -> State {
 }
 
 /// A request with an empty body.
-pub fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
+pub(crate) fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
     let mut builder = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
@@ -52,7 +52,7 @@ pub fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()>
 }
 
 /// Alice, through the client `app`, with `scopes`.
-pub fn identity(scopes: &[&str]) -> Identity {
+pub(crate) fn identity(scopes: &[&str]) -> Identity {
     Identity {
         issuer: Arc::from(ISSUER),
         sub: "alice".into(),

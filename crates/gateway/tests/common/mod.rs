@@ -25,10 +25,10 @@ use candor_store::Store;
 use candor_store::testing::{PostgresTestDatabase, postgres_url_or_skip};
 use serde_json::{Value, json};
 
-pub const AUDIENCE: &str = "https://api.example";
+pub(crate) const AUDIENCE: &str = "https://api.example";
 
 /// A Candor issuer on an ephemeral port.
-pub struct Issuer {
+pub(crate) struct Issuer {
     pub base: String,
     pub app: App,
     pub store: Arc<dyn Store>,
@@ -40,13 +40,13 @@ pub struct Issuer {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 impl Issuer {
-    pub async fn start(backend: Backend) -> Option<Issuer> {
+    pub(crate) async fn start(backend: Backend) -> Option<Issuer> {
         let dir = tempfile::tempdir().unwrap();
         let (url, pg) = match backend {
             Backend::Sqlite => (
@@ -92,7 +92,7 @@ impl Issuer {
     }
 
     /// A client_credentials client with `scopes`; returns (id, secret).
-    pub async fn client(&self, scopes: &[&str], format: Format) -> (String, String) {
+    pub(crate) async fn client(&self, scopes: &[&str], format: Format) -> (String, String) {
         let mut new = NewClient::new("svc");
         new.scopes = scopes.iter().map(|s| s.to_string()).collect();
         new.audiences = vec![AUDIENCE.into()];
@@ -105,7 +105,7 @@ impl Issuer {
     }
 
     /// `candor keys rotate --alg ES256 --immediately`: the new key signs from now on.
-    pub async fn rotate_now(&self) {
+    pub(crate) async fn rotate_now(&self) {
         let now = self.app.now();
         candor_server::keys::rotate(
             self.store.as_ref(),
@@ -120,7 +120,7 @@ impl Issuer {
         self.app.keys().reload_at(now).await.unwrap();
     }
 
-    pub async fn token(&self, id: &str, secret: &str, scope: &str) -> String {
+    pub(crate) async fn token(&self, id: &str, secret: &str, scope: &str) -> String {
         let r: Value = reqwest::Client::new()
             .post(format!("{}/token", self.base))
             .basic_auth(id, Some(secret))
@@ -139,7 +139,7 @@ impl Issuer {
 }
 
 /// `app` served on an ephemeral port: an upstream for a test.
-pub async fn serve_router(app: Router) -> SocketAddr {
+pub(crate) async fn serve_router(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -147,7 +147,7 @@ pub async fn serve_router(app: Router) -> SocketAddr {
 }
 
 /// An upstream that answers with what it received.
-pub async fn echo_upstream(
+pub(crate) async fn echo_upstream(
     listener: Option<tokio::net::TcpListener>,
 ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = match listener {
@@ -177,7 +177,7 @@ pub async fn echo_upstream(
 
 /// A call log in `dir`, exporting spans to an OTLP collector that is not there: the export
 /// fails, is counted, and changes nothing else.
-pub async fn call_log_exporting_spans(
+pub(crate) async fn call_log_exporting_spans(
     dir: &std::path::Path,
 ) -> (
     candor_calls::CallStore,
@@ -205,14 +205,14 @@ pub async fn call_log_exporting_spans(
     (store, recorder, log)
 }
 
-pub struct Gateway {
+pub(crate) struct Gateway {
     pub base: String,
     pub admin: String,
     pub _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// A gateway on `toml`, its refusals linking to a catalogue (unless `toml` says where).
-pub async fn gateway(toml: &str) -> Gateway {
+pub(crate) async fn gateway(toml: &str) -> Gateway {
     if toml.contains("docs_url") {
         gateway_exact(toml).await
     } else {
@@ -221,10 +221,10 @@ pub async fn gateway(toml: &str) -> Gateway {
 }
 
 /// Where the tests' refusals link.
-pub const DOCS: &str = "http://docs.example/docs/errors";
+pub(crate) const DOCS: &str = "http://docs.example/docs/errors";
 
 /// A gateway on `toml` and nothing more.
-pub async fn gateway_exact(toml: &str) -> Gateway {
+pub(crate) async fn gateway_exact(toml: &str) -> Gateway {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -255,26 +255,26 @@ pub async fn gateway_exact(toml: &str) -> Gateway {
     }
 }
 
-pub fn issuer_toml(issuer: &Issuer, extra: &str) -> String {
+pub(crate) fn issuer_toml(issuer: &Issuer, extra: &str) -> String {
     format!(
         "[[gateway.issuers]]\nissuer = \"{}\"\naudiences = [\"{AUDIENCE}\"]\nalgorithms = [\"ES256\", \"RS256\"]\njwks_min_refetch = \"0s\"\n{extra}\n",
         issuer.base
     )
 }
 
-pub fn route_toml(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> String {
+pub(crate) fn route_toml(name: &str, prefix: &str, upstream: SocketAddr, extra: &str) -> String {
     format!(
         "[[gateway.routes]]\nname = \"{name}\"\nmatch = {{ path_prefix = \"{prefix}\" }}\nupstreams = [{{ url = \"http://{upstream}\" }}]\n{extra}\n"
     )
 }
 
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
-pub async fn call(
+pub(crate) async fn call(
     method: reqwest::Method,
     url: &str,
     token: Option<&str>,
@@ -298,7 +298,7 @@ pub async fn call(
     }
 }
 
-pub fn refused(a: &Answer, status: u16, diagnosis: &str) {
+pub(crate) fn refused(a: &Answer, status: u16, diagnosis: &str) {
     assert_eq!(a.status, status, "{}", a.body);
     assert_eq!(a.body["diagnosis"], diagnosis, "{}", a.body);
     assert!(
@@ -325,7 +325,12 @@ pub fn refused(a: &Answer, status: u16, diagnosis: &str) {
 }
 
 /// Asks `url` (with `token`) every 20 ms until it answers `status`; fails after `within`.
-pub async fn eventually(url: &str, token: Option<&str>, status: u16, within: Duration) -> Answer {
+pub(crate) async fn eventually(
+    url: &str,
+    token: Option<&str>,
+    status: u16,
+    within: Duration,
+) -> Answer {
     let started = Instant::now();
     loop {
         let a = call(reqwest::Method::GET, url, token, &[]).await;
@@ -368,7 +373,7 @@ macro_rules! both {
 }
 
 /// A GET sent byte for byte as written; the response, as text.
-pub async fn raw_get(base: &str, path: &str) -> String {
+pub(crate) async fn raw_get(base: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -380,7 +385,7 @@ pub async fn raw_get(base: &str, path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub async fn revoke(issuer: &Issuer, id: &str, secret: &str, token: &str) {
+pub(crate) async fn revoke(issuer: &Issuer, id: &str, secret: &str, token: &str) {
     let r = reqwest::Client::new()
         .post(format!("{}/revoke", issuer.base))
         .basic_auth(id, Some(secret))

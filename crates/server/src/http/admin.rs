@@ -10,7 +10,7 @@ use crate::app::App;
 /// `GET /metrics`: Prometheus text. This listener also reports what the process shares with
 /// a gateway run beside the server (the call log, the rate limiter, the process): the
 /// gateway's admin listener then leaves them out (docs/server.md, "Metrics").
-pub async fn metrics(State(app): State<App>) -> Response {
+pub(super) async fn metrics(State(app): State<App>) -> Response {
     let feed = app.store().feed_length().await.ok();
     let mut registry = candor_metrics::registry();
     app.metrics().register(&mut registry, app.store(), feed);
@@ -39,7 +39,7 @@ pub async fn metrics(State(app): State<App>) -> Response {
 }
 
 /// `GET /admin/calls` and `GET /admin/calls/stats` (docs/calls.md).
-pub async fn calls(
+pub(super) async fn calls(
     State(app): State<App>,
     uri: Uri,
     headers: HeaderMap,

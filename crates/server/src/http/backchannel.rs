@@ -56,7 +56,7 @@ async fn read_form(app: &App, headers: &HeaderMap, body: Body) -> Result<Form, O
     parse_request(header_str(headers, header::CONTENT_TYPE), &kept)
 }
 
-pub async fn token(
+pub(super) async fn token(
     State(app): State<App>,
     peer: Option<axum::Extension<candor_serve::Peer>>,
     method: Method,
@@ -97,7 +97,7 @@ pub async fn token(
     }
 }
 
-pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+pub(super) async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         let authorization = authorization::from_headers(&headers)?;
         let form = read_form(&app, &headers, body).await?;
@@ -110,7 +110,7 @@ pub async fn introspect(State(app): State<App>, headers: HeaderMap, body: Body) 
     }
 }
 
-pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+pub(super) async fn revoke(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     let result: Result<(), Refusal> = async {
         let authorization = authorization::from_headers(&headers)?;
         let form = read_form(&app, &headers, body).await?;
@@ -129,7 +129,7 @@ pub async fn revoke(State(app): State<App>, headers: HeaderMap, body: Body) -> R
 }
 
 /// Any method but POST: 405 with `Allow: POST` and the error shape.
-pub async fn not_post(State(app): State<App>, method: Method) -> Response {
+pub(super) async fn not_post(State(app): State<App>, method: Method) -> Response {
     let error = OAuthError::new(
         Code::TokenRequestNotPost,
         format!(
@@ -150,7 +150,7 @@ pub async fn not_post(State(app): State<App>, method: Method) -> Response {
 }
 
 /// `GET /revocations`: the revocation feed, for gateways (see [`crate::feed`]).
-pub async fn revocations(
+pub(super) async fn revocations(
     State(app): State<App>,
     headers: HeaderMap,
     axum::extract::RawQuery(query): axum::extract::RawQuery,

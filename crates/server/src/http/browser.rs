@@ -151,7 +151,7 @@ async fn authorize_limits(
     Some(response)
 }
 
-pub async fn authorize_get(
+pub(super) async fn authorize_get(
     State(app): State<App>,
     peer: Option<Extension<Peer>>,
     headers: HeaderMap,
@@ -178,7 +178,7 @@ pub async fn authorize_get(
     render(&app, outcome, &csrf, jar)
 }
 
-pub async fn authorize_post(
+pub(super) async fn authorize_post(
     State(app): State<App>,
     peer: Option<Extension<Peer>>,
     headers: HeaderMap,
@@ -221,7 +221,7 @@ pub(super) fn client_address(
     client_ip(peer, &forwarded, &app.settings().trusted_proxies)
 }
 
-pub async fn login(
+pub(super) async fn login(
     State(app): State<App>,
     peer: Option<Extension<Peer>>,
     headers: HeaderMap,
@@ -259,7 +259,7 @@ fn see_consent(app: &App, outcome: Outcome) -> Outcome {
     }
 }
 
-pub async fn consent(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
+pub(super) async fn consent(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
     let form = match parse_form(&app, body).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -295,7 +295,7 @@ async fn logout_with(app: App, jar: CookieJar, form: Form, post: bool) -> Respon
     }
 }
 
-pub async fn logout_get(
+pub(super) async fn logout_get(
     State(app): State<App>,
     jar: CookieJar,
     RawQuery(query): RawQuery,
@@ -306,7 +306,7 @@ pub async fn logout_get(
     }
 }
 
-pub async fn logout_post(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
+pub(super) async fn logout_post(State(app): State<App>, jar: CookieJar, body: Body) -> Response {
     match parse_form(&app, body).await {
         Ok(form) => logout_with(app, jar, form, true).await,
         Err(r) => r,
@@ -328,7 +328,7 @@ fn bearer_refusal(app: &App, refusal: Refusal) -> Response {
     response
 }
 
-pub async fn userinfo_get(
+pub(super) async fn userinfo_get(
     State(app): State<App>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -345,7 +345,7 @@ pub async fn userinfo_get(
     }
 }
 
-pub async fn userinfo_post(
+pub(super) async fn userinfo_post(
     State(app): State<App>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -371,13 +371,13 @@ pub async fn userinfo_post(
 }
 
 /// `GET /login`: reached by reloading or going back; explained, not a bare 405.
-pub async fn login_get(State(app): State<App>) -> Response {
+pub(super) async fn login_get(State(app): State<App>) -> Response {
     super::pages::step_page(app.issuer(), "sign-in")
 }
 
 /// `GET /consent?pending=…`: the consent page a sign-in redirected to; without a live
 /// request of this browser's session, the page that says how to start again.
-pub async fn consent_get(
+pub(super) async fn consent_get(
     State(app): State<App>,
     jar: CookieJar,
     RawQuery(query): RawQuery,

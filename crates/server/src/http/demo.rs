@@ -56,7 +56,7 @@ fn pretty(value: &Value) -> String {
 }
 
 /// `GET /demo`.
-pub async fn home(State(app): State<App>) -> Response {
+pub(super) async fn home(State(app): State<App>) -> Response {
     render(
         StatusCode::OK,
         HomePage {
@@ -81,14 +81,14 @@ fn cookie(app: &App, value: String, seconds: i64) -> Cookie<'static> {
 }
 
 /// `GET /demo/start`: remember state, verifier and nonce; send the browser to `/authorize`.
-pub async fn start(State(app): State<App>, jar: CookieJar) -> Response {
+pub(super) async fn start(State(app): State<App>, jar: CookieJar) -> Response {
     let (started, url) = demo::start(app.issuer());
     let jar = jar.add(cookie(&app, started.cookie_value(), COOKIE_SECONDS));
     (jar, super::browser::redirect(&url)).into_response()
 }
 
 /// `GET /demo/callback`: where Candor sends the browser back.
-pub async fn callback(
+pub(super) async fn callback(
     State(app): State<App>,
     jar: CookieJar,
     RawQuery(query): RawQuery,

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::respond::error_response;
 use crate::app::App;
 
-pub async fn discovery(State(app): State<App>) -> Response {
+pub(super) async fn discovery(State(app): State<App>) -> Response {
     let mut r = Json(crate::discovery::metadata(&app)).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -19,7 +19,7 @@ pub async fn discovery(State(app): State<App>) -> Response {
     r
 }
 
-pub async fn jwks(State(app): State<App>) -> Response {
+pub(super) async fn jwks(State(app): State<App>) -> Response {
     let mut r = Json(app.keys().current().jwks()).into_response();
     let headers = r.headers_mut();
     // Short: a rotation must reach clients quickly; they refetch on an unknown kid anyway.
@@ -34,13 +34,13 @@ pub async fn jwks(State(app): State<App>) -> Response {
     r
 }
 
-pub async fn healthz() -> &'static str {
+pub(super) async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// Ready when the store accepts a write: a database that answers reads but cannot commit
 /// (a full disk, a read-only file, a replica) would fail every sign-in.
-pub async fn readyz(State(app): State<App>) -> Response {
+pub(super) async fn readyz(State(app): State<App>) -> Response {
     match app.store().check_writable(app.now()).await {
         Ok(()) => Json(json!({"status": "ready", "store": app.store().backend().to_string()}))
             .into_response(),
@@ -64,7 +64,7 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
 }
 
 /// `GET /`: a page saying what this server is, with links to discovery and the docs.
-pub async fn home(State(app): State<App>) -> Response {
+pub(super) async fn home(State(app): State<App>) -> Response {
     html(
         StatusCode::OK,
         crate::docs::home_page(app.issuer(), app.settings().demo),
@@ -72,7 +72,7 @@ pub async fn home(State(app): State<App>) -> Response {
 }
 
 /// `GET /assets/candor.js`: the pages' one script, cacheable (it changes only with the binary).
-pub async fn script() -> Response {
+pub(super) async fn script() -> Response {
     (
         StatusCode::OK,
         [
@@ -85,11 +85,11 @@ pub async fn script() -> Response {
         .into_response()
 }
 
-pub async fn docs_index(State(app): State<App>) -> Response {
+pub(super) async fn docs_index(State(app): State<App>) -> Response {
     html(StatusCode::OK, crate::docs::index_page(app.issuer()))
 }
 
-pub async fn docs_code(State(app): State<App>, Path(code): Path<String>) -> Response {
+pub(super) async fn docs_code(State(app): State<App>, Path(code): Path<String>) -> Response {
     match crate::docs::code_page(app.issuer(), &code) {
         Ok(Some(page)) => html(StatusCode::OK, Ok(page)),
         Ok(None) => html(
@@ -100,7 +100,7 @@ pub async fn docs_code(State(app): State<App>, Path(code): Path<String>) -> Resp
     }
 }
 
-pub async fn not_found(State(app): State<App>, uri: Uri) -> Response {
+pub(super) async fn not_found(State(app): State<App>, uri: Uri) -> Response {
     let error = OAuthError::new(
         Code::ServerNotFound,
         format!("no endpoint at {}", candor_proto::error::quote(uri.path())),

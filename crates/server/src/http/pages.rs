@@ -52,7 +52,7 @@ struct StepPage<'a> {
 
 /// `GET` on a step of the sign-in that only a form posts to (`/login`, `/consent`): a page
 /// that says how to start again, not an empty 405 (`Allow: POST` still says what it takes).
-pub fn step_page(issuer: &str, step: &str) -> Response {
+pub(super) fn step_page(issuer: &str, step: &str) -> Response {
     let mut response = render(
         StatusCode::METHOD_NOT_ALLOWED,
         StepPage { step, home: issuer }.render(),
@@ -79,7 +79,7 @@ struct LogoutConfirmPage<'a> {
 struct SignedOutPage;
 
 /// Adds the headers every page carries.
-pub fn harden(mut response: Response) -> Response {
+pub(super) fn harden(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -101,7 +101,7 @@ pub fn harden(mut response: Response) -> Response {
 }
 
 /// A rendered page with its status and the headers every page carries.
-pub fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+pub(super) fn render(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     let response = match page {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -112,7 +112,7 @@ pub fn render(status: StatusCode, page: Result<String, askama::Error>) -> Respon
     harden(response)
 }
 
-pub fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
+pub(super) fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
     let status = StatusCode::from_u16(view.status).unwrap_or(StatusCode::OK);
     let mut response = render(
         status,
@@ -135,7 +135,7 @@ pub fn login(issuer: &str, view: &LoginView, csrf: &str) -> Response {
     response
 }
 
-pub fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
+pub(super) fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
     render(
         StatusCode::OK,
         ConsentPage {
@@ -152,7 +152,7 @@ pub fn consent(issuer: &str, view: &ConsentView, csrf: &str) -> Response {
 
 /// An error that must not be redirected: a page with the diagnosis, with the code's status
 /// (4xx for the request's fault, 5xx for the server's).
-pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
+pub(super) fn request_error(issuer: &str, error: &OAuthError) -> Response {
     crate::calls::diagnosis(error.code);
     let entry = error.code.entry();
     tracing::info!(
@@ -177,7 +177,7 @@ pub fn request_error(issuer: &str, error: &OAuthError) -> Response {
     )
 }
 
-pub fn logout_confirm(issuer: &str, view: &ConfirmView, csrf: &str) -> Response {
+pub(super) fn logout_confirm(issuer: &str, view: &ConfirmView, csrf: &str) -> Response {
     render(
         StatusCode::OK,
         LogoutConfirmPage {
@@ -192,6 +192,6 @@ pub fn logout_confirm(issuer: &str, view: &ConfirmView, csrf: &str) -> Response 
     )
 }
 
-pub fn signed_out() -> Response {
+pub(super) fn signed_out() -> Response {
     render(StatusCode::OK, SignedOutPage.render())
 }

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::refusal::Refusal;
 
 /// A JSON response that must not be cached (RFC 6749 §5.1).
-pub fn no_store_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(super) fn no_store_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let mut response = (status, Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -22,7 +22,7 @@ pub fn no_store_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
 
 /// The response for a refused request, logged once with its diagnosis. The client_id and
 /// request id are fields of the request's span, so they are on the same log line.
-pub fn refuse(app: &App, refusal: Refusal) -> Response {
+pub(super) fn refuse(app: &App, refusal: Refusal) -> Response {
     if let Refusal::Internal(cause) = &refusal {
         tracing::error!(diagnosis = "server.internal", error = %cause, "request failed");
     }
@@ -46,7 +46,7 @@ pub fn refuse(app: &App, refusal: Refusal) -> Response {
 }
 
 /// The JSON error body with its status.
-pub fn error_response(app: &App, error: &OAuthError) -> Response {
+pub(super) fn error_response(app: &App, error: &OAuthError) -> Response {
     crate::calls::diagnosis(error.code);
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     no_store_json(status, &error.body(app.issuer()))
@@ -56,7 +56,7 @@ pub fn error_response(app: &App, error: &OAuthError) -> Response {
 /// as `invalid_client`, the 401 carries a `WWW-Authenticate` challenge for that scheme. Not
 /// otherwise: clients such as openid-client treat a challenge as the error and stop reading
 /// the body's `error` and `error_description`.
-pub fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -> Response {
+pub(super) fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -> Response {
     let basic_attempted = header_str(request, header::AUTHORIZATION)
         .is_some_and(|h| authorization::parse(h).scheme == Scheme::Basic);
     if basic_attempted
@@ -69,6 +69,6 @@ pub fn basic_challenge(app: &App, request: &HeaderMap, mut response: Response) -
 }
 
 /// A header as text, if present and visible ASCII.
-pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+pub(super) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }

@@ -17,7 +17,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -50,7 +50,7 @@ macro_rules! both {
 }
 
 /// Log output of the whole test binary, for assertions on what is (and is not) logged.
-pub fn logs() -> String {
+pub(crate) fn logs() -> String {
     let buf = log_buffer().lock().map(|b| b.clone()).unwrap_or_default();
     String::from_utf8_lossy(&buf).into_owned()
 }
@@ -88,7 +88,7 @@ fn init_logging() {
     });
 }
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub base: String,
     pub app: App,
     pub clock: ManualClock,
@@ -116,24 +116,24 @@ enum Raw {
     Postgres(sqlx::PgConnection),
 }
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
 }
 
 impl Response {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Asserts an error response of the catalogue's shape.
     #[track_caller]
-    pub fn assert_error(&self, status: u16, error: &str, diagnosis: &str) -> Value {
+    pub(crate) fn assert_error(&self, status: u16, error: &str, diagnosis: &str) -> Value {
         let body = self.json();
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
         assert_eq!(body["error"], error, "error; body: {}", self.text);
@@ -161,7 +161,7 @@ impl Response {
 }
 
 /// Credentials for a request.
-pub enum Auth<'a> {
+pub(crate) enum Auth<'a> {
     None,
     Basic(&'a str, &'a str),
     /// A raw Authorization header value.
@@ -171,12 +171,12 @@ pub enum Auth<'a> {
 impl TestServer {
     /// A server on a fresh database; `None` (after saying so) when PostgreSQL is not
     /// configured for tests.
-    pub async fn start(backend: Backend) -> Option<TestServer> {
+    pub(crate) async fn start(backend: Backend) -> Option<TestServer> {
         TestServer::start_with(backend, |_| {}).await
     }
 
     /// [`TestServer::start`] with settings changed by `tweak` (after the harness's own).
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         backend: Backend,
         tweak: fn(&mut candor_server::Settings),
     ) -> Option<TestServer> {
@@ -202,7 +202,7 @@ impl TestServer {
     /// A second node on the same database and master key (its own clock and key cache), as
     /// several `candor` processes sharing PostgreSQL run. Both answer for one issuer, as
     /// behind a load balancer.
-    pub async fn second_node(&self) -> TestServer {
+    pub(crate) async fn second_node(&self) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let issuer = Some(self.base.clone());
         TestServer::node(
@@ -278,12 +278,12 @@ impl TestServer {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Registers a client; returns its id and secret (if it has one).
-    pub async fn register(&self, new: NewClient) -> (String, Option<String>) {
+    pub(crate) async fn register(&self, new: NewClient) -> (String, Option<String>) {
         let r = clients::create(self.store.as_ref(), &self.master, new, self.app.now())
             .await
             .expect("register client");
@@ -291,7 +291,7 @@ impl TestServer {
     }
 
     /// A confidential client_credentials client with scopes "read write".
-    pub async fn service_client(&self) -> (String, String) {
+    pub(crate) async fn service_client(&self) -> (String, String) {
         let mut new = NewClient::new("service");
         new.scopes = vec!["read".into(), "write".into()];
         let (id, secret) = self.register(new).await;
@@ -299,7 +299,12 @@ impl TestServer {
     }
 
     /// POSTs a form (encoded here) to `path`.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], auth: Auth<'_>) -> Response {
+    pub(crate) async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        auth: Auth<'_>,
+    ) -> Response {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -313,7 +318,7 @@ impl TestServer {
     }
 
     /// POSTs raw bytes with the given Content-Type.
-    pub async fn post_raw(
+    pub(crate) async fn post_raw(
         &self,
         path: &str,
         content_type: Option<&str>,
@@ -335,12 +340,12 @@ impl TestServer {
         into_response(req.send().await.expect("request")).await
     }
 
-    pub async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         into_response(self.http.get(self.url(path)).send().await.expect("request")).await
     }
 
     /// A client_credentials token for a client_secret_basic client.
-    pub async fn cc_token(&self, id: &str, secret: &str, scope: Option<&str>) -> Value {
+    pub(crate) async fn cc_token(&self, id: &str, secret: &str, scope: Option<&str>) -> Value {
         let mut form = vec![("grant_type", "client_credentials")];
         if let Some(s) = scope {
             form.push(("scope", s));
@@ -375,7 +380,7 @@ impl TestServer {
 
     /// Runs one SQL statement on the server's database, behind the store's back (to break it,
     /// or to count rows); returns the rows it changed.
-    pub async fn sql(&self, statement: &str) -> u64 {
+    pub(crate) async fn sql(&self, statement: &str) -> u64 {
         let statement = sqlx::AssertSqlSafe(statement.to_string());
         match self.raw().await {
             Raw::Sqlite(mut c) => sqlx::raw_sql(statement)
@@ -391,7 +396,7 @@ impl TestServer {
     }
 
     /// The number of rows in `table`.
-    pub async fn count(&self, table: &str) -> i64 {
+    pub(crate) async fn count(&self, table: &str) -> i64 {
         let query = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
         match self.raw().await {
             Raw::Sqlite(mut c) => sqlx::query_scalar(query).fetch_one(&mut c).await,
@@ -401,7 +406,7 @@ impl TestServer {
     }
 
     /// Everything stored in the database, as text, for "nothing in the clear" checks.
-    pub fn dump_database(&self) -> Vec<u8> {
+    pub(crate) fn dump_database(&self) -> Vec<u8> {
         match self.backend {
             Backend::Sqlite => {
                 let mut all = Vec::new();
@@ -441,7 +446,7 @@ async fn into_response(r: reqwest::Response) -> Response {
 }
 
 /// Whether `needle` occurs in `haystack`.
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())

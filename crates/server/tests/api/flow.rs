@@ -9,15 +9,15 @@ use serde_json::Value;
 
 use crate::common::{Auth, Response, TestServer};
 
-pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
-pub const PASSWORD: &str = "correct horse battery";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/cb";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-pub struct Browser {
+pub(crate) struct Browser {
     pub http: reqwest::Client,
 }
 
 impl Browser {
-    pub fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .cookie_store(true)
@@ -27,11 +27,11 @@ impl Browser {
         }
     }
 
-    pub async fn get(&self, url: &str) -> Response {
+    pub(crate) async fn get(&self, url: &str) -> Response {
         into(self.http.get(url).send().await.unwrap()).await
     }
 
-    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Response {
+    pub(crate) async fn post(&self, url: &str, form: &[(&str, &str)]) -> Response {
         into(self.http.post(url).form(form).send().await.unwrap()).await
     }
 }
@@ -48,7 +48,7 @@ async fn into(r: reqwest::Response) -> Response {
 }
 
 /// The value of a hidden input in a page.
-pub fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)
@@ -59,7 +59,7 @@ pub fn hidden(page: &str, name: &str) -> String {
 }
 
 /// The query parameters of a redirect's Location.
-pub fn location_params(r: &Response) -> Vec<(String, String)> {
+pub(crate) fn location_params(r: &Response) -> Vec<(String, String)> {
     assert_eq!(
         r.status, 303,
         "expected a redirect, got {}: {}",
@@ -73,7 +73,7 @@ pub fn location_params(r: &Response) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
@@ -81,13 +81,13 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
 }
 
 /// A confidential OIDC client and a user.
-pub struct Setup {
+pub(crate) struct Setup {
     pub client_id: String,
     pub secret: String,
     pub user_sub: String,
 }
 
-pub async fn setup(s: &TestServer) -> Setup {
+pub(crate) async fn setup(s: &TestServer) -> Setup {
     let mut new = NewClient::new("Photo App");
     new.redirect_uris = vec![REDIRECT.into()];
     new.post_logout_redirect_uris = vec!["http://127.0.0.1:9/bye".into()];
@@ -113,7 +113,7 @@ pub async fn setup(s: &TestServer) -> Setup {
 }
 
 /// A public client (PKCE required, no secret).
-pub async fn public_client(s: &TestServer, redirect: &str) -> String {
+pub(crate) async fn public_client(s: &TestServer, redirect: &str) -> String {
     let mut new = NewClient::new("Native App");
     new.auth_method = AuthMethod::None;
     new.redirect_uris = vec![redirect.into()];
@@ -121,12 +121,12 @@ pub async fn public_client(s: &TestServer, redirect: &str) -> String {
     s.register(new).await.0
 }
 
-pub struct Pkce {
+pub(crate) struct Pkce {
     pub verifier: String,
     pub challenge: String,
 }
 
-pub fn pkce() -> Pkce {
+pub(crate) fn pkce() -> Pkce {
     let verifier = random_token().expose().to_string();
     Pkce {
         challenge: s256(&verifier),
@@ -135,7 +135,7 @@ pub fn pkce() -> Pkce {
 }
 
 /// The authorization URL.
-pub fn authorize_url(s: &TestServer, params: &[(&str, &str)]) -> String {
+pub(crate) fn authorize_url(s: &TestServer, params: &[(&str, &str)]) -> String {
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
@@ -143,7 +143,11 @@ pub fn authorize_url(s: &TestServer, params: &[(&str, &str)]) -> String {
 }
 
 /// Standard parameters for `setup`'s client.
-pub fn standard<'a>(setup: &'a Setup, pkce: &'a Pkce, scope: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn standard<'a>(
+    setup: &'a Setup,
+    pkce: &'a Pkce,
+    scope: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("response_type", "code"),
         ("client_id", setup.client_id.as_str()),
@@ -157,7 +161,7 @@ pub fn standard<'a>(setup: &'a Setup, pkce: &'a Pkce, scope: &'a str) -> Vec<(&'
 }
 
 /// Fills and submits the login form of `page`.
-pub async fn login(
+pub(crate) async fn login(
     s: &TestServer,
     b: &Browser,
     page: &Response,
@@ -189,7 +193,12 @@ pub async fn login(
     }
 }
 
-pub async fn consent(s: &TestServer, b: &Browser, page: &Response, answer: &str) -> Response {
+pub(crate) async fn consent(
+    s: &TestServer,
+    b: &Browser,
+    page: &Response,
+    answer: &str,
+) -> Response {
     b.post(
         &s.url("/consent"),
         &[
@@ -202,7 +211,7 @@ pub async fn consent(s: &TestServer, b: &Browser, page: &Response, answer: &str)
 }
 
 /// Walks the whole flow for `setup`'s client and returns the code.
-pub async fn get_code(
+pub(crate) async fn get_code(
     s: &TestServer,
     b: &Browser,
     setup: &Setup,
@@ -228,7 +237,12 @@ pub async fn get_code(
     param(&params, "code").expect("code").to_string()
 }
 
-pub async fn exchange(s: &TestServer, setup: &Setup, code: &str, verifier: &str) -> Response {
+pub(crate) async fn exchange(
+    s: &TestServer,
+    setup: &Setup,
+    code: &str,
+    verifier: &str,
+) -> Response {
     s.post_form(
         "/token",
         &[
@@ -242,7 +256,7 @@ pub async fn exchange(s: &TestServer, setup: &Setup, code: &str, verifier: &str)
     .await
 }
 
-pub async fn tokens(s: &TestServer, b: &Browser, setup: &Setup, scope: &str) -> Value {
+pub(crate) async fn tokens(s: &TestServer, b: &Browser, setup: &Setup, scope: &str) -> Value {
     let p = pkce();
     let code = get_code(s, b, setup, &p, scope).await;
     let r = exchange(s, setup, &code, &p.verifier).await;
@@ -250,7 +264,12 @@ pub async fn tokens(s: &TestServer, b: &Browser, setup: &Setup, scope: &str) -> 
     r.json()
 }
 
-pub async fn refresh(s: &TestServer, setup: &Setup, token: &str, scope: Option<&str>) -> Response {
+pub(crate) async fn refresh(
+    s: &TestServer,
+    setup: &Setup,
+    token: &str,
+    scope: Option<&str>,
+) -> Response {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
     if let Some(sc) = scope {
         form.push(("scope", sc));
