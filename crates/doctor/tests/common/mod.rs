@@ -9,16 +9,16 @@ use candor_proto::Code;
 use candor_proto::jose::{SigningAlg, SigningKey};
 use serde_json::{Value, json};
 
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-pub const CODE: &str = "SplxlOBeZQQYbYS6WxSbIAcodevalue";
-pub const ACCESS_TOKEN: &str = "at-2YotnFZFEjr1zCsicMWpAA-secret-access";
-pub const REFRESH_TOKEN: &str = "rt-tGzv3JOkF0XG5Qx2TlKWIA-secret-refresh";
-pub const SECRET: &str = "client-secret-7Fjfp0ZBr1KtDRbnfVdmIw";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const CODE: &str = "SplxlOBeZQQYbYS6WxSbIAcodevalue";
+pub(crate) const ACCESS_TOKEN: &str = "at-2YotnFZFEjr1zCsicMWpAA-secret-access";
+pub(crate) const REFRESH_TOKEN: &str = "rt-tGzv3JOkF0XG5Qx2TlKWIA-secret-refresh";
+pub(crate) const SECRET: &str = "client-secret-7Fjfp0ZBr1KtDRbnfVdmIw";
 
 /// How the token request authenticates the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
+pub(crate) enum Auth {
     None,
     Basic,
     Post,
@@ -26,7 +26,7 @@ pub enum Auth {
 }
 
 /// One login, with every part adjustable.
-pub struct Login {
+pub(crate) struct Login {
     pub shape: Shape,
     pub issuer: String,
     pub app: String,
@@ -72,12 +72,12 @@ pub struct Login {
     pub token_url: Option<String>,
 }
 
-pub fn key() -> SigningKey {
+pub(crate) fn key() -> SigningKey {
     SigningKey::generate(SigningAlg::Es256).unwrap().0
 }
 
 impl Login {
-    pub fn new(shape: Shape) -> Self {
+    pub(crate) fn new(shape: Shape) -> Self {
         let start = har::build::DEFAULT_START_MS / 1000;
         let issuer = "https://idp.example".to_string();
         Login {
@@ -131,7 +131,7 @@ impl Login {
         r
     }
 
-    pub fn id_token(&self) -> String {
+    pub(crate) fn id_token(&self) -> String {
         if self.id_token_alg_none {
             use base64::Engine;
             let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -149,7 +149,7 @@ impl Login {
         k.sign("JWT", &self.id_token_claims).unwrap()
     }
 
-    pub fn token_body(&self) -> Value {
+    pub(crate) fn token_body(&self) -> Value {
         json!({
             "access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600,
             "refresh_token": REFRESH_TOKEN, "id_token": self.id_token(), "scope": "openid profile",
@@ -212,7 +212,7 @@ impl Login {
         req
     }
 
-    pub fn builder(&self) -> HarBuilder {
+    pub(crate) fn builder(&self) -> HarBuilder {
         let mut b = HarBuilder::new(self.shape);
         if self.sanitized {
             b = b.sanitized();
@@ -335,31 +335,31 @@ impl Login {
         b
     }
 
-    pub fn report(&self) -> Report {
+    pub(crate) fn report(&self) -> Report {
         analyze(&self.builder())
     }
 }
 
-pub fn analyze(b: &HarBuilder) -> Report {
+pub(crate) fn analyze(b: &HarBuilder) -> Report {
     let text = b.to_text();
     let capture = har::parse_reader(text.as_bytes()).unwrap();
     har::analyze(&capture, &Options::default(), "test.har")
 }
 
 /// The codes of the problems (errors and warnings) of a report.
-pub fn problems(r: &Report) -> Vec<Code> {
+pub(crate) fn problems(r: &Report) -> Vec<Code> {
     r.findings()
         .filter(|f| f.is_problem())
         .map(|f| f.code)
         .collect()
 }
 
-pub fn show(r: &Report) -> String {
+pub(crate) fn show(r: &Report) -> String {
     render::text(r, false)
 }
 
 /// Asserts no secret value appears in full in either output format.
-pub fn assert_redacted(r: &Report) {
+pub(crate) fn assert_redacted(r: &Report) {
     let text = render::text(r, false);
     let json = render::render(r, render::Format::Json, false);
     for secret in [
