@@ -388,7 +388,7 @@ pub(super) async fn consent_get(
     let sealed = form.get("pending").unwrap_or("");
     match browser::consent_page(&app, sealed, session.as_deref()).await {
         Ok(Some(view)) => (jar, pages::consent(app.issuer(), &view, &csrf)).into_response(),
-        Ok(None) => (jar, pages::step_page(app.issuer(), "consent")).into_response(),
+        Ok(None) => (jar, pages::stale_step_page(app.issuer(), "consent")).into_response(),
         Err(e) => (jar, internal(&app, e)).into_response(),
     }
 }

@@ -63,6 +63,15 @@ pub(super) fn step_page(issuer: &str, step: &str) -> Response {
     response
 }
 
+/// The same page for `GET /consent` without a live request of this browser's: GET is a
+/// method the consent step takes (POST/redirect/GET), so the request is what is wrong (400).
+pub(super) fn stale_step_page(issuer: &str, step: &str) -> Response {
+    render(
+        StatusCode::BAD_REQUEST,
+        StepPage { step, home: issuer }.render(),
+    )
+}
+
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
 struct LogoutConfirmPage<'a> {

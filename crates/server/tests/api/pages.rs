@@ -39,11 +39,11 @@ async fn a_sign_in_redirects_to_the_consent_page(s: TestServer) {
     assert!(consent_page.text.contains("value=\"allow\""));
     // Another browser (no session) holding the URL gets no consent form.
     let stranger = Browser::new().get(&to).await;
-    assert_eq!(stranger.status, 405);
+    assert_eq!(stranger.status, 400);
     assert!(!stranger.text.contains("value=\"allow\""));
     // A value that is not a sealed request: the same explanation.
     let forged = b.get(&s.url("/consent?pending=AAAA")).await;
-    assert_eq!(forged.status, 405);
+    assert_eq!(forged.status, 400);
     // The page's form completes the flow.
     let done = consent(&s, &b, &consent_page, "allow").await;
     assert!(param(&location_params(&done), "code").is_some());
