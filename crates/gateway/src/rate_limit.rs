@@ -40,13 +40,8 @@ impl<'a> Caller<'a> {
         trusted: &[ipnet::IpNet],
         identity: Option<&'a Identity>,
     ) -> Caller<'a> {
-        let forwarded: Vec<&str> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
         Caller {
-            ip: candor_proto::forwarded::client_ip(peer, &forwarded, trusted),
+            ip: candor_proto::forwarded::client_ip_of(peer, headers, trusted),
             headers,
             identity,
         }

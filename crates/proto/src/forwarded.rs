@@ -7,6 +7,20 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+/// [`client_ip`] of a request with `headers`: its `X-Forwarded-For` values, in order (a value
+/// that is not visible ASCII is skipped). Nothing is read when no proxy is trusted.
+pub fn client_ip_of(peer: IpAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    if trusted.is_empty() {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    client_ip(peer, &forwarded, trusted)
+}
+
 /// The client's address for a request that arrived from `peer` with these `X-Forwarded-For`
 /// header values (in order). The list is read from the right: each hop appends the address it
 /// received from, so the first address from the right that is not a trusted proxy is the

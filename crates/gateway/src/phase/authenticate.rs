@@ -39,8 +39,9 @@ pub async fn authenticate<B>(
         verify::Source::Cache => ctx.state.metrics.cache_hit(),
         verify::Source::Verified => ctx.state.metrics.cache_miss(),
     }
-    ctx.identity = Some(identity.clone());
-    revocation(ctx.state, &identity, token, now).await?;
+    let state = ctx.state;
+    let identity = ctx.identity.insert(identity);
+    revocation(state, identity, token, now).await?;
     Ok(())
 }
 

@@ -63,17 +63,7 @@ pub async fn prepare<B>(
         Some(_) => request_host(req).and_then(|h| HeaderValue::from_str(&h).ok()),
         None => req.headers().get(header::HOST).cloned(),
     };
-    let client = if ctx.state.trusted.is_empty() {
-        ctx.peer
-    } else {
-        let forwarded: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        candor_proto::forwarded::client_ip(ctx.peer, &forwarded, &ctx.state.trusted)
-    };
+    let client = candor_proto::forwarded::client_ip_of(ctx.peer, req.headers(), &ctx.state.trusted);
     Ok(Prepared {
         upstream_authorization,
         upgrade,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use candor_proto::authorization;
 use candor_proto::form::Form;
-use candor_proto::forwarded::client_ip;
+use candor_proto::forwarded::client_ip_of;
 use candor_proto::secret::random_token;
 use candor_proto::{Code, OAuthError};
 use candor_serve::Peer;
@@ -28,11 +28,23 @@ const CSRF_COOKIE: &str = "candor_csrf";
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 fn cookie(app: &App, name: &'static str, value: String, max_age: Option<i64>) -> Cookie<'static> {
+    cookie_at(app, name, value, max_age, app.settings().cookie_path())
+}
+
+/// A page cookie: HttpOnly, SameSite=Lax (it must come back on the top-level redirects of a
+/// sign-in), Secure on an https issuer, for `path`.
+pub(super) fn cookie_at(
+    app: &App,
+    name: &'static str,
+    value: String,
+    max_age: Option<i64>,
+    path: String,
+) -> Cookie<'static> {
     let mut c = Cookie::new(name, value);
     c.set_http_only(true);
     c.set_same_site(SameSite::Lax);
     c.set_secure(app.settings().secure_cookies());
-    c.set_path(app.settings().cookie_path());
+    c.set_path(path);
     if let Some(secs) = max_age {
         c.set_max_age(time::Duration::seconds(secs));
     }
@@ -213,12 +225,7 @@ pub(super) fn client_address(
     headers: &HeaderMap,
 ) -> IpAddr {
     let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(Peer(p))| p.ip());
-    let forwarded: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    client_ip(peer, &forwarded, &app.settings().trusted_proxies)
+    client_ip_of(peer, headers, &app.settings().trusted_proxies)
 }
 
 pub(super) async fn login(
@@ -372,7 +379,7 @@ pub(super) async fn userinfo_post(
 
 /// `GET /login`: reached by reloading or going back; explained, not a bare 405.
 pub(super) async fn login_get(State(app): State<App>) -> Response {
-    super::pages::step_page(app.issuer(), "sign-in")
+    super::pages::step_page(app.issuer(), "sign-in", StatusCode::METHOD_NOT_ALLOWED)
 }
 
 /// `GET /consent?pending=…`: the consent page a sign-in redirected to; without a live
@@ -388,7 +395,11 @@ pub(super) async fn consent_get(
     let sealed = form.get("pending").unwrap_or("");
     match browser::consent_page(&app, sealed, session.as_deref()).await {
         Ok(Some(view)) => (jar, pages::consent(app.issuer(), &view, &csrf)).into_response(),
-        Ok(None) => (jar, pages::stale_step_page(app.issuer(), "consent")).into_response(),
+        Ok(None) => (
+            jar,
+            pages::step_page(app.issuer(), "consent", StatusCode::BAD_REQUEST),
+        )
+            .into_response(),
         Err(e) => (jar, internal(&app, e)).into_response(),
     }
 }

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
 use candor_proto::form::Form;
 use serde_json::Value;
 
@@ -66,18 +66,13 @@ pub(super) async fn home(State(app): State<App>) -> Response {
     )
 }
 
+/// The demo app's own cookie, sent to its pages only.
 fn cookie(app: &App, value: String, seconds: i64) -> Cookie<'static> {
-    let mut c = Cookie::new(COOKIE, value);
-    c.set_http_only(true);
-    // Lax: the cookie must come back on the top-level redirect from /authorize.
-    c.set_same_site(SameSite::Lax);
-    c.set_secure(app.settings().secure_cookies());
-    c.set_path(format!(
+    let path = format!(
         "{}/demo",
         app.settings().cookie_path().trim_end_matches('/')
-    ));
-    c.set_max_age(time::Duration::seconds(seconds));
-    c
+    );
+    super::browser::cookie_at(app, COOKIE, value, Some(seconds), path)
 }
 
 /// `GET /demo/start`: remember state, verifier and nonce; send the browser to `/authorize`.

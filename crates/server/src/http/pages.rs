@@ -52,24 +52,17 @@ struct StepPage<'a> {
 
 /// `GET` on a step of the sign-in that only a form posts to (`/login`, `/consent`): a page
 /// that says how to start again, not an empty 405 (`Allow: POST` still says what it takes).
-pub(super) fn step_page(issuer: &str, step: &str) -> Response {
-    let mut response = render(
-        StatusCode::METHOD_NOT_ALLOWED,
-        StepPage { step, home: issuer }.render(),
-    );
+///
+/// `GET /consent` is a method the consent step takes (POST/redirect/GET): without a live
+/// request of this browser's, `status` 400 says the request is what is wrong, with no `Allow`.
+pub(super) fn step_page(issuer: &str, step: &str, status: StatusCode) -> Response {
+    let mut response = render(status, StepPage { step, home: issuer }.render());
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
     response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    response
-}
-
-/// The same page for `GET /consent` without a live request of this browser's: GET is a
-/// method the consent step takes (POST/redirect/GET), so the request is what is wrong (400).
-pub(super) fn stale_step_page(issuer: &str, step: &str) -> Response {
-    render(
-        StatusCode::BAD_REQUEST,
-        StepPage { step, home: issuer }.render(),
-    )
 }
 
 #[derive(Template)]
