@@ -1,12 +1,13 @@
 //! Candor's call log (docs/calls.md): every request the gateway and the server's endpoints
 //! handle becomes one [`Call`], written off the request path by a [`Recorder`] into a
 //! [`CallStore`] (SQLite or PostgreSQL), kept for a retention, and counted by the query
-//! layer of [`stats`] (the admin API and `candor calls stats`).
+//! layer of [`stats`] and the typed queries of [`CallLog`] (answered over HTTP by the admin
+//! surface, `candor-admin`, and by `candor calls`).
 
 pub mod access;
-pub mod api;
 pub mod block;
 pub mod histogram;
+pub mod log;
 pub mod metrics;
 pub mod otlp;
 pub mod params;
@@ -16,7 +17,7 @@ pub mod stats;
 pub mod store;
 pub mod trace;
 
-pub use api::{Answer, CallLog};
+pub use log::{CallLog, Page, Stats};
 pub use otlp::OtlpSettings;
 pub use record::{Call, Principal, Source};
 pub use recorder::{Recorder, Settings};

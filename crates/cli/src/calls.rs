@@ -23,29 +23,6 @@ pub(crate) fn database_url(resolved: &Resolved) -> String {
     format!("sqlite://{}", resolved.data_dir.join("calls.db").display())
 }
 
-/// The admin token's digest, from `[admin]`.
-pub(crate) fn admin_token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
-    let a = &resolved.file.admin;
-    let token = match (&a.token_env, &a.token_file) {
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => bail!("[admin] token_env and token_file: set one, not both"),
-        (Some(var), None) => std::env::var(var)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .with_context(|| format!("[admin] token_env = '{var}': the variable is not set"))?,
-        (None, Some(path)) => std::fs::read_to_string(path).with_context(|| {
-            format!("[admin] token_file = '{}': cannot read it", path.display())
-        })?,
-    };
-    let token = token.trim();
-    if token.len() < 16 {
-        bail!(
-            "[admin] the admin token is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)"
-        );
-    }
-    Ok(Some(candor_proto::secret::digest(token)))
-}
-
 fn open_url(resolved: &Resolved) -> Result<String> {
     let url = database_url(resolved);
     if url.starts_with("sqlite:") {
@@ -54,13 +31,8 @@ fn open_url(resolved: &Resolved) -> Result<String> {
     Ok(url)
 }
 
-/// Opens the call log and starts its recorder, unless `[calls] enabled = false`.
-/// Starts the call log of `resolved`; its API's refusals link under `docs` (a catalogue's
-/// base), if given.
-pub(crate) async fn start(
-    resolved: &Resolved,
-    docs: Option<String>,
-) -> Result<Option<Arc<CallLog>>> {
+/// Opens the call log of `resolved` and starts its recorder, unless `[calls] enabled = false`.
+pub(crate) async fn start(resolved: &Resolved) -> Result<Option<Arc<CallLog>>> {
     let c = &resolved.file.calls;
     if c.enabled == Some(false) {
         return Ok(None);
@@ -106,11 +78,7 @@ pub(crate) async fn start(
         "call log on"
     );
     let recorder = Recorder::start(store, settings);
-    Ok(Some(Arc::new(CallLog::new(
-        recorder,
-        admin_token(resolved)?,
-        docs,
-    ))))
+    Ok(Some(Arc::new(CallLog::new(recorder))))
 }
 
 /// `[calls.otlp]`, checked.

@@ -43,9 +43,10 @@ pub(crate) async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
     let tls = candor_gateway::tls(&config)?;
     let (listener, admin) = candor_gateway::bind(&config).await?;
     let resolved = crate::config::load(global)?;
-    let calls = crate::calls::start(&resolved, config.docs()).await?;
+    let calls = crate::calls::start(&resolved).await?;
     let limiter = crate::limits::limiter(&resolved).await?;
     let gateway = candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter)).await?;
+    gateway.attach_admin(crate::credential::guard(&resolved, config.docs())?);
     reload_on_sighup(gateway.clone(), path.clone(), None);
     crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
     gateway

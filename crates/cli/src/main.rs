@@ -6,6 +6,7 @@ mod args;
 mod calls;
 mod check;
 mod config;
+mod credential;
 mod doctor;
 mod gateway;
 mod limits;

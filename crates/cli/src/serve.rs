@@ -81,11 +81,9 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     } else {
         None
     };
-    let calls = crate::calls::start(
-        &resolved,
-        Some(candor_proto::error::docs_base(app.issuer())),
-    )
-    .await?;
+    let calls = crate::calls::start(&resolved).await?;
+    let catalogue = Some(candor_proto::error::docs_base(app.issuer()));
+    app.attach_admin(crate::credential::guard(&resolved, catalogue.clone())?);
     if let Some(log) = &calls {
         app.attach_call_log(log.clone());
     }
@@ -159,6 +157,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             if resolved.file.server.admin_listen.is_some() {
                 gateway.leave_shared_metrics_to_the_server();
             }
+            gateway.attach_admin(crate::credential::guard(&resolved, catalogue)?);
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone(), docs);
             }

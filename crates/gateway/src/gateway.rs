@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::admin::admin;
+use crate::admin::GatewayHost;
 use crate::background::{Background, start_background};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -27,7 +27,9 @@ pub struct Gateway {
     limiter: candor_limit::Limiter,
     /// Whether the admin listener reports what the process shares (the call log, the
     /// limiter, the process metrics); off when a server beside the gateway reports them.
-    reports_shared_metrics: std::sync::atomic::AtomicBool,
+    pub(crate) reports_shared_metrics: std::sync::atomic::AtomicBool,
+    /// The admin credential, once attached ([`Gateway::attach_admin`]).
+    admin: std::sync::OnceLock<candor_admin::Guard>,
     /// What cannot change without a restart.
     listen: std::net::SocketAddr,
     threads: usize,
@@ -70,6 +72,7 @@ impl Gateway {
             calls,
             limiter,
             reports_shared_metrics: std::sync::atomic::AtomicBool::new(true),
+            admin: std::sync::OnceLock::new(),
             listen: config.listen,
             threads: config.threads,
         }))
@@ -81,6 +84,12 @@ impl Gateway {
     pub fn leave_shared_metrics_to_the_server(&self) {
         self.reports_shared_metrics
             .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Guards the admin listener's call-log queries with `guard` (once; a second call is
+    /// ignored). Until then every admin request is refused.
+    pub fn attach_admin(&self, guard: candor_admin::Guard) {
+        let _ = self.admin.set(guard);
     }
 
     /// The state new requests use.
@@ -156,18 +165,19 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
         if let Some(admin_listener) = admin_listener {
-            let gw = self.clone();
-            let service = tower::service_fn(move |req| {
-                let s = gw.state();
-                let shared = gw
-                    .reports_shared_metrics
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                async move { Ok::<_, Infallible>(admin(s, req, shared).await) }
-            });
+            let guard =
+                self.admin.get().cloned().unwrap_or_else(|| {
+                    candor_admin::Guard::new(None, self.state().docs.base.clone())
+                });
+            let router = candor_admin::router(candor_admin::Surface::new(
+                guard,
+                self.calls.clone(),
+                Arc::new(GatewayHost(self.clone())),
+            ));
             tokio::spawn(candor_serve::serve(
                 admin_listener,
                 None,
-                service,
+                router,
                 candor_serve::Limits::default(),
                 async move {
                     let _ = admin_stopped.await;

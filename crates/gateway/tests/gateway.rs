@@ -1241,21 +1241,7 @@ async fn a_callers_trace_is_joined_and_passed_on_to_the_upstream() {
         listener.local_addr().unwrap(),
         route_toml("orders", "/orders", up, "auth = \"none\"")
     );
-    let config = candor_gateway::config::File::from_toml(&text)
-        .and_then(|f| f.validate())
-        .unwrap();
-    let gateway = candor_gateway::Gateway::start(&config, Some(log), None)
-        .await
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let limits = config.limits.clone();
-    tokio::spawn(async move {
-        let _ = gateway
-            .serve(listener, None, None, limits, async move {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (_, stop) = gateway_with_call_log(&text, listener, log, None).await;
 
     let http = reqwest::Client::new();
     let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

@@ -12,6 +12,13 @@ use crate::keys::Keys;
 use crate::settings::Settings;
 use crate::throttle::Throttles;
 
+/// What `candor_admin::AdminAuth` checks in the server's own admin routes.
+impl axum::extract::FromRef<App> for candor_admin::Guard {
+    fn from_ref(app: &App) -> candor_admin::Guard {
+        app.admin_guard()
+    }
+}
+
 /// Shared by every handler: settings, store, keys, clock. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
@@ -29,6 +36,8 @@ struct Inner {
     metrics: crate::metrics::ServerMetrics,
     /// The call log, once attached ([`App::attach_call_log`]).
     calls: std::sync::OnceLock<Arc<candor_calls::CallLog>>,
+    /// The admin credential, once attached ([`App::attach_admin`]).
+    admin: std::sync::OnceLock<candor_admin::Guard>,
     /// Woken when this node appends to the revocation feed, so that waiting feed readers
     /// answer at once (other nodes' appends are found by polling).
     feed_grew: tokio::sync::Notify,
@@ -67,6 +76,7 @@ impl App {
                 clock,
                 metrics: crate::metrics::ServerMetrics::default(),
                 calls: std::sync::OnceLock::new(),
+                admin: std::sync::OnceLock::new(),
                 feed_grew: tokio::sync::Notify::new(),
             }),
         })
@@ -111,6 +121,20 @@ impl App {
 
     pub fn call_log(&self) -> Option<&Arc<candor_calls::CallLog>> {
         self.inner.calls.get()
+    }
+
+    /// Guards the admin surface with `guard` (once; a second call is ignored). Until then
+    /// every admin request is refused.
+    pub fn attach_admin(&self, guard: candor_admin::Guard) {
+        let _ = self.inner.admin.set(guard);
+    }
+
+    /// The admin credential: the attached one, or one that refuses every request; refusals
+    /// link to this server's catalogue.
+    pub fn admin_guard(&self) -> candor_admin::Guard {
+        self.inner.admin.get().cloned().unwrap_or_else(|| {
+            candor_admin::Guard::new(None, Some(candor_proto::error::docs_base(self.issuer())))
+        })
     }
 
     /// Resolves when this node next appends to the revocation feed.

@@ -201,8 +201,43 @@ pub(crate) async fn call_log_exporting_spans(
             ..candor_calls::Settings::default()
         },
     );
-    let log = Arc::new(candor_calls::CallLog::new(recorder.clone(), None, None));
+    let log = Arc::new(candor_calls::CallLog::new(recorder.clone()));
     (store, recorder, log)
+}
+
+/// A gateway on `toml` (a whole file) recording into `log`, its admin listener guarded by
+/// `admin` when given: (public base, admin base, stop).
+pub(crate) async fn gateway_with_call_log(
+    toml: &str,
+    listener: tokio::net::TcpListener,
+    log: Arc<candor_calls::CallLog>,
+    admin: Option<candor_admin::Guard>,
+) -> (Option<String>, tokio::sync::oneshot::Sender<()>) {
+    let config = candor_gateway::config::File::from_toml(toml)
+        .and_then(|f| f.validate())
+        .unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let gateway = candor_gateway::Gateway::start(&config, Some(log), None)
+        .await
+        .unwrap();
+    let (admin_listener, admin_base) = match admin {
+        Some(guard) => {
+            gateway.attach_admin(guard);
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", l.local_addr().unwrap());
+            (Some(l), Some(base))
+        }
+        None => (None, None),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = config.limits.clone();
+    tokio::spawn(async move {
+        let _ = gateway
+            .serve(listener, admin_listener, None, limits, async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (admin_base, stop)
 }
 
 pub(crate) struct Gateway {

@@ -1,72 +1,60 @@
-//! The admin listener: metrics, health, and the call log's API. Never on the public
-//! listener.
+//! The server on the admin surface (`candor-admin`): what it says of its readiness and its
+//! metrics. Never on the public listener.
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+use candor_admin::{Host, Readiness};
 
 use crate::app::App;
 
-/// `GET /metrics`: Prometheus text. This listener also reports what the process shares with
-/// a gateway run beside the server (the call log, the rate limiter, the process): the
-/// gateway's admin listener then leaves them out (docs/server.md, "Metrics").
-pub(super) async fn metrics(State(app): State<App>) -> Response {
-    let feed = app.store().feed_length().await.ok();
-    let mut registry = candor_metrics::registry();
-    app.metrics().register(&mut registry, app.store(), feed);
-    if let Some(log) = app.call_log() {
-        registry.register_collector(Box::new(log.metrics()));
+/// The authorization server as an admin surface's host.
+pub(super) struct ServerHost(pub(super) App);
+
+#[async_trait::async_trait]
+impl Host for ServerHost {
+    fn now(&self) -> i64 {
+        self.0.now()
     }
-    registry.register_collector(Box::new(candor_limit::LimiterMetrics::new(
-        app.throttles().limiter().clone(),
-    )));
-    candor_metrics::process::register(&mut registry);
-    match candor_metrics::encode(&registry) {
-        Ok(body) => {
-            let mut r = (StatusCode::OK, body).into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(candor_metrics::CONTENT_TYPE),
-            );
-            r
+
+    /// Ready when the store accepts a write: a database that answers reads but cannot commit
+    /// (a full disk, a read-only file, a replica) would fail every sign-in.
+    async fn readiness(&self) -> Readiness {
+        let app = &self.0;
+        let store = app.store().backend().to_string();
+        match app.store().check_writable(app.now()).await {
+            Ok(()) => Readiness::ready().with("store", store),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness check failed: the store does not accept writes");
+                Readiness::unavailable()
+                    .with("store", store)
+                    .with("reason", "the store does not accept writes")
+            }
         }
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the metrics cannot be written\n",
-        )
-            .into_response(),
+    }
+
+    /// The server's endpoints and store; and what the process shares with a gateway run
+    /// beside the server (the call log, the rate limiter, the process): the gateway's admin
+    /// listener then leaves them out (docs/server.md, "Metrics").
+    async fn metrics(&self, registry: &mut candor_metrics::Registry) {
+        let app = &self.0;
+        let feed = app.store().feed_length().await.ok();
+        app.metrics().register(registry, app.store(), feed);
+        if let Some(log) = app.call_log() {
+            registry.register_collector(Box::new(log.metrics()));
+        }
+        registry.register_collector(Box::new(candor_limit::LimiterMetrics::new(
+            app.throttles().limiter().clone(),
+        )));
+        candor_metrics::process::register(registry);
     }
 }
 
-/// `GET /admin/calls` and `GET /admin/calls/stats` (docs/calls.md).
-pub(super) async fn calls(
-    State(app): State<App>,
-    uri: Uri,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(log) = app.call_log() else {
-        return (
-            StatusCode::NOT_FOUND,
-            "the call log is off ([calls] enabled = false)\n",
-        )
-            .into_response();
-    };
-    let authorization: Vec<&str> = headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let answer = log
-        .answer(uri.path(), query.as_deref(), &authorization, app.now())
-        .await;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut r = super::respond::no_store_json(status, &answer.body);
-    if answer.challenge {
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"candor-admin\""),
-        );
-    }
-    r
+/// The admin listener's router: health, readiness, metrics and the call log's queries,
+/// behind the admin credential attached to `app`.
+pub(super) fn router(app: App) -> axum::Router {
+    candor_admin::router(candor_admin::Surface::new(
+        app.admin_guard(),
+        app.call_log().cloned(),
+        Arc::new(ServerHost(app)),
+    ))
 }

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use candor_proto::{Code, OAuthError};
-use serde_json::json;
 
 use super::respond::error_response;
 use crate::app::App;
@@ -38,24 +37,11 @@ pub(super) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the store accepts a write: a database that answers reads but cannot commit
-/// (a full disk, a read-only file, a replica) would fail every sign-in.
+/// `/readyz` on the public listener: the admin surface's readiness rule, answered here too
+/// (load balancers probe the port they send traffic to).
 pub(super) async fn readyz(State(app): State<App>) -> Response {
-    match app.store().check_writable(app.now()).await {
-        Ok(()) => Json(json!({"status": "ready", "store": app.store().backend().to_string()}))
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed: the store does not accept writes");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    json!({"status": "unavailable", "store": app.store().backend().to_string(),
-                             "reason": "the store does not accept writes"}),
-                ),
-            )
-                .into_response()
-        }
-    }
+    use candor_admin::Host;
+    candor_admin::readiness_response(&super::admin::ServerHost(app).readiness().await)
 }
 
 /// The docs pages are HTML like the sign-in pages, with the same headers.

@@ -109,16 +109,10 @@ pub fn router(app: App) -> Router {
         ))
 }
 
-/// The admin listener's router: `/metrics`, `/healthz`, `/readyz`, and the call log's API.
+/// The admin listener's router (`candor-admin`): `/metrics`, `/healthz`, `/readyz`, and the
+/// call log's queries.
 pub fn admin_router(app: App) -> Router {
-    Router::new()
-        .route("/metrics", get(admin::metrics))
-        .route("/healthz", get(meta::healthz))
-        .route("/readyz", get(meta::readyz))
-        .route("/admin/calls", get(admin::calls))
-        .route("/admin/calls/stats", get(admin::calls))
-        .fallback(meta::not_found)
-        .with_state(app)
+    admin::router(app)
 }
 
 /// The path of the issuer URL without a trailing slash ("" for a bare host).

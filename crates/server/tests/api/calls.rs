@@ -36,13 +36,13 @@ async fn attach_with(s: &TestServer, otlp: Option<candor_calls::OtlpSettings>) -
             ..candor_calls::Settings::default()
         },
     );
-    let log = Arc::new(CallLog::new(
-        recorder,
+    let log = Arc::new(CallLog::new(recorder));
+    s.app.attach_call_log(log.clone());
+    s.app.attach_admin(candor_admin::Guard::new(
         Some(candor_proto::secret::digest(ADMIN_TOKEN)),
         // What `candor serve` gives it: the server's own catalogue pages.
         Some(candor_proto::error::docs_base(&s.base)),
     ));
-    s.app.attach_call_log(log.clone());
     log
 }
 

@@ -1,0 +1,70 @@
+//! Candor's admin surface: one axum router for administration, behind one credential
+//! ([`AdminAuth`]), served on the server's and the gateway's admin listeners alike.
+//!
+//! What each process differs in — whether it is ready, what its metrics are — it says through
+//! [`Host`]; what is the same everywhere is here once:
+//!
+//! * `GET /healthz` — alive (`ok`);
+//! * `GET /readyz` — ready to take traffic, as the host judges ([`Readiness`]);
+//! * `GET /metrics` — Prometheus text of the host's collectors;
+//! * `GET /admin/calls`, `GET /admin/calls/stats` — the call log's queries (docs/calls.md),
+//!   admin only.
+//!
+//! Anything else is a JSON `server.not_found`. To add an endpoint: a handler in a module
+//! named for what it manages, taking [`AdminAuth`] first (so that nothing is answered before
+//! the credential is checked), a route in [`router`] — or, for what only the authorization
+//! server holds, in its own router merged beside this one (`Guard: FromRef` of its state).
+
+mod auth;
+mod calls;
+mod health;
+mod respond;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+
+pub use auth::{AdminAuth, Guard};
+pub use health::{Host, Readiness, readiness_response};
+pub use respond::error_response;
+
+/// What the admin router serves from: the credential, the call log (when on) and the host.
+#[derive(Clone)]
+pub struct Surface {
+    guard: Guard,
+    calls: Option<Arc<candor_calls::CallLog>>,
+    host: Arc<dyn Host>,
+}
+
+impl Surface {
+    pub fn new(
+        guard: Guard,
+        calls: Option<Arc<candor_calls::CallLog>>,
+        host: Arc<dyn Host>,
+    ) -> Self {
+        Surface { guard, calls, host }
+    }
+}
+
+impl FromRef<Surface> for Guard {
+    fn from_ref(surface: &Surface) -> Guard {
+        surface.guard.clone()
+    }
+}
+
+/// The admin listener's router.
+pub fn router(surface: Surface) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/admin/calls", get(calls::tail))
+        .route("/admin/calls/stats", get(calls::stats))
+        .fallback(respond::not_found)
+        .with_state(surface)
+}
+
+#[cfg(test)]
+mod tests;
