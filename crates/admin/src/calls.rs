@@ -12,6 +12,17 @@ use serde::Serialize;
 use crate::respond::{error_response, json};
 use crate::{AdminAuth, Surface};
 
+/// The call log's queries in the admin API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(tail, stats))]
+pub(crate) struct ApiDoc;
+
+/// The latest calls, oldest first (parameters in docs/calls.md: `client`, `route`,
+/// `diagnosis`, `status`, `upstream`, `source`, `refused`, `since`, `after`, `limit`).
+#[utoipa::path(get, path = "/admin/api/v1/calls", tag = "calls",
+    responses((status = 200, description = "`{\"calls\": [...], \"after\": ID}`", body = Object),
+              (status = 400, description = "admin.query_invalid"),
+              (status = 401, description = "admin.unauthorized")))]
 pub(crate) async fn tail(
     _: AdminAuth,
     State(surface): State<Surface>,
@@ -26,6 +37,12 @@ pub(crate) async fn tail(
     .await
 }
 
+/// Statistics (parameters in docs/calls.md: `since`, `until`, `by`, `interval`, `limit` and
+/// the filters).
+#[utoipa::path(get, path = "/admin/api/v1/calls/stats", tag = "calls",
+    responses((status = 200, description = "`{\"since\", \"until\", \"by\", \"rows\": [...]}`", body = Object),
+              (status = 400, description = "admin.query_invalid"),
+              (status = 401, description = "admin.unauthorized")))]
 pub(crate) async fn stats(
     _: AdminAuth,
     State(surface): State<Surface>,

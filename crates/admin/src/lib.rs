@@ -8,7 +8,7 @@
 //! * `GET /readyz` — ready to take traffic, as the host judges ([`Readiness`]);
 //! * `GET /metrics` — Prometheus text of the host's collectors;
 //! * `GET /admin/calls`, `GET /admin/calls/stats` — the call log's queries (docs/calls.md),
-//!   admin only.
+//!   admin only; the same under `/admin/api/v1/calls`, beside the rest of the admin API.
 //!
 //! Anything else is a JSON `server.not_found`. To add an endpoint: a handler in a module
 //! named for what it manages, taking [`AdminAuth`] first (so that nothing is answered before
@@ -18,6 +18,7 @@
 mod auth;
 mod calls;
 mod health;
+mod json;
 mod respond;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use axum::routing::get;
 
 pub use auth::{AdminAuth, Guard};
 pub use health::{Host, Readiness, readiness_response};
+pub use json::{AdminJson, MAX_BODY};
 pub use respond::error_response;
 
 /// What the admin router serves from: the credential, the call log (when on) and the host.
@@ -54,16 +56,32 @@ impl FromRef<Surface> for Guard {
     }
 }
 
-/// The admin listener's router.
+/// The admin listener's router: health, readiness, metrics and the call log's queries.
 pub fn router(surface: Surface) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .fallback(respond::not_found)
+        .with_state(surface.clone())
+        .merge(calls_router(surface))
+}
+
+/// The call log's queries alone, for a router that serves the admin API elsewhere (the
+/// server's public listener when `[admin] on_public_listener` is set).
+pub fn calls_router(surface: Surface) -> Router {
+    Router::new()
         .route("/admin/calls", get(calls::tail))
         .route("/admin/calls/stats", get(calls::stats))
-        .fallback(respond::not_found)
+        .route("/admin/api/v1/calls", get(calls::tail))
+        .route("/admin/api/v1/calls/stats", get(calls::stats))
         .with_state(surface)
+}
+
+/// The OpenAPI description of the call log's queries, for the admin API's document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    calls::ApiDoc::openapi()
 }
 
 #[cfg(test)]

@@ -120,6 +120,9 @@ pub(crate) struct AdminSection {
     pub token_env: Option<String>,
     /// A file holding it (a mounted secret).
     pub token_file: Option<PathBuf>,
+    /// Serve the admin API (`/admin/api/v1`) on the public listener too (default: only on
+    /// `[server] admin_listen`).
+    pub on_public_listener: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

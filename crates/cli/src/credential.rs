@@ -10,6 +10,16 @@ pub(crate) fn guard(resolved: &Resolved, docs: Option<String>) -> Result<candor_
     Ok(candor_admin::Guard::new(token(resolved)?, docs))
 }
 
+/// Under `serve --dev` without a configured token: a fresh random one for this run, so that
+/// the admin API works in the first minute. Returned to be printed once; only its digest is
+/// kept. `None` when `[admin]` configures one.
+pub(crate) fn dev_token(resolved: &Resolved) -> Result<Option<candor_proto::secret::Secret>> {
+    if token(resolved)?.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(candor_proto::secret::random_token()))
+}
+
 /// The admin token's digest, from `[admin]`.
 fn token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
     let a = &resolved.file.admin;

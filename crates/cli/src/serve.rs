@@ -55,6 +55,8 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     validate_issuer(&issuer).map_err(anyhow::Error::msg)?;
     let mut settings = config::settings(&resolved, &issuer)?;
     settings.demo = args.dev;
+    settings.admin_on_public_listener =
+        args.dev || resolved.file.admin.on_public_listener.unwrap_or(false);
     let limiter = crate::limits::limiter(&resolved).await?;
     settings.rate_limits = crate::limits::endpoint_limits(&resolved)?;
     settings.limiter = Some(limiter.clone());
@@ -83,7 +85,16 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     };
     let calls = crate::calls::start(&resolved).await?;
     let catalogue = Some(candor_proto::error::docs_base(app.issuer()));
-    app.attach_admin(crate::credential::guard(&resolved, catalogue.clone())?);
+    let dev_admin_token = if args.dev {
+        crate::credential::dev_token(&resolved)?
+    } else {
+        None
+    };
+    let admin_guard = match &dev_admin_token {
+        Some(token) => candor_admin::Guard::new(Some(token.digest()), catalogue.clone()),
+        None => crate::credential::guard(&resolved, catalogue.clone())?,
+    };
+    app.attach_admin(admin_guard.clone());
     if let Some(log) = &calls {
         app.attach_call_log(log.clone());
     }
@@ -123,6 +134,13 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             None => format!("try it: open {page} and sign in as '{user}'\n"),
         })?;
     }
+    if let Some(token) = &dev_admin_token {
+        crate::output::stdout(&format!(
+            "admin API: curl -H 'Authorization: Bearer {}' {}/admin/api/v1/clients (token for this run only)\n",
+            token.expose(),
+            app.issuer()
+        ))?;
+    }
     // A [gateway] section: the gateway runs beside the server, on its own address.
     let gateway = match &global.config {
         Some(path) if resolved.file.gateway.is_some() => Some(crate::gateway::load(path)?),
@@ -157,7 +175,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             if resolved.file.server.admin_listen.is_some() {
                 gateway.leave_shared_metrics_to_the_server();
             }
-            gateway.attach_admin(crate::credential::guard(&resolved, catalogue)?);
+            gateway.attach_admin(admin_guard);
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone(), docs);
             }

@@ -47,7 +47,8 @@ fn names(text: &str, code: Code) -> bool {
 fn every_code_is_produced_somewhere_and_doctor_only_marks_are_true() {
     let mut producers = String::new();
     for c in [
-        "proto", "client", "server", "gateway", "store", "serve", "cli", "calls", "limit",
+        "proto", "client", "server", "gateway", "store", "serve", "cli", "calls", "limit", "admin",
+        "metrics",
     ] {
         sources(&crates().join(c).join("src"), &mut producers);
     }

@@ -708,6 +708,30 @@ catalogue! {
          (a time, a dimension, a status filter, a limit); the description names it.",
         "Fix the parameter as the description says; docs/calls.md lists every parameter.";
 
+    AdminInvalidRequest => "admin.invalid_request", Server, IR, Some(400),
+        "The admin API request cannot be read or asks for something invalid",
+        "A request to /admin/api/v1 was refused before it changed anything: its body is not \
+         JSON (or not sent as application/json), names a field the resource does not have, \
+         has a value of the wrong type or out of bounds, or asks for a registration the \
+         server's own rules refuse (a redirect URI that is not canonical, a public client with \
+         client_credentials, a short password). The description names the field and the rule.",
+        "Fix the field the description names; docs/admin-api.md lists every resource's fields \
+         and /admin/api/v1/openapi.json describes them.";
+
+    AdminNotFound => "admin.not_found", Server, Some("not_found"), Some(404),
+        "No such client, user or key",
+        "The admin API was asked about a client_id, username or key that this server does not \
+         hold: it was never created, was deleted, or is spelled differently (client_ids and \
+         usernames are case-sensitive).",
+        "List the resource (GET /admin/api/v1/clients, /users, /keys) and use an id it shows.";
+
+    AdminConflict => "admin.conflict", Server, Some("conflict"), Some(409),
+        "The name or id is taken",
+        "A client_id, client name or username given to the admin API belongs to another \
+         client or user already. Names label clients in the call log, metrics and consent \
+         pages, so two clients with one name are refused.",
+        "Choose another client_id, name or username, or change the existing one.";
+
     // ---- the server itself -------------------------------------------------------------------
     ServerInternal => "server.internal", Server, Some("server_error"), Some(500),
         "The server failed to process the request",

@@ -281,7 +281,9 @@ pub async fn create(
         updated_at: now,
     };
     store.insert_client(&client).await.map_err(|e| match e {
-        StoreError::Conflict(_) => invalid(format!("client_id '{}' is taken", client.client_id)),
+        StoreError::Conflict(_) => {
+            ServerError::Taken(format!("client_id '{}' is taken", client.client_id))
+        }
         other => other.into(),
     })?;
     Ok(Registered { client, secret })
@@ -324,27 +326,221 @@ pub fn unseal_secret(master: &MasterKey, client: &Client) -> Option<Vec<u8>> {
     master.open(&secret_context(&client.client_id), sealed).ok()
 }
 
-/// A client's public registration as JSON (RFC 7591 names); never the secret's digest.
-pub fn to_json(client: &Client, secret: Option<&Secret>) -> Value {
-    let mut v = json!({
-        "client_id": client.client_id,
-        "client_name": client.name,
-        "token_endpoint_auth_method": client.auth_method.as_str(),
-        "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "redirect_uris": client.redirect_uris,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "scope": client.scopes.join(" "),
-        "audiences": client.audiences,
-        "access_token_format": client.access_token_format.as_str(),
-        "require_pkce": client.require_pkce,
-        "id_token_signed_response_alg": client.id_token_signed_response_alg.map_or("RS256", SigningAlg::as_str),
-        "client_id_issued_at": client.created_at,
-    });
-    if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
-        obj.insert("client_secret".into(), json!(secret.expose()));
-        obj.insert("client_secret_expires_at".into(), json!(0));
+/// A client's public registration (RFC 7591 names): what the CLI prints and the admin API
+/// answers. Never the secret's digest; the secret itself only when it was just issued.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub client_name: String,
+    /// `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, `private_key_jwt` or
+    /// `none` (a public client).
+    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The scopes the client may ask for, space-separated.
+    pub scope: String,
+    pub audiences: Vec<String>,
+    /// `jwt` or `opaque`.
+    pub access_token_format: String,
+    pub require_pkce: bool,
+    pub id_token_signed_response_alg: String,
+    /// When it was registered (Unix seconds).
+    pub client_id_issued_at: i64,
+    /// When it was last changed (Unix seconds).
+    pub updated_at: i64,
+    /// The secret, only in the answer that issued it: it is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// `0`: the secret does not expire (RFC 7591), given with `client_secret`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+}
+
+impl ClientView {
+    pub fn of(client: &Client, secret: Option<&Secret>) -> Self {
+        ClientView {
+            client_id: client.client_id.clone(),
+            client_name: client.name.clone(),
+            token_endpoint_auth_method: client.auth_method.as_str().to_string(),
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
+            redirect_uris: client.redirect_uris.clone(),
+            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+            scope: client.scopes.join(" "),
+            audiences: client.audiences.clone(),
+            access_token_format: client.access_token_format.as_str().to_string(),
+            require_pkce: client.require_pkce,
+            id_token_signed_response_alg: client
+                .id_token_signed_response_alg
+                .map_or("RS256", SigningAlg::as_str)
+                .to_string(),
+            client_id_issued_at: client.created_at,
+            updated_at: client.updated_at,
+            client_secret: secret.map(|s| s.expose().to_string()),
+            client_secret_expires_at: secret.map(|_| 0),
+        }
     }
-    v
+}
+
+/// [`ClientView`] as JSON.
+pub fn to_json(client: &Client, secret: Option<&Secret>) -> Value {
+    serde_json::to_value(ClientView::of(client, secret)).unwrap_or(Value::Null)
+}
+
+/// What an update changes; a field left `None` stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChange {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    pub auth_method: Option<AuthMethod>,
+    pub access_token_format: Option<Format>,
+    /// `Some(None)` removes the keys (only for a client that no longer uses private_key_jwt).
+    pub jwks: Option<Option<String>>,
+    pub require_pkce: Option<bool>,
+    /// `Some(None)`: back to the server default.
+    pub id_token_signed_response_alg: Option<Option<SigningAlg>>,
+}
+
+/// Changes a registration in place: its client_id, tokens and secret stay (a change of auth
+/// method that needs a secret the client cannot present issues one, returned once). The
+/// result is validated by the rules registration uses. `NotFound` when no such client exists.
+pub async fn update(
+    store: &dyn Directory,
+    master: &MasterKey,
+    client_id: &str,
+    change: ClientChange,
+    now: i64,
+) -> Result<Registered, ServerError> {
+    let mut client = store
+        .get_client(client_id)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("client '{client_id}'")))?;
+    let method = change.auth_method.unwrap_or(client.auth_method);
+    let wanted = NewClient {
+        client_id: Some(client.client_id.clone()),
+        name: change.name.unwrap_or_else(|| client.name.clone()),
+        redirect_uris: change
+            .redirect_uris
+            .unwrap_or_else(|| client.redirect_uris.clone()),
+        post_logout_redirect_uris: change
+            .post_logout_redirect_uris
+            .unwrap_or_else(|| client.post_logout_redirect_uris.clone()),
+        grant_types: change
+            .grant_types
+            .unwrap_or_else(|| client.grant_types.clone()),
+        scopes: change.scopes.unwrap_or_else(|| client.scopes.clone()),
+        audiences: change.audiences.unwrap_or_else(|| client.audiences.clone()),
+        auth_method: method,
+        access_token_format: change
+            .access_token_format
+            .unwrap_or(client.access_token_format),
+        jwks: match change.jwks {
+            Some(jwks) => jwks,
+            // Keys belong to private_key_jwt: leaving that method leaves them behind.
+            None if method == AuthMethod::PrivateKeyJwt => client.jwks.clone(),
+            None => None,
+        },
+        require_pkce: change.require_pkce.unwrap_or(client.require_pkce),
+        id_token_signed_response_alg: change
+            .id_token_signed_response_alg
+            .unwrap_or(client.id_token_signed_response_alg),
+    };
+    let grants = validate(&wanted)?;
+    // A secret the new method can use: the digest serves basic and post; client_secret_jwt
+    // needs the secret itself, which only a sealed copy gives back.
+    let usable = match method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            client.secret_digest.is_some()
+        }
+        AuthMethod::ClientSecretJwt => client.secret_sealed.is_some(),
+        _ => true,
+    };
+    let secret = (method.uses_secret() && !usable).then(random_token);
+    if let Some(s) = &secret {
+        client.secret_digest = Some(s.digest().to_vec());
+        client.secret_sealed = None;
+    }
+    match (&secret, method) {
+        (Some(s), AuthMethod::ClientSecretJwt) => {
+            client.secret_sealed =
+                Some(master.seal(&secret_context(client_id), s.expose().as_bytes())?);
+        }
+        (_, AuthMethod::ClientSecretJwt) => {}
+        (_, m) if m.uses_secret() => client.secret_sealed = None,
+        _ => {
+            client.secret_digest = None;
+            client.secret_sealed = None;
+        }
+    }
+    client.name = wanted.name.trim().to_string();
+    client.auth_method = method;
+    client.redirect_uris = wanted.redirect_uris;
+    client.post_logout_redirect_uris = wanted.post_logout_redirect_uris;
+    client.grant_types = grants;
+    client.scopes = wanted.scopes;
+    client.audiences = wanted.audiences;
+    client.access_token_format = wanted.access_token_format;
+    client.jwks = wanted.jwks;
+    client.require_pkce = wanted.require_pkce || method == AuthMethod::None;
+    client.id_token_signed_response_alg = wanted.id_token_signed_response_alg;
+    client.updated_at = now;
+    if !store.update_client(&client).await? {
+        return Err(ServerError::NotFound(format!("client '{client_id}'")));
+    }
+    Ok(Registered { client, secret })
+}
+
+/// Something a registration allows that will make requests fail later, with the diagnosis
+/// the server will then answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Warning {
+    /// The catalogue code a request will be refused with (`redirect_uri.trailing_slash`…).
+    pub code: String,
+    pub description: String,
+}
+
+/// What in `client`'s registration invites a refusal later: redirect URIs registered twice in
+/// near-identical forms (the one a client does not send is dead weight, and the pair hides
+/// which one it sends), and loopback URIs written with the name `localhost`, which RFC 8252
+/// §8.3 advises against (a client that sends `127.0.0.1` is refused).
+pub fn warnings(client: &Client) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for (i, a) in client.redirect_uris.iter().enumerate() {
+        for b in client.redirect_uris.iter().skip(i + 1) {
+            if let redirect_uri::Comparison::Near(miss) = redirect_uri::compare(a, b) {
+                out.push(Warning {
+                    code: miss.code().as_str().to_string(),
+                    description: format!(
+                        "{} and {} are both registered and {}: keep the one the client sends",
+                        quote(a),
+                        quote(b),
+                        miss.describe()
+                    ),
+                });
+            }
+        }
+        if let Ok(url) = url::Url::parse(a)
+            && url.scheme() == "http"
+            && url.host_str() == Some("localhost")
+        {
+            out.push(Warning {
+                code: candor_proto::Code::RedirectUriLoopbackAlias.as_str().to_string(),
+                description: format!(
+                    "{} names the loopback host 'localhost': a client that sends 127.0.0.1 is refused; RFC 8252 §8.3 advises registering http://127.0.0.1",
+                    quote(a)
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// A short-lived in-memory cache of client registrations, so that the token endpoint does not
@@ -393,5 +589,13 @@ impl ClientCache {
             entries.insert(client_id.to_string(), (Instant::now(), client.clone()));
         }
         Ok(Some(client))
+    }
+
+    /// Drops `client_id`'s entry, so that a change made on this node applies here at once
+    /// (other nodes see it within `ttl`).
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(client_id);
+        }
     }
 }

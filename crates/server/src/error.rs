@@ -25,6 +25,9 @@ pub enum ServerError {
     InvalidUser(String),
     #[error("no such {0}")]
     NotFound(String),
+    /// A client_id, client name or username that another client or user holds.
+    #[error("{0}")]
+    Taken(String),
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
     #[error("cannot encode {0}")]

@@ -61,6 +61,10 @@ pub struct Settings {
     pub client_cache_ttl: Duration,
     /// The try-it pages of `serve --dev` ([`crate::demo`]) are served under `/demo`.
     pub demo: bool,
+    /// The admin API (`/admin/api/v1`, behind the admin credential) is served on the public
+    /// listener too, not only on the admin listener (`[admin] on_public_listener`, and
+    /// `serve --dev`).
+    pub admin_on_public_listener: bool,
 }
 
 impl Settings {
@@ -97,6 +101,7 @@ impl Settings {
             key_refresh_interval: Duration::from_secs(10),
             client_cache_ttl: Duration::from_secs(5),
             demo: false,
+            admin_on_public_listener: false,
         }
     }
 

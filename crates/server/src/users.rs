@@ -88,7 +88,7 @@ pub async fn create(
         created_at: now,
     };
     store.insert_user(&user).await.map_err(|e| match e {
-        StoreError::Conflict(_) => invalid(format!("username '{username}' is taken")),
+        StoreError::Conflict(_) => ServerError::Taken(format!("username '{username}' is taken")),
         other => other.into(),
     })?;
     Ok(user)
@@ -145,15 +145,42 @@ pub async fn delete(
     Ok(store.delete_user(username).await?)
 }
 
-/// A user as JSON; never the password hash.
+/// A user as the CLI prints it and the admin API answers; never the password hash.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// The subject identifier in tokens (`sub`); never reused.
+    pub sub: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+}
+
+impl UserView {
+    pub fn of(user: &User) -> Self {
+        UserView {
+            sub: user.id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// [`UserView`] as JSON.
 pub fn to_json(user: &User) -> Value {
-    json!({
-        "sub": user.id,
-        "username": user.username,
-        "email": user.email,
-        "name": user.name,
-        "created_at": user.created_at,
-    })
+    serde_json::to_value(UserView::of(user)).unwrap_or(Value::Null)
+}
+
+/// Forgets a user's failed sign-ins, lifting a lockout at once. `NotFound` when no such user
+/// exists (failures are counted for any typed name, but only a user can be unlocked).
+pub async fn unlock(store: &dyn Store, username: &str) -> Result<(), ServerError> {
+    if store.get_user_by_username(username).await?.is_none() {
+        return Err(ServerError::NotFound(format!("user '{username}'")));
+    }
+    Ok(store.clear_login_failures(username).await?)
 }
 
 #[cfg(test)]

@@ -49,12 +49,28 @@ impl Host for ServerHost {
     }
 }
 
-/// The admin listener's router: health, readiness, metrics and the call log's queries,
-/// behind the admin credential attached to `app`.
-pub(super) fn router(app: App) -> axum::Router {
-    candor_admin::router(candor_admin::Surface::new(
+fn surface(app: &App) -> candor_admin::Surface {
+    candor_admin::Surface::new(
         app.admin_guard(),
         app.call_log().cloned(),
-        Arc::new(ServerHost(app)),
-    ))
+        Arc::new(ServerHost(app.clone())),
+    )
+}
+
+/// The admin listener's router: health, readiness, metrics, the call log's queries and the
+/// admin API, behind the admin credential attached to `app`.
+pub(super) fn router(app: App) -> axum::Router {
+    candor_admin::router(surface(&app)).merge(super::admin_api::routes().with_state(app))
+}
+
+/// The admin API alone (the server's resources and the call log's queries), for the public
+/// listener when `[admin] on_public_listener` is set: no metrics or health there beyond what
+/// the public listener serves already.
+pub(super) fn api_routes(app: &App) -> axum::Router<App> {
+    let calls = candor_admin::calls_router(surface(app));
+    ["/admin/calls", "/admin/calls/stats", "/admin/api/v1/calls", "/admin/api/v1/calls/stats"]
+        .into_iter()
+        .fold(super::admin_api::routes(), |r, path| {
+            r.route_service(path, calls.clone())
+        })
 }

@@ -2,6 +2,7 @@
 //! read the request, call a plain function of the domain modules, and map its result.
 
 mod admin;
+mod admin_api;
 mod backchannel;
 mod browser;
 mod demo;
@@ -71,6 +72,12 @@ pub fn router(app: App) -> Router {
         app.clone(),
         crate::calls::track,
     ));
+    // After the call log's layer: administration is not a call of the server's endpoints.
+    let endpoints = if app.settings().admin_on_public_listener {
+        endpoints.merge(admin::api_routes(&app))
+    } else {
+        endpoints
+    };
 
     // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
     let path = issuer_path(app.issuer());

@@ -1,0 +1,258 @@
+//! The admin API over what the authorization server holds — clients, users, signing keys —
+//! under `/admin/api/v1/` (docs/admin-api.md). Every handler takes `AdminAuth` first: nothing
+//! is read or answered before the admin credential is checked. Handlers are thin: the rules
+//! are the ones the CLI and the server use (`clients`, `users`, `keys`).
+
+mod clients;
+mod keys;
+mod users;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use candor_proto::{Code, OAuthError};
+use serde::Serialize;
+use utoipa::OpenApi;
+
+use crate::app::App;
+use crate::error::ServerError;
+
+/// The admin API's routes over what the server holds.
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/admin/api/v1/openapi.json", get(openapi))
+        .route(
+            "/admin/api/v1/clients",
+            get(clients::list).post(clients::create),
+        )
+        .route(
+            "/admin/api/v1/clients/{client_id}",
+            get(clients::show)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route(
+            "/admin/api/v1/clients/{client_id}/secret",
+            post(clients::rotate_secret),
+        )
+        .route("/admin/api/v1/users", get(users::list).post(users::create))
+        .route(
+            "/admin/api/v1/users/{username}",
+            get(users::show).delete(users::delete),
+        )
+        .route(
+            "/admin/api/v1/users/{username}/password",
+            post(users::set_password),
+        )
+        .route("/admin/api/v1/users/{username}/unlock", post(users::unlock))
+        .route(
+            "/admin/api/v1/users/{username}/sessions/revoke",
+            post(users::revoke_sessions),
+        )
+        .route("/admin/api/v1/keys", get(keys::list))
+        .route("/admin/api/v1/keys/rotate", post(keys::rotate))
+}
+
+/// The OpenAPI 3.1 description of the admin API, from the handlers' own annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Candor admin API",
+        description = "Clients, users, signing keys and the call log of a Candor server. Every endpoint but this document needs the admin credential: Authorization: Bearer <the [admin] token>. Errors are the diagnosis catalogue's JSON body (error, error_description, error_uri, diagnosis)."
+    ),
+    paths(
+        clients::list, clients::create, clients::show, clients::update, clients::delete,
+        clients::rotate_secret,
+        users::list, users::create, users::show, users::delete, users::set_password,
+        users::unlock, users::revoke_sessions,
+        keys::list, keys::rotate,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("admin_token" = [])),
+)]
+struct ApiDoc;
+
+/// The catalogue's error body, as the OpenAPI document describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ErrorBody {
+    error: String,
+    error_description: String,
+    error_uri: Option<String>,
+    /// The catalogue code (`admin.invalid_request`…): its page is under /docs/errors/.
+    diagnosis: String,
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document, with the call log's endpoints (served by `candor-admin`) beside ours.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(candor_admin::openapi());
+    doc
+}
+
+/// `GET /admin/api/v1/openapi.json`: public, like any API description (it holds no data).
+async fn openapi() -> Response {
+    match openapi_document().to_json() {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// A refused admin request: the catalogue's body with its status.
+struct Refused(OAuthError);
+
+impl Refused {
+    fn new(code: Code, why: impl AsRef<str>) -> Self {
+        Refused(OAuthError::new(code, why))
+    }
+}
+
+/// How the server's rules refusing an admin change read to the caller; anything else is the
+/// server's fault, logged with its cause and answered without it.
+impl From<ServerError> for Refused {
+    fn from(error: ServerError) -> Self {
+        match error {
+            ServerError::InvalidRegistration(why) | ServerError::InvalidUser(why) => {
+                Refused::new(Code::AdminInvalidRequest, why)
+            }
+            ServerError::NotFound(what) => Refused::new(Code::AdminNotFound, format!("no {what}")),
+            ServerError::Taken(why) => Refused::new(Code::AdminConflict, why),
+            other => {
+                tracing::error!(diagnosis = "server.internal", error = %other, "admin request failed");
+                Refused::new(Code::ServerInternal, "the change could not be made; see the server's log")
+            }
+        }
+    }
+}
+
+impl From<candor_store::StoreError> for Refused {
+    fn from(error: candor_store::StoreError) -> Self {
+        ServerError::from(error).into()
+    }
+}
+
+/// Answers of the admin API: a status and a value as JSON, or a refusal.
+type Answer<T> = Result<(StatusCode, T), Refused>;
+
+/// `answer` as a response, never cached; refusals linked under `app`'s catalogue.
+fn respond<T: Serialize>(app: &App, answer: Answer<T>) -> Response {
+    match answer {
+        Ok((status, body)) => {
+            let mut r = (status, axum::Json(body)).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(Refused(error)) => candor_admin::error_response(
+            &error,
+            Some(&candor_proto::error::docs_base(app.issuer())),
+        ),
+    }
+}
+
+/// A query string the handler could not read.
+impl From<axum::extract::rejection::QueryRejection> for Refused {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Refused::new(Code::AdminInvalidRequest, rejection.body_text())
+    }
+}
+
+/// A page of a list: at most `limit` items after the cursor `after`, sorted by id.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
+    /// Only items whose id or name contains this, ignoring case.
+    search: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    limit: Option<usize>,
+    /// The `next` of the previous page.
+    after: Option<String>,
+}
+
+/// `items` (sorted by `id`) filtered by `q`: the page and the cursor to the next one.
+fn page<T>(
+    mut items: Vec<T>,
+    q: &ListQuery,
+    id: impl Fn(&T) -> &str,
+    name: impl Fn(&T) -> &str,
+) -> Result<(Vec<T>, Option<String>), Refused> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Refused::new(
+            Code::AdminInvalidRequest,
+            "limit: expected 1 to 500",
+        ));
+    }
+    items.sort_by(|a, b| id(a).cmp(id(b)));
+    let search = q.search.as_deref().map(str::to_lowercase);
+    let mut chosen: Vec<T> = items
+        .into_iter()
+        .filter(|t| q.after.as_deref().is_none_or(|after| id(t) > after))
+        .filter(|t| {
+            search.as_deref().is_none_or(|s| {
+                id(t).to_lowercase().contains(s) || name(t).to_lowercase().contains(s)
+            })
+        })
+        .take(limit + 1)
+        .collect();
+    let more = chosen.len() > limit;
+    chosen.truncate(limit);
+    let next = if more {
+        chosen.last().map(|t| id(t).to_string())
+    } else {
+        None
+    };
+    Ok((chosen, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(search: Option<&str>, limit: Option<usize>, after: Option<&str>) -> ListQuery {
+        ListQuery {
+            search: search.map(str::to_string),
+            limit,
+            after: after.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn pages_follow_the_cursor_and_the_search() {
+        let items: Vec<(String, String)> = ["c", "a", "d", "b"]
+            .iter()
+            .map(|i| (i.to_string(), format!("Name {}", i.to_uppercase())))
+            .collect();
+        let id = |t: &(String, String)| t.0.as_str();
+        let name = |t: &(String, String)| t.1.as_str();
+        let (first, next) = page(items.clone(), &q(None, Some(3), None), id, name).unwrap();
+        assert_eq!(first.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(next.as_deref(), Some("c"));
+        let (rest, next) = page(items.clone(), &q(None, Some(3), Some("c")), id, name).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(next, None);
+        let (found, _) = page(items.clone(), &q(Some("name b"), None, None), id, name).unwrap();
+        assert_eq!(found.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert!(page(items, &q(None, Some(0), None), id, name).is_err());
+    }
+}
