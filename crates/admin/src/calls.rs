@@ -80,7 +80,7 @@ fn off(surface: &Surface) -> Response {
             Code::ServerNotFound,
             "the call log is off ([calls] enabled = false)",
         ),
-        surface.guard.docs(),
+        surface.host.guard().docs(),
     )
 }
 
@@ -92,5 +92,5 @@ fn failed(surface: &Surface, error: candor_calls::CallsError) -> Response {
             OAuthError::new(Code::ServerInternal, "the call log cannot be read")
         }
     };
-    error_response(&error, surface.guard.docs())
+    error_response(&error, surface.host.guard().docs())
 }

@@ -15,6 +15,8 @@ use crate::respond::json;
 pub trait Host: Send + Sync + 'static {
     /// The current Unix time (the host's clock: tests run on a fixed one).
     fn now(&self) -> i64;
+    /// The admin credential now.
+    fn guard(&self) -> crate::Guard;
     /// Whether the process can take traffic, and why not.
     async fn readiness(&self) -> Readiness;
     /// Registers this process's collectors for one scrape.

@@ -39,7 +39,7 @@ fn is_json(content_type: Option<&str>) -> bool {
 }
 
 /// Reads `bytes` as `T`, naming what is wrong the way serde says it (field and position).
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, OAuthError> {
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, OAuthError> {
     serde_json::from_slice(bytes).map_err(|e| {
         OAuthError::new(
             Code::AdminInvalidRequest,

@@ -32,27 +32,25 @@ pub use health::{Host, Readiness, readiness_response};
 pub use json::{AdminJson, MAX_BODY};
 pub use respond::error_response;
 
-/// What the admin router serves from: the credential, the call log (when on) and the host.
+/// What the admin router serves from: the call log (when on) and the host, which holds the
+/// credential.
 #[derive(Clone)]
 pub struct Surface {
-    guard: Guard,
     calls: Option<Arc<candor_calls::CallLog>>,
     host: Arc<dyn Host>,
 }
 
 impl Surface {
-    pub fn new(
-        guard: Guard,
-        calls: Option<Arc<candor_calls::CallLog>>,
-        host: Arc<dyn Host>,
-    ) -> Self {
-        Surface { guard, calls, host }
+    pub fn new(calls: Option<Arc<candor_calls::CallLog>>, host: Arc<dyn Host>) -> Self {
+        Surface { calls, host }
     }
 }
 
+/// The credential is asked of the host at each request: one attached after the router was
+/// built is the one that applies.
 impl FromRef<Surface> for Guard {
     fn from_ref(surface: &Surface) -> Guard {
-        surface.guard.clone()
+        surface.host.guard()
     }
 }
 

@@ -31,5 +31,5 @@ pub(crate) async fn not_found(State(surface): State<Surface>, uri: Uri) -> Respo
         Code::ServerNotFound,
         format!("no endpoint at {}", candor_proto::error::quote(uri.path())),
     );
-    error_response(&error, surface.guard.docs())
+    error_response(&error, surface.host.guard().docs())
 }

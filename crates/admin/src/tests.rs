@@ -10,15 +10,18 @@ use super::*;
 const TOKEN: &str = "admin-token-for-unit-tests-0123";
 const NOW: i64 = 1_800_000_000;
 
-#[derive(Default)]
 struct TestHost {
     down: AtomicBool,
+    guard: Guard,
 }
 
 #[async_trait::async_trait]
 impl Host for TestHost {
     fn now(&self) -> i64 {
         NOW
+    }
+    fn guard(&self) -> Guard {
+        self.guard.clone()
     }
     async fn readiness(&self) -> Readiness {
         if self.down.load(Ordering::Relaxed) {
@@ -36,12 +39,14 @@ fn surface(
     token: Option<&str>,
     calls: Option<Arc<candor_calls::CallLog>>,
 ) -> (Router, Arc<TestHost>) {
-    let host = Arc::new(TestHost::default());
-    let guard = Guard::new(
-        token.map(candor_proto::secret::digest),
-        Some("https://id.example/docs/errors".into()),
-    );
-    (router(Surface::new(guard, calls, host.clone())), host)
+    let host = Arc::new(TestHost {
+        down: AtomicBool::new(false),
+        guard: Guard::new(
+            token.map(candor_proto::secret::digest),
+            Some("https://id.example/docs/errors".into()),
+        ),
+    });
+    (router(Surface::new(calls, host.clone())), host)
 }
 
 async fn get(

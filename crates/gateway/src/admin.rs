@@ -19,6 +19,10 @@ impl Host for GatewayHost {
         now()
     }
 
+    fn guard(&self) -> candor_admin::Guard {
+        self.0.admin_guard()
+    }
+
     /// Ready once every issuer's revocation feed is loaded.
     async fn readiness(&self) -> Readiness {
         let state = self.0.state();

@@ -92,6 +92,14 @@ impl Gateway {
         let _ = self.admin.set(guard);
     }
 
+    /// The admin credential: the attached one, or one that refuses every request.
+    pub(crate) fn admin_guard(&self) -> candor_admin::Guard {
+        self.admin
+            .get()
+            .cloned()
+            .unwrap_or_else(|| candor_admin::Guard::new(None, self.state().docs.base.clone()))
+    }
+
     /// The state new requests use.
     pub fn state(&self) -> Arc<State> {
         match self.current.read() {
@@ -165,12 +173,7 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
         if let Some(admin_listener) = admin_listener {
-            let guard =
-                self.admin.get().cloned().unwrap_or_else(|| {
-                    candor_admin::Guard::new(None, self.state().docs.base.clone())
-                });
             let router = candor_admin::router(candor_admin::Surface::new(
-                guard,
                 self.calls.clone(),
                 Arc::new(GatewayHost(self.clone())),
             ));

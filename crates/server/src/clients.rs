@@ -18,7 +18,7 @@ use candor_proto::seal::MasterKey;
 use candor_proto::secret::{Secret, random_token};
 use candor_proto::{redirect_uri, scope};
 use candor_store::{Client, Directory, Store, StoreError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ServerError;
 

@@ -4,7 +4,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use candor_proto::secret::{Secret, random_bytes, random_token};
 use candor_store::{Directory, Store, StoreError, User};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ServerError;
 use crate::settings::Settings;

@@ -16,6 +16,10 @@ impl Host for ServerHost {
         self.0.now()
     }
 
+    fn guard(&self) -> candor_admin::Guard {
+        self.0.admin_guard()
+    }
+
     /// Ready when the store accepts a write: a database that answers reads but cannot commit
     /// (a full disk, a read-only file, a replica) would fail every sign-in.
     async fn readiness(&self) -> Readiness {
@@ -50,11 +54,7 @@ impl Host for ServerHost {
 }
 
 fn surface(app: &App) -> candor_admin::Surface {
-    candor_admin::Surface::new(
-        app.admin_guard(),
-        app.call_log().cloned(),
-        Arc::new(ServerHost(app.clone())),
-    )
+    candor_admin::Surface::new(app.call_log().cloned(), Arc::new(ServerHost(app.clone())))
 }
 
 /// The admin listener's router: health, readiness, metrics, the call log's queries and the
@@ -68,9 +68,14 @@ pub(super) fn router(app: App) -> axum::Router {
 /// the public listener serves already.
 pub(super) fn api_routes(app: &App) -> axum::Router<App> {
     let calls = candor_admin::calls_router(surface(app));
-    ["/admin/calls", "/admin/calls/stats", "/admin/api/v1/calls", "/admin/api/v1/calls/stats"]
-        .into_iter()
-        .fold(super::admin_api::routes(), |r, path| {
-            r.route_service(path, calls.clone())
-        })
+    [
+        "/admin/calls",
+        "/admin/calls/stats",
+        "/admin/api/v1/calls",
+        "/admin/api/v1/calls/stats",
+    ]
+    .into_iter()
+    .fold(super::admin_api::routes(), |r, path| {
+        r.route_service(path, calls.clone())
+    })
 }

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod admin_api;
 mod bad_input;
 mod browser;
 mod calls;

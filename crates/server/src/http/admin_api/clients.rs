@@ -134,7 +134,10 @@ async fn name_free(app: &App, name: &str, except: Option<&str>) -> Result<(), Re
     }
 }
 
-fn answer(client: &candor_store::Client, secret: Option<&candor_proto::secret::Secret>) -> ClientAnswer {
+fn answer(
+    client: &candor_store::Client,
+    secret: Option<&candor_proto::secret::Secret>,
+) -> ClientAnswer {
     ClientAnswer {
         client: ClientView::of(client, secret),
         warnings: clients::warnings(client),
@@ -181,7 +184,12 @@ pub(super) async fn create(
         new.redirect_uris = input.redirect_uris;
         new.post_logout_redirect_uris = input.post_logout_redirect_uris;
         new.grant_types = grants("grant_types", &input.grant_types)?;
-        new.scopes = input.scope.as_deref().map(scopes).transpose()?.unwrap_or_default();
+        new.scopes = input
+            .scope
+            .as_deref()
+            .map(scopes)
+            .transpose()?
+            .unwrap_or_default();
         new.audiences = input.audiences;
         if let Some(m) = &input.token_endpoint_auth_method {
             new.auth_method = method(m)?;
@@ -191,8 +199,11 @@ pub(super) async fn create(
         }
         new.jwks = input.jwks.as_ref().map(jwks);
         new.require_pkce = input.require_pkce.unwrap_or(true);
-        new.id_token_signed_response_alg =
-            input.id_token_signed_response_alg.as_deref().map(alg).transpose()?;
+        new.id_token_signed_response_alg = input
+            .id_token_signed_response_alg
+            .as_deref()
+            .map(alg)
+            .transpose()?;
         let registered = clients::create(app.store(), app.master(), new, app.now()).await?;
         Ok((
             StatusCode::CREATED,
@@ -213,9 +224,10 @@ pub(super) async fn show(
     Path(client_id): Path<String>,
 ) -> Response {
     let answer = async {
-        let client = app.store().get_client(&client_id).await?.ok_or_else(|| {
-            Refused::new(Code::AdminNotFound, format!("no client '{client_id}'"))
-        })?;
+        let client =
+            app.store().get_client(&client_id).await?.ok_or_else(|| {
+                Refused::new(Code::AdminNotFound, format!("no client '{client_id}'"))
+            })?;
         Ok((StatusCode::OK, answer(&client, None)))
     };
     respond(&app, answer.await)
@@ -252,13 +264,23 @@ pub(super) async fn update(
                 .as_deref()
                 .map(method)
                 .transpose()?,
-            access_token_format: patch.access_token_format.as_deref().map(format).transpose()?,
+            access_token_format: patch
+                .access_token_format
+                .as_deref()
+                .map(format)
+                .transpose()?,
             jwks: patch.jwks.as_ref().map(|j| (!j.is_null()).then(|| jwks(j))),
             require_pkce: patch.require_pkce,
             id_token_signed_response_alg: patch
                 .id_token_signed_response_alg
                 .as_deref()
-                .map(|a| if a == "default" { Ok(None) } else { alg(a).map(Some) })
+                .map(|a| {
+                    if a == "default" {
+                        Ok(None)
+                    } else {
+                        alg(a).map(Some)
+                    }
+                })
                 .transpose()?,
         };
         let updated =

@@ -92,9 +92,10 @@ pub(super) async fn rotate(
     let answer = async {
         let now = app.now();
         let algs: Vec<SigningAlg> = match &input.alg {
-            Some(a) => vec![a.parse::<SigningAlg>().map_err(|e| {
-                Refused::new(Code::AdminInvalidRequest, format!("alg: {e}"))
-            })?],
+            Some(a) => vec![
+                a.parse::<SigningAlg>()
+                    .map_err(|e| Refused::new(Code::AdminInvalidRequest, format!("alg: {e}")))?,
+            ],
             None => {
                 let mut in_use: Vec<SigningAlg> = app
                     .store()
@@ -118,7 +119,15 @@ pub(super) async fn rotate(
         let mut rotations = Vec::new();
         for alg in algs {
             rotations.push(
-                keys::rotate(app.store(), app.master(), alg, now, now + delay, publish_for).await?,
+                keys::rotate(
+                    app.store(),
+                    app.master(),
+                    alg,
+                    now,
+                    now + delay,
+                    publish_for,
+                )
+                .await?,
             );
         }
         // This node signs with the new key on time without waiting for its next refresh.

@@ -98,7 +98,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The document, with the call log's endpoints (served by `candor-admin`) beside ours.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
+pub(super) fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(candor_admin::openapi());
     doc
@@ -109,7 +109,10 @@ async fn openapi() -> Response {
     match openapi_document().to_json() {
         Ok(body) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             body,
         )
             .into_response(),
@@ -118,6 +121,7 @@ async fn openapi() -> Response {
 }
 
 /// A refused admin request: the catalogue's body with its status.
+#[derive(Debug)]
 struct Refused(OAuthError);
 
 impl Refused {
@@ -138,7 +142,10 @@ impl From<ServerError> for Refused {
             ServerError::Taken(why) => Refused::new(Code::AdminConflict, why),
             other => {
                 tracing::error!(diagnosis = "server.internal", error = %other, "admin request failed");
-                Refused::new(Code::ServerInternal, "the change could not be made; see the server's log")
+                Refused::new(
+                    Code::ServerInternal,
+                    "the change could not be made; see the server's log",
+                )
             }
         }
     }
@@ -243,16 +250,26 @@ mod tests {
             .iter()
             .map(|i| (i.to_string(), format!("Name {}", i.to_uppercase())))
             .collect();
-        let id = |t: &(String, String)| t.0.as_str();
-        let name = |t: &(String, String)| t.1.as_str();
+        fn id(t: &(String, String)) -> &str {
+            &t.0
+        }
+        fn name(t: &(String, String)) -> &str {
+            &t.1
+        }
         let (first, next) = page(items.clone(), &q(None, Some(3), None), id, name).unwrap();
-        assert_eq!(first.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            first.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
         assert_eq!(next.as_deref(), Some("c"));
         let (rest, next) = page(items.clone(), &q(None, Some(3), Some("c")), id, name).unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(next, None);
         let (found, _) = page(items.clone(), &q(Some("name b"), None, None), id, name).unwrap();
-        assert_eq!(found.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(
+            found.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
         assert!(page(items, &q(None, Some(0), None), id, name).is_err());
     }
 }
