@@ -696,9 +696,9 @@ catalogue! {
 
     AdminUnauthorized => "admin.unauthorized", Server, IT, Some(401),
         "The admin API needs the admin credential",
-        "The admin listener's API (/admin/calls, /admin/calls/stats) answers only requests \
-         that send the admin token configured in [admin] (token_env or token_file) as \
-         Authorization: Bearer; this request sent none, or another.",
+        "The admin API (/admin/api/v1/…, /admin/calls) answers only requests that send the \
+         admin token configured in [admin] (token_env or token_file) as Authorization: \
+         Bearer; this request sent none, or another.",
         "Send Authorization: Bearer with the configured admin token. Without an [admin] \
          section the API is off; /metrics, /healthz and /readyz need no credential.";
 
