@@ -74,7 +74,7 @@ async fn answer<Q, T: Serialize>(
     answer.unwrap_or_else(|e| failed(surface, e))
 }
 
-fn off(surface: &Surface) -> Response {
+pub(crate) fn off(surface: &Surface) -> Response {
     error_response(
         &OAuthError::new(
             Code::ServerNotFound,
@@ -84,7 +84,7 @@ fn off(surface: &Surface) -> Response {
     )
 }
 
-fn failed(surface: &Surface, error: candor_calls::CallsError) -> Response {
+pub(crate) fn failed(surface: &Surface, error: candor_calls::CallsError) -> Response {
     let error = match error {
         candor_calls::CallsError::Query(why) => OAuthError::new(Code::AdminQueryInvalid, why),
         e => {

@@ -11,10 +11,11 @@
 //!   admin only; the same under `/admin/api/v1/calls`, beside the rest of the admin API.
 //!
 //! Anything else is a JSON `server.not_found`. To add an endpoint: a handler in a module
-//! named for what it manages, taking [`AdminAuth`] first (so that nothing is answered before
-//! the credential is checked), a route in [`router`] — or, for what only the authorization
+//! named for what it manages, taking [`AdminAuth`] (reads) or [`AdminChange`] (changes) first,
+//! so that nothing is answered before the credential is checked, a route in [`router`] — or, for what only the authorization
 //! server holds, in its own router merged beside this one (`Guard: FromRef` of its state).
 
+mod audit;
 mod auth;
 mod calls;
 mod health;
@@ -27,7 +28,9 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
 
-pub use auth::{AdminAuth, Guard};
+pub use auth::{
+    AdminAuth, AdminChange, Guard, Principal, Role, SCOPE_ADMIN, SCOPE_VIEWER, TokenVerifier,
+};
 pub use health::{Host, Readiness, readiness_response};
 pub use json::{AdminJson, MAX_BODY};
 pub use respond::error_response;
@@ -65,7 +68,7 @@ pub fn router(surface: Surface) -> Router {
         .merge(calls_router(surface))
 }
 
-/// The call log's queries alone, for a router that serves the admin API elsewhere (the
+/// The call log's and the audit log's queries alone, for a router that serves the admin API elsewhere (the
 /// server's public listener when `[admin] on_public_listener` is set).
 pub fn calls_router(surface: Surface) -> Router {
     Router::new()
@@ -73,13 +76,16 @@ pub fn calls_router(surface: Surface) -> Router {
         .route("/admin/calls/stats", get(calls::stats))
         .route("/admin/api/v1/calls", get(calls::tail))
         .route("/admin/api/v1/calls/stats", get(calls::stats))
+        .route("/admin/api/v1/audit", get(audit::list))
         .with_state(surface)
 }
 
 /// The OpenAPI description of the call log's queries, for the admin API's document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
-    calls::ApiDoc::openapi()
+    let mut doc = calls::ApiDoc::openapi();
+    doc.merge(audit::ApiDoc::openapi());
+    doc
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! surface, `candor-admin`, and by `candor calls`).
 
 pub mod access;
+pub mod audit;
 pub mod block;
 pub mod histogram;
 pub mod log;
@@ -17,6 +18,7 @@ pub mod stats;
 pub mod store;
 pub mod trace;
 
+pub use audit::{AuditEvent, AuditQuery};
 pub use log::{CallLog, Page, Stats};
 pub use otlp::OtlpSettings;
 pub use record::{Call, Principal, Source};

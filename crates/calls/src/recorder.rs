@@ -437,5 +437,10 @@ async fn maintain(store: &CallStore, settings: &Settings, purge: bool) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot purge the call log"),
         }
+        match store.purge_audit(now.saturating_sub(keep)).await {
+            Ok(n) if n > 0 => tracing::info!(events = n, "purged audit events past the retention"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot purge the audit log"),
+        }
     }
 }

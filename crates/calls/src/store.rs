@@ -439,6 +439,10 @@ macro_rules! insert_batch {
 const ROLLUPS: [(&str, i64); 2] = [("candor_call_minutes", 1), ("candor_call_hours", 60)];
 
 impl CallStore {
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Opens the call log at `url` — `sqlite://PATH` (created when missing), `sqlite::memory:`
     /// or `postgres://…` — and brings its tables up to date.
     pub async fn open(url: &str) -> Result<CallStore> {

@@ -708,6 +708,14 @@ catalogue! {
          (a time, a dimension, a status filter, a limit); the description names it.",
         "Fix the parameter as the description says; docs/calls.md lists every parameter.";
 
+    AdminForbidden => "admin.forbidden", Server, Some("insufficient_scope"), Some(403),
+        "The caller may read the admin API but not change anything",
+        "The request carried an access token with the candor:admin:read scope (the viewer \
+         role), and asked for a change: creating, changing, rotating or deleting needs the \
+         candor:admin scope (the admin role) or the static admin token.",
+        "Use a client granted the candor:admin scope for changes; keep candor:admin:read for \
+         dashboards and reports.";
+
     AdminInvalidRequest => "admin.invalid_request", Server, IR, Some(400),
         "The admin API request cannot be read or asks for something invalid",
         "A request to /admin/api/v1 was refused before it changed anything: its body is not \

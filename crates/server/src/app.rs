@@ -129,12 +129,14 @@ impl App {
         let _ = self.inner.admin.set(guard);
     }
 
-    /// The admin credential: the attached one, or one that refuses every request; refusals
-    /// link to this server's catalogue.
+    /// The admin credential: the attached static token (if any) and this server's access
+    /// tokens with an admin scope; refusals link to this server's catalogue.
     pub fn admin_guard(&self) -> candor_admin::Guard {
-        self.inner.admin.get().cloned().unwrap_or_else(|| {
+        let guard = self.inner.admin.get().cloned().unwrap_or_else(|| {
             candor_admin::Guard::new(None, Some(candor_proto::error::docs_base(self.issuer())))
-        })
+        });
+        // Made per call, not stored: a stored verifier holding the app would be a cycle.
+        guard.with_tokens(Arc::new(crate::admin_tokens::ServerTokens(self.clone())))
     }
 
     /// Resolves when this node next appends to the revocation feed.

@@ -5,7 +5,9 @@
 //! `client_auth`, `introspection`, `revocation`, `clients`, `users`, `keys`); `http` is the
 //! thin axum edge that parses requests and maps results to responses.
 
+mod admin_tokens;
 pub mod app;
+pub mod audit;
 pub mod authorize;
 pub mod browser;
 pub mod calls;

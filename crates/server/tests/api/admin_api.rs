@@ -47,6 +47,8 @@ crate::both!(
     bad_client_input_is_refused_with_the_field_named,
     users_are_managed_through_the_admin_api,
     keys_are_listed_and_rotated_through_the_admin_api,
+    tokens_with_an_admin_scope_administer_by_role,
+    every_change_is_an_audit_event_without_secrets,
 );
 
 const ADMIN_TOKEN: &str = "admin-token-for-admin-api-tests-0123";
@@ -497,4 +499,206 @@ async fn keys_are_listed_and_rotated_through_the_admin_api(s: TestServer) {
         .find(|k| k["kid"] == kid.as_str())
         .unwrap();
     assert_eq!(new["status"], "active");
+}
+
+/// Attaches a call log (where audit events are kept) to `s`.
+async fn attach_call_log(s: &TestServer) -> std::sync::Arc<candor_calls::CallLog> {
+    let url = match s.backend {
+        crate::common::Backend::Sqlite => {
+            format!("sqlite://{}", s.dir.path().join("calls.db").display())
+        }
+        crate::common::Backend::Postgres => s.db_url.clone(),
+    };
+    let store = candor_calls::CallStore::open(&url).await.unwrap();
+    let recorder = candor_calls::Recorder::start(store, candor_calls::Settings::default());
+    let log = std::sync::Arc::new(candor_calls::CallLog::new(recorder));
+    s.app.attach_call_log(log.clone());
+    log
+}
+
+async fn tokens_with_an_admin_scope_administer_by_role(s: TestServer) {
+    let admin = Admin::start(&s).await;
+    let mut token_of = std::collections::HashMap::new();
+    let mut secrets = std::collections::HashMap::new();
+    for (id, scope) in [
+        ("ops-bot", "candor:admin"),
+        ("dashboard", "candor:admin:read"),
+        ("plain", "orders:read"),
+    ] {
+        let (_, c) = admin
+            .post(
+                "/admin/api/v1/clients",
+                json!({"client_name": id, "client_id": id, "scope": scope}),
+            )
+            .await;
+        let secret = c["client_secret"].as_str().unwrap().to_string();
+        let token = s.cc_token(id, &secret, Some(scope)).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        token_of.insert(id, (token, secret));
+    }
+    let token_of: std::collections::HashMap<&str, String> = token_of
+        .into_iter()
+        .map(|(id, (token, secret))| {
+            secrets.insert(id, secret);
+            (id, token)
+        })
+        .collect();
+    let with = |token: &str, method: reqwest::Method, path: &str| {
+        admin
+            .http
+            .request(method, format!("{}{path}", admin.base))
+            .bearer_auth(token.to_string())
+    };
+    // The admin role reads and changes.
+    let r = with(
+        &token_of["ops-bot"],
+        reqwest::Method::POST,
+        "/admin/api/v1/users",
+    )
+    .json(&json!({"username": "erin", "password": "a long password here"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    // The viewer role reads, and is refused a change with admin.forbidden.
+    let r = with(
+        &token_of["dashboard"],
+        reqwest::Method::GET,
+        "/admin/api/v1/users",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = with(
+        &token_of["dashboard"],
+        reqwest::Method::DELETE,
+        "/admin/api/v1/users/erin",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["diagnosis"], "admin.forbidden");
+    assert!(
+        s.store
+            .get_user_by_username("erin")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A token without an admin scope is no credential at all.
+    let r = with(
+        &token_of["plain"],
+        reqwest::Method::GET,
+        "/admin/api/v1/users",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 401);
+    // Revoked: refused at once.
+    let r = s
+        .post_form(
+            "/revoke",
+            &[("token", token_of["ops-bot"].as_str())],
+            Auth::Basic("ops-bot", &secrets["ops-bot"]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = with(
+        &token_of["ops-bot"],
+        reqwest::Method::GET,
+        "/admin/api/v1/users",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+async fn every_change_is_an_audit_event_without_secrets(s: TestServer) {
+    let log = attach_call_log(&s).await;
+    let admin = Admin::start(&s).await;
+    let (_, created) = admin
+        .post(
+            "/admin/api/v1/clients",
+            json!({"client_name": "Audited", "client_id": "audited"}),
+        )
+        .await;
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    admin
+        .patch("/admin/api/v1/clients/audited", json!({"scope": "a b"}))
+        .await;
+    let (_, rotated) = admin
+        .post("/admin/api/v1/clients/audited/secret", json!({}))
+        .await;
+    let fresh = rotated["client_secret"].as_str().unwrap().to_string();
+    admin
+        .post(
+            "/admin/api/v1/users",
+            json!({"username": "frank", "password": "frank's long password"}),
+        )
+        .await;
+    admin
+        .post(
+            "/admin/api/v1/users/frank/password",
+            json!({"password": "frank's next password"}),
+        )
+        .await;
+    admin.delete("/admin/api/v1/clients/audited").await;
+
+    let (status, audit) = admin.get("/admin/api/v1/audit?since=1h").await;
+    assert_eq!(status, 200, "{audit}");
+    let actions: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "client.create",
+            "client.update",
+            "client.rotate_secret",
+            "user.create",
+            "user.set_password",
+            "client.delete"
+        ]
+    );
+    let update = &audit["events"][1];
+    assert_eq!(update["actor"], "admin-token");
+    assert_eq!(update["object"], "client:audited");
+    assert_eq!(
+        update["changes"]["scope"],
+        json!({"before": "", "after": "a b"})
+    );
+    assert!(
+        update["address"].as_str().unwrap().starts_with("127.0.0.1"),
+        "{update}"
+    );
+    let text = audit.to_string();
+    for secret in [
+        secret.as_str(),
+        fresh.as_str(),
+        "frank's long password",
+        "frank's next password",
+    ] {
+        assert!(!text.contains(secret), "a secret reached the audit log");
+    }
+    // Filtered by object, and followed by id.
+    let (_, one) = admin.get("/admin/api/v1/audit?object=user:frank").await;
+    assert_eq!(one["events"].as_array().unwrap().len(), 2, "{one}");
+    let after = audit["after"].as_i64().unwrap();
+    let (_, none) = admin
+        .get(&format!("/admin/api/v1/audit?after={after}"))
+        .await;
+    assert_eq!(none["events"], json!([]));
+    let (status, bad) = admin.get("/admin/api/v1/audit?who=me").await;
+    refused(status, &bad, 400, "admin.query_invalid");
+    log.recorder.shutdown().await;
 }

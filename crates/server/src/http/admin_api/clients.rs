@@ -12,9 +12,10 @@ use candor_proto::grant_type::GrantType;
 use candor_proto::jose::SigningAlg;
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, ListQuery, Refused, page, respond};
+use super::{Answer, Changer, ListQuery, Refused, page, respond, view};
 use crate::app::App;
 use crate::clients::{self, ClientChange, ClientView, NewClient, Warning};
+use serde_json::Value;
 
 /// A page of clients.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -173,7 +174,7 @@ pub(super) async fn list(
     responses((status = 201, body = ClientAnswer), (status = 400, body = super::ErrorBody),
               (status = 409, body = super::ErrorBody)))]
 pub(super) async fn create(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     AdminJson(input): AdminJson<ClientInput>,
 ) -> Response {
@@ -205,6 +206,10 @@ pub(super) async fn create(
             .map(alg)
             .transpose()?;
         let registered = clients::create(app.store(), app.master(), new, app.now()).await?;
+        let object = format!("client:{}", registered.client.client_id);
+        let after = view(&ClientView::of(&registered.client, None));
+        who.record(&app, "client.create", &object, &Value::Null, &after)
+            .await;
         Ok((
             StatusCode::CREATED,
             answer(&registered.client, registered.secret.as_ref()),
@@ -239,7 +244,7 @@ pub(super) async fn show(
     responses((status = 200, body = ClientAnswer), (status = 400, body = super::ErrorBody),
               (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub(super) async fn update(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(client_id): Path<String>,
     AdminJson(patch): AdminJson<ClientPatch>,
@@ -283,9 +288,15 @@ pub(super) async fn update(
                 })
                 .transpose()?,
         };
+        let before = app.store().get_client(&client_id).await?;
         let updated =
             clients::update(app.store(), app.master(), &client_id, change, app.now()).await?;
         app.clients().forget(&client_id);
+        let before = before.map_or(Value::Null, |c| view(&ClientView::of(&c, None)));
+        let after = view(&ClientView::of(&updated.client, None));
+        let object = format!("client:{client_id}");
+        who.record(&app, "client.update", &object, &before, &after)
+            .await;
         Ok((
             StatusCode::OK,
             answer(&updated.client, updated.secret.as_ref()),
@@ -307,11 +318,12 @@ pub(super) struct Deleted {
     params(("client_id" = String, Path)),
     responses((status = 200, body = Deleted), (status = 404, body = super::ErrorBody)))]
 pub(super) async fn delete(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(client_id): Path<String>,
 ) -> Response {
     let answer = async {
+        let before = app.store().get_client(&client_id).await?;
         if !clients::delete(app.store(), app.settings(), &client_id, app.now()).await? {
             return Err(Refused::new(
                 Code::AdminNotFound,
@@ -319,6 +331,10 @@ pub(super) async fn delete(
             ));
         }
         app.clients().forget(&client_id);
+        let before = before.map_or(Value::Null, |c| view(&ClientView::of(&c, None)));
+        let object = format!("client:{client_id}");
+        who.record(&app, "client.delete", &object, &before, &Value::Null)
+            .await;
         Ok((
             StatusCode::OK,
             Deleted {
@@ -336,13 +352,17 @@ pub(super) async fn delete(
     responses((status = 200, body = ClientAnswer), (status = 400, body = super::ErrorBody),
               (status = 404, body = super::ErrorBody)))]
 pub(super) async fn rotate_secret(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(client_id): Path<String>,
 ) -> Response {
     let answer = async {
         let r = clients::rotate_secret(app.store(), app.master(), &client_id, app.now()).await?;
         app.clients().forget(&client_id);
+        let object = format!("client:{client_id}");
+        let after = serde_json::json!({"secret": "rotated"});
+        who.record(&app, "client.rotate_secret", &object, &Value::Null, &after)
+            .await;
         Ok((StatusCode::OK, answer(&r.client, r.secret.as_ref())))
     };
     respond(&app, answer.await)

@@ -8,7 +8,7 @@ use candor_proto::Code;
 use candor_proto::jose::SigningAlg;
 use serde::{Deserialize, Serialize};
 
-use super::{Refused, respond};
+use super::{Changer, Refused, respond, view};
 use crate::app::App;
 use crate::keys;
 
@@ -85,7 +85,7 @@ pub(super) async fn list(_: AdminAuth, State(app): State<App>) -> Response {
 #[utoipa::path(post, path = "/admin/api/v1/keys/rotate", tag = "keys", request_body = RotateInput,
     responses((status = 200, body = Rotated), (status = 400, body = super::ErrorBody)))]
 pub(super) async fn rotate(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     AdminJson(input): AdminJson<RotateInput>,
 ) -> Response {
@@ -118,17 +118,26 @@ pub(super) async fn rotate(
         let publish_for = app.settings().longest_token_ttl().as_secs() as i64;
         let mut rotations = Vec::new();
         for alg in algs {
-            rotations.push(
-                keys::rotate(
-                    app.store(),
-                    app.master(),
-                    alg,
-                    now,
-                    now + delay,
-                    publish_for,
-                )
-                .await?,
-            );
+            let rotation = keys::rotate(
+                app.store(),
+                app.master(),
+                alg,
+                now,
+                now + delay,
+                publish_for,
+            )
+            .await?;
+            let object = format!("key:{}", alg.as_str());
+            let after = view(&rotation);
+            who.record(
+                &app,
+                "key.rotate",
+                &object,
+                &serde_json::Value::Null,
+                &after,
+            )
+            .await;
+            rotations.push(rotation);
         }
         // This node signs with the new key on time without waiting for its next refresh.
         app.keys().reload_at(now).await?;

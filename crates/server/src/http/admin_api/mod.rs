@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use candor_proto::{Code, OAuthError};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::app::App;
@@ -118,6 +119,48 @@ async fn openapi() -> Response {
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// A caller who may change things, and where the change comes from (for the audit log).
+pub(super) struct Changer(crate::audit::Actor);
+
+impl axum::extract::FromRequestParts<App> for Changer {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &App,
+    ) -> Result<Self, Self::Rejection> {
+        let candor_admin::AdminChange(principal) =
+            candor_admin::AdminChange::from_request_parts(parts, app)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let peer = parts.extensions.get::<candor_serve::Peer>().cloned();
+        let address =
+            super::browser::client_address(app, peer.map(axum::Extension), &parts.headers);
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(128).collect());
+        Ok(Changer(crate::audit::Actor {
+            who: principal.who,
+            address: Some(address.to_string()),
+            request_id,
+        }))
+    }
+}
+
+impl Changer {
+    /// Records the change (docs/admin-api.md, "Audit").
+    async fn record(&self, app: &App, action: &str, object: &str, before: &Value, after: &Value) {
+        crate::audit::record(app, &self.0, action, object, before, after).await;
+    }
+}
+
+/// `value`'s public JSON view, for the audit log.
+fn view<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// A refused admin request: the catalogue's body with its status.

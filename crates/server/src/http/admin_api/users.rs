@@ -9,9 +9,10 @@ use candor_proto::Code;
 use candor_proto::secret::Secret;
 use serde::{Deserialize, Serialize};
 
-use super::{ListQuery, Refused, page, respond};
+use super::{Changer, ListQuery, Refused, page, respond, view};
 use crate::app::App;
 use crate::users::{self, UserView};
+use serde_json::Value;
 
 /// A page of users.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -88,7 +89,7 @@ pub(super) async fn list(
     responses((status = 201, body = UserView), (status = 400, body = super::ErrorBody),
               (status = 409, body = super::ErrorBody)))]
 pub(super) async fn create(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     AdminJson(input): AdminJson<UserInput>,
 ) -> Response {
@@ -103,6 +104,10 @@ pub(super) async fn create(
             app.now(),
         )
         .await?;
+        let object = format!("user:{}", user.username);
+        let after = view(&UserView::of(&user));
+        who.record(&app, "user.create", &object, &Value::Null, &after)
+            .await;
         Ok((StatusCode::CREATED, UserView::of(&user)))
     };
     respond(&app, answer.await)
@@ -126,17 +131,22 @@ pub(super) async fn show(
     params(("username" = String, Path)),
     responses((status = 200, body = Done), (status = 404, body = super::ErrorBody)))]
 pub(super) async fn delete(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(username): Path<String>,
 ) -> Response {
     let answer = async {
+        let before = find(&app, &username).await?;
         if !users::delete(app.store(), app.settings(), &username, app.now()).await? {
             return Err(Refused::new(
                 Code::AdminNotFound,
                 format!("no user '{username}'"),
             ));
         }
+        let object = format!("user:{username}");
+        let before = view(&UserView::of(&before));
+        who.record(&app, "user.delete", &object, &before, &Value::Null)
+            .await;
         Ok((
             StatusCode::OK,
             Done {
@@ -154,7 +164,7 @@ pub(super) async fn delete(
     responses((status = 200, body = Done), (status = 400, body = super::ErrorBody),
               (status = 404, body = super::ErrorBody)))]
 pub(super) async fn set_password(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(username): Path<String>,
     AdminJson(input): AdminJson<PasswordInput>,
@@ -162,6 +172,10 @@ pub(super) async fn set_password(
     let answer = async {
         let password = Secret::new(input.password);
         users::set_password(app.store(), app.settings(), &username, &password, app.now()).await?;
+        let object = format!("user:{username}");
+        let after = serde_json::json!({"password": "replaced", "sessions": "revoked"});
+        who.record(&app, "user.set_password", &object, &Value::Null, &after)
+            .await;
         Ok((
             StatusCode::OK,
             Done {
@@ -178,12 +192,16 @@ pub(super) async fn set_password(
     params(("username" = String, Path)),
     responses((status = 200, body = Done), (status = 404, body = super::ErrorBody)))]
 pub(super) async fn unlock(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(username): Path<String>,
 ) -> Response {
     let answer = async {
         users::unlock(app.store(), &username).await?;
+        let object = format!("user:{username}");
+        let after = serde_json::json!({"failed_sign_ins": "forgotten"});
+        who.record(&app, "user.unlock", &object, &Value::Null, &after)
+            .await;
         Ok((
             StatusCode::OK,
             Done {
@@ -200,12 +218,16 @@ pub(super) async fn unlock(
     params(("username" = String, Path)),
     responses((status = 200, body = Done), (status = 404, body = super::ErrorBody)))]
 pub(super) async fn revoke_sessions(
-    _: AdminAuth,
+    who: Changer,
     State(app): State<App>,
     Path(username): Path<String>,
 ) -> Response {
     let answer = async {
         users::revoke_sessions(app.store(), app.settings(), &username, app.now()).await?;
+        let object = format!("user:{username}");
+        let after = serde_json::json!({"sessions": "revoked"});
+        who.record(&app, "user.revoke_sessions", &object, &Value::Null, &after)
+            .await;
         Ok((
             StatusCode::OK,
             Done {
