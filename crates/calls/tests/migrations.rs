@@ -212,7 +212,10 @@ async fn an_old_call_log_is_adopted_with_its_rows(url: &str) {
     raw.make_old_call_log().await;
 
     let store = CallStore::open(url).await.unwrap();
-    assert_eq!(raw.versions("_candor_calls_migrations").await, ["1 ok"]);
+    assert_eq!(
+        raw.versions("_candor_calls_migrations").await,
+        ["1 ok", "2 ok"]
+    );
     assert_eq!(store.count_calls().await.unwrap(), 2);
     assert_eq!(store.count_partial_rollups().await.unwrap(), 1);
     let kept = store
@@ -233,7 +236,10 @@ async fn an_old_call_log_is_adopted_with_its_rows(url: &str) {
     drop(store);
     let again = CallStore::open(url).await.unwrap();
     assert_eq!(again.count_calls().await.unwrap(), 3);
-    assert_eq!(raw.versions("_candor_calls_migrations").await, ["1 ok"]);
+    assert_eq!(
+        raw.versions("_candor_calls_migrations").await,
+        ["1 ok", "2 ok"]
+    );
 }
 
 #[tokio::test]
@@ -288,7 +294,10 @@ async fn the_store_and_the_call_log_share_a_database(url: &str) {
     calls.insert("node-a", &[call(1, "orders")]).await.unwrap();
 
     let mut raw = Raw::connect(url).await;
-    assert_eq!(raw.versions("_candor_calls_migrations").await, ["1 ok"]);
+    assert_eq!(
+        raw.versions("_candor_calls_migrations").await,
+        ["1 ok", "2 ok"]
+    );
     let store_versions = raw.versions("_sqlx_migrations").await;
     assert!(
         store_versions.len() >= 4 && store_versions.iter().all(|v| v.ends_with(" ok")),
