@@ -381,6 +381,14 @@ fn measure_cases(part: &str, details: bool, which: Cases) -> Tally {
                         .collect()
                 })
                 .unwrap_or_default();
+            if show.iter().any(|id| *id == c.id)
+                && let Some(r) = &report
+            {
+                // The whole report of a case asked for by id: what each finding says.
+                for f in r.findings() {
+                    println!("  {} {}: {} {:?}", c.id, f.code, f.message, f.candidates);
+                }
+            }
             if c.cause == "unknown" {
                 t.unknown += 1;
                 if codes.iter().any(|s| {
@@ -405,14 +413,6 @@ fn measure_cases(part: &str, details: bool, which: Cases) -> Tally {
                     }
                 }
                 Outcome::Nothing => t.nothing += 1,
-            }
-            if show.iter().any(|id| *id == c.id)
-                && let Some(r) = &report
-            {
-                // The whole report of a case asked for by id: what each finding says.
-                for f in r.findings() {
-                    println!("  {} {}: {} {:?}", c.id, f.code, f.message, f.candidates);
-                }
             }
             if details && outcome != Outcome::Named {
                 println!(
@@ -482,7 +482,7 @@ fn providers_dev() {
     // As written (docs/doctor.md, "Provider error bodies"): no new confident wrong answer on
     // the part the rows come from, and no row lost.
     assert!(t.wrong <= 1, "{} confidently wrong on dev", t.wrong);
-    assert!(t.named >= 291, "{} named on dev", t.named);
+    assert!(t.named >= 318, "{} named on dev", t.named);
 }
 
 /// The held-back part, measured on purpose only (see the module documentation).

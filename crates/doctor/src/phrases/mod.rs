@@ -821,8 +821,12 @@ pub static PHRASES: &[Phrase] = &[
     .note("the assertion is signed with an algorithm the client is not registered for"),
     row(NODE_OIDC_PROVIDER, any_desc("resource indicator must be an absolute URI"), Code::TokenRequestInvalidParameter, OIDC_PROVIDER_RESOURCE),
     row(NODE_OIDC_PROVIDER, any_desc("resource indicator must not contain a fragment"), Code::TokenRequestInvalidParameter, OIDC_PROVIDER_RESOURCE),
-    row(NODE_OIDC_PROVIDER, any_desc("missing required parameter"), Code::TokenRequestMissingParameter, OIDC_PROVIDER_PRESENCE)
-        .value("parameter", "missing required parameter ", ""),
+    // With the quote that opens the parameter's name: without it the words are also the
+    // RFC's generic invalid_request sentence, which LinkedIn and others answer with.
+    row(NODE_OIDC_PROVIDER, any_desc("missing required parameter '"), Code::TokenRequestMissingParameter, OIDC_PROVIDER_PRESENCE)
+        .value("parameter", "missing required parameter '", "'"),
+    row(NODE_OIDC_PROVIDER, any_desc("missing required parameters '"), Code::TokenRequestMissingParameter, OIDC_PROVIDER_PRESENCE)
+        .value("parameter", "missing required parameters '", "'"),
     // fosite's password grant (its debug texts, shown when Hydra exposes them).
     row(HYDRA, any_desc("The client is not allowed to use grant type password"), Code::GrantTypeNotAllowed, FOSITE_PASSWORD),
     row(HYDRA, any_desc("Username or password missing"), Code::TokenRequestMissingParameter, FOSITE_PASSWORD),
@@ -850,6 +854,14 @@ pub static PHRASES: &[Phrase] = &[
     row(KEYCLOAK, any_desc("User session not found"), Code::LoginRequestExpired, KEYCLOAK_CODE_GRANT)
         .refresh(Code::RefreshTokenExpired)
         .note("the user's Keycloak session ended (logout, idle or maximum lifetime) between the login and the code's redemption"),
+    // wicked.haufe.io before 1.0.0-rc1 answered an unknown code with server_error and these
+    // words: the words name the cause the error value hides.
+    row(
+        "wicked.haufe.io",
+        any_desc("could not retrieve user profile for given authorization code"),
+        Code::CodeUnknown,
+        "https://github.com/Haufe-Lexware/wicked.haufe.io/issues/131",
+    ),
     // login.gov's own explanation of its code refusal.
     row("login.gov", any_desc("Code is invalid because doesn"), Code::CodeReused, "https://github.com/GSA-TTS/identity-dev-docs/pull/393")
         .note("login.gov says this for a code it cannot match to a sign-in: most often one already redeemed, or none sent")
@@ -1439,6 +1451,15 @@ mod tests {
             NODE_OIDC_PROVIDER,
             "invalid_request",
             Some("missing required parameter 'code'"),
+            None,
+            None,
+            Code::TokenRequestMissingParameter,
+            Some("code"),
+        ),
+        (
+            NODE_OIDC_PROVIDER,
+            "invalid_request",
+            Some("missing required parameters 'code' and 'redirect_uri'"),
             None,
             None,
             Code::TokenRequestMissingParameter,
@@ -2357,6 +2378,12 @@ mod tests {
             None
         );
         assert_eq!(in_page("<h1>Something went wrong</h1>"), None);
+        // The RFC's generic invalid_request sentence, as LinkedIn words it, is not node
+        // oidc-provider's "missing required parameter 'x'".
+        assert!(
+            in_text("invalid_request: missing required parameters, includes an invalid parameter value, parameter more than once.")
+                .is_none_or(|m| m.code != Code::TokenRequestMissingParameter)
+        );
         // An error value alone does not match a description row of another error.
         assert_eq!(in_error("invalid_grant", Some("Unauthorized"), None), None);
     }
