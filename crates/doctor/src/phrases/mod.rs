@@ -177,6 +177,8 @@ const FOSITE_ERRORS: &str = "ory/fosite:errors.go";
 const FOSITE_ACCESS_REQUEST: &str = "ory/fosite:access_request_handler.go";
 const FOSITE_REFRESH: &str = "ory/fosite:handler/oauth2/flow_refresh.go";
 const OIDC_PROVIDER_PKCE: &str = "panva/node-oidc-provider:lib/actions/authorization/check_pkce.js";
+const KEYCLOAK_CLIENT_CREDENTIALS: &str = "keycloak/keycloak:services/src/main/java/org/keycloak/protocol/oidc/grants/ClientCredentialsGrantType.java";
+const KEYCLOAK_DEVICE_GRANT: &str = "keycloak/keycloak:services/src/main/java/org/keycloak/protocol/oidc/grants/device/DeviceGrantType.java";
 const OIDC_PROVIDER_JWT_AUTH: &str = "panva/node-oidc-provider:lib/shared/token_jwt_auth.js";
 const OIDC_PROVIDER_RESOURCE: &str = "panva/node-oidc-provider:lib/shared/check_resource.js";
 const OIDC_PROVIDER_PRESENCE: &str = "panva/node-oidc-provider:lib/helpers/validate_presence.js";
@@ -850,6 +852,14 @@ pub static PHRASES: &[Phrase] = &[
     // Spring Authorization Server: a JWT-authenticating client registered without its key.
     row(SPRING, any_desc("Failed to find a Signature Verifier for Client"), Code::ClientMisconfigured, SPRING_JWT_ASSERTION)
         .note("the client's registration lacks what verifies its assertion: a JWK Set URL (private_key_jwt), a secret (client_secret_jwt) or a valid signing algorithm"),
+    // Keycloak's grant types: a client not allowed the grant it asked for.
+    row(KEYCLOAK, any_desc("not allowed to retrieve service account"), Code::GrantTypeNotAllowed, KEYCLOAK_CLIENT_CREDENTIALS)
+        .note("a public or bearer-only client cannot use client_credentials: make it confidential with service accounts enabled"),
+    row(KEYCLOAK, any_desc("Client not enabled to retrieve service account"), Code::GrantTypeNotAllowed, KEYCLOAK_CLIENT_CREDENTIALS)
+        .note("the client's 'Service accounts roles' (service accounts) setting is off"),
+    row(KEYCLOAK, any_desc("Client not allowed OAuth 2.0 Device Authorization Grant"), Code::GrantTypeNotAllowed, KEYCLOAK_DEVICE_GRANT),
+    row(KEYCLOAK, any_desc("Missing parameter: device_code"), Code::TokenRequestMissingParameter, KEYCLOAK_DEVICE_GRANT)
+        .value("parameter", "Missing parameter: ", ""),
     // Keycloak: the user session behind a code is gone (logout, idle or maximum time).
     row(KEYCLOAK, any_desc("User session not found"), Code::LoginRequestExpired, KEYCLOAK_CODE_GRANT)
         .refresh(Code::RefreshTokenExpired)
