@@ -860,6 +860,15 @@ pub static PHRASES: &[Phrase] = &[
     row(KEYCLOAK, any_desc("Client not allowed OAuth 2.0 Device Authorization Grant"), Code::GrantTypeNotAllowed, KEYCLOAK_DEVICE_GRANT),
     row(KEYCLOAK, any_desc("Missing parameter: device_code"), Code::TokenRequestMissingParameter, KEYCLOAK_DEVICE_GRANT)
         .value("parameter", "Missing parameter: ", ""),
+    // Keycloak 19 fails with a NullPointerException where it reads the form of a POST that
+    // has none (an empty body, or another Content-Type): its 500 names the form, not a fault.
+    row(
+        KEYCLOAK,
+        any_desc("BaseHttpRequest.getFormParameters"),
+        Code::TokenRequestUnsupportedContentType,
+        "https://github.com/keycloak/keycloak/issues/14045",
+    )
+    .note("Keycloak could not read a form in the request's body: send grant_type and the other parameters as application/x-www-form-urlencoded"),
     // Keycloak: the user session behind a code is gone (logout, idle or maximum time).
     row(KEYCLOAK, any_desc("User session not found"), Code::LoginRequestExpired, KEYCLOAK_CODE_GRANT)
         .refresh(Code::RefreshTokenExpired)
