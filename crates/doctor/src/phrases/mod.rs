@@ -2378,6 +2378,67 @@ mod tests {
         assert!(missing.is_empty(), "rows without a test case: {missing:#?}");
     }
 
+    /// One line of docs/doctor.md's table of rows ("Providers' own words").
+    fn table_line(p: &Phrase) -> String {
+        let esc = |t: &str| t.replace('|', "\\|");
+        let said = match p.matcher {
+            Matcher::Error(e) => format!("error `{e}`"),
+            Matcher::Description {
+                error: Some(e),
+                contains,
+            } => format!("`{e}`: \"{}\"", esc(contains.trim())),
+            Matcher::Description {
+                error: None,
+                contains,
+            } => format!("\"{}\"", esc(contains.trim())),
+            Matcher::Exact { error, description } => {
+                format!("`{error}`: exactly \"{}\"", esc(description))
+            }
+            Matcher::Aadsts(n) => format!("AADSTS{n}"),
+            Matcher::Page(t) => format!("page: \"{}\"", esc(t.trim())),
+        };
+        let code = if p.candidates.is_empty() {
+            match p.refresh_code {
+                Some(r) if r != p.code => format!("`{}` (refresh: `{r}`)", p.code),
+                _ => format!("`{}`", p.code),
+            }
+        } else {
+            let list: Vec<String> = p.candidates.iter().map(|c| format!("`{c}`")).collect();
+            format!("candidates: {}", list.join(", "))
+        };
+        let value = p.offending.map(|o| o.what).unwrap_or("");
+        format!("| {} | {said} | {code} | {value} |", p.provider)
+    }
+
+    /// docs/doctor.md lists every row as the table says it: a row added, changed or removed
+    /// without the documentation fails here. `CANDOR_PRINT_PHRASE_TABLE=1` prints the table
+    /// to paste between the markers.
+    #[test]
+    fn the_documentation_lists_every_row() {
+        let mut table =
+            String::from("| provider | what it says | code | value named |\n|---|---|---|---|\n");
+        for p in rows() {
+            table.push_str(&table_line(p));
+            table.push('\n');
+        }
+        if std::env::var_os("CANDOR_PRINT_PHRASE_TABLE").is_some() {
+            println!("{table}");
+        }
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/doctor.md"),
+        )
+        .unwrap();
+        let block = docs
+            .split_once("<!-- phrase-table:begin -->\n")
+            .and_then(|(_, rest)| rest.split_once("<!-- phrase-table:end -->"))
+            .map(|(b, _)| b)
+            .expect("docs/doctor.md has the phrase-table markers");
+        assert_eq!(
+            block, table,
+            "docs/doctor.md's table of rows is out of date"
+        );
+    }
+
     #[test]
     fn shared_phrases_name_nothing() {
         // Phrases that several causes share are not guessed at.
