@@ -73,6 +73,19 @@ pub fn oauth_error_finding_at(
         None if err.code() == Code::ResponseOAuthError && err.error == "invalid_client" => {
             INVALID_CLIENT_CANDIDATES
         }
+        // A bare unsupported_grant_type to a request whose grant_type is not known: several
+        // providers (IdentityServer, Authlib) answer a *missing* grant_type with it, which is
+        // most often a body they could not read as a form.
+        None if err.code() == Code::ResponseOAuthError
+            && err.error == "unsupported_grant_type"
+            && grant.is_none()
+            && err
+                .description
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty()) =>
+        {
+            UNSUPPORTED_GRANT_TYPE_CANDIDATES
+        }
         None => &[],
     };
     let code = if !candidates.is_empty() {
@@ -179,6 +192,14 @@ pub const INVALID_CLIENT_CANDIDATES: &[Code] = &[
     Code::ClientAuthMissing,
 ];
 
+/// A bare `unsupported_grant_type`: a grant_type the provider does not know, or none it
+/// could read.
+pub const UNSUPPORTED_GRANT_TYPE_CANDIDATES: &[Code] = &[
+    Code::GrantTypeUnsupported,
+    Code::TokenRequestMissingParameter,
+    Code::TokenRequestUnsupportedContentType,
+];
+
 /// The cause an RFC error value names by itself: only the values whose meaning is one cause
 /// (RFC 6749 section 5.2, OpenID Connect Core 3.1.2.6, RFC 8628 section 3.5).
 pub fn cause_of_error_value(error: &str) -> Option<Code> {
@@ -273,6 +294,25 @@ fn candidates_sentence(phrase: Option<&phrases::Match>, candidates: &[Code]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_unsupported_grant_type_names_a_cause_only_with_the_grant() {
+        let e = OAuthErrorResponse {
+            status: 400,
+            error: "unsupported_grant_type".into(),
+            description: None,
+            uri: None,
+            diagnosis: None,
+        };
+        // A response alone: an unknown grant_type, or none the provider could read.
+        let f = oauth_error_finding(&e, "x");
+        assert_eq!(f.code, Code::ResponseOAuthError);
+        assert_eq!(f.candidates, UNSUPPORTED_GRANT_TYPE_CANDIDATES);
+        // The request sent a grant_type: the provider does not support that value.
+        let f = oauth_error_finding_at(&e, "x", Some("authorisation_code"));
+        assert_eq!(f.code, Code::GrantTypeUnsupported);
+        assert!(f.candidates.is_empty());
+    }
 
     #[test]
     fn rfc_meaning_and_provider_diagnosis() {

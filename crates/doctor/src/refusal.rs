@@ -418,6 +418,7 @@ pub fn embedded_error(status: u16, text: &str) -> Option<OAuthErrorResponse> {
         text.to_string(),
         text.replace("\\\"", "\""),
         python_to_json(text),
+        node_inspect_to_json(text),
     ];
     for t in &candidates {
         for (i, _) in t.match_indices('{').take(MAX_OBJECT_STARTS) {
@@ -454,6 +455,38 @@ fn python_to_json(text: &str) -> String {
         .replace(": False", ": false")
         .replace(": True", ": true")
         .replace(": None", ": null")
+}
+
+/// Node's `util.inspect` of an error object (what `console.log(err.data)` prints, and what
+/// issue threads about Node clients quote) as JSON, roughly: its single quotes, and its bare
+/// keys for the members an error object has.
+fn node_inspect_to_json(text: &str) -> String {
+    let mut out = python_to_json(text);
+    for key in ["error_description", "error_uri", "error"] {
+        let bare = format!("{key}:");
+        let mut quoted = String::with_capacity(out.len() + 8);
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(&bare) {
+            let (before, after) = rest.split_at(at);
+            quoted.push_str(before);
+            // A key only where a member starts: after `{` or `,` (and spaces or line breaks),
+            // not inside a word (`invalid_error:`) or a quoted value.
+            let starts_member = before
+                .trim_end()
+                .chars()
+                .next_back()
+                .is_some_and(|c| c == '{' || c == ',');
+            if starts_member {
+                quoted.push_str(&format!("\"{key}\":"));
+            } else {
+                quoted.push_str(&bare);
+            }
+            rest = after.get(bare.len()..).unwrap_or("");
+        }
+        quoted.push_str(rest);
+        out = quoted;
+    }
+    out
 }
 
 /// RFC 6750 section 3: `WWW-Authenticate: Bearer error="...", error_description="..."`.
@@ -503,10 +536,26 @@ mod tests {
             "RefreshError('invalid_client: x', {'error': 'invalid_client', 'error_description': 'x'})",
             "{\\\"error\\\":\\\"invalid_client\\\"}",
             "Location: https://app/cb?error=invalid_scope&error_description=bad",
+            // Node's console.log of the provider's answer.
+            "{ error: 'server_error',\n  error_description:\n   'could not retrieve user profile' }",
         ] {
             assert!(embedded_error(400, t).is_some(), "{t}");
         }
         assert!(embedded_error(400, "{\"a\":1} plain text").is_none());
+        let e = embedded_error(
+            500,
+            "{ error: 'invalid_grant', error_description: 'Bad Request' }",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.error.as_str(), e.description.as_deref()),
+            ("invalid_grant", Some("Bad Request"))
+        );
+        // A key-like word inside a value is left alone.
+        assert_eq!(
+            node_inspect_to_json("{ error: 'x', note: 'the error: y' }"),
+            "{ \"error\": \"x\", note: \"the error: y\" }"
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@ use candor_proto::Code;
 
 use super::{
     ENTRA, ENTRA_CODES, FOSITE_ERRORS, FOSITE_REFRESH, GITHUB, GITHUB_DEVICE, GITHUB_TOKEN_ERRORS,
-    GOOGLE, HYDRA, KEYCLOAK, KEYCLOAK_CODE_GRANT, Matcher, NODE_OIDC_PROVIDER,
-    OIDC_PROVIDER_ERRORS, Phrase, any_desc, desc, row,
+    GOOGLE, HYDRA, KEYCLOAK, KEYCLOAK_CLIENT_CREDENTIALS, KEYCLOAK_CODE_GRANT,
+    KEYCLOAK_DEVICE_GRANT, Matcher, NODE_OIDC_PROVIDER, OIDC_PROVIDER_ERRORS, Phrase, any_desc,
+    desc, row,
 };
 
 const KEYCLOAK_AUTH_PROCESSOR: &str = "keycloak/keycloak:services/src/main/java/org/keycloak/authentication/AuthenticationProcessor.java";
@@ -135,6 +136,14 @@ pub(super) static ROWS: &[Phrase] = &[
         "https://github.com/wpic/sample-keycloak-getting-token/issues/1",
     ),
     row(KEYCLOAK, any_desc("Client credentials setup required"), Code::ClientMisconfigured, KEYCLOAK_AUTH_PROCESSOR),
+    // The client credentials grant's user is the client's service account.
+    row(KEYCLOAK, any_desc("The associated service account for the client does not exist"), Code::UserNotFound, KEYCLOAK_CLIENT_CREDENTIALS)
+        .note("the client's service-account user is missing: turn 'Service accounts roles' off and on again in the client's settings"),
+    // The device grant's states, in Keycloak's words (its description names the state even
+    // where a body lost the error value).
+    row(KEYCLOAK, any_desc("Device code is expired"), Code::DeviceCodeExpired, KEYCLOAK_DEVICE_GRANT),
+    row(KEYCLOAK, Matcher::Exact { error: "slow_down", description: "Slow down" }, Code::DeviceSlowDown, KEYCLOAK_DEVICE_GRANT),
+    row(KEYCLOAK, any_desc("The end user denied the authorization request"), Code::DeviceDenied, KEYCLOAK_DEVICE_GRANT),
     row(KEYCLOAK, any_desc("Unexpected error when authenticating client"), Code::ServerInternal, KEYCLOAK_AUTH_PROCESSOR),
     // --- GitHub: its own error value for a user state.
     row(GITHUB, Matcher::Error("unverified_user_email"), Code::UserDisabled, GITHUB_TOKEN_ERRORS)
