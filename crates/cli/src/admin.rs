@@ -102,8 +102,20 @@ fn read_password() -> Result<Secret> {
     Ok(Secret::new(password))
 }
 
+/// Through the admin API when `--admin-url` is given: prints its answer.
+async fn remotely(global: &Global, resolved: &Resolved) -> Result<Option<crate::remote::Remote>> {
+    global
+        .admin_url
+        .as_deref()
+        .map(|url| crate::remote::Remote::new(url, resolved))
+        .transpose()
+}
+
 pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
     let resolved = config::load(global)?;
+    if let Some(remote) = remotely(global, &resolved).await? {
+        return print(&crate::remote::client(&remote, cmd).await?);
+    }
     let store = open_store(&resolved, matches!(cmd, ClientCommand::Create(_))).await?;
     match cmd {
         ClientCommand::Create(a) => {
@@ -179,6 +191,25 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
                 bail!("no client '{client_id}'")
             }
         }
+        ClientCommand::Update(a) => {
+            let patch: clients::ClientPatch = serde_json::from_value(a.patch()?)?;
+            if let Some(name) = &patch.client_name
+                && let Some(twin) = clients::named(store.as_ref(), name.trim()).await?
+                && twin.client_id != a.client_id
+            {
+                bail!(
+                    "a client named '{}' is registered already (client_id '{}'): choose another --name",
+                    twin.name,
+                    twin.client_id
+                );
+            }
+            let master = crate::master::load(&resolved.master_key_file, false)?;
+            let change = patch.into_change()?;
+            let r = clients::update(store.as_ref(), &master, &a.client_id, change, now()).await?;
+            let mut out = clients::to_json(&r.client, r.secret.as_ref());
+            out["warnings"] = serde_json::to_value(clients::warnings(&r.client))?;
+            print(&out)
+        }
         ClientCommand::RotateSecret { client_id } => {
             let master = crate::master::load(&resolved.master_key_file, false)?;
             let r = clients::rotate_secret(store.as_ref(), &master, &client_id, now()).await?;
@@ -199,6 +230,9 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
         _ => None,
     }
     .unwrap_or_else(|| Secret::new(""));
+    if let Some(remote) = remotely(global, &resolved).await? {
+        return print(&crate::remote::user(&remote, cmd, new_password).await?);
+    }
     let store = open_store(&resolved, matches!(cmd, UserCommand::Create(_))).await?;
     match cmd {
         UserCommand::Create(a) => {
@@ -232,6 +266,10 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             users::set_password(store.as_ref(), &settings, &username, &password, now()).await?;
             print(&json!({"updated": username, "sessions_revoked": true}))
         }
+        UserCommand::Unlock { username } => {
+            users::unlock(store.as_ref(), &username).await?;
+            print(&json!({"unlocked": username}))
+        }
         UserCommand::RevokeSessions { username } => {
             let settings = config::token_settings(&resolved)?;
             let seq = users::revoke_sessions(store.as_ref(), &settings, &username, now()).await?;
@@ -242,6 +280,9 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
 
 pub(crate) async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
     let resolved = config::load(global)?;
+    if let Some(remote) = remotely(global, &resolved).await? {
+        return print(&crate::remote::keys(&remote, cmd).await?);
+    }
     let store = open_store(&resolved, false).await?;
     match cmd {
         KeysCommand::List => {

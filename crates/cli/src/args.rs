@@ -30,6 +30,11 @@ pub(crate) struct Global {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CANDOR_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// `client`, `user` and `keys` act through the admin API at this URL (the server's admin
+    /// listener, e.g. http://10.0.0.5:9090) instead of opening the database. The token is
+    /// read from CANDOR_ADMIN_TOKEN, else from [admin] token_env or token_file.
+    #[arg(long, global = true, value_name = "URL", env = "CANDOR_ADMIN_URL")]
+    pub admin_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,6 +126,9 @@ pub(crate) enum ClientCommand {
         /// The client_id.
         client_id: String,
     },
+    /// Change a client in place (its client_id, secret and tokens stay); prints it with the
+    /// warnings its registration invites. Options left out leave their field as it is.
+    Update(Box<ClientUpdateArgs>),
     /// Issue a new client secret; the old one stops working at once.
     RotateSecret {
         /// The client_id.
@@ -179,6 +187,108 @@ pub(crate) struct ClientCreateArgs {
     pub id_token_alg: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct ClientUpdateArgs {
+    /// The client_id.
+    pub client_id: String,
+    /// A new name (unique among the server's clients).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Redirect URI (repeatable): the list replaces the registered one.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// Remove every redirect URI.
+    #[arg(long, conflicts_with = "redirect_uris")]
+    pub no_redirect_uris: bool,
+    /// Post-logout redirect URI (repeatable): the list replaces the registered one.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant type (repeatable): the list replaces the registered one.
+    #[arg(long = "grant-type", value_name = "GRANT")]
+    pub grant_types: Vec<String>,
+    /// Scopes, space-separated: replace the registered ones.
+    #[arg(long, value_name = "SCOPES")]
+    pub scope: Option<String>,
+    /// Audience (repeatable): the list replaces the registered one.
+    #[arg(long = "audience", value_name = "URI")]
+    pub audiences: Vec<String>,
+    /// Client authentication method; a method that needs a secret the client has not got
+    /// issues one (printed once).
+    #[arg(long, value_name = "METHOD",
+          value_parser = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"])]
+    pub auth_method: Option<String>,
+    /// File with the client's public keys (a JWK Set), for private_key_jwt.
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+    /// Access token format.
+    #[arg(long, value_name = "FORMAT", value_parser = ["jwt", "opaque"])]
+    pub access_token_format: Option<String>,
+    /// Whether PKCE is required (public clients always need it).
+    #[arg(long, value_name = "BOOL")]
+    pub require_pkce: Option<bool>,
+    /// Signing algorithm of this client's id_tokens (`default`: the server's).
+    #[arg(long, value_name = "ALG", value_parser = ["RS256", "ES256", "EdDSA", "default"])]
+    pub id_token_alg: Option<String>,
+}
+
+impl ClientUpdateArgs {
+    /// The change as the admin API's JSON (RFC 7591 names), fields left out when not given.
+    pub(crate) fn patch(&self) -> anyhow::Result<serde_json::Value> {
+        let mut p = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            p.insert(k.to_string(), v);
+        };
+        if let Some(n) = &self.name {
+            put("client_name", n.clone().into());
+        }
+        if self.no_redirect_uris {
+            put("redirect_uris", serde_json::json!([]));
+        } else if !self.redirect_uris.is_empty() {
+            put("redirect_uris", serde_json::json!(self.redirect_uris));
+        }
+        if !self.post_logout_redirect_uris.is_empty() {
+            put(
+                "post_logout_redirect_uris",
+                serde_json::json!(self.post_logout_redirect_uris),
+            );
+        }
+        if !self.grant_types.is_empty() {
+            put("grant_types", serde_json::json!(self.grant_types));
+        }
+        if let Some(s) = &self.scope {
+            put("scope", s.clone().into());
+        }
+        if !self.audiences.is_empty() {
+            put("audiences", serde_json::json!(self.audiences));
+        }
+        if let Some(m) = &self.auth_method {
+            put("token_endpoint_auth_method", m.clone().into());
+        }
+        if let Some(path) = &self.jwks {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read --jwks {}: {e}", path.display()))?;
+            let set: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("--jwks {} is not JSON: {e}", path.display()))?;
+            put("jwks", set);
+        }
+        if let Some(f) = &self.access_token_format {
+            put("access_token_format", f.clone().into());
+        }
+        if let Some(b) = self.require_pkce {
+            put("require_pkce", b.into());
+        }
+        if let Some(a) = &self.id_token_alg {
+            put("id_token_signed_response_alg", a.clone().into());
+        }
+        if p.is_empty() {
+            anyhow::bail!(
+                "nothing to change: give at least one option (candor client update --help)"
+            );
+        }
+        Ok(serde_json::Value::Object(p))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
     /// Create a user; asks for the password on the terminal, or reads it from the first line
@@ -188,6 +298,11 @@ pub(crate) enum UserCommand {
     List,
     /// Delete a user, ending their sessions and grants first.
     Delete {
+        /// The username.
+        username: String,
+    },
+    /// Forget a user's failed sign-ins: a lockout ends at once.
+    Unlock {
         /// The username.
         username: String,
     },

@@ -22,6 +22,11 @@ pub(crate) fn dev_token(resolved: &Resolved) -> Result<Option<candor_proto::secr
 
 /// The admin token's digest, from `[admin]`.
 fn token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
+    Ok(raw_token(resolved)?.map(|t| candor_proto::secret::digest(&t)))
+}
+
+/// The admin token itself, from `[admin]` (for the CLI acting through the admin API).
+pub(crate) fn raw_token(resolved: &Resolved) -> Result<Option<String>> {
     let a = &resolved.file.admin;
     let token = match (&a.token_env, &a.token_file) {
         (None, None) => return Ok(None),
@@ -40,5 +45,5 @@ fn token(resolved: &Resolved) -> Result<Option<[u8; 32]>> {
             "[admin] the admin token is shorter than 16 characters; use a long random one (e.g. openssl rand -hex 32)"
         );
     }
-    Ok(Some(candor_proto::secret::digest(token)))
+    Ok(Some(token.to_string()))
 }

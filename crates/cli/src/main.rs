@@ -12,6 +12,7 @@ mod gateway;
 mod limits;
 mod master;
 mod output;
+mod remote;
 mod serve;
 
 use std::process::ExitCode;

@@ -914,8 +914,8 @@ scopes = {{ GET = ["orders:read"] }}
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = String::new();
-    // The server's line, the demo app's (--dev), then the gateway's.
-    for _ in 0..3 {
+    // The server's line, the demo app's and the admin API's (--dev), then the gateway's.
+    for _ in 0..4 {
         out.read_line(&mut lines).unwrap();
     }
     assert!(lines.contains("try it: open http://"), "{lines}");
@@ -1543,6 +1543,140 @@ fn one_catalogue_entry_is_printed_by_its_code() {
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("no diagnosis is called 'no.such'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `client`, `user` and `keys` with `--admin-url` act through the admin API: they work from a
+/// machine with no database at all, print what the API answers, and say what it refused.
+#[tokio::test]
+async fn admin_commands_act_through_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (port, admin) = (free_port(), free_port());
+    let config = dir.path().join("candor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nadmin_listen = \"127.0.0.1:{admin}\"\n\n[admin]\ntoken_env = \"TEST_ADMIN_TOKEN\"\n"
+        ),
+    )
+    .unwrap();
+    let token = "cli-admin-token-0123456789abcdef";
+    let mut child = candor(&data)
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .env("TEST_ADMIN_TOKEN", token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    let url = format!("http://127.0.0.1:{admin}");
+    // Another machine: no data directory, only the URL and the token.
+    let elsewhere = dir.path().join("elsewhere");
+    let remote = |args: &[&str]| {
+        let mut cmd = candor(&elsewhere);
+        cmd.args(args)
+            .args(["--admin-url", &url])
+            .env("CANDOR_ADMIN_TOKEN", token);
+        cmd
+    };
+    let created = json(&run(
+        &mut remote(&[
+            "client",
+            "create",
+            "--name",
+            "Remote",
+            "--client-id",
+            "remote",
+        ]),
+        None,
+    ));
+    assert!(created["client_secret"].as_str().unwrap().len() > 20);
+    let updated = json(&run(
+        &mut remote(&[
+            "client",
+            "update",
+            "remote",
+            "--redirect-uri",
+            "https://remote.example/cb",
+            "--grant-type",
+            "authorization_code",
+        ]),
+        None,
+    ));
+    assert_eq!(updated["redirect_uris"][0], "https://remote.example/cb");
+    let list = json(&run(&mut remote(&["client", "list"]), None));
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == "remote")
+    );
+    json(&run(
+        &mut remote(&["user", "create", "--username", "gina", "--password-stdin"]),
+        Some("gina's long password\n"),
+    ));
+    json(&run(&mut remote(&["user", "unlock", "gina"]), None));
+    let keys = json(&run(&mut remote(&["keys", "list"]), None));
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["status"] == "active")
+    );
+    assert!(
+        !elsewhere.join("candor.db").exists(),
+        "no database was opened here"
+    );
+
+    // A refusal is an error naming the diagnosis.
+    let out = run(
+        &mut remote(&["client", "update", "remote", "--name", ""]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("admin.invalid_request"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        candor(&elsewhere)
+            .args(["client", "list", "--admin-url", &url])
+            .env("CANDOR_ADMIN_TOKEN", "not-the-admin-token-at-all"),
+        None,
+    );
+    assert!(
+        stderr(&out).contains("401 admin.unauthorized"),
+        "{}",
+        stderr(&out)
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    // And the same commands on the database itself.
+    let local = json(&run(
+        candor(&data).args(["client", "update", "remote", "--scope", "a b"]),
+        None,
+    ));
+    assert_eq!(local["scope"], "a b");
+    assert_eq!(local["redirect_uris"][0], "https://remote.example/cb");
+    json(&run(candor(&data).args(["user", "unlock", "gina"]), None));
+    let out = run(candor(&data).args(["client", "update", "remote"]), None);
+    assert!(
+        stderr(&out).contains("nothing to change"),
         "{}",
         stderr(&out)
     );

@@ -409,6 +409,157 @@ pub struct ClientChange {
     pub id_token_signed_response_alg: Option<Option<SigningAlg>>,
 }
 
+/// Parses one field's value with `parse`; a refusal names the field.
+fn field<T, E: std::fmt::Display>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Option<T>, ServerError> {
+    value
+        .map(|v| parse(v).map_err(|e| invalid(format!("{name}: {e}"))))
+        .transpose()
+}
+
+fn grant_types(names: &[String]) -> Result<Vec<GrantType>, ServerError> {
+    names
+        .iter()
+        .map(|g| {
+            g.parse::<GrantType>()
+                .map_err(|e| invalid(format!("grant_types: {e}")))
+        })
+        .collect()
+}
+
+fn scopes(value: &str) -> Result<Vec<String>, String> {
+    scope::parse(value).map_err(|e| e.description)
+}
+
+/// A registration as the admin API receives it (RFC 7591 names); only `client_name` is
+/// required.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRegistration {
+    pub client_name: String,
+    /// Chosen client_id (1 to 128 of letters, digits, `-._~`); generated when absent.
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Default: `authorization_code` and `refresh_token` with redirect URIs, else
+    /// `client_credentials`.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes the client may ask for.
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// Default `client_secret_basic`; `none` registers a public client.
+    pub token_endpoint_auth_method: Option<String>,
+    /// `jwt` (default) or `opaque`.
+    pub access_token_format: Option<String>,
+    /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    /// Default true (always true for public clients).
+    pub require_pkce: Option<bool>,
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+impl ClientRegistration {
+    /// The typed registration; a bad value names its field.
+    pub fn into_new(self) -> Result<NewClient, ServerError> {
+        let mut new = NewClient::new(self.client_name);
+        new.client_id = self.client_id;
+        new.redirect_uris = self.redirect_uris;
+        new.post_logout_redirect_uris = self.post_logout_redirect_uris;
+        new.grant_types = grant_types(&self.grant_types)?;
+        new.scopes = field("scope", self.scope.as_deref(), scopes)?.unwrap_or_default();
+        new.audiences = self.audiences;
+        if let Some(m) = field(
+            "token_endpoint_auth_method",
+            self.token_endpoint_auth_method.as_deref(),
+            str::parse::<AuthMethod>,
+        )? {
+            new.auth_method = m;
+        }
+        if let Some(f) = field(
+            "access_token_format",
+            self.access_token_format.as_deref(),
+            str::parse::<Format>,
+        )? {
+            new.access_token_format = f;
+        }
+        new.jwks = self.jwks.map(|j| j.to_string());
+        new.require_pkce = self.require_pkce.unwrap_or(true);
+        new.id_token_signed_response_alg = field(
+            "id_token_signed_response_alg",
+            self.id_token_signed_response_alg.as_deref(),
+            str::parse::<SigningAlg>,
+        )?;
+        Ok(new)
+    }
+}
+
+/// A change as the admin API and `candor client update` send it (RFC 7591 names): every field
+/// optional, a field left out stays as it is, an unknown one refused.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub client_name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    /// Space-separated.
+    pub scope: Option<String>,
+    pub audiences: Option<Vec<String>>,
+    /// A change to a method that needs a secret the client has not got issues one, returned
+    /// once.
+    pub token_endpoint_auth_method: Option<String>,
+    /// `jwt` or `opaque`.
+    pub access_token_format: Option<String>,
+    /// A JWK Set; `null` removes the keys.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    pub require_pkce: Option<bool>,
+    /// `default` goes back to the server's.
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+impl ClientPatch {
+    /// The typed change, each value parsed by its type's own parser; a bad one names its field.
+    pub fn into_change(self) -> Result<ClientChange, ServerError> {
+        Ok(ClientChange {
+            name: self.client_name,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            grant_types: self.grant_types.as_deref().map(grant_types).transpose()?,
+            scopes: field("scope", self.scope.as_deref(), scopes)?,
+            audiences: self.audiences,
+            auth_method: field(
+                "token_endpoint_auth_method",
+                self.token_endpoint_auth_method.as_deref(),
+                str::parse::<AuthMethod>,
+            )?,
+            access_token_format: field(
+                "access_token_format",
+                self.access_token_format.as_deref(),
+                str::parse::<Format>,
+            )?,
+            jwks: self.jwks.map(|j| (!j.is_null()).then(|| j.to_string())),
+            require_pkce: self.require_pkce,
+            id_token_signed_response_alg: field(
+                "id_token_signed_response_alg",
+                self.id_token_signed_response_alg.as_deref(),
+                |a| match a {
+                    "default" => Ok(None),
+                    other => other.parse::<SigningAlg>().map(Some),
+                },
+            )?,
+        })
+    }
+}
+
 /// Changes a registration in place: its client_id, tokens and secret stay (a change of auth
 /// method that needs a secret the client cannot present issues one, returned once). The
 /// result is validated by the rules registration uses. `NotFound` when no such client exists.

@@ -6,16 +6,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use candor_admin::{AdminAuth, AdminJson};
 use candor_proto::Code;
-use candor_proto::access_token::Format;
-use candor_proto::client_auth::AuthMethod;
-use candor_proto::grant_type::GrantType;
-use candor_proto::jose::SigningAlg;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{Answer, Changer, ListQuery, Refused, page, respond, view};
 use crate::app::App;
-use crate::clients::{self, ClientChange, ClientView, NewClient, Warning};
-use serde_json::Value;
+use crate::clients::{self, ClientPatch, ClientRegistration, ClientView, Warning};
 
 /// A page of clients.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -31,93 +27,6 @@ pub(super) struct ClientAnswer {
     #[serde(flatten)]
     client: ClientView,
     warnings: Vec<Warning>,
-}
-
-/// A registration. Only `client_name` is required; see docs/admin-api.md for the defaults.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ClientInput {
-    client_name: String,
-    /// Chosen client_id (1 to 128 of letters, digits, `-._~`); generated when absent.
-    client_id: Option<String>,
-    #[serde(default)]
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    post_logout_redirect_uris: Vec<String>,
-    /// Default: `authorization_code` and `refresh_token` with redirect URIs, else
-    /// `client_credentials`.
-    #[serde(default)]
-    grant_types: Vec<String>,
-    /// Space-separated scopes the client may ask for.
-    scope: Option<String>,
-    #[serde(default)]
-    audiences: Vec<String>,
-    /// Default `client_secret_basic`; `none` registers a public client.
-    token_endpoint_auth_method: Option<String>,
-    /// `jwt` (default) or `opaque`.
-    access_token_format: Option<String>,
-    /// The client's public keys (a JWK Set), for `private_key_jwt`.
-    #[schema(value_type = Option<Object>)]
-    jwks: Option<serde_json::Value>,
-    /// Default true (always true for public clients).
-    require_pkce: Option<bool>,
-    id_token_signed_response_alg: Option<String>,
-}
-
-/// A change: every field is optional, and a field left out stays as it is.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ClientPatch {
-    client_name: Option<String>,
-    redirect_uris: Option<Vec<String>>,
-    post_logout_redirect_uris: Option<Vec<String>>,
-    grant_types: Option<Vec<String>>,
-    scope: Option<String>,
-    audiences: Option<Vec<String>>,
-    /// A change to a method that needs a secret the client has not got issues one, returned once.
-    token_endpoint_auth_method: Option<String>,
-    access_token_format: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    jwks: Option<serde_json::Value>,
-    require_pkce: Option<bool>,
-    id_token_signed_response_alg: Option<String>,
-}
-
-fn bad(field: &str, why: impl std::fmt::Display) -> Refused {
-    Refused::new(Code::AdminInvalidRequest, format!("{field}: {why}"))
-}
-
-fn grants(field: &str, names: &[String]) -> Result<Vec<GrantType>, Refused> {
-    names
-        .iter()
-        .map(|g| g.parse::<GrantType>().map_err(|e| bad(field, e)))
-        .collect()
-}
-
-fn scopes(value: &str) -> Result<Vec<String>, Refused> {
-    candor_proto::scope::parse(value).map_err(|e| bad("scope", e.description))
-}
-
-fn method(value: &str) -> Result<AuthMethod, Refused> {
-    value
-        .parse::<AuthMethod>()
-        .map_err(|e| bad("token_endpoint_auth_method", e))
-}
-
-fn format(value: &str) -> Result<Format, Refused> {
-    value
-        .parse::<Format>()
-        .map_err(|e| bad("access_token_format", e))
-}
-
-fn alg(value: &str) -> Result<SigningAlg, Refused> {
-    value
-        .parse::<SigningAlg>()
-        .map_err(|e| bad("id_token_signed_response_alg", e))
-}
-
-fn jwks(value: &serde_json::Value) -> String {
-    value.to_string()
 }
 
 /// Refuses a second client with the name of another: names label clients in the call log,
@@ -170,41 +79,17 @@ pub(super) async fn list(
 }
 
 /// Registers a client; its secret (when its method has one) is in this answer only.
-#[utoipa::path(post, path = "/admin/api/v1/clients", tag = "clients", request_body = ClientInput,
+#[utoipa::path(post, path = "/admin/api/v1/clients", tag = "clients", request_body = ClientRegistration,
     responses((status = 201, body = ClientAnswer), (status = 400, body = super::ErrorBody),
               (status = 409, body = super::ErrorBody)))]
 pub(super) async fn create(
     who: Changer,
     State(app): State<App>,
-    AdminJson(input): AdminJson<ClientInput>,
+    AdminJson(input): AdminJson<ClientRegistration>,
 ) -> Response {
     let answer: Answer<ClientAnswer> = async {
         name_free(&app, &input.client_name, None).await?;
-        let mut new = NewClient::new(input.client_name);
-        new.client_id = input.client_id;
-        new.redirect_uris = input.redirect_uris;
-        new.post_logout_redirect_uris = input.post_logout_redirect_uris;
-        new.grant_types = grants("grant_types", &input.grant_types)?;
-        new.scopes = input
-            .scope
-            .as_deref()
-            .map(scopes)
-            .transpose()?
-            .unwrap_or_default();
-        new.audiences = input.audiences;
-        if let Some(m) = &input.token_endpoint_auth_method {
-            new.auth_method = method(m)?;
-        }
-        if let Some(f) = &input.access_token_format {
-            new.access_token_format = format(f)?;
-        }
-        new.jwks = input.jwks.as_ref().map(jwks);
-        new.require_pkce = input.require_pkce.unwrap_or(true);
-        new.id_token_signed_response_alg = input
-            .id_token_signed_response_alg
-            .as_deref()
-            .map(alg)
-            .transpose()?;
+        let new = input.into_new()?;
         let registered = clients::create(app.store(), app.master(), new, app.now()).await?;
         let object = format!("client:{}", registered.client.client_id);
         let after = view(&ClientView::of(&registered.client, None));
@@ -253,41 +138,7 @@ pub(super) async fn update(
         if let Some(name) = &patch.client_name {
             name_free(&app, name, Some(&client_id)).await?;
         }
-        let change = ClientChange {
-            name: patch.client_name,
-            redirect_uris: patch.redirect_uris,
-            post_logout_redirect_uris: patch.post_logout_redirect_uris,
-            grant_types: patch
-                .grant_types
-                .as_deref()
-                .map(|g| grants("grant_types", g))
-                .transpose()?,
-            scopes: patch.scope.as_deref().map(scopes).transpose()?,
-            audiences: patch.audiences,
-            auth_method: patch
-                .token_endpoint_auth_method
-                .as_deref()
-                .map(method)
-                .transpose()?,
-            access_token_format: patch
-                .access_token_format
-                .as_deref()
-                .map(format)
-                .transpose()?,
-            jwks: patch.jwks.as_ref().map(|j| (!j.is_null()).then(|| jwks(j))),
-            require_pkce: patch.require_pkce,
-            id_token_signed_response_alg: patch
-                .id_token_signed_response_alg
-                .as_deref()
-                .map(|a| {
-                    if a == "default" {
-                        Ok(None)
-                    } else {
-                        alg(a).map(Some)
-                    }
-                })
-                .transpose()?,
-        };
+        let change = patch.into_change()?;
         let before = app.store().get_client(&client_id).await?;
         let updated =
             clients::update(app.store(), app.master(), &client_id, change, app.now()).await?;
