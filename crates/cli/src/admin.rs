@@ -207,7 +207,12 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             let change = patch.into_change()?;
             let r = clients::update(store.as_ref(), &master, &a.client_id, change, now()).await?;
             let mut out = clients::to_json(&r.client, r.secret.as_ref());
-            out["warnings"] = serde_json::to_value(clients::warnings(&r.client))?;
+            if let Some(obj) = out.as_object_mut() {
+                obj.insert(
+                    "warnings".into(),
+                    serde_json::to_value(clients::warnings(&r.client))?,
+                );
+            }
             print(&out)
         }
         ClientCommand::RotateSecret { client_id } => {

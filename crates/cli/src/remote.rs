@@ -83,9 +83,13 @@ impl Remote {
             bail!(
                 "the admin API refused: {} {}: {}",
                 status.as_u16(),
-                value["diagnosis"].as_str().unwrap_or("-"),
-                value["error_description"]
-                    .as_str()
+                value
+                    .get("diagnosis")
+                    .and_then(Value::as_str)
+                    .unwrap_or("-"),
+                value
+                    .get("error_description")
+                    .and_then(Value::as_str)
                     .unwrap_or("(no description)")
             );
         }
@@ -111,13 +115,30 @@ impl Remote {
                 url.query_pairs_mut().append_pair("after", a);
             }
             let page = self.call_url(reqwest::Method::GET, url, None).await?;
-            items.extend(page[key].as_array().cloned().unwrap_or_default());
-            match page["next"].as_str() {
+            items.extend(
+                page.get(key)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            match page.get("next").and_then(Value::as_str) {
                 Some(n) => after = Some(n.to_string()),
                 None => return Ok(Value::Array(items)),
             }
         }
     }
+}
+
+/// Sets `key` of the JSON object `body` to `value`.
+fn set(body: &mut Value, key: &str, value: impl Into<Value>) {
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert(key.to_string(), value.into());
+    }
+}
+
+/// `key` of the JSON object `value` (`null` when absent).
+fn field(mut value: Value, key: &str) -> Value {
+    value.get_mut(key).map(Value::take).unwrap_or(Value::Null)
 }
 
 /// `candor client …` through the API.
@@ -136,16 +157,20 @@ pub(crate) async fn client(remote: &Remote, cmd: ClientCommand) -> Result<Value>
                 "require_pkce": !a.no_require_pkce,
             });
             if let Some(id) = a.client_id {
-                body["client_id"] = id.into();
+                set(&mut body, "client_id", id);
             }
             if let Some(alg) = a.id_token_alg {
-                body["id_token_signed_response_alg"] = alg.into();
+                set(&mut body, "id_token_signed_response_alg", alg);
             }
             if let Some(path) = a.jwks {
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read --jwks {}", path.display()))?;
-                body["jwks"] = serde_json::from_str(&text)
-                    .with_context(|| format!("--jwks {} is not JSON", path.display()))?;
+                set(
+                    &mut body,
+                    "jwks",
+                    serde_json::from_str::<Value>(&text)
+                        .with_context(|| format!("--jwks {} is not JSON", path.display()))?,
+                );
             }
             if a.allow_duplicate_name {
                 bail!(
@@ -184,10 +209,10 @@ pub(crate) async fn user(remote: &Remote, cmd: UserCommand, password: Secret) ->
         UserCommand::Create(a) => {
             let mut body = json!({"username": a.username, "password": password.expose()});
             if let Some(e) = a.email {
-                body["email"] = e.into();
+                set(&mut body, "email", e);
             }
             if let Some(n) = a.name {
-                body["name"] = n.into();
+                set(&mut body, "name", n);
             }
             remote.post(&["users"], body).await
         }
@@ -221,7 +246,7 @@ pub(crate) async fn user(remote: &Remote, cmd: UserCommand, password: Secret) ->
 /// `candor keys …` through the API.
 pub(crate) async fn keys(remote: &Remote, cmd: KeysCommand) -> Result<Value> {
     match cmd {
-        KeysCommand::List => Ok(remote.get(&["keys"]).await?["keys"].take()),
+        KeysCommand::List => Ok(field(remote.get(&["keys"]).await?, "keys")),
         KeysCommand::Rotate {
             alg,
             activate_in,
@@ -232,9 +257,12 @@ pub(crate) async fn keys(remote: &Remote, cmd: KeysCommand) -> Result<Value> {
             })?;
             let mut body = json!({"immediately": immediately, "activate_in": delay.as_secs()});
             if let Some(a) = alg {
-                body["alg"] = a.into();
+                set(&mut body, "alg", a);
             }
-            Ok(remote.post(&["keys", "rotate"], body).await?["rotations"].take())
+            Ok(field(
+                remote.post(&["keys", "rotate"], body).await?,
+                "rotations",
+            ))
         }
     }
 }
