@@ -242,7 +242,9 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
     match cmd {
         UserCommand::Create(a) => {
             let password = new_password;
-            let user = users::create(
+            // Checked before anything is stored: a bad role leaves no half-made user.
+            let roles = users::roles(&a.roles)?;
+            let mut user = users::create(
                 store.as_ref(),
                 &a.username,
                 &password,
@@ -251,6 +253,13 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
                 now(),
             )
             .await?;
+            if !roles.is_empty() {
+                let change = users::UserChange {
+                    roles: Some(roles),
+                    ..users::UserChange::default()
+                };
+                user = users::update(store.as_ref(), &user.username, change).await?;
+            }
             print(&users::to_json(&user))
         }
         UserCommand::List => {
@@ -270,6 +279,11 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             let settings = config::token_settings(&resolved)?;
             users::set_password(store.as_ref(), &settings, &username, &password, now()).await?;
             print(&json!({"updated": username, "sessions_revoked": true}))
+        }
+        UserCommand::Update(a) => {
+            a.patch()?;
+            let user = users::update(store.as_ref(), &a.username, a.change()).await?;
+            print(&users::to_json(&user))
         }
         UserCommand::Unlock { username } => {
             users::unlock(store.as_ref(), &username).await?;

@@ -301,6 +301,8 @@ pub(crate) enum UserCommand {
         /// The username.
         username: String,
     },
+    /// Change a user's email, name or roles; prints the user.
+    Update(UserUpdateArgs),
     /// Forget a user's failed sign-ins: a lockout ends at once.
     Unlock {
         /// The username.
@@ -341,6 +343,85 @@ pub(crate) struct UserCreateArgs {
     /// Full name (the name claim).
     #[arg(long)]
     pub name: Option<String>,
+    /// Role (repeatable): `admin` or `viewer` let the user's tokens with an admin scope use
+    /// the admin API.
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserUpdateArgs {
+    /// The username.
+    pub username: String,
+    /// A new email address.
+    #[arg(long, conflicts_with = "no_email")]
+    pub email: Option<String>,
+    /// Remove the email address.
+    #[arg(long)]
+    pub no_email: bool,
+    /// A new full name.
+    #[arg(long, conflicts_with = "no_name")]
+    pub name: Option<String>,
+    /// Remove the full name.
+    #[arg(long)]
+    pub no_name: bool,
+    /// Role (repeatable): the list replaces the user's roles.
+    #[arg(long = "role", value_name = "ROLE", conflicts_with = "no_roles")]
+    pub roles: Vec<String>,
+    /// Remove every role.
+    #[arg(long)]
+    pub no_roles: bool,
+}
+
+impl UserUpdateArgs {
+    /// The change as the admin API's JSON; fields left out when not given.
+    pub(crate) fn patch(&self) -> anyhow::Result<serde_json::Value> {
+        let mut p = serde_json::Map::new();
+        if self.no_email {
+            p.insert("email".into(), serde_json::Value::Null);
+        } else if let Some(e) = &self.email {
+            p.insert("email".into(), e.clone().into());
+        }
+        if self.no_name {
+            p.insert("name".into(), serde_json::Value::Null);
+        } else if let Some(n) = &self.name {
+            p.insert("name".into(), n.clone().into());
+        }
+        if self.no_roles {
+            p.insert("roles".into(), serde_json::json!([]));
+        } else if !self.roles.is_empty() {
+            p.insert("roles".into(), serde_json::json!(self.roles));
+        }
+        if p.is_empty() {
+            anyhow::bail!(
+                "nothing to change: give at least one option (candor user update --help)"
+            );
+        }
+        Ok(serde_json::Value::Object(p))
+    }
+
+    /// The same change, typed, for acting on the database.
+    pub(crate) fn change(&self) -> candor_server::users::UserChange {
+        candor_server::users::UserChange {
+            email: if self.no_email {
+                Some(None)
+            } else {
+                self.email.clone().map(Some)
+            },
+            name: if self.no_name {
+                Some(None)
+            } else {
+                self.name.clone().map(Some)
+            },
+            roles: if self.no_roles {
+                Some(Vec::new())
+            } else if self.roles.is_empty() {
+                None
+            } else {
+                Some(self.roles.clone())
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

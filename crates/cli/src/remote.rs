@@ -214,12 +214,22 @@ pub(crate) async fn user(remote: &Remote, cmd: UserCommand, password: Secret) ->
             if let Some(n) = a.name {
                 set(&mut body, "name", n);
             }
+            set(&mut body, "roles", a.roles);
             remote.post(&["users"], body).await
         }
         UserCommand::List => remote.all("users", "users").await,
         UserCommand::Delete { username } => {
             remote
                 .call(reqwest::Method::DELETE, &["users", &username], None)
+                .await
+        }
+        UserCommand::Update(a) => {
+            remote
+                .call(
+                    reqwest::Method::PATCH,
+                    &["users", &a.username],
+                    Some(a.patch()?),
+                )
                 .await
         }
         UserCommand::Unlock { username } => {

@@ -1626,6 +1626,13 @@ async fn admin_commands_act_through_the_admin_api() {
         Some("gina's long password\n"),
     ));
     json(&run(&mut remote(&["user", "unlock", "gina"]), None));
+    let gina = json(&run(
+        &mut remote(&[
+            "user", "update", "gina", "--role", "viewer", "--name", "Gina",
+        ]),
+        None,
+    ));
+    assert_eq!(gina["roles"], serde_json::json!(["viewer"]));
     let keys = json(&run(&mut remote(&["keys", "list"]), None));
     assert!(
         keys.as_array()
@@ -1674,6 +1681,12 @@ async fn admin_commands_act_through_the_admin_api() {
     assert_eq!(local["scope"], "a b");
     assert_eq!(local["redirect_uris"][0], "https://remote.example/cb");
     json(&run(candor(&data).args(["user", "unlock", "gina"]), None));
+    let gina = json(&run(
+        candor(&data).args(["user", "update", "gina", "--no-roles", "--no-name"]),
+        None,
+    ));
+    assert_eq!(gina["roles"], serde_json::json!([]));
+    assert_eq!(gina["name"], Value::Null);
     let out = run(candor(&data).args(["client", "update", "remote"]), None);
     assert!(
         stderr(&out).contains("nothing to change"),

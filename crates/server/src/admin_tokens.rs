@@ -1,9 +1,10 @@
 //! The server's own access tokens as admin credentials: a token this server issued, active,
 //! with the `candor:admin` scope (the admin role) or `candor:admin:read` (the viewer role).
 //!
-//! Only tokens a client obtained for itself (`client_credentials`) count for now: a user's
-//! token would let anyone who can sign in and consent to a client that holds the scope
-//! administer the server. Users become administrators through roles of the identity model.
+//! A token a client obtained for itself (`client_credentials`) acts as `client:<id>` with the
+//! role its scope grants. A user's token acts as `user:<username>` with the lesser of what its
+//! scope grants and what the user's roles (`admin`, `viewer`) allow: holding the scope is not
+//! enough, or anyone who can sign in to a client registered with it would administer.
 
 use candor_admin::{Principal, Role, SCOPE_ADMIN, SCOPE_VIEWER, TokenVerifier};
 
@@ -25,19 +26,43 @@ pub(crate) fn role_of(scope: &str) -> Option<Role> {
     }
 }
 
+/// The most a user's roles allow.
+pub(crate) fn user_role(roles: &[String]) -> Option<Role> {
+    if roles.iter().any(|r| r == "admin") {
+        Some(Role::Admin)
+    } else if roles.iter().any(|r| r == "viewer") {
+        Some(Role::Viewer)
+    } else {
+        None
+    }
+}
+
 #[async_trait::async_trait]
 impl TokenVerifier for ServerTokens {
     async fn verify(&self, token: &str) -> Option<Principal> {
         let Ok(Lookup::Found(facts, TokenState::Active)) = lookup(&self.0, token).await else {
             return None;
         };
-        if matches!(facts.held, Held::Refresh { .. }) || facts.auth_time.is_some() {
+        if matches!(facts.held, Held::Refresh { .. }) {
             return None;
         }
-        let role = role_of(facts.scope.as_deref().unwrap_or(""))?;
+        let granted = role_of(facts.scope.as_deref().unwrap_or(""))?;
+        if facts.auth_time.is_none() {
+            return Some(Principal {
+                who: format!("client:{}", facts.client_id),
+                role: granted,
+            });
+        }
+        let user = self
+            .0
+            .store()
+            .get_user(facts.subject.as_deref()?)
+            .await
+            .ok()??;
+        let allowed = user_role(&user.roles)?;
         Some(Principal {
-            who: format!("client:{}", facts.client_id),
-            role,
+            who: format!("user:{}", user.username),
+            role: granted.min(allowed),
         })
     }
 }
@@ -53,5 +78,15 @@ mod tests {
         assert_eq!(role_of("candor:admin:read candor:admin"), Some(Role::Admin));
         assert_eq!(role_of("candor:administrator candor"), None);
         assert_eq!(role_of(""), None);
+    }
+
+    #[test]
+    fn a_users_roles_bound_what_their_token_may_do() {
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(user_role(&roles(&["viewer", "admin"])), Some(Role::Admin));
+        assert_eq!(user_role(&roles(&["viewer"])), Some(Role::Viewer));
+        assert_eq!(user_role(&roles(&["billing"])), None);
+        // A viewer's token with the admin scope may only read.
+        assert_eq!(Role::Admin.min(Role::Viewer), Role::Viewer);
     }
 }

@@ -72,10 +72,8 @@ pub async fn create(
 ) -> Result<User, ServerError> {
     validate_username(username)?;
     validate_password(password)?;
-    if let Some(e) = &email
-        && (!e.contains('@') || e.chars().any(char::is_whitespace))
-    {
-        return Err(invalid(format!("'{e}' is not an email address")));
+    if let Some(e) = &email {
+        check_email(e)?;
     }
     let mut id = random_token().expose().to_string();
     id.truncate(22);
@@ -85,6 +83,7 @@ pub async fn create(
         password_hash: hash_password(password)?,
         email,
         name,
+        roles: Vec::new(),
         created_at: now,
     };
     store.insert_user(&user).await.map_err(|e| match e {
@@ -145,6 +144,78 @@ pub async fn delete(
     Ok(store.delete_user(username).await?)
 }
 
+/// The most roles a user may hold, and the longest name: roles travel in the console's session
+/// and in tokens.
+const MAX_ROLES: usize = 32;
+const MAX_ROLE_CHARS: usize = 64;
+
+/// Checks role names (letters, digits and `-._:`, at most 64 characters, at most 32 roles) and
+/// returns them sorted without repeats.
+pub fn roles(names: &[String]) -> Result<Vec<String>, ServerError> {
+    let mut out: Vec<String> = Vec::new();
+    for r in names {
+        let ok = !r.is_empty()
+            && r.chars().count() <= MAX_ROLE_CHARS
+            && r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
+        if !ok {
+            return Err(invalid(format!(
+                "role '{r}' must be 1 to {MAX_ROLE_CHARS} letters, digits, - . _ or :"
+            )));
+        }
+        out.push(r.clone());
+    }
+    out.sort();
+    out.dedup();
+    if out.len() > MAX_ROLES {
+        return Err(invalid(format!("at most {MAX_ROLES} roles")));
+    }
+    Ok(out)
+}
+
+/// What a profile change sets; `None` leaves the field as it is (`Some(None)` clears it).
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub email: Option<Option<String>>,
+    pub name: Option<Option<String>>,
+    pub roles: Option<Vec<String>>,
+}
+
+fn check_email(email: &str) -> Result<(), ServerError> {
+    if !email.contains('@') || email.chars().any(char::is_whitespace) {
+        return Err(invalid(format!("'{email}' is not an email address")));
+    }
+    Ok(())
+}
+
+/// Changes a user's email, name or roles; the password, sessions and subject stay.
+pub async fn update(
+    store: &dyn Store,
+    username: &str,
+    change: UserChange,
+) -> Result<User, ServerError> {
+    let mut user = store
+        .get_user_by_username(username)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("user '{username}'")))?;
+    if let Some(email) = change.email {
+        if let Some(e) = &email {
+            check_email(e)?;
+        }
+        user.email = email;
+    }
+    if let Some(name) = change.name {
+        user.name = name;
+    }
+    if let Some(r) = change.roles {
+        user.roles = roles(&r)?;
+    }
+    if !store.update_user_profile(&user).await? {
+        return Err(ServerError::NotFound(format!("user '{username}'")));
+    }
+    Ok(user)
+}
+
 /// A user as the CLI prints it and the admin API answers; never the password hash.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -153,6 +224,8 @@ pub struct UserView {
     pub username: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// `admin` and `viewer` let the user's tokens with an admin scope administer.
+    pub roles: Vec<String>,
     /// When it was created (Unix seconds).
     pub created_at: i64,
 }
@@ -164,6 +237,7 @@ impl UserView {
             username: user.username.clone(),
             email: user.email.clone(),
             name: user.name.clone(),
+            roles: user.roles.clone(),
             created_at: user.created_at,
         }
     }

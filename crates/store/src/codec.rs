@@ -146,6 +146,11 @@ pub(crate) fn user_from_row(row: &impl Columns) -> Result<User, StoreError> {
         password_hash: row.text("password_hash")?,
         email: row.opt_text("email")?,
         name: row.opt_text("name")?,
+        roles: row
+            .text("roles")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         created_at: row.int("created_at")?,
     })
 }

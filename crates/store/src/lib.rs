@@ -133,6 +133,8 @@ pub trait Directory: Send + Sync {
     async fn delete_user(&self, username: &str) -> Result<bool>;
     /// Replaces the password hash (a PHC string); `false` when no such user exists.
     async fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<bool>;
+    /// Replaces a user's email, name and roles (by username); `false` when no such user.
+    async fn update_user_profile(&self, user: &User) -> Result<bool>;
 }
 
 /// Signing keys (the private halves sealed by the caller).

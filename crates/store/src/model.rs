@@ -46,6 +46,8 @@ pub struct User {
     pub password_hash: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// Role names (`admin`, `viewer`), sorted, without repeats.
+    pub roles: Vec<String>,
     pub created_at: i64,
 }
 

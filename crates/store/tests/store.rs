@@ -271,6 +271,7 @@ fn user(id: &str, username: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_string(),
         email: Some(format!("{username}@example.com")),
         name: Some(format!("User {username}")),
+        roles: Vec::new(),
         created_at: 1_700_000_000,
     }
 }
@@ -558,6 +559,20 @@ async fn users_crud(s: &dyn Store, _raw: &Raw) {
         },
         alice
     );
+
+    // The profile and roles change; the password and the id stay.
+    let changed = User {
+        email: None,
+        name: Some("Alice A.".into()),
+        roles: vec!["admin".into(), "viewer".into()],
+        ..s.get_user_by_username("alice").await.unwrap().unwrap()
+    };
+    assert!(s.update_user_profile(&changed).await.unwrap());
+    assert_eq!(
+        s.get_user_by_username("alice").await.unwrap(),
+        Some(changed.clone())
+    );
+    assert!(!s.update_user_profile(&user("u-9", "nobody")).await.unwrap());
 
     assert!(s.delete_user("alice").await.unwrap());
     assert!(!s.delete_user("alice").await.unwrap());

@@ -49,6 +49,7 @@ crate::both!(
     keys_are_listed_and_rotated_through_the_admin_api,
     tokens_with_an_admin_scope_administer_by_role,
     every_change_is_an_audit_event_without_secrets,
+    a_users_token_administers_only_as_far_as_their_roles_allow,
 );
 
 const ADMIN_TOKEN: &str = "admin-token-for-admin-api-tests-0123";
@@ -701,4 +702,64 @@ async fn every_change_is_an_audit_event_without_secrets(s: TestServer) {
     let (status, bad) = admin.get("/admin/api/v1/audit?who=me").await;
     refused(status, &bad, 400, "admin.query_invalid");
     log.recorder.shutdown().await;
+}
+
+async fn a_users_token_administers_only_as_far_as_their_roles_allow(s: TestServer) {
+    let admin = Admin::start(&s).await;
+    let setup = crate::flow::setup(&s).await;
+    let (status, _) = admin
+        .patch(
+            &format!("/admin/api/v1/clients/{}", setup.client_id),
+            json!({"scope": "openid profile candor:admin"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let browser = crate::flow::Browser::new();
+    let tokens = crate::flow::tokens(&s, &browser, &setup, "openid candor:admin").await;
+    let token = tokens["access_token"].as_str().unwrap().to_string();
+    let call = |method: reqwest::Method, path: &str| {
+        admin
+            .http
+            .request(method, format!("{}{path}", admin.base))
+            .bearer_auth(token.clone())
+    };
+    // The scope alone: alice has no role.
+    let r = call(reqwest::Method::GET, "/admin/api/v1/users")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // A viewer reads; the same token, read again at each request.
+    let (status, alice) = admin
+        .patch("/admin/api/v1/users/alice", json!({"roles": ["viewer"]}))
+        .await;
+    assert_eq!((status, alice["roles"].clone()), (200, json!(["viewer"])));
+    let r = call(reqwest::Method::GET, "/admin/api/v1/users")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = call(reqwest::Method::POST, "/admin/api/v1/users/alice/unlock")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // An admin changes, and the audit log names the user.
+    admin
+        .patch(
+            "/admin/api/v1/users/alice",
+            json!({"roles": ["admin"], "name": null}),
+        )
+        .await;
+    let r = call(reqwest::Method::POST, "/admin/api/v1/users/alice/unlock")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, alice) = admin.get("/admin/api/v1/users/alice").await;
+    assert_eq!(alice["name"], Value::Null);
+    let (status, body) = admin
+        .patch("/admin/api/v1/users/alice", json!({"roles": ["bad role"]}))
+        .await;
+    refused(status, &body, 400, "admin.invalid_request");
 }

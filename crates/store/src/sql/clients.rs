@@ -92,14 +92,15 @@ impl Directory for SqlStore {
 
     async fn insert_user(&self, user: &User) -> Result<()> {
         query(
-            "INSERT INTO users (id, username, password_hash, email, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (id, username, password_hash, email, name, roles, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&user.id)
         .bind(&user.username)
         .bind(&user.password_hash)
         .bind(&user.email)
         .bind(&user.name)
+        .bind(user.roles.join(" "))
         .bind(user.created_at)
         .execute(&self.pool)
         .await
@@ -140,6 +141,18 @@ impl Directory for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(deleted > 0)
+    }
+
+    async fn update_user_profile(&self, user: &User) -> Result<bool> {
+        let changed =
+            query("UPDATE users SET email = $2, name = $3, roles = $4 WHERE username = $1")
+                .bind(&user.username)
+                .bind(&user.email)
+                .bind(&user.name)
+                .bind(user.roles.join(" "))
+                .execute(&self.pool)
+                .await?;
+        Ok(changed > 0)
     }
 
     async fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<bool> {

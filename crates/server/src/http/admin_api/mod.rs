@@ -40,7 +40,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/admin/api/v1/users", get(users::list).post(users::create))
         .route(
             "/admin/api/v1/users/{username}",
-            get(users::show).delete(users::delete),
+            get(users::show).patch(users::update).delete(users::delete),
         )
         .route(
             "/admin/api/v1/users/{username}/password",
@@ -65,7 +65,7 @@ pub(super) fn routes() -> Router<App> {
     paths(
         clients::list, clients::create, clients::show, clients::update, clients::delete,
         clients::rotate_secret,
-        users::list, users::create, users::show, users::delete, users::set_password,
+        users::list, users::create, users::show, users::update, users::delete, users::set_password,
         users::unlock, users::revoke_sessions,
         keys::list, keys::rotate,
     ),

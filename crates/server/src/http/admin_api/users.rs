@@ -31,6 +31,27 @@ pub(super) struct UserInput {
     password: String,
     email: Option<String>,
     name: Option<String>,
+    /// `admin` or `viewer` let the user's tokens with an admin scope administer.
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// A profile change: a field left out stays; `null` clears `email` or `name`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+    roles: Option<Vec<String>>,
+}
+
+/// A field that is present, `null` included (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// A new password.
@@ -95,7 +116,9 @@ pub(super) async fn create(
 ) -> Response {
     let answer = async {
         let password = Secret::new(input.password);
-        let user = users::create(
+        // Checked before anything is stored: a bad role leaves no half-made user.
+        let roles = users::roles(&input.roles)?;
+        let mut user = users::create(
             app.store(),
             &input.username,
             &password,
@@ -104,6 +127,13 @@ pub(super) async fn create(
             app.now(),
         )
         .await?;
+        if !roles.is_empty() {
+            let change = users::UserChange {
+                roles: Some(roles),
+                ..users::UserChange::default()
+            };
+            user = users::update(app.store(), &user.username, change).await?;
+        }
         let object = format!("user:{}", user.username);
         let after = view(&UserView::of(&user));
         who.record(&app, "user.create", &object, &Value::Null, &after)
@@ -123,6 +153,34 @@ pub(super) async fn show(
     Path(username): Path<String>,
 ) -> Response {
     let answer = async { Ok((StatusCode::OK, UserView::of(&find(&app, &username).await?))) };
+    respond(&app, answer.await)
+}
+
+/// Changes a user's email, name or roles; the password, sessions and subject stay.
+#[utoipa::path(patch, path = "/admin/api/v1/users/{username}", tag = "users",
+    params(("username" = String, Path)), request_body = UserPatch,
+    responses((status = 200, body = UserView), (status = 400, body = super::ErrorBody),
+              (status = 404, body = super::ErrorBody)))]
+pub(super) async fn update(
+    who: Changer,
+    State(app): State<App>,
+    Path(username): Path<String>,
+    AdminJson(patch): AdminJson<UserPatch>,
+) -> Response {
+    let answer = async {
+        let before = view(&UserView::of(&find(&app, &username).await?));
+        let change = users::UserChange {
+            email: patch.email,
+            name: patch.name,
+            roles: patch.roles,
+        };
+        let user = users::update(app.store(), &username, change).await?;
+        let after = view(&UserView::of(&user));
+        let object = format!("user:{username}");
+        who.record(&app, "user.update", &object, &before, &after)
+            .await;
+        Ok((StatusCode::OK, UserView::of(&user)))
+    };
     respond(&app, answer.await)
 }
 
