@@ -74,6 +74,11 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     let app = candor_server::build(settings, store, master, Arc::new(SystemClock))
         .await
         .context("cannot start the server")?;
+    if app.settings().admin_on_public_listener {
+        candor_server::console::ensure(app.store(), app.master(), app.settings(), app.now())
+            .await
+            .context("cannot register the console")?;
+    }
     let demo = if args.dev {
         let prepared =
             candor_server::demo::ensure(app.store(), app.master(), app.settings(), app.now())
@@ -128,10 +133,14 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         let user = candor_server::demo::USERNAME;
         crate::output::stdout(&match prepared.new_password {
             Some(password) => format!(
-                "try it: open {page} and sign in as '{user}' with password {} (shown only this once)\n",
-                password.expose()
+                "try it: open {page} and sign in as '{user}' with password {} (shown only this once); the console is at {}\n",
+                password.expose(),
+                candor_server::console::home_uri(app.issuer())
             ),
-            None => format!("try it: open {page} and sign in as '{user}'\n"),
+            None => format!(
+                "try it: open {page} and sign in as '{user}'; the console is at {}\n",
+                candor_server::console::home_uri(app.issuer())
+            ),
         })?;
     }
     if let Some(token) = &dev_admin_token {

@@ -5,13 +5,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
-use candor_proto::form::Form;
 use serde_json::Value;
 
 use super::pages::render;
 use crate::app::App;
 use crate::authorize::callback_url;
-use crate::demo::{self, Finished, Started};
+use crate::demo::{self, Finished};
 
 /// The demo application's own cookie (not the authorization server's session).
 const COOKIE: &str = "candor_demo";
@@ -88,14 +87,11 @@ pub(super) async fn callback(
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let started = jar
-        .get(COOKIE)
-        .and_then(|c| Started::from_cookie(c.value()));
+    let remembered = jar.get(COOKIE).map(|c| c.value().to_string());
     let issuer = app.issuer();
-    let finished = match Form::parse(query.unwrap_or_default().as_bytes()) {
-        Ok(form) => demo::finish(&app, &form, started).await,
-        Err(e) => Finished::Refused(e),
-    };
+    let finished =
+        crate::first_party::returned(&app, &demo::PARTY, query.as_deref(), remembered.as_deref())
+            .await;
     let mut logout = vec![
         ("client_id", demo::CLIENT_ID.to_string()),
         ("post_logout_redirect_uri", demo::home_uri(issuer)),

@@ -5,6 +5,7 @@ mod admin;
 mod admin_api;
 mod backchannel;
 mod browser;
+mod console;
 mod demo;
 mod meta;
 mod pages;
@@ -74,7 +75,14 @@ pub fn router(app: App) -> Router {
     ));
     // After the call log's layer: administration is not a call of the server's endpoints.
     let endpoints = if app.settings().admin_on_public_listener {
-        endpoints.merge(admin::api_routes(&app))
+        endpoints
+            .merge(admin::api_routes(&app))
+            .route("/admin", get(console::overview))
+            .route("/admin/clients", get(console::clients))
+            .route("/admin/users", get(console::users))
+            .route("/admin/login", get(console::login))
+            .route("/admin/callback", get(console::callback))
+            .route("/admin/logout", post(console::logout))
     } else {
         endpoints
     };

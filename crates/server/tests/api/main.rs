@@ -15,6 +15,7 @@ mod bad_input;
 mod browser;
 mod calls;
 mod client_auth;
+mod console;
 mod discovery;
 mod feed;
 mod flow;

@@ -1,0 +1,170 @@
+//! The console at `/admin`: signing in with Candor itself (code + PKCE as `candor-console`),
+//! only for users whose roles allow it, a session that ends when the role goes, and the
+//! overview's answer to "who fails, why, and what to change".
+
+use std::time::Duration;
+
+use crate::common::{Auth, Backend, TestServer};
+use crate::flow::{self, Browser};
+
+/// A server with the console on its public listener (`[admin] on_public_listener`).
+async fn console_server(backend: Backend) -> Option<TestServer> {
+    TestServer::start_with(backend, |settings| settings.admin_on_public_listener = true).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite() {
+    let s = console_server(Backend::Sqlite)
+        .await
+        .expect("sqlite server");
+    a_user_with_a_role_signs_in_and_sees_who_fails_why(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres() {
+    if let Some(s) = console_server(Backend::Postgres).await {
+        a_user_with_a_role_signs_in_and_sees_who_fails_why(s).await;
+    }
+}
+
+/// Signs `username` in to the console in `b`: the last page the console answers with.
+async fn sign_in(s: &TestServer, b: &Browser, username: &str) -> crate::common::Response {
+    let start = b.get(&s.url("/admin/login")).await;
+    assert_eq!(start.status, 303);
+    let authorize = start.header("location").unwrap().to_string();
+    assert!(
+        authorize.contains("client_id=candor-console"),
+        "{authorize}"
+    );
+    let page = b.get(&authorize).await;
+    let next = flow::login(s, b, &page, username, flow::PASSWORD).await;
+    let done = if next.status == 200 && next.text.contains("name=\"consent\"") {
+        flow::consent(s, b, &next, "allow").await
+    } else {
+        next
+    };
+    let callback = done.header("location").unwrap().to_string();
+    assert!(
+        callback.starts_with(&s.url("/admin/callback?")),
+        "{callback}"
+    );
+    let answered = b.get(&callback).await;
+    if answered.status == 303 {
+        b.get(answered.header("location").unwrap()).await
+    } else {
+        answered
+    }
+}
+
+async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
+    // A server with the console, its client, a call log and alice.
+    candor_server::console::ensure(s.store.as_ref(), &s.master, s.app.settings(), s.app.now())
+        .await
+        .unwrap();
+    let url = match s.backend {
+        Backend::Sqlite => format!("sqlite://{}", s.dir.path().join("calls.db").display()),
+        Backend::Postgres => s.db_url.clone(),
+    };
+    let store = candor_calls::CallStore::open(&url).await.unwrap();
+    let recorder = candor_calls::Recorder::start(
+        store,
+        candor_calls::Settings {
+            flush_every: Duration::from_millis(50),
+            ..candor_calls::Settings::default()
+        },
+    );
+    s.app
+        .attach_call_log(std::sync::Arc::new(candor_calls::CallLog::new(recorder)));
+    let setup = flow::setup(&s).await;
+
+    // Without a session: the way in, and nothing else.
+    let b = Browser::new();
+    let first = b.get(&s.url("/admin")).await;
+    assert_eq!(first.status, 200);
+    assert!(first.text.contains("Sign in with Candor"), "{}", first.text);
+    assert!(!first.text.contains("Overview</h1>"));
+    let csp = first.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("script-src 'unsafe-inline'"));
+
+    // alice has no role: refused after the sign-in, with the way to get one.
+    let refused = sign_in(&s, &b, "alice").await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("neither the admin nor the viewer role")
+    );
+
+    // Some failures to show: a client that sends a wrong secret, three times.
+    for _ in 0..3 {
+        s.post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&setup.client_id, "wrong"),
+        )
+        .await;
+    }
+    let change = candor_server::users::UserChange {
+        roles: Some(vec!["viewer".into()]),
+        ..Default::default()
+    };
+    candor_server::users::update(s.store.as_ref(), "alice", change)
+        .await
+        .unwrap();
+    let b = Browser::new();
+    let mut overview = sign_in(&s, &b, "alice").await;
+    for _ in 0..100 {
+        if overview.text.contains("client_auth.secret_mismatch") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        overview = b.get(&s.url("/admin")).await;
+    }
+    assert_eq!(overview.status, 200, "{}", overview.text);
+    assert!(overview.text.contains("Overview</h1>"), "{}", overview.text);
+    assert!(overview.text.contains("user:alice"));
+    assert!(
+        overview
+            .text
+            .contains("client_auth.secret_mismatch</code></a> — 3 calls"),
+        "{}",
+        overview.text
+    );
+    assert!(
+        overview
+            .text
+            .contains(&format!("<code>{}</code> (3)", setup.client_id)),
+        "{}",
+        overview.text
+    );
+    assert!(
+        overview
+            .text
+            .contains("/docs/errors/client_auth.secret_mismatch")
+    );
+    let clients = b.get(&s.url("/admin/clients")).await;
+    assert!(clients.text.contains("candor-console") && clients.text.contains(&setup.client_id));
+    let users = b.get(&s.url("/admin/users")).await;
+    assert!(users.text.contains("alice") && users.text.contains("viewer"));
+
+    // The role taken away ends the session at the next page.
+    let change = candor_server::users::UserChange {
+        roles: Some(Vec::new()),
+        ..Default::default()
+    };
+    candor_server::users::update(s.store.as_ref(), "alice", change)
+        .await
+        .unwrap();
+    let ended = b.get(&s.url("/admin")).await;
+    assert_eq!(ended.status, 401);
+    assert!(ended.text.contains("Your session has ended"));
+
+    // A forged or foreign cookie is no session either.
+    let forged = reqwest::Client::new()
+        .get(s.url("/admin/users"))
+        .header("cookie", "candor_console=AAAA")
+        .send()
+        .await
+        .unwrap();
+    assert!(!forged.text().await.unwrap().contains("alice"));
+}
