@@ -4,7 +4,12 @@
 use std::process::Command;
 
 fn main() {
-    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
+    // A build without .git (a container build context) may be told the commit.
+    let commit = std::env::var("CANDOR_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty() && c != "unknown")
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_string());
     // SOURCE_DATE_EPOCH (reproducible builds) wins over the clock.
     let epoch = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
@@ -18,6 +23,7 @@ fn main() {
     println!("cargo:rustc-env=CANDOR_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=CANDOR_BUILD_DATE={}", date(epoch));
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    println!("cargo:rerun-if-env-changed=CANDOR_GIT_COMMIT");
     // A new commit rebuilds the stamp: HEAD is in the checkout's git directory (its own in a
     // worktree), the branches in the common one.
     for (flag, files) in [
