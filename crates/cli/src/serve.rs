@@ -138,8 +138,8 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             // Listening, migrated and with its keys: ready for systemd (Type=notify). Nothing
             // but the gateway reloads on SIGHUP; without one, a SIGHUP (systemctl reload) is
             // said and ignored rather than ending the process.
-            notify_ready();
             ignore_sighup();
+            notify_ready();
             candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
                 .await
                 .context("server error")?

@@ -12,7 +12,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{candor, run};
+use common::{Server, candor, run, started};
 
 #[test]
 fn version_names_the_commit_and_the_build_date() {
@@ -81,34 +81,61 @@ fn completions_and_man_pages_cover_every_command() {
     );
 }
 
+/// `candor serve --dev` with `NOTIFY_SOCKET` at a socket of the test's (and its stderr piped),
+/// once it listens, and that socket; the socket waits at most two minutes for a message (a
+/// bound on a hang, not a timing assertion).
 #[cfg(unix)]
-#[test]
-fn serve_tells_systemd_it_is_ready_once_listening() {
-    use std::io::{BufRead, BufReader};
-    use std::os::unix::net::UnixDatagram;
-
-    let dir = tempfile::tempdir().unwrap();
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    // A bound on a hang, not a timing assertion: READY=1 comes right after the line below.
+fn serve_notifying(dir: &std::path::Path) -> (Server, std::os::unix::net::UnixDatagram) {
+    let socket_path = dir.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
     socket
         .set_read_timeout(Some(std::time::Duration::from_secs(120)))
         .unwrap();
-    let mut child = candor(&dir.path().join("data"))
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+    let mut cmd = candor(&dir.join("data"));
+    cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0"])
         .env("NOTIFY_SOCKET", &socket_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+        .stderr(Stdio::piped());
+    (started(cmd), socket)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_without_a_gateway_is_said_and_the_server_goes_on() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, socket) = serve_notifying(dir.path());
+    // READY=1 comes once the SIGHUP handler is in place: systemd reloads only after it.
+    let mut buf = [0u8; 64];
+    socket.recv(&mut buf).unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    assert!(hup.success());
+    let said = BufReader::new(server.child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("SIGHUP"));
+    assert!(said.is_some_and(|l| l.contains("nothing to reload")));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the server"
+    );
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(health, 200);
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_tells_systemd_it_is_ready_once_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    // It listens: `started` has read its line.
+    let (_server, socket) = serve_notifying(dir.path());
     let mut buf = [0u8; 256];
     let n = socket.recv(&mut buf).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(line.starts_with("candor listening on"), "{line}");
     assert_eq!(&buf[..n], b"READY=1\n");
 }

@@ -84,13 +84,16 @@ impl Drop for Server {
 /// `candor serve --dev` on a free port, once it says where it listens; `extra` are more
 /// arguments to `serve`.
 pub fn serve_dev(data: &Path, extra: &[&str]) -> Server {
-    let mut child = candor(data)
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+    let mut cmd = candor(data);
+    cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0"])
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    started(cmd)
+}
+
+/// Starts `cmd` (a `serve`) and returns once it has said where it listens.
+pub fn started(mut cmd: Command) -> Server {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
