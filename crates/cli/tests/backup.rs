@@ -313,3 +313,58 @@ fn a_damaged_or_foreign_file_is_not_restored() {
     );
     fails_saying(&out, "pg_dump");
 }
+
+/// The recipe of docs/backup.md for PostgreSQL, as written: `pg_dump --format=custom`, then
+/// `pg_restore --no-owner` into a new database, which Candor then serves from.
+#[tokio::test]
+async fn the_documented_pg_dump_recipe_restores_a_postgres_store() {
+    let Some(base) = candor_store::testing::postgres_url_or_skip("the pg_dump recipe") else {
+        return;
+    };
+    let source = candor_store::testing::PostgresTestDatabase::create(&base)
+        .await
+        .unwrap();
+    let target = candor_store::testing::PostgresTestDatabase::create(&base)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let on = |url: &str| {
+        let mut cmd = candor(&data);
+        cmd.args(["--database-url", url]);
+        cmd
+    };
+    let created = json(&run(
+        on(source.url()).args(["client", "create", "--name", "dumped", "--scope", "read"]),
+        None,
+    ));
+    let client_id = created["client_id"].as_str().unwrap();
+    // Both schemas, as a server leaves them (a `client create` alone opens only the store).
+    json(&run(on(source.url()).args(["migrate", "up"]), None));
+    let dump = dir.path().join("candor.dump");
+    let dumped = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(source.url())
+        .output()
+        .unwrap();
+    assert!(dumped.status.success(), "{}", stderr(&dumped));
+    let restored = std::process::Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", target.url()])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(restored.status.success(), "{}", stderr(&restored));
+
+    // Both migration tables came along: nothing is pending, and the client is there.
+    let check = run(
+        on(target.url()).args(["migrate", "status", "--check"]),
+        None,
+    );
+    assert!(check.status.success(), "{}", stderr(&check));
+    let clients = names(
+        &json(&run(on(target.url()).args(["client", "list"]), None)),
+        "client_id",
+    );
+    assert!(clients.contains(client_id), "{clients:?}");
+}
