@@ -293,7 +293,29 @@ pub(crate) async fn restore(global: &Global, args: RestoreArgs) -> Result<()> {
             key_file.display()
         );
     }
+    warn_if_owned_by_another(data, &store_path);
     Ok(())
+}
+
+/// A restore run as root into the service user's directory (`/var/lib/candor`) leaves files
+/// the service cannot open: say so, with the fix, rather than let the next start fail.
+fn warn_if_owned_by_another(dir: &Path, file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(d), Ok(f)) = (std::fs::metadata(dir), std::fs::metadata(file))
+            && d.uid() != f.uid()
+        {
+            eprintln!(
+                "note: the restored files belong to uid {}, {} to uid {}: run `chown -R --reference={} {}` (or restore as the directory's owner, e.g. sudo -u candor)",
+                f.uid(),
+                dir.display(),
+                d.uid(),
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
 }
 
 /// Extracts the entries Candor writes, by name, into `dir`; refuses anything else.
