@@ -57,6 +57,17 @@ fn statuses(report: &Value) -> Vec<(String, i64, String)> {
     out
 }
 
+/// `(database, version)` of the pending migrations, sorted.
+fn pending(states: &[(String, i64, String)]) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = states
+        .iter()
+        .filter(|(_, _, status)| status == "pending")
+        .map(|(database, version, _)| (database.clone(), *version))
+        .collect();
+    out.sort();
+    out
+}
+
 fn status_json(cmd: &mut std::process::Command) -> Value {
     json(&run(
         cmd.args(["migrate", "status", "--format", "json"]),
@@ -111,13 +122,17 @@ async fn a_store_of_the_first_schema_is_upgraded_with_its_data() {
             )
         })
         .collect();
+    // Exactly what was pending: the first schema's successors (2, 3, 4 and any later
+    // release's) and the call log's; the store's first, in order.
+    let mut sorted = applied.clone();
+    sorted.sort();
+    assert_eq!(sorted, pending(&before));
     assert_eq!(
-        applied,
-        vec![
+        &applied[..3],
+        &[
             ("store".to_string(), 2),
             ("store".to_string(), 3),
             ("store".to_string(), 4),
-            ("calls".to_string(), 1)
         ]
     );
     let after = statuses(&status_json(&mut candor(&data)));
@@ -235,7 +250,11 @@ async fn postgres_is_migrated_from_the_first_schema_by_migrate_up() {
     let mut up = candor(&data);
     pg(&mut up);
     let applied = json(&run(up.args(["migrate", "up"]), None));
-    assert_eq!(applied["applied"].as_array().unwrap().len(), 4, "{applied}");
+    assert_eq!(
+        applied["applied"].as_array().unwrap().len(),
+        pending(&before).len(),
+        "{applied}"
+    );
     let mut status = candor(&data);
     pg(&mut status);
     let after = statuses(&status_json(&mut status));
