@@ -135,6 +135,15 @@ static SQLITE_MIGRATIONS: LazyLock<Migrator> =
 static POSTGRES_MIGRATIONS: LazyLock<Migrator> =
     LazyLock::new(|| in_own_table(sqlx::migrate!("./migrations/postgres")));
 
+/// The call log's migrations, for `candor migrate` and `serve --no-migrate`, which look at a
+/// schema before anything opens the call log.
+pub fn migrations() -> Migrations<'static> {
+    Migrations {
+        sqlite: &SQLITE_MIGRATIONS,
+        postgres: &POSTGRES_MIGRATIONS,
+    }
+}
+
 fn in_own_table(mut migrator: Migrator) -> Migrator {
     // "dangerous" in sqlx's name for changing the table of a database migrated before: the
     // call log never used sqlx's table, so nothing is lost.
@@ -446,11 +455,7 @@ impl CallStore {
     /// Opens the call log at `url` — `sqlite://PATH` (created when missing), `sqlite::memory:`
     /// or `postgres://…` — and brings its tables up to date.
     pub async fn open(url: &str) -> Result<CallStore> {
-        let migrations = Migrations {
-            sqlite: &SQLITE_MIGRATIONS,
-            postgres: &POSTGRES_MIGRATIONS,
-        };
-        let pool = Pool::open(url, &LIMITS, &migrations).await?;
+        let pool = Pool::open(url, &LIMITS, &migrations()).await?;
         Ok(CallStore { pool })
     }
 

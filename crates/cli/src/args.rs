@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Candor: an OAuth 2.1 / OpenID Connect server that names every failure.
 #[derive(Debug, Parser)]
-#[command(name = "candor", version, about, long_about = None, propagate_version = true)]
+#[command(name = "candor", version = crate::version::LONG, about, long_about = None, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -72,6 +72,61 @@ pub(crate) enum Command {
     /// Diagnose an OAuth exchange with any provider: a HAR capture, a token response, a JWT,
     /// or a live probe.
     Doctor(crate::doctor::DoctorArgs),
+    /// Copy the SQLite store and call log into one file while the server runs (see
+    /// docs/backup.md; on PostgreSQL use pg_dump).
+    Backup(BackupArgs),
+    /// Restore a backup made by `candor backup` into an empty data directory.
+    Restore(RestoreArgs),
+    /// See (`status`) and apply (`up`) the schema migrations of the store and the call log.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+    /// Print a shell completion script for bash, zsh or fish.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (candor.1 and one per command) into a directory.
+    Man {
+        /// Directory to write them to (created when missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// The backup file to write (a tar archive, mode 0600); it must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Put the master key in the backup too. Without it the backup holds the signing keys only
+    /// sealed, and a restore needs the master key from elsewhere; with it, whoever reads the
+    /// file can unseal the signing keys and sign tokens as this server — keep it like the key.
+    #[arg(long)]
+    pub include_master_key: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// The backup file, made by `candor backup`.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MigrateCommand {
+    /// List each migration of the store and of the call log: applied (when), pending, or
+    /// unknown to this binary (applied by a newer Candor).
+    Status {
+        /// A table, or one JSON object.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Exit with status 1 when a migration is pending, failed or changed (for scripts).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Apply the pending migrations (on PostgreSQL under a lock, once for all nodes).
+    Up,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +162,10 @@ pub(crate) struct ServeArgs {
     /// http://<listen address>.
     #[arg(long, value_name = "URL", env = "CANDOR_ISSUER")]
     pub issuer: Option<String>,
+    /// Do not migrate: refuse to start when the store or the call log has a pending migration
+    /// (run `candor migrate up` first). For deployments that migrate as a step of their own.
+    #[arg(long, env = "CANDOR_NO_MIGRATE")]
+    pub no_migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -469,6 +469,21 @@ pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// Creates a new file (never an existing one) only its owner may read: 0600 on Unix. For the
+/// master key and for backups, which hold secrets or their digests.
+pub(crate) fn create_private(path: &Path) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
 /// Creates the data directory (0700 on Unix) if the database or key lives there.
 pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {

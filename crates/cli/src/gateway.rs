@@ -48,6 +48,7 @@ pub(crate) async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
     let gateway = candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter)).await?;
     gateway.attach_admin(crate::credential::guard(&resolved, config.docs())?);
     reload_on_sighup(gateway.clone(), path.clone(), None);
+    crate::serve::notify_ready();
     crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
     gateway
         .serve(

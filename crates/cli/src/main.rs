@@ -3,6 +3,7 @@
 
 mod admin;
 mod args;
+mod backup;
 mod calls;
 mod check;
 mod config;
@@ -10,10 +11,13 @@ mod credential;
 mod doctor;
 mod gateway;
 mod limits;
+mod manual;
 mod master;
+mod migrate;
 mod output;
 mod remote;
 mod serve;
+mod version;
 
 use std::process::ExitCode;
 
@@ -104,6 +108,11 @@ fn main() -> ExitCode {
             Command::Config(args::ConfigCommand::Check) => check::run(&cli.global).await,
             Command::Calls(cmd) => calls::run(&cli.global, cmd).await,
             Command::Doctor(args) => return doctor::run(&cli.global, args).await,
+            Command::Backup(args) => backup::backup(&cli.global, args).await,
+            Command::Restore(args) => backup::restore(&cli.global, args).await,
+            Command::Migrate(cmd) => migrate::run(&cli.global, cmd).await,
+            Command::Completions { shell } => manual::completions(shell),
+            Command::Man { dir } => manual::man(&dir),
         };
         done.map(|()| ExitCode::SUCCESS)
     });

@@ -40,15 +40,7 @@ pub(crate) fn load(path: &Path, create: bool) -> Result<MasterKey> {
         crate::config::ensure_dir(dir)?;
     }
     let (key, bytes) = MasterKey::generate().context("cannot generate a master key")?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
+    let mut file = crate::config::create_private(path)
         .with_context(|| format!("cannot create master key file {}", path.display()))?;
     writeln!(file, "{}", URL_SAFE_NO_PAD.encode(bytes))
         .with_context(|| format!("cannot write master key file {}", path.display()))?;

@@ -61,6 +61,9 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     settings.rate_limits = crate::limits::endpoint_limits(&resolved)?;
     settings.limiter = Some(limiter.clone());
 
+    if args.no_migrate {
+        crate::migrate::refuse_if_behind(&resolved).await?;
+    }
     let store = candor_store::open(&resolved.database_url)
         .await
         .with_context(|| {
@@ -156,9 +159,16 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
         _ => None,
     };
     match gateway {
-        None => candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
-            .await
-            .context("server error")?,
+        None => {
+            // Listening, migrated and with its keys: ready for systemd (Type=notify). Nothing
+            // but the gateway reloads on SIGHUP; without one, a SIGHUP (systemctl reload) is
+            // said and ignored rather than ending the process.
+            ignore_sighup();
+            notify_ready();
+            candor_server::serve_with(listener, app, tls, limits, shutdown_signal())
+                .await
+                .context("server error")?
+        }
         Some(mut config) => {
             crate::config::fit_to_fds(&mut config.limits, fds.map(|l| l.now));
             // Beside this server, refusals link to its pages unless the file says otherwise.
@@ -188,6 +198,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone(), docs);
             }
+            notify_ready();
             gateway
                 .serve(
                     gateway_listener,
@@ -210,6 +221,28 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     }
     tracing::info!("candor stopped");
     Ok(())
+}
+
+/// Tells systemd the service is ready (`READY=1`); nothing when not started by a unit with
+/// `Type=notify` (no `NOTIFY_SOCKET`).
+pub(crate) fn notify_ready() {
+    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "cannot tell systemd that candor is ready");
+    }
+}
+
+/// A SIGHUP to a server without a gateway: its settings are read once, at start.
+fn ignore_sighup() {
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!(
+                    "SIGHUP: nothing to reload (only a [gateway] section reloads); restart candor to apply server settings"
+                );
+            }
+        });
+    }
 }
 
 pub(crate) async fn shutdown_signal() {

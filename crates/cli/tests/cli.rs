@@ -7,93 +7,20 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+use common::{Server, candor, json, run, serve_dev, stderr};
 use serde_json::Value;
-
-fn candor(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_candor"));
-    cmd.arg("--data").arg(data);
-    cmd.env_remove("CANDOR_DATABASE_URL");
-    cmd.env_remove("CANDOR_MASTER_KEY");
-    cmd.env_remove("CANDOR_CONFIG");
-    cmd
-}
-
-fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn candor");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON value ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_dev(data: &Path) -> Server {
-    let mut child = candor(data)
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    Server { child, base }
-}
 
 #[tokio::test]
 async fn dev_server_issues_tokens_to_a_cli_registered_client() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = serve_dev(&data);
+    let server = serve_dev(&data, &[]);
     assert!(data.join("candor.db").exists() && data.join("master.key").exists());
 
     let http = reqwest::Client::new();

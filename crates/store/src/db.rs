@@ -17,7 +17,9 @@ use crate::Backend;
 /// How long a SQLite connection waits for another connection's write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What can go wrong opening a database; each crate maps it into its own error.
+/// What can go wrong opening, migrating or copying a database; each crate maps it into its
+/// own error. (An operation only SQLite has, asked of PostgreSQL, is a `Database` error of
+/// sqlx's `Configuration` kind: the callers check the backend first.)
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The URL is neither `sqlite:…` nor `postgres://…`; it holds the URL, redacted.
@@ -86,6 +88,80 @@ pub struct Migrations<'a> {
     pub postgres: &'a Migrator,
 }
 
+impl PoolLimits {
+    /// One connection: for a command that reads or copies a database once and ends.
+    pub const ONE: PoolLimits = PoolLimits {
+        sqlite_connections: 1,
+        sqlite_acquire_timeout: Duration::from_secs(30),
+        postgres_connections: 1,
+        postgres_acquire_timeout: Duration::from_secs(10),
+    };
+}
+
+/// One migration and whether a database has it (`candor migrate status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    pub version: i64,
+    pub description: String,
+    pub status: Status,
+}
+
+/// Where a database stands on one migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Applied, at this time (as the database wrote it).
+    Applied { on: String },
+    /// Not applied yet: `candor migrate up` (or a start without `--no-migrate`) applies it.
+    Pending,
+    /// Started and not finished: the database needs a look before anything else runs.
+    Failed,
+    /// Applied, but from other SQL than this binary's: a shipped migration was edited.
+    Changed,
+    /// Applied by a Candor newer than this binary, which does not know it.
+    Unknown { on: String },
+}
+
+impl Status {
+    /// A word for each, as `candor migrate status` prints it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Applied { .. } => "applied",
+            Status::Pending => "pending",
+            Status::Failed => "failed",
+            Status::Changed => "changed",
+            Status::Unknown { .. } => "unknown",
+        }
+    }
+}
+
+/// A row of a migrations table.
+struct AppliedRow {
+    version: i64,
+    description: String,
+    installed_on: String,
+    success: bool,
+    checksum: Vec<u8>,
+}
+
+impl AppliedRow {
+    fn read<R: sqlx::Row>(r: &R) -> Result<AppliedRow, sqlx::Error>
+    where
+        for<'c> &'c str: sqlx::ColumnIndex<R>,
+        i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        bool: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        Vec<u8>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(AppliedRow {
+            version: r.try_get("version")?,
+            description: r.try_get("description")?,
+            installed_on: r.try_get("installed_on")?,
+            success: r.try_get("success")?,
+            checksum: r.try_get("checksum")?,
+        })
+    }
+}
+
 /// An open pool on one of the two backends. Cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Pool {
@@ -102,14 +178,179 @@ impl Pool {
         limits: &PoolLimits,
         migrations: &Migrations<'_>,
     ) -> Result<Pool, OpenError> {
+        let pool = Pool::open_unmigrated(url, limits).await?;
+        pool.migrate(migrations).await?;
+        Ok(pool)
+    }
+
+    /// Opens the database `url` names and leaves its schema as it is: for the commands that
+    /// look at a schema (`migrate status`, `serve --no-migrate`) or copy it (`backup`), which
+    /// must not change it on the way.
+    pub async fn open_unmigrated(url: &str, limits: &PoolLimits) -> Result<Pool, OpenError> {
         let location = Location::parse(url)
             .ok_or_else(|| OpenError::UnsupportedUrl(crate::redact_url(url)))?;
-        let pool = Pool::connect(&location, limits).await?;
-        match &pool {
+        Pool::connect(&location, limits).await
+    }
+
+    /// Applies the migrations of `migrations` this database does not have yet (on PostgreSQL
+    /// under sqlx's advisory lock, so that nodes starting together migrate once).
+    ///
+    /// A database that has every migration this binary knows is left alone, even when it has
+    /// more (applied by a newer Candor): during a rolling upgrade an older node may restart
+    /// after a newer one migrated, and the expand-then-contract rule (docs/upgrading.md) is
+    /// what makes the newer schema one it can run on. sqlx's migrator would refuse it
+    /// (`VersionMissing`).
+    pub async fn migrate(&self, migrations: &Migrations<'_>) -> Result<(), OpenError> {
+        let states = self.migration_status(migrations).await?;
+        let newer: Vec<i64> = states
+            .iter()
+            .filter(|s| matches!(s.status, Status::Unknown { .. }))
+            .map(|s| s.version)
+            .collect();
+        if states
+            .iter()
+            .all(|s| matches!(s.status, Status::Applied { .. } | Status::Unknown { .. }))
+        {
+            if !newer.is_empty() {
+                tracing::warn!(
+                    versions = ?newer,
+                    "the database has migrations this binary does not know (a newer Candor applied them); running on it, as the expand-then-contract rule allows"
+                );
+            }
+            return Ok(());
+        }
+        // Something to apply, or a failed or edited migration: sqlx's migrator applies the
+        // first and names the others.
+        match self {
             Pool::Sqlite(p) => migrations.sqlite.run(p).await?,
             Pool::Postgres(p) => migrations.postgres.run(p).await?,
         }
-        Ok(pool)
+        Ok(())
+    }
+
+    /// Each migration this binary knows for this backend, and whether the database has it;
+    /// then any the database has that this binary does not know (a newer Candor applied
+    /// them). Read from the crate's migrations table; nothing is written.
+    pub async fn migration_status(
+        &self,
+        migrations: &Migrations<'_>,
+    ) -> Result<Vec<MigrationState>, OpenError> {
+        let migrator = match self {
+            Pool::Sqlite(_) => migrations.sqlite,
+            Pool::Postgres(_) => migrations.postgres,
+        };
+        let table = migrator.table_name.as_ref();
+        let applied = self.applied_migrations(table).await?;
+        let mut states: Vec<MigrationState> = migrator
+            .iter()
+            // sqlx lists a reversible migration's down script too; only the up scripts apply.
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| {
+                let found = applied.iter().find(|a| a.version == m.version);
+                MigrationState {
+                    version: m.version,
+                    description: m.description.to_string(),
+                    status: match found {
+                        None => Status::Pending,
+                        Some(a) if !a.success => Status::Failed,
+                        Some(a) if a.checksum != m.checksum.as_ref() => Status::Changed,
+                        Some(a) => Status::Applied {
+                            on: a.installed_on.clone(),
+                        },
+                    },
+                }
+            })
+            .collect();
+        for a in &applied {
+            if !migrator.version_exists(a.version) {
+                states.push(MigrationState {
+                    version: a.version,
+                    description: a.description.clone(),
+                    status: Status::Unknown {
+                        on: a.installed_on.clone(),
+                    },
+                });
+            }
+        }
+        states.sort_by_key(|s| s.version);
+        Ok(states)
+    }
+
+    async fn applied_migrations(&self, table: &str) -> Result<Vec<AppliedRow>, OpenError> {
+        // The table's name is the crate's own constant, never input: it is safe in the SQL.
+        let select = format!(
+            "SELECT version, description, CAST(installed_on AS TEXT) AS installed_on, success, checksum FROM {table} ORDER BY version"
+        );
+        // A database no migration ever ran on has no such table yet: nothing is applied.
+        let exists = match self {
+            Pool::Sqlite(p) => sqlx::query_scalar::<_, i64>(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+            )
+            .bind(table)
+            .fetch_optional(p)
+            .await?
+            .is_some(),
+            Pool::Postgres(p) => {
+                sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(table)
+                    .fetch_one(p)
+                    .await?
+            }
+        };
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let select = sqlx::AssertSqlSafe(select);
+        let rows: Result<Vec<AppliedRow>, sqlx::Error> = match self {
+            Pool::Sqlite(p) => sqlx::query(select)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(AppliedRow::read)
+                .collect(),
+            Pool::Postgres(p) => sqlx::query(select)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(AppliedRow::read)
+                .collect(),
+        };
+        Ok(rows?)
+    }
+
+    /// Writes a consistent copy of this SQLite database to `to`, which must not exist, while
+    /// other connections go on writing: `VACUUM INTO` reads in one transaction, so the copy is
+    /// the database as of one moment, with whatever the `-wal` file holds (a copy of the
+    /// `.db` file alone would miss it), and comes out compact.
+    pub async fn copy_into(&self, to: &std::path::Path) -> Result<(), OpenError> {
+        let Pool::Sqlite(p) = self else {
+            return Err(sqlite_only("a file copy of the database (use pg_dump)"));
+        };
+        sqlx::query("VACUUM INTO $1")
+            .bind(to.to_string_lossy().into_owned())
+            .execute(p)
+            .await?;
+        Ok(())
+    }
+
+    /// SQLite's own check of every page and index of the file (`PRAGMA integrity_check`):
+    /// `Ok(None)` when it is sound, else what SQLite found.
+    pub async fn integrity_problems(&self) -> Result<Option<String>, OpenError> {
+        let Pool::Sqlite(p) = self else {
+            return Err(sqlite_only("PRAGMA integrity_check"));
+        };
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(p)
+            .await?;
+        Ok((lines != ["ok"]).then(|| lines.join("; ")))
+    }
+
+    /// Closes every connection (a SQLite file is then whole, with no `-wal` beside it).
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 
     async fn connect(location: &Location, limits: &PoolLimits) -> Result<Pool, OpenError> {
@@ -169,6 +410,12 @@ impl Pool {
             max,
         }
     }
+}
+
+fn sqlite_only(what: &str) -> OpenError {
+    OpenError::Database(sqlx::Error::Configuration(
+        format!("{what} works on a SQLite database only").into(),
+    ))
 }
 
 /// The pragmas every SQLite connection gets: NORMAL sync (safe under WAL), foreign keys

@@ -31,7 +31,7 @@ pub use model::{
     AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, Issuance, NewRevocation,
     RefreshTokenRecord, Revocation, RevocationKind, SessionRecord, SigningKeyRecord, User,
 };
-pub use sql::SqlStore;
+pub use sql::{SqlStore, migrations};
 
 /// Everything that can go wrong below the store API.
 #[derive(Debug, thiserror::Error)]

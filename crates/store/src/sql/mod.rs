@@ -33,6 +33,16 @@ use crate::db::{Migrations, Pool, PoolLimits};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The store's migrations (`migrations/sqlite`, `migrations/postgres`), recorded in sqlx's
+/// `_sqlx_migrations` table: for `candor migrate` and `serve --no-migrate`, which look at a
+/// schema before anything opens the store.
+pub fn migrations() -> Migrations<'static> {
+    Migrations {
+        sqlite: &SQLITE_MIGRATIONS,
+        postgres: &POSTGRES_MIGRATIONS,
+    }
+}
+
 /// The store's pools. SQLite: a few connections, as readers run in parallel under WAL and
 /// writers take turns anyway.
 const LIMITS: PoolLimits = PoolLimits {
@@ -52,11 +62,7 @@ impl SqlStore {
     /// Opens the database `url` names (see [`crate::open`]) and applies the store's migrations
     /// (on PostgreSQL under an advisory lock, so nodes starting together migrate once).
     pub async fn open(url: &str) -> Result<Self> {
-        let migrations = Migrations {
-            sqlite: &SQLITE_MIGRATIONS,
-            postgres: &POSTGRES_MIGRATIONS,
-        };
-        let pool = Pool::open(url, &LIMITS, &migrations).await?;
+        let pool = Pool::open(url, &LIMITS, &migrations()).await?;
         Ok(Self { pool })
     }
 
