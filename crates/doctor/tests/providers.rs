@@ -51,6 +51,9 @@ struct Case {
     /// Set on the cases of the second pass (after the first measurements).
     #[serde(default)]
     added: Option<String>,
+    /// What kind of text the body is; for a provider's source string, `error=<value>. ...`.
+    #[serde(default)]
+    note: Option<String>,
 }
 
 fn root() -> PathBuf {
@@ -246,7 +249,8 @@ fn raw_response(c: &Case) -> Option<Vec<u8>> {
     if !(100..=599).contains(&status) {
         return None; // no HTTP answer at all (status 0): not a response
     }
-    let body = c.body.trim_start();
+    let wire = wire_body(c);
+    let body = wire.trim_start();
     let ct = c.content_type.clone().unwrap_or_else(|| {
         if body.starts_with('{') {
             "application/json".into()
@@ -261,8 +265,32 @@ fn raw_response(c: &Case) -> Option<Vec<u8>> {
         raw.push_str(&format!("Content-Type: {ct}\r\n"));
     }
     raw.push_str("\r\n");
-    raw.push_str(&c.body);
+    raw.push_str(&wire);
     Some(raw.into_bytes())
+}
+
+/// The `error` value a case's note gives for a provider's source string (`error=invalid_grant.
+/// Keycloak source string; ...`).
+fn note_error(c: &Case) -> Option<&str> {
+    let v = c.note.as_deref()?.strip_prefix("error=")?;
+    let end = v.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))?;
+    let v = &v[..end];
+    (!v.is_empty()).then_some(v)
+}
+
+/// The body as the wire carries it. A source-code case's `body` is only the string the code
+/// sets as `error_description` (its `error` value sits in `note`): a real response carries
+/// both, so the doctor is given both — else it is measured on less than a client would see.
+fn wire_body(c: &Case) -> String {
+    let text = c.body.trim();
+    match note_error(c) {
+        Some(error) if !text.is_empty() && !text.starts_with('{') => serde_json::json!({
+            "error": error,
+            "error_description": text,
+        })
+        .to_string(),
+        _ => c.body.clone(),
+    }
 }
 
 fn run(c: &Case) -> Option<Report> {
