@@ -15,7 +15,8 @@
 //! holds them (no confident wrong answer). `holdout/` is measured once, on purpose, with
 //! `CANDOR_PROVIDERS_PART=holdout cargo test -p candor-doctor --test providers -- --ignored
 //! --nocapture measure_part`; the figures are in docs/doctor.md ("Measured"). The third pass's
-//! sealed part is `holdout-2/` (`CANDOR_PROVIDERS_PART=holdout-2`), measured the same way, once.
+//! sealed part is `holdout-2/` (`CANDOR_PROVIDERS_PART=holdout-2`), measured the same way, once;
+//! the fourth pass's is `holdout-3/`.
 //! `CANDOR_PROVIDERS_SHOW=<id>,<id>` prints the findings of those cases (use it on `dev/`).
 
 #![allow(
@@ -489,7 +490,7 @@ fn measure_cases(part: &str, details: bool, which: Cases) -> Tally {
 
 #[test]
 fn every_case_builds_a_response() {
-    for part in ["dev", "holdout", "holdout-2"] {
+    for part in ["dev", "holdout", "holdout-2", "holdout-3"] {
         for cases in load(part).values() {
             for c in cases {
                 assert!(!c.id.is_empty() && !c.cause.is_empty());
