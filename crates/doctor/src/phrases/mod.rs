@@ -1402,7 +1402,11 @@ pub fn in_text(body: &str) -> Option<Match> {
     .map(|p| matched(p, text, None))
     // A short text (a library's one-line message) is read by its structure too; a long one
     // (a log, a stack trace) holds too many sentences that are not the provider's answer.
-    .or_else(|| (text.len() <= STRUCTURE_TEXT_MAX).then(|| structure::read(text)).flatten())
+    .or_else(|| {
+        (text.len() <= STRUCTURE_TEXT_MAX)
+            .then(|| structure::read(text))
+            .flatten()
+    })
 }
 
 /// The longest plain text read by its structure.

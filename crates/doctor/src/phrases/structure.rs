@@ -40,6 +40,13 @@ enum Object {
     User,
     UserCredentials,
     Session,
+    /// The way the client authenticated (`client_secret_post`, `private_key_jwt`, …).
+    AuthMethod,
+    /// PKCE as a whole ("PKCE required").
+    Pkce,
+    /// A flow named as a whole ("the authorization code flow"): no cause of its own, but it
+    /// keeps its words from being read as the code.
+    Flow,
 }
 
 /// What it says of it.
@@ -123,6 +130,33 @@ const OBJECTS: &[(&str, Object)] = &[
     ("account", Object::User),
     ("end user", Object::User),
     ("session", Object::Session),
+    ("service account", Object::User),
+    ("auth_method", Object::AuthMethod),
+    ("authentication method", Object::AuthMethod),
+    ("authentication_method", Object::AuthMethod),
+    ("token_endpoint_auth_method", Object::AuthMethod),
+    ("client_secret_post", Object::AuthMethod),
+    ("client_secret_basic", Object::AuthMethod),
+    ("client_secret_jwt", Object::AuthMethod),
+    ("private_key_jwt", Object::AuthMethod),
+    ("pkce", Object::Pkce),
+    ("client_credentials grant", Object::GrantType),
+    ("authorization_code grant", Object::GrantType),
+    ("refresh_token grant", Object::GrantType),
+    ("device authorization grant", Object::GrantType),
+    ("code flow", Object::Flow),
+    ("authorization code flow", Object::Flow),
+    ("authorize code flow", Object::Flow),
+    ("code grant flow", Object::Flow),
+    ("authorization code grant", Object::Flow),
+];
+
+/// Conditions that precede what they are said of ("must include a code_challenge"): never
+/// said of an object already named.
+const AHEAD: &[(&str, Condition)] = &[
+    ("must include", Condition::Missing),
+    ("must contain", Condition::Missing),
+    ("must send", Condition::Missing),
 ];
 
 /// The words for each condition.
@@ -133,8 +167,6 @@ const CONDITIONS: &[(&str, Condition)] = &[
     ("not provided", Condition::Missing),
     ("not present", Condition::Missing),
     ("must be provided", Condition::Missing),
-    ("must contain", Condition::Missing),
-    ("must include", Condition::Missing),
     ("empty", Condition::Missing),
     ("not found", Condition::NotFound),
     ("does not exist", Condition::NotFound),
@@ -162,6 +194,11 @@ const CONDITIONS: &[(&str, Condition)] = &[
     ("too short", Condition::Malformed),
     ("too long", Condition::Malformed),
     ("invalid format", Condition::Malformed),
+    ("invalid characters", Condition::Malformed),
+    ("invalid character", Condition::Malformed),
+    ("at least", Condition::Malformed),
+    ("longer than", Condition::Malformed),
+    ("shorter than", Condition::Malformed),
     ("expired", Condition::Expired),
     ("expiration", Condition::Expired),
     ("no longer valid", Condition::Expired),
@@ -180,6 +217,7 @@ const CONDITIONS: &[(&str, Condition)] = &[
     ("mismatch", Condition::Mismatch),
     ("mismatched", Condition::Mismatch),
     ("mismatching", Condition::Mismatch),
+    ("does not correspond", Condition::Mismatch),
     ("another client", Condition::OtherClient),
     ("a different client", Condition::OtherClient),
     ("different client", Condition::OtherClient),
@@ -222,7 +260,15 @@ const REFRESH_REFUSED: &[Code] = &[
 const VERIFIER_REFUSED: &[Code] = &[Code::PkceVerifierMismatch, Code::PkceVerifierMalformed];
 const REDIRECT_REFUSED: &[Code] = &[Code::RedirectUriMismatch, Code::RedirectUriUnsafe];
 const CLIENT_CREDENTIALS_REFUSED: &[Code] = &[Code::ClientAuthSecretMismatch, Code::ClientUnknown];
+/// "Invalid client": the RFC's invalid_client, every way a client fails to authenticate.
+const CLIENT_REFUSED: &[Code] = &[
+    Code::ClientUnknown,
+    Code::ClientAuthSecretMismatch,
+    Code::ClientAuthMethodMismatch,
+];
 const CLIENT_MISSING: &[Code] = &[Code::ClientAuthMissing, Code::TokenRequestMissingParameter];
+/// PKCE missing: the challenge at authorize, or the verifier at the token endpoint.
+const PKCE_MISSING: &[Code] = &[Code::PkceChallengeMissing, Code::PkceVerifierMissing];
 /// A session that ended: the sign-in's, or the one a refresh token was bound to.
 const SESSION_ENDED: &[Code] = &[
     Code::LoginRequestExpired,
@@ -282,72 +328,444 @@ static READINGS: &[(Object, Condition, Phrase)] = {
         reading(Client, "client", NotFound, "unknown", Code::ClientUnknown),
         reading(Client, "client", Disabled, "disabled", Code::ClientDisabled),
         several(Client, "client_id", Missing, "missing", CLIENT_MISSING),
-        several(ClientCredentials, "client credentials", Invalid, "invalid", CLIENT_CREDENTIALS_REFUSED),
-        several(ClientCredentials, "client credentials", NotFound, "not found", CLIENT_CREDENTIALS_REFUSED),
-        reading(Secret, "client secret", Invalid, "invalid", Code::ClientAuthSecretMismatch),
-        reading(Secret, "client secret", Mismatch, "does not match", Code::ClientAuthSecretMismatch),
-        reading(Secret, "client secret", Expired, "expired", Code::ClientAuthSecretMismatch),
-        reading(Secret, "client secret", Missing, "missing", Code::ClientAuthMissing),
-        reading(Assertion, "client assertion", Invalid, "invalid", Code::ClientAuthAssertionInvalid),
-        reading(Assertion, "client assertion", Malformed, "malformed", Code::ClientAuthAssertionInvalid),
-        reading(Assertion, "client assertion", Expired, "expired", Code::ClientAuthAssertionInvalid),
-        reading(Assertion, "client assertion", Mismatch, "does not match", Code::ClientAuthAssertionInvalid),
-        reading(Assertion, "client assertion", Missing, "missing", Code::ClientAuthMissing),
-        reading(RedirectUri, "redirect_uri", Mismatch, "does not match", Code::RedirectUriMismatch),
-        reading(RedirectUri, "redirect_uri", NotFound, "not registered", Code::RedirectUriMismatch),
-        reading(RedirectUri, "redirect_uri", Missing, "missing", Code::RedirectUriMissing),
-        reading(RedirectUri, "redirect_uri", Malformed, "malformed", Code::RedirectUriUnsafe),
-        several(RedirectUri, "redirect_uri", Invalid, "invalid", REDIRECT_REFUSED),
-        reading(AuthorizationCode, "authorization code", Expired, "expired", Code::CodeExpired),
-        reading(AuthorizationCode, "authorization code", Used, "already used", Code::CodeReused),
-        reading(AuthorizationCode, "authorization code", NotFound, "unknown", Code::CodeUnknown),
-        reading(AuthorizationCode, "authorization code", Malformed, "malformed", Code::CodeUnknown),
-        reading(AuthorizationCode, "authorization code", Revoked, "revoked", Code::CodeRevoked),
-        reading(AuthorizationCode, "authorization code", OtherClient, "issued to another client", Code::CodeClientMismatch),
-        reading(AuthorizationCode, "code", Missing, "missing", Code::TokenRequestMissingParameter),
-        several(AuthorizationCode, "authorization code", Invalid, "invalid", CODE_REFUSED),
-        reading(RefreshToken, "refresh token", Expired, "expired", Code::RefreshTokenExpired),
-        reading(RefreshToken, "refresh token", Revoked, "revoked", Code::RefreshTokenRevoked),
-        reading(RefreshToken, "refresh token", Used, "already used", Code::RefreshTokenReused),
-        reading(RefreshToken, "refresh token", NotFound, "unknown", Code::RefreshTokenUnknown),
-        reading(RefreshToken, "refresh token", Malformed, "malformed", Code::RefreshTokenUnknown),
-        reading(RefreshToken, "refresh token", OtherClient, "issued to another client", Code::RefreshTokenClientMismatch),
-        reading(RefreshToken, "refresh_token", Missing, "missing", Code::TokenRequestMissingParameter),
-        several(RefreshToken, "refresh token", Invalid, "invalid", REFRESH_REFUSED),
-        reading(DeviceCode, "device code", Expired, "expired", Code::DeviceCodeExpired),
-        reading(DeviceCode, "device_code", Missing, "missing", Code::TokenRequestMissingParameter),
-        reading(Verifier, "code_verifier", Missing, "missing", Code::PkceVerifierMissing),
-        reading(Verifier, "code_verifier", Mismatch, "does not match", Code::PkceVerifierMismatch),
-        reading(Verifier, "code_verifier", Malformed, "malformed", Code::PkceVerifierMalformed),
-        several(Verifier, "code_verifier", Invalid, "invalid", VERIFIER_REFUSED),
-        reading(Challenge, "code_challenge", Missing, "missing", Code::PkceChallengeMissing),
-        reading(Challenge, "code_challenge", Malformed, "malformed", Code::PkceChallengeMalformed),
-        reading(ChallengeMethod, "code_challenge_method", NotSupported, "not supported", Code::PkceMethodUnsupported),
-        reading(ChallengeMethod, "code_challenge_method", Invalid, "invalid", Code::PkceMethodUnsupported),
-        reading(ChallengeMethod, "code_challenge_method", NotAllowed, "not allowed", Code::PkceMethodUnsupported),
+        several(Client, "client", Invalid, "invalid", CLIENT_REFUSED),
+        several(
+            ClientCredentials,
+            "client credentials",
+            Invalid,
+            "invalid",
+            CLIENT_CREDENTIALS_REFUSED,
+        ),
+        several(
+            ClientCredentials,
+            "client credentials",
+            NotFound,
+            "not found",
+            CLIENT_CREDENTIALS_REFUSED,
+        ),
+        reading(
+            Secret,
+            "client secret",
+            Invalid,
+            "invalid",
+            Code::ClientAuthSecretMismatch,
+        ),
+        reading(
+            Secret,
+            "client secret",
+            Mismatch,
+            "does not match",
+            Code::ClientAuthSecretMismatch,
+        ),
+        reading(
+            Secret,
+            "client secret",
+            Expired,
+            "expired",
+            Code::ClientAuthSecretMismatch,
+        ),
+        reading(
+            Secret,
+            "client secret",
+            Missing,
+            "missing",
+            Code::ClientAuthMissing,
+        ),
+        reading(
+            Assertion,
+            "client assertion",
+            Invalid,
+            "invalid",
+            Code::ClientAuthAssertionInvalid,
+        ),
+        reading(
+            Assertion,
+            "client assertion",
+            Malformed,
+            "malformed",
+            Code::ClientAuthAssertionInvalid,
+        ),
+        reading(
+            Assertion,
+            "client assertion",
+            Expired,
+            "expired",
+            Code::ClientAuthAssertionInvalid,
+        ),
+        reading(
+            Assertion,
+            "client assertion",
+            Mismatch,
+            "does not match",
+            Code::ClientAuthAssertionInvalid,
+        ),
+        reading(
+            Assertion,
+            "client assertion",
+            Missing,
+            "missing",
+            Code::ClientAuthMissing,
+        ),
+        reading(
+            RedirectUri,
+            "redirect_uri",
+            Mismatch,
+            "does not match",
+            Code::RedirectUriMismatch,
+        ),
+        reading(
+            RedirectUri,
+            "redirect_uri",
+            NotFound,
+            "not registered",
+            Code::RedirectUriMismatch,
+        ),
+        reading(
+            RedirectUri,
+            "redirect_uri",
+            Missing,
+            "missing",
+            Code::RedirectUriMissing,
+        ),
+        reading(
+            RedirectUri,
+            "redirect_uri",
+            Malformed,
+            "malformed",
+            Code::RedirectUriUnsafe,
+        ),
+        several(
+            RedirectUri,
+            "redirect_uri",
+            Invalid,
+            "invalid",
+            REDIRECT_REFUSED,
+        ),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            Expired,
+            "expired",
+            Code::CodeExpired,
+        ),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            Used,
+            "already used",
+            Code::CodeReused,
+        ),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            NotFound,
+            "unknown",
+            Code::CodeUnknown,
+        ),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            Malformed,
+            "malformed",
+            Code::CodeUnknown,
+        ),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            Revoked,
+            "revoked",
+            Code::CodeRevoked,
+        ),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            OtherClient,
+            "issued to another client",
+            Code::CodeClientMismatch,
+        ),
+        reading(
+            AuthorizationCode,
+            "code",
+            Missing,
+            "missing",
+            Code::TokenRequestMissingParameter,
+        ),
+        several(
+            AuthorizationCode,
+            "authorization code",
+            Invalid,
+            "invalid",
+            CODE_REFUSED,
+        ),
+        reading(
+            RefreshToken,
+            "refresh token",
+            Expired,
+            "expired",
+            Code::RefreshTokenExpired,
+        ),
+        reading(
+            RefreshToken,
+            "refresh token",
+            Revoked,
+            "revoked",
+            Code::RefreshTokenRevoked,
+        ),
+        reading(
+            RefreshToken,
+            "refresh token",
+            Used,
+            "already used",
+            Code::RefreshTokenReused,
+        ),
+        reading(
+            RefreshToken,
+            "refresh token",
+            NotFound,
+            "unknown",
+            Code::RefreshTokenUnknown,
+        ),
+        reading(
+            RefreshToken,
+            "refresh token",
+            Malformed,
+            "malformed",
+            Code::RefreshTokenUnknown,
+        ),
+        reading(
+            RefreshToken,
+            "refresh token",
+            OtherClient,
+            "issued to another client",
+            Code::RefreshTokenClientMismatch,
+        ),
+        reading(
+            RefreshToken,
+            "refresh_token",
+            Missing,
+            "missing",
+            Code::TokenRequestMissingParameter,
+        ),
+        several(
+            RefreshToken,
+            "refresh token",
+            Invalid,
+            "invalid",
+            REFRESH_REFUSED,
+        ),
+        reading(
+            DeviceCode,
+            "device code",
+            Expired,
+            "expired",
+            Code::DeviceCodeExpired,
+        ),
+        reading(
+            DeviceCode,
+            "device_code",
+            Missing,
+            "missing",
+            Code::TokenRequestMissingParameter,
+        ),
+        reading(
+            Verifier,
+            "code_verifier",
+            Missing,
+            "missing",
+            Code::PkceVerifierMissing,
+        ),
+        reading(
+            Verifier,
+            "code_verifier",
+            Mismatch,
+            "does not match",
+            Code::PkceVerifierMismatch,
+        ),
+        reading(
+            Verifier,
+            "code_verifier",
+            Malformed,
+            "malformed",
+            Code::PkceVerifierMalformed,
+        ),
+        several(
+            Verifier,
+            "code_verifier",
+            Invalid,
+            "invalid",
+            VERIFIER_REFUSED,
+        ),
+        reading(
+            Challenge,
+            "code_challenge",
+            Missing,
+            "missing",
+            Code::PkceChallengeMissing,
+        ),
+        reading(
+            Challenge,
+            "code_challenge",
+            Malformed,
+            "malformed",
+            Code::PkceChallengeMalformed,
+        ),
+        reading(
+            ChallengeMethod,
+            "code_challenge_method",
+            NotSupported,
+            "not supported",
+            Code::PkceMethodUnsupported,
+        ),
+        reading(
+            ChallengeMethod,
+            "code_challenge_method",
+            Invalid,
+            "invalid",
+            Code::PkceMethodUnsupported,
+        ),
+        reading(
+            ChallengeMethod,
+            "code_challenge_method",
+            NotAllowed,
+            "not allowed",
+            Code::PkceMethodUnsupported,
+        ),
         reading(Scope, "scope", Invalid, "invalid", Code::ScopeUnknown),
         reading(Scope, "scope", NotFound, "unknown", Code::ScopeUnknown),
-        reading(Scope, "scope", NotSupported, "not supported", Code::ScopeUnknown),
-        reading(Scope, "scope", NotAllowed, "not allowed", Code::ScopeNotAllowed),
+        reading(
+            Scope,
+            "scope",
+            NotSupported,
+            "not supported",
+            Code::ScopeUnknown,
+        ),
+        reading(
+            Scope,
+            "scope",
+            NotAllowed,
+            "not allowed",
+            Code::ScopeNotAllowed,
+        ),
         reading(Scope, "scope", Malformed, "malformed", Code::ScopeMalformed),
         reading(Scope, "scope", Missing, "missing", Code::ScopeMissing),
-        reading(ResponseType, "response_type", NotSupported, "not supported", Code::ResponseTypeUnsupported),
-        reading(ResponseType, "response_type", NotAllowed, "not allowed", Code::ResponseTypeUnsupported),
-        reading(ResponseType, "response_type", Invalid, "invalid", Code::ResponseTypeUnsupported),
-        reading(ResponseType, "response_type", Missing, "missing", Code::AuthorizationRequestMissingParameter),
-        reading(GrantType, "grant type", NotSupported, "not supported", Code::GrantTypeUnsupported),
-        reading(GrantType, "grant type", NotFound, "unknown", Code::GrantTypeUnsupported),
-        reading(GrantType, "grant type", Invalid, "invalid", Code::GrantTypeUnsupported),
-        reading(GrantType, "grant type", NotAllowed, "not allowed", Code::GrantTypeNotAllowed),
-        several(GrantType, "grant_type", Missing, "missing", GRANT_TYPE_MISSING),
+        reading(
+            ResponseType,
+            "response_type",
+            NotSupported,
+            "not supported",
+            Code::ResponseTypeUnsupported,
+        ),
+        reading(
+            ResponseType,
+            "response_type",
+            NotAllowed,
+            "not allowed",
+            Code::ResponseTypeUnsupported,
+        ),
+        reading(
+            ResponseType,
+            "response_type",
+            Invalid,
+            "invalid",
+            Code::ResponseTypeUnsupported,
+        ),
+        reading(
+            ResponseType,
+            "response_type",
+            Missing,
+            "missing",
+            Code::AuthorizationRequestMissingParameter,
+        ),
+        reading(
+            GrantType,
+            "grant type",
+            NotSupported,
+            "not supported",
+            Code::GrantTypeUnsupported,
+        ),
+        reading(
+            GrantType,
+            "grant type",
+            NotFound,
+            "unknown",
+            Code::GrantTypeUnsupported,
+        ),
+        reading(
+            GrantType,
+            "grant type",
+            Invalid,
+            "invalid",
+            Code::GrantTypeUnsupported,
+        ),
+        reading(
+            GrantType,
+            "grant type",
+            NotAllowed,
+            "not allowed",
+            Code::GrantTypeNotAllowed,
+        ),
+        several(
+            GrantType,
+            "grant_type",
+            Missing,
+            "missing",
+            GRANT_TYPE_MISSING,
+        ),
         reading(User, "user", Disabled, "disabled", Code::UserDisabled),
         reading(User, "user", NotFound, "not found", Code::UserNotFound),
-        reading(UserCredentials, "user credentials", Invalid, "invalid", Code::UserCredentialsInvalid),
-        reading(UserCredentials, "user credentials", Mismatch, "do not match", Code::UserCredentialsInvalid),
-        reading(UserCredentials, "password", Expired, "expired", Code::UserPasswordExpired),
+        reading(
+            UserCredentials,
+            "user credentials",
+            Invalid,
+            "invalid",
+            Code::UserCredentialsInvalid,
+        ),
+        reading(
+            UserCredentials,
+            "user credentials",
+            Mismatch,
+            "do not match",
+            Code::UserCredentialsInvalid,
+        ),
+        reading(
+            UserCredentials,
+            "password",
+            Expired,
+            "expired",
+            Code::UserPasswordExpired,
+        ),
         several(Session, "session", Expired, "expired", SESSION_ENDED),
         several(Session, "session", Disabled, "not active", SESSION_ENDED),
         several(Session, "session", NotFound, "not found", SESSION_ENDED),
+        reading(
+            AuthMethod,
+            "authentication method",
+            NotSupported,
+            "not supported",
+            Code::ClientAuthMethodMismatch,
+        ),
+        reading(
+            AuthMethod,
+            "authentication method",
+            NotAllowed,
+            "not allowed",
+            Code::ClientAuthMethodMismatch,
+        ),
+        reading(
+            AuthMethod,
+            "authentication method",
+            Mismatch,
+            "does not match",
+            Code::ClientAuthMethodMismatch,
+        ),
+        several(Pkce, "PKCE", Missing, "missing", PKCE_MISSING),
+        reading(
+            AuthorizationCode,
+            "authorization code",
+            NotAllowed,
+            "not allowed (to exchange)",
+            Code::GrantTypeNotAllowed,
+        ),
     ]
 };
 
@@ -366,8 +784,8 @@ fn clauses(text: &str) -> Vec<Vec<String>> {
     let mut depth = 0usize;
     for c in text.chars() {
         match c {
-            '(' | '{' | '[' => depth += 1,
-            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
             _ if depth == 0 => plain.push(c),
             _ => {}
         }
@@ -390,7 +808,10 @@ fn clauses(text: &str) -> Vec<Vec<String>> {
                 })
                 .collect();
             // What follows "for example" is a case that may occur, not one that did.
-            if let Some(at) = words.windows(2).position(|w| matches!(w, [a, b] if EXAMPLE.contains(&[a.as_str(), b.as_str()]))) {
+            if let Some(at) = words
+                .windows(2)
+                .position(|w| matches!(w, [a, b] if EXAMPLE.contains(&[a.as_str(), b.as_str()])))
+            {
                 words.truncate(at);
             }
             if !words.is_empty() {
@@ -402,7 +823,12 @@ fn clauses(text: &str) -> Vec<Vec<String>> {
 }
 
 /// Two words that open an example.
-const EXAMPLE: &[[&str; 2]] = &[["for", "example"], ["for", "instance"], ["such", "as"], ["e", "g"]];
+const EXAMPLE: &[[&str; 2]] = &[
+    ["for", "example"],
+    ["for", "instance"],
+    ["such", "as"],
+    ["e", "g"],
+];
 
 /// The longest entry of `table` whose words start at `words[i..]`: its length and value.
 fn longest<T: Copy>(words: &[String], i: usize, table: &[(&str, T)]) -> Option<(usize, T)> {
@@ -421,37 +847,65 @@ fn longest<T: Copy>(words: &[String], i: usize, table: &[(&str, T)]) -> Option<(
         .max_by_key(|(n, _)| *n)
 }
 
+/// Whether the word at `i` follows a preposition, articles and the like skipped.
+fn after_preposition(words: &[String], i: usize) -> bool {
+    const SKIP: &[&str] = &[
+        "the", "a", "an", "this", "that", "its", "their", "any", "valid",
+    ];
+    const PREPOSITIONS: &[&str] = &["for", "of", "in", "to", "from", "with", "by", "on"];
+    words
+        .get(..i)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .find(|w| !SKIP.contains(&w.as_str()))
+        .is_some_and(|w| PREPOSITIONS.contains(&w.as_str()))
+}
+
 /// The pairs (object, condition) a text states, in order, and how many distinct conditions
 /// it names.
 fn pairs(text: &str) -> (Vec<&'static Phrase>, usize) {
     let mut found = Vec::new();
     let mut conditions: Vec<Condition> = Vec::new();
     for words in clauses(text) {
-        let mut last: Option<Object> = None;
-        let mut pending: Option<Condition> = None;
+        // The objects named so far in the clause, the latest last, each with whether a
+        // preposition put it there ("the service account *for the client*"): what a
+        // condition is said of is the sentence's subject before such a modifier.
+        let mut seen: Vec<(Object, bool)> = Vec::new();
+        // Conditions said ahead of their object ("invalid or unknown client").
+        let mut pending: Vec<Condition> = Vec::new();
         let mut i = 0;
         while i < words.len() {
+            if let Some((n, c)) = longest(&words, i, AHEAD) {
+                pending.push(c);
+                i += n;
+                continue;
+            }
             let object = longest(&words, i, OBJECTS);
             let condition = longest(&words, i, CONDITIONS);
             match (object, condition) {
                 (Some((n, o)), c) if c.is_none_or(|(m, _)| n >= m) => {
-                    if let Some(p) = pending.and_then(|c| lookup(o, c)) {
-                        found.push(p);
-                        pending = None;
+                    let fits: Vec<&'static Phrase> =
+                        pending.iter().filter_map(|c| lookup(o, *c)).collect();
+                    if !fits.is_empty() {
+                        found.extend(fits);
+                        pending.clear();
                     }
-                    last = Some(o);
+                    seen.push((o, after_preposition(&words, i)));
                     i += n;
                 }
                 (_, Some((n, c))) => {
                     if !conditions.contains(&c) {
                         conditions.push(c);
                     }
-                    match last.and_then(|o| lookup(o, c)) {
+                    // Said of the latest object it fits ("a code_challenge … in the code
+                    // flow, but it is missing"); of none yet: of the next one ("Invalid
+                    // redirect", "the client is not authorized to use this grant type").
+                    let subjects = seen.iter().rev().filter(|(_, m)| !m);
+                    let modifiers = seen.iter().rev().filter(|(_, m)| *m);
+                    match subjects.chain(modifiers).find_map(|(o, _)| lookup(*o, c)) {
                         Some(p) => found.push(p),
-                        // Said of nothing yet, or of an object it does not fit: it may be
-                        // said of the next one ("Invalid redirect", "the client is not
-                        // authorized to use this grant type").
-                        None => pending = Some(c),
+                        None => pending.push(c),
                     }
                     i += n;
                 }
@@ -530,11 +984,15 @@ mod tests {
     use super::*;
 
     fn named(text: &str) -> Option<Code> {
-        read(text).filter(|m| m.candidates().is_empty()).map(|m| m.code)
+        read(text)
+            .filter(|m| m.candidates().is_empty())
+            .map(|m| m.code)
     }
 
     fn candidates(text: &str) -> Vec<Code> {
-        read(text).map(|m| m.candidates().to_vec()).unwrap_or_default()
+        read(text)
+            .map(|m| m.candidates().to_vec())
+            .unwrap_or_default()
     }
 
     /// Sentences of the dev corpus's providers, each with the one cause it states.
@@ -543,9 +1001,15 @@ mod tests {
         for (text, code) in [
             ("Authorization code expired.", Code::CodeExpired),
             ("Authorization code doesn't exist.", Code::CodeUnknown),
-            ("code is a required parameter", Code::TokenRequestMissingParameter),
+            (
+                "code is a required parameter",
+                Code::TokenRequestMissingParameter,
+            ),
             ("RefreshToken does not exist", Code::RefreshTokenUnknown),
-            ("Unknown Grant Type, ${grantType}", Code::GrantTypeUnsupported),
+            (
+                "Unknown Grant Type, ${grantType}",
+                Code::GrantTypeUnsupported,
+            ),
             (
                 "The authenticated client is not authorized to use this authorization grant type.",
                 Code::GrantTypeNotAllowed,
@@ -571,7 +1035,34 @@ mod tests {
                 Code::PkceChallengeMissing,
             ),
             ("User 'alice' disabled", Code::UserDisabled),
-            ("The authorization grant type is not supported by the authorization server.", Code::GrantTypeUnsupported),
+            (
+                "This client must include a code_challenge when performing the authorize code flow, but it is missing.",
+                Code::PkceChallengeMissing,
+            ),
+            (
+                "auth_method private_key_jwt not supported",
+                Code::ClientAuthMethodMismatch,
+            ),
+            (
+                "client_credentials grant not supported",
+                Code::GrantTypeUnsupported,
+            ),
+            (
+                "Missing required parameter [code_verifier]",
+                Code::PkceVerifierMissing,
+            ),
+            (
+                "The PKCE code verifier must be at least 43 characters.",
+                Code::PkceVerifierMalformed,
+            ),
+            (
+                "The associated service account for the client does not exist",
+                Code::UserNotFound,
+            ),
+            (
+                "The authorization grant type is not supported by the authorization server.",
+                Code::GrantTypeUnsupported,
+            ),
         ] {
             assert_eq!(named(text), Some(code), "{text}");
         }
@@ -589,6 +1080,10 @@ mod tests {
             CLIENT_CREDENTIALS_REFUSED
         );
         assert_eq!(candidates("Session not active"), SESSION_ENDED);
+        assert_eq!(
+            candidates("Invalid or unknown client for this token"),
+            CLIENT_REFUSED
+        );
         // An example is not a statement: Cognito's invalid_client text names no client.
         assert!(read("Client authentication failed. For example, when the client includes `client_id` and `client_secret` in the authorization header, but there's no such client with that `client_id` and `client_secret`.").is_none());
         assert_eq!(named("Session not active"), None);
@@ -609,7 +1104,11 @@ mod tests {
             "Persisted access token data not found",
             "The client is not authorized to request an access token using this method.",
         ] {
-            assert!(read(text).is_none(), "{text}: {:?}", read(text).map(|m| m.code));
+            assert!(
+                read(text).is_none(),
+                "{text}: {:?}",
+                read(text).map(|m| m.code)
+            );
         }
     }
 
