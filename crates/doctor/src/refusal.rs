@@ -233,6 +233,7 @@ fn said(m: &phrases::Match) -> String {
             contains.trim().to_string()
         }
         phrases::Matcher::Exact { description, .. } => description.to_string(),
+        phrases::Matcher::Structure { object, condition } => format!("the {object}: {condition}"),
     }
 }
 

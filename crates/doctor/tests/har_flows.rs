@@ -211,8 +211,14 @@ fn a_code_posted_twice_is_reused() {
         "{}",
         f.message
     );
-    // The provider's refusal of the second attempt is explained too.
-    assert!(r.has(Code::ResponseOAuthError));
+    // The provider's refusal of the second attempt is explained too: its words ("the code
+    // was already used") name the same cause, so it is said in the one finding or beside it.
+    let said: Vec<String> = r
+        .findings()
+        .filter(|f| f.code == Code::CodeReused || f.code == Code::ResponseOAuthError)
+        .map(|f| f.message.clone())
+        .collect();
+    assert!(said.iter().any(|m| m.contains("already used")), "{said:?}");
 }
 
 #[test]

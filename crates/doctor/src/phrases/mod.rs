@@ -15,6 +15,7 @@
 use candor_proto::Code;
 
 mod states;
+mod structure;
 
 /// What a row matches. Text comparisons ignore ASCII case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,12 @@ pub enum Matcher {
     /// A phrase on the provider's HTML error page (the authorization endpoint's, mostly). Pages
     /// are also searched for the description phrases: many providers print those there.
     Page(&'static str),
+    /// Not a phrase: what a description says of what, read by its structure when no row
+    /// knows its words ([`structure`]).
+    Structure {
+        object: &'static str,
+        condition: &'static str,
+    },
 }
 
 /// Which value a phrase carries, and how to cut it out of the text.
@@ -1070,6 +1077,8 @@ pub struct Match {
     /// The words after the row's match named one cause (see `REFINEMENTS`): the row's
     /// candidates no longer apply.
     pub refined: bool,
+    /// A structural reading's causes when its statements leave several (most likely first).
+    pub several: Vec<Code>,
 }
 
 /// A missing grant_type: every client library sends one, so the provider most often could not
@@ -1082,9 +1091,12 @@ const GRANT_TYPE_MISSING: &[Code] = &[
 
 impl Match {
     /// The causes the words leave, most likely first; empty when they name one.
-    pub fn candidates(&self) -> &'static [Code] {
+    pub fn candidates(&self) -> &[Code] {
         if self.refined {
             return &[];
+        }
+        if !self.several.is_empty() {
+            return &self.several;
         }
         if !self.phrase.candidates.is_empty() {
             return self.phrase.candidates;
@@ -1104,6 +1116,9 @@ impl Match {
             }
             Matcher::Exact { description, .. } => format!("The phrase '{description}'"),
             Matcher::Aadsts(n) => format!("AADSTS{n}"),
+            Matcher::Structure { object, condition } => {
+                format!("The description, read by its structure (the {object}: {condition}),")
+            }
         };
         let mut s = format!(
             "{said} ({}) names the cause: {} ({})",
@@ -1186,6 +1201,7 @@ fn specificity(m: &Matcher) -> usize {
     match m {
         Matcher::Error(_) | Matcher::Aadsts(_) | Matcher::Exact { .. } => usize::MAX,
         Matcher::Description { contains, .. } | Matcher::Page(contains) => contains.len(),
+        Matcher::Structure { .. } => 0,
     }
 }
 
@@ -1286,6 +1302,7 @@ fn matched(p: &'static Phrase, text: &str, grant: Option<&str>) -> Match {
         phrase: p,
         code,
         refined,
+        several: Vec::new(),
         offending: p
             .offending
             .as_ref()
@@ -1313,9 +1330,11 @@ pub fn in_error(error: &str, description: Option<&str>, grant: Option<&str>) -> 
             contains,
         } => want.is_none_or(|w| w == error) && contains_ci(d, contains),
         Matcher::Aadsts(n) => numbers.contains(&n),
-        Matcher::Page(_) => false,
+        Matcher::Page(_) | Matcher::Structure { .. } => false,
     })
     .map(|p| matched(p, d, grant))
+    // No row knows the words: what they say of what, when they say it of one thing.
+    .or_else(|| structure::read(d))
 }
 
 /// The entities error pages use for quotes and markup characters, decoded: the phrases are
@@ -1342,7 +1361,7 @@ pub fn in_page(page: &str) -> Option<Match> {
         Matcher::Description { contains, .. } => contains_ci(text, contains),
         // A page holds more than the description; its phrase still counts.
         Matcher::Exact { description, .. } => contains_ci(text, description),
-        Matcher::Error(_) => false,
+        Matcher::Error(_) | Matcher::Structure { .. } => false,
     })
     .map(|p| matched(p, text, None))
 }
@@ -1378,9 +1397,20 @@ pub fn in_text(body: &str) -> Option<Match> {
         Matcher::Description { contains, .. } => contains_ci(text, contains),
         Matcher::Exact { description, .. } => whole.eq_ignore_ascii_case(description),
         Matcher::Error(e) => has_token(text, e),
+        Matcher::Structure { .. } => false,
     })
     .map(|p| matched(p, text, None))
+    // A short text (a library's one-line message) is read by its structure too; a long one
+    // (a log, a stack trace) holds too many sentences that are not the provider's answer.
+    .or_else(|| {
+        (text.len() <= STRUCTURE_TEXT_MAX)
+            .then(|| structure::read(text))
+            .flatten()
+    })
 }
+
+/// The longest plain text read by its structure.
+const STRUCTURE_TEXT_MAX: usize = 300;
 
 #[cfg(test)]
 mod tests {
@@ -2396,6 +2426,7 @@ mod tests {
             }
             Matcher::Aadsts(n) => format!("AADSTS{n}"),
             Matcher::Page(t) => format!("page: \"{}\"", esc(t.trim())),
+            Matcher::Structure { object, condition } => format!("the {object}: {condition}"),
         };
         let code = if p.candidates.is_empty() {
             match p.refresh_code {
