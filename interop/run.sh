@@ -139,7 +139,9 @@ CANDOR_PID=
 
 # --- the matrix ---------------------------------------------------------------------------------
 set +e
-VERSION="$("$CANDOR_BIN" --version 2>/dev/null || echo candor) ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown commit))"
+# `candor --version` names the commit it was built from; the tree's state says whether the
+# run's own outputs (this page, the captures) were being rewritten as it ran.
+VERSION="$("$CANDOR_BIN" --version 2>/dev/null || echo candor)"
 python3 "$INTEROP/aggregate.py" --results "$RESULTS_DIR" --doc "$ROOT/docs/interop.md" \
   --seconds "$((SECONDS - BUILT))" --candor "$VERSION" "${RUNNER_ARGS[@]}"
 status=$?
