@@ -140,6 +140,10 @@ pub(crate) enum ConfigCommand {
 pub(crate) struct GatewayArgs {
     #[command(subcommand)]
     pub command: Option<GatewayCommand>,
+    /// Do not migrate the call log: refuse to start when it has a pending migration (run
+    /// `candor migrate up` first), as `serve --no-migrate` does.
+    #[arg(long, env = "CANDOR_NO_MIGRATE")]
+    pub no_migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,9 @@ pub(crate) async fn run(global: &Global, args: GatewayArgs) -> Result<()> {
     let tls = candor_gateway::tls(&config)?;
     let (listener, admin) = candor_gateway::bind(&config).await?;
     let resolved = crate::config::load(global)?;
+    if args.no_migrate {
+        crate::migrate::refuse_if_any_behind(&resolved, &["calls"]).await?;
+    }
     let calls = crate::calls::start(&resolved).await?;
     let limiter = crate::limits::limiter(&resolved).await?;
     let gateway = candor_gateway::Gateway::start(&config, calls.clone(), Some(limiter)).await?;

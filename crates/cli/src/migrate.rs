@@ -208,8 +208,17 @@ async fn up(resolved: &Resolved) -> Result<()> {
 /// For `serve --no-migrate`: an error naming every migration the store or the call log lacks,
 /// and the command that applies them; `Ok` when both are up to date.
 pub(crate) async fn refuse_if_behind(resolved: &Resolved) -> Result<()> {
+    refuse_if_any_behind(resolved, &["store", "calls"]).await
+}
+
+/// [`refuse_if_behind`] for the schemas named `which` (`candor gateway` has no store, only the
+/// call log).
+pub(crate) async fn refuse_if_any_behind(resolved: &Resolved, which: &[&str]) -> Result<()> {
     let mut behind = Vec::new();
-    for schema in schemas(resolved) {
+    for schema in schemas(resolved)
+        .into_iter()
+        .filter(|s| which.contains(&s.name))
+    {
         let states = schema.status().await?;
         behind.extend(
             states

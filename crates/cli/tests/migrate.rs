@@ -262,3 +262,29 @@ async fn postgres_is_migrated_from_the_first_schema_by_migrate_up() {
     // Nothing was written to the data directory: both live in PostgreSQL.
     assert!(!data.join("candor.db").exists() && !data.join("calls.db").exists());
 }
+
+/// `candor gateway --no-migrate` looks only at the call log (a gateway has no store): it
+/// refuses a call log with pending migrations and creates nothing.
+#[test]
+fn the_gateway_refuses_to_start_on_a_call_log_that_is_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        "[gateway]\nlisten = \"127.0.0.1:0\"\n\n[[gateway.routes]]\nname = \"open\"\nauth = \"none\"\nupstreams = [{ url = \"http://127.0.0.1:9\" }]\n",
+    )
+    .unwrap();
+    let refused = run(
+        candor(&data)
+            .args(["gateway", "--no-migrate", "--config"])
+            .arg(&config),
+        None,
+    );
+    assert!(!refused.status.success());
+    let why = stderr(&refused);
+    assert!(why.contains("calls 1") && why.contains("pending"), "{why}");
+    assert!(!why.contains("store"), "a gateway has no store: {why}");
+    assert!(!data.join("calls.db").exists(), "refusing created nothing");
+}
