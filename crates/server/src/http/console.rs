@@ -28,9 +28,7 @@ struct SignInPage {
 #[derive(Template)]
 #[template(path = "console_overview.html")]
 struct OverviewPage {
-    home: String,
-    who: String,
-    role: &'static str,
+    frame: Frame,
     docs: String,
     overview: Overview,
 }
@@ -46,9 +44,7 @@ struct ClientRow {
 #[derive(Template)]
 #[template(path = "console_clients.html")]
 struct ClientsPage {
-    home: String,
-    who: String,
-    role: &'static str,
+    frame: Frame,
     clients: Vec<ClientRow>,
 }
 
@@ -62,10 +58,85 @@ struct UserRow {
 #[derive(Template)]
 #[template(path = "console_users.html")]
 struct UsersPage {
-    home: String,
-    who: String,
-    role: &'static str,
+    frame: Frame,
     users: Vec<UserRow>,
+}
+
+struct CallRow {
+    at: String,
+    route: String,
+    method: String,
+    path: String,
+    status: u16,
+    client: String,
+    diagnosis: String,
+    ms: String,
+}
+
+/// The calls page's filter, as typed (shown back in the form).
+#[derive(Default)]
+struct CallFilter {
+    client: String,
+    route: String,
+    diagnosis: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_calls.html")]
+struct CallsPage {
+    frame: Frame,
+    docs: String,
+    filter: CallFilter,
+    refused: Option<String>,
+    calls: Vec<CallRow>,
+}
+
+struct EventRow {
+    at: String,
+    actor: String,
+    action: String,
+    object: String,
+    changes: String,
+    address: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_audit.html")]
+struct AuditPage {
+    frame: Frame,
+    events: Vec<EventRow>,
+}
+
+struct KeyRow {
+    kid: String,
+    alg: &'static str,
+    status: &'static str,
+    activates: String,
+    until: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_keys.html")]
+struct KeysPage {
+    frame: Frame,
+    keys: Vec<KeyRow>,
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM:SS` (UTC).
+fn when(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => unix.to_string(),
+    }
 }
 
 fn home(app: &App) -> String {
@@ -102,6 +173,23 @@ fn sign_in(app: &App, refused: Option<String>, status: StatusCode) -> Response {
     )
 }
 
+/// What every signed-in page shows around its own content (console_base.html).
+struct Frame {
+    home: String,
+    who: String,
+    role: &'static str,
+}
+
+/// The frame of the signed-in administrator's pages, or the sign-in page to answer with.
+async fn signed_in(app: &App, jar: &CookieJar) -> Result<Frame, Response> {
+    let who = session(app, jar).await?;
+    Ok(Frame {
+        home: home(app),
+        who: who.who,
+        role: role_name(who.role),
+    })
+}
+
 /// The signed-in administrator, or the sign-in page to answer with.
 async fn session(app: &App, jar: &CookieJar) -> Result<Principal, Response> {
     match jar.get(SESSION) {
@@ -119,14 +207,12 @@ async fn session(app: &App, jar: &CookieJar) -> Result<Principal, Response> {
 
 /// `GET /admin`: the overview, or the way in.
 pub(super) async fn overview(State(app): State<App>, jar: CookieJar) -> Response {
-    let who = match session(&app, &jar).await {
-        Ok(p) => p,
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
         Err(page) => return page,
     };
     let page = OverviewPage {
-        home: home(&app),
-        who: who.who,
-        role: role_name(who.role),
+        frame,
         docs: candor_proto::error::docs_base(app.issuer()),
         overview: console::overview(&app, app.now()).await,
     };
@@ -135,8 +221,8 @@ pub(super) async fn overview(State(app): State<App>, jar: CookieJar) -> Response
 
 /// `GET /admin/clients`.
 pub(super) async fn clients(State(app): State<App>, jar: CookieJar) -> Response {
-    let who = match session(&app, &jar).await {
-        Ok(p) => p,
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
         Err(page) => return page,
     };
     let mut all = app.store().list_clients().await.unwrap_or_default();
@@ -156,19 +242,14 @@ pub(super) async fn clients(State(app): State<App>, jar: CookieJar) -> Response 
             warnings: crate::clients::warnings(c),
         })
         .collect();
-    let page = ClientsPage {
-        home: home(&app),
-        who: who.who,
-        role: role_name(who.role),
-        clients,
-    };
+    let page = ClientsPage { frame, clients };
     render(StatusCode::OK, page.render())
 }
 
 /// `GET /admin/users`.
 pub(super) async fn users(State(app): State<App>, jar: CookieJar) -> Response {
-    let who = match session(&app, &jar).await {
-        Ok(p) => p,
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
         Err(page) => return page,
     };
     let users = app
@@ -184,12 +265,7 @@ pub(super) async fn users(State(app): State<App>, jar: CookieJar) -> Response {
             roles: u.roles.join(" "),
         })
         .collect();
-    let page = UsersPage {
-        home: home(&app),
-        who: who.who,
-        role: role_name(who.role),
-        users,
-    };
+    let page = UsersPage { frame, users };
     render(StatusCode::OK, page.render())
 }
 
@@ -259,4 +335,133 @@ pub(super) async fn callback(
 pub(super) async fn logout(State(app): State<App>, jar: CookieJar) -> Response {
     let jar = jar.remove(cookie(&app, SESSION, String::new(), 0));
     (jar, super::browser::redirect(&home(&app))).into_response()
+}
+
+/// `GET /admin/requests?client=&route=&diagnosis=&status=` (not `/admin/calls`, the call
+/// log's JSON API): the latest calls, filtered by the call log's own parser (the one the
+/// admin API and `candor calls tail` use).
+pub(super) async fn calls(
+    State(app): State<App>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    // Empty fields of the form are no filter.
+    let params: candor_calls::params::Params = candor_calls::params::parse_query(query.as_deref())
+        .into_iter()
+        .filter(|(k, v)| {
+            !v.is_empty() && ["client", "route", "diagnosis", "status"].contains(&k.as_str())
+        })
+        .collect();
+    let typed = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let filter = CallFilter {
+        client: typed("client"),
+        route: typed("route"),
+        diagnosis: typed("diagnosis"),
+        status: typed("status"),
+    };
+    let mut refused = None;
+    let mut calls = Vec::new();
+    match app.call_log() {
+        None => refused = Some("The call log is off ([calls] enabled = false).".to_string()),
+        Some(log) => match candor_calls::params::tail_query(&params, app.now()) {
+            Err(e) => refused = Some(e.to_string()),
+            Ok(mut q) => {
+                q.limit = 100;
+                match log.tail(&q).await {
+                    Ok(page) => {
+                        calls = page
+                            .calls
+                            .into_iter()
+                            .map(|c| CallRow {
+                                at: when(c.at_us.div_euclid(1_000_000)),
+                                route: c.route,
+                                method: c.method,
+                                path: c.path,
+                                status: c.status,
+                                client: c.client_id.unwrap_or_default(),
+                                diagnosis: c.diagnosis.unwrap_or_default(),
+                                ms: format!("{:.1}", c.latency_us as f64 / 1000.0),
+                            })
+                            .collect()
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the console cannot read the call log");
+                        refused = Some("The call log cannot be read; see the server's log.".into());
+                    }
+                }
+            }
+        },
+    }
+    let page = CallsPage {
+        frame,
+        docs: candor_proto::error::docs_base(app.issuer()),
+        filter,
+        refused,
+        calls,
+    };
+    render(StatusCode::OK, page.render())
+}
+
+/// `GET /admin/audit`: the latest changes made through the admin API.
+pub(super) async fn audit(State(app): State<App>, jar: CookieJar) -> Response {
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let q = candor_calls::AuditQuery {
+        limit: 200,
+        ..candor_calls::AuditQuery::default()
+    };
+    let events = match app.call_log() {
+        Some(log) => log.recorder.store().audit(&q).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let events = events
+        .into_iter()
+        .map(|e| EventRow {
+            at: when(e.at_us.div_euclid(1_000_000)),
+            actor: e.actor,
+            action: e.action,
+            object: e.object,
+            changes: e.changes.to_string(),
+            address: e.address.unwrap_or_default(),
+        })
+        .collect();
+    let page = AuditPage { frame, events };
+    render(StatusCode::OK, page.render())
+}
+
+/// `GET /admin/keys`: the signing keys and their state now.
+pub(super) async fn keys(State(app): State<App>, jar: CookieJar) -> Response {
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let now = app.now();
+    let keys = app
+        .store()
+        .list_signing_keys()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|k| KeyRow {
+            kid: k.kid.clone(),
+            alg: k.alg.as_str(),
+            status: crate::keys::status_at(k, now),
+            activates: when(k.activates_at),
+            until: k.publish_until.map(when).unwrap_or_default(),
+        })
+        .collect();
+    let page = KeysPage { frame, keys };
+    render(StatusCode::OK, page.render())
 }

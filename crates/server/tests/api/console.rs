@@ -146,6 +146,44 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     assert!(clients.text.contains("candor-console") && clients.text.contains(&setup.client_id));
     let users = b.get(&s.url("/admin/users")).await;
     assert!(users.text.contains("alice") && users.text.contains("viewer"));
+    let keys = b.get(&s.url("/admin/keys")).await;
+    assert!(keys.text.contains("<td>active</td>"), "{}", keys.text);
+    // The calls, filtered as the call log's parser reads the form.
+    let calls = b
+        .get(&s.url("/admin/requests?diagnosis=client_auth.*&client=&status=4xx"))
+        .await;
+    assert_eq!(calls.status, 200);
+    assert_eq!(
+        calls
+            .text
+            .matches("<code class=\"code\">client_auth.secret_mismatch</code>")
+            .count(),
+        3,
+        "{}",
+        calls.text
+    );
+    let bad = b.get(&s.url("/admin/requests?status=abc")).await;
+    assert!(bad.text.contains("role=\"alert\""), "{}", bad.text);
+    // A change through the admin API shows on the audit page.
+    s.app.attach_admin(candor_admin::Guard::new(
+        Some(candor_proto::secret::digest(
+            "console-test-admin-token-0123",
+        )),
+        None,
+    ));
+    let changed = reqwest::Client::new()
+        .post(s.url("/admin/api/v1/users/alice/unlock"))
+        .bearer_auth("console-test-admin-token-0123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let audit = b.get(&s.url("/admin/audit")).await;
+    assert!(
+        audit.text.contains("user.unlock") && audit.text.contains("user:alice"),
+        "{}",
+        audit.text
+    );
 
     // The role taken away ends the session at the next page.
     let change = candor_server::users::UserChange {
