@@ -123,6 +123,18 @@ struct KeysPage {
     keys: Vec<KeyRow>,
 }
 
+#[derive(Template)]
+#[template(path = "console_doctor.html")]
+struct DoctorPage {
+    frame: Frame,
+    capture: String,
+    refused: Option<String>,
+    findings: Option<String>,
+}
+
+/// The largest capture the doctor page reads (a HAR of a whole sign-in fits).
+pub(super) const MAX_CAPTURE_BYTES: usize = 8 * 1024 * 1024;
+
 /// A Unix time as `YYYY-MM-DD HH:MM:SS` (UTC).
 fn when(unix: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(unix) {
@@ -463,5 +475,74 @@ pub(super) async fn keys(State(app): State<App>, jar: CookieJar) -> Response {
         })
         .collect();
     let page = KeysPage { frame, keys };
+    render(StatusCode::OK, page.render())
+}
+
+/// `GET /admin/doctor`: the form.
+pub(super) async fn doctor_form(State(app): State<App>, jar: CookieJar) -> Response {
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let page = DoctorPage {
+        frame,
+        capture: String::new(),
+        refused: None,
+        findings: None,
+    };
+    render(StatusCode::OK, page.render())
+}
+
+/// What the doctor finds in `capture`: a HAR when it reads as one, else a raw response. The
+/// capture stays in this function: it is neither stored nor logged.
+fn explain(capture: &str, now: i64) -> Result<String, String> {
+    let trimmed = capture.trim_start();
+    let report = if trimmed.starts_with('{') && trimmed.contains("\"log\"") {
+        let parsed =
+            candor_doctor::har::parse_reader(trimmed.as_bytes()).map_err(|e| e.to_string())?;
+        candor_doctor::har::analyze(
+            &parsed,
+            &candor_doctor::har::Options { leeway: 60 },
+            "the pasted HAR",
+        )
+    } else {
+        candor_doctor::response::diagnose(
+            capture.as_bytes(),
+            &candor_doctor::response::ResponseOptions { leeway: 60, now },
+            "the pasted response",
+        )
+        .map_err(|e| e.to_string())?
+    };
+    Ok(candor_doctor::render::text(&report, false))
+}
+
+/// `POST /admin/doctor`: the findings for the pasted capture. A form post from another site
+/// does not carry the SameSite=Strict session, so it only finds the sign-in page.
+pub(super) async fn doctor(
+    State(app): State<App>,
+    jar: CookieJar,
+    body: axum::body::Bytes,
+) -> Response {
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let capture = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "capture")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let (findings, refused) = match explain(&capture, app.now()) {
+        Ok(text) => (Some(text), None),
+        Err(why) => (
+            None,
+            Some(format!("The doctor cannot read this capture: {why}")),
+        ),
+    };
+    let page = DoctorPage {
+        frame,
+        capture,
+        refused,
+        findings,
+    };
     render(StatusCode::OK, page.render())
 }

@@ -83,6 +83,12 @@ pub fn router(app: App) -> Router {
             .route("/admin/keys", get(console::keys))
             .route("/admin/requests", get(console::calls))
             .route("/admin/audit", get(console::audit))
+            .route(
+                "/admin/doctor",
+                get(console::doctor_form).post(console::doctor).layer(
+                    axum::extract::DefaultBodyLimit::max(console::MAX_CAPTURE_BYTES),
+                ),
+            )
             .route("/admin/login", get(console::login))
             .route("/admin/callback", get(console::callback))
             .route("/admin/logout", post(console::logout))

@@ -185,6 +185,37 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
         audit.text
     );
 
+    // The doctor explains a pasted response, in the page.
+    let pasted = "HTTP/1.1 400 BAD REQUEST\r\nContent-Type: application/json\r\n\r\n{\"error\": \"invalid_grant\", \"error_description\": \"Code challenge failed.\"}";
+    let explained = b
+        .post(&s.url("/admin/doctor"), &[("capture", pasted)])
+        .await;
+    assert_eq!(explained.status, 200);
+    assert!(
+        explained.text.contains("pkce.verifier_mismatch"),
+        "{}",
+        explained.text
+    );
+    let unreadable = b
+        .post(&s.url("/admin/doctor"), &[("capture", "{\"log\": 3}")])
+        .await;
+    assert!(
+        unreadable.text.contains("cannot read this capture"),
+        "{}",
+        unreadable.text
+    );
+    // Without the session (another site's form): the sign-in page, nothing explained.
+    let foreign = reqwest::Client::new()
+        .post(s.url("/admin/doctor"))
+        .form(&[("capture", pasted)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(foreign.contains("Sign in with Candor") && !foreign.contains("pkce.verifier_mismatch"));
+
     // The role taken away ends the session at the next page.
     let change = candor_server::users::UserChange {
         roles: Some(Vec::new()),
