@@ -39,12 +39,15 @@ struct ClientRow {
     method: &'static str,
     grants: String,
     warnings: Vec<crate::clients::Warning>,
+    has_secret: bool,
 }
 
 #[derive(Template)]
 #[template(path = "console_clients.html")]
 struct ClientsPage {
     frame: Frame,
+    /// A secret just issued: (client_id, secret), shown this once.
+    rotated: Option<(String, String)>,
     clients: Vec<ClientRow>,
 }
 
@@ -59,6 +62,7 @@ struct UserRow {
 #[template(path = "console_users.html")]
 struct UsersPage {
     frame: Frame,
+    done: Option<String>,
     users: Vec<UserRow>,
 }
 
@@ -185,11 +189,23 @@ fn sign_in(app: &App, refused: Option<String>, status: StatusCode) -> Response {
     )
 }
 
-/// What every signed-in page shows around its own content (console_base.html).
+/// What every signed-in page shows around its own content (console_base.html), and what its
+/// forms need.
 struct Frame {
     home: String,
     who: String,
     role: &'static str,
+    /// Whether the forms that change things are shown (the admin role).
+    admin: bool,
+    /// The session's CSRF token, sent back by every form that changes something.
+    csrf: String,
+}
+
+/// The CSRF token of a session: derived from the sealed session cookie, which no other site
+/// can read (HttpOnly) or send (SameSite=Strict) — a second, independent defence.
+fn csrf_of(session_cookie: &str) -> String {
+    let digest = candor_proto::secret::digest(&format!("candor-console-csrf:{session_cookie}"));
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest)
 }
 
 /// The frame of the signed-in administrator's pages, or the sign-in page to answer with.
@@ -199,7 +215,98 @@ async fn signed_in(app: &App, jar: &CookieJar) -> Result<Frame, Response> {
         home: home(app),
         who: who.who,
         role: role_name(who.role),
+        admin: who.role == Role::Admin,
+        csrf: jar
+            .get(SESSION)
+            .map(|c| csrf_of(c.value()))
+            .unwrap_or_default(),
     })
+}
+
+/// For a form that changes something: the frame and who acts, when the session is an
+/// admin's and the form carries its CSRF token; else the page to answer with.
+async fn changing(
+    app: &App,
+    jar: &CookieJar,
+    headers: &axum::http::HeaderMap,
+    peer: Option<axum::Extension<candor_serve::Peer>>,
+    form: &[(String, String)],
+) -> Result<(Frame, crate::audit::Actor), Response> {
+    let frame = signed_in(app, jar).await?;
+    let sent = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let expected = frame.csrf.as_bytes();
+    if expected.is_empty() || !bool::from(subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected))
+    {
+        return Err(sign_in(
+            app,
+            Some("The form is stale or came from elsewhere (its CSRF token does not match this session): nothing was changed.".into()),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    if !frame.admin {
+        return Err(sign_in(
+            app,
+            Some("Viewers may look but not change: ask for the admin role.".into()),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    let actor = crate::audit::Actor {
+        who: frame.who.clone(),
+        address: Some(super::browser::client_address(app, peer, headers).to_string()),
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    Ok((frame, actor))
+}
+
+/// A form that changes something, from an admin's session with its CSRF token (else the
+/// page to answer with): the frame, who acts, and the form's fields.
+pub(super) struct Change {
+    frame: Frame,
+    actor: crate::audit::Actor,
+    form: Vec<(String, String)>,
+}
+
+impl axum::extract::FromRequest<App> for Change {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, app: &App) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let jar = CookieJar::from_headers(&parts.headers);
+        let peer = parts
+            .extensions
+            .get::<candor_serve::Peer>()
+            .cloned()
+            .map(axum::Extension);
+        let body = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
+            sign_in(
+                app,
+                Some("The form is too large.".into()),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            )
+        })?;
+        let form = form_of(&body);
+        let (frame, actor) = changing(app, &jar, &parts.headers, peer, &form).await?;
+        Ok(Change { frame, actor, form })
+    }
+}
+
+fn form_of(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// The signed-in administrator, or the sign-in page to answer with.
@@ -233,10 +340,13 @@ pub(super) async fn overview(State(app): State<App>, jar: CookieJar) -> Response
 
 /// `GET /admin/clients`.
 pub(super) async fn clients(State(app): State<App>, jar: CookieJar) -> Response {
-    let frame = match signed_in(&app, &jar).await {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
+    match signed_in(&app, &jar).await {
+        Ok(frame) => clients_page(&app, frame, None).await,
+        Err(page) => page,
+    }
+}
+
+async fn clients_page(app: &App, frame: Frame, rotated: Option<(String, String)>) -> Response {
     let mut all = app.store().list_clients().await.unwrap_or_default();
     all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let clients = all
@@ -252,18 +362,57 @@ pub(super) async fn clients(State(app): State<App>, jar: CookieJar) -> Response 
                 .collect::<Vec<_>>()
                 .join(", "),
             warnings: crate::clients::warnings(c),
+            has_secret: c.auth_method.uses_secret(),
         })
         .collect();
-    let page = ClientsPage { frame, clients };
+    let page = ClientsPage {
+        frame,
+        rotated,
+        clients,
+    };
     render(StatusCode::OK, page.render())
+}
+
+/// `POST /admin/clients/rotate` (`client_id`, `csrf`): a new secret, shown once.
+pub(super) async fn rotate_secret(
+    State(app): State<App>,
+    Change { frame, actor, form }: Change,
+) -> Response {
+    let client_id = field(&form, "client_id").to_string();
+    match crate::clients::rotate_secret(app.store(), app.master(), &client_id, app.now()).await {
+        Ok(r) => {
+            app.clients().forget(&client_id);
+            let object = format!("client:{client_id}");
+            let after = serde_json::json!({"secret": "rotated"});
+            crate::audit::record(
+                &app,
+                &actor,
+                "client.rotate_secret",
+                &object,
+                &serde_json::Value::Null,
+                &after,
+            )
+            .await;
+            let secret = r.secret.map(|s| s.expose().to_string()).unwrap_or_default();
+            clients_page(&app, frame, Some((client_id, secret))).await
+        }
+        Err(e) => sign_in(
+            &app,
+            Some(format!("Not rotated: {e}")),
+            StatusCode::BAD_REQUEST,
+        ),
+    }
 }
 
 /// `GET /admin/users`.
 pub(super) async fn users(State(app): State<App>, jar: CookieJar) -> Response {
-    let frame = match signed_in(&app, &jar).await {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
+    match signed_in(&app, &jar).await {
+        Ok(frame) => users_page(&app, frame, None).await,
+        Err(page) => page,
+    }
+}
+
+async fn users_page(app: &App, frame: Frame, done: Option<String>) -> Response {
     let users = app
         .store()
         .list_users()
@@ -277,8 +426,69 @@ pub(super) async fn users(State(app): State<App>, jar: CookieJar) -> Response {
             roles: u.roles.join(" "),
         })
         .collect();
-    let page = UsersPage { frame, users };
+    let page = UsersPage { frame, done, users };
     render(StatusCode::OK, page.render())
+}
+
+/// `POST /admin/users/roles` (`username`, `roles` space-separated, `csrf`).
+pub(super) async fn set_roles(
+    State(app): State<App>,
+    Change { frame, actor, form }: Change,
+) -> Response {
+    let username = field(&form, "username").to_string();
+    let roles: Vec<String> = field(&form, "roles")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let before = app
+        .store()
+        .get_user_by_username(&username)
+        .await
+        .ok()
+        .flatten();
+    let change = crate::users::UserChange {
+        roles: Some(roles),
+        ..crate::users::UserChange::default()
+    };
+    let done = match crate::users::update(app.store(), &username, change).await {
+        Ok(user) => {
+            let view = |u: &candor_store::User| {
+                serde_json::to_value(crate::users::UserView::of(u)).unwrap_or_default()
+            };
+            let before = before.as_ref().map_or(serde_json::Value::Null, view);
+            let object = format!("user:{username}");
+            crate::audit::record(&app, &actor, "user.update", &object, &before, &view(&user)).await;
+            format!("The roles of {username} are now: {}", user.roles.join(" "))
+        }
+        Err(e) => format!("Not changed: {e}"),
+    };
+    users_page(&app, frame, Some(done)).await
+}
+
+/// `POST /admin/users/unlock` (`username`, `csrf`).
+pub(super) async fn unlock(
+    State(app): State<App>,
+    Change { frame, actor, form }: Change,
+) -> Response {
+    let username = field(&form, "username").to_string();
+    let done = match crate::users::unlock(app.store(), &username).await {
+        Ok(()) => {
+            let object = format!("user:{username}");
+            let after = serde_json::json!({"failed_sign_ins": "forgotten"});
+            crate::audit::record(
+                &app,
+                &actor,
+                "user.unlock",
+                &object,
+                &serde_json::Value::Null,
+                &after,
+            )
+            .await;
+            format!("{username} is unlocked: their failed sign-ins are forgotten.")
+        }
+        Err(e) => format!("Not unlocked: {e}"),
+    };
+    users_page(&app, frame, Some(done)).await
 }
 
 /// `GET /admin/login`: remember state, verifier and nonce; send the browser to `/authorize`.

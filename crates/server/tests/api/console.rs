@@ -216,6 +216,85 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
         .unwrap();
     assert!(foreign.contains("Sign in with Candor") && !foreign.contains("pkce.verifier_mismatch"));
 
+    // A viewer sees no forms, and a change is refused even with the session's token.
+    assert!(!users.text.contains("name=\"csrf\""));
+    let refused = b
+        .post(
+            &s.url("/admin/users/unlock"),
+            &[("username", "alice"), ("csrf", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    // An admin changes things, with the session's CSRF token and only with it.
+    let change = candor_server::users::UserChange {
+        roles: Some(vec!["admin".into()]),
+        ..Default::default()
+    };
+    candor_server::users::update(s.store.as_ref(), "alice", change)
+        .await
+        .unwrap();
+    let users = b.get(&s.url("/admin/users")).await;
+    let csrf = flow::hidden(&users.text, "csrf");
+    assert!(csrf.len() > 20, "{}", users.text);
+    let stale = b
+        .post(
+            &s.url("/admin/users/unlock"),
+            &[("username", "alice"), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(stale.status, 403);
+    assert!(stale.text.contains("CSRF token does not match"));
+    let unlocked = b
+        .post(
+            &s.url("/admin/users/unlock"),
+            &[("username", "alice"), ("csrf", &csrf)],
+        )
+        .await;
+    assert!(
+        unlocked.text.contains("alice is unlocked"),
+        "{}",
+        unlocked.text
+    );
+    let rotated = b
+        .post(
+            &s.url("/admin/clients/rotate"),
+            &[("client_id", setup.client_id.as_str()), ("csrf", &csrf)],
+        )
+        .await;
+    let secret = rotated
+        .text
+        .split("<pre><code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap()
+        .to_string();
+    // The new secret authenticates (the client may not use this grant: a 400 after
+    // authentication, not a 401); the old one does not.
+    let new = s
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&setup.client_id, &secret),
+        )
+        .await;
+    assert_eq!(new.status, 400, "{}", new.text);
+    assert!(new.text.contains("grant_type.not_allowed"), "{}", new.text);
+    let old = s
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Auth::Basic(&setup.client_id, &setup.secret),
+        )
+        .await;
+    assert_eq!(old.status, 401, "the old secret no longer works");
+    let audit = b.get(&s.url("/admin/audit")).await;
+    assert!(
+        audit.text.contains("client.rotate_secret"),
+        "{}",
+        audit.text
+    );
+    assert!(!audit.text.contains(&secret), "no secret in the audit log");
+
     // The role taken away ends the session at the next page.
     let change = candor_server::users::UserChange {
         roles: Some(Vec::new()),
