@@ -16,6 +16,7 @@ use candor_store::Store;
 use serde_json::{Value, json};
 
 use crate::args::{ClientCommand, DocsCommand, Global, KeysCommand, UserCommand};
+use crate::calls::audit;
 use crate::config::{self, Resolved};
 
 /// Opens the server's store. Only a command that registers something (`client create`, `user
@@ -168,6 +169,9 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
                 .map(|s| s.parse::<SigningAlg>())
                 .transpose()?;
             let registered = clients::create(store.as_ref(), &master, new, now()).await?;
+            let object = format!("client:{}", registered.client.client_id);
+            let after = clients::to_json(&registered.client, None);
+            audit(&resolved, "client.create", &object, &Value::Null, &after).await;
             print(&clients::to_json(
                 &registered.client,
                 registered.secret.as_ref(),
@@ -185,7 +189,11 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
         },
         ClientCommand::Delete { client_id } => {
             let settings = config::token_settings(&resolved)?;
+            let before = store.get_client(&client_id).await?;
             if clients::delete(store.as_ref(), &settings, &client_id, now()).await? {
+                let before = before.map_or(Value::Null, |c| clients::to_json(&c, None));
+                let object = format!("client:{client_id}");
+                audit(&resolved, "client.delete", &object, &before, &Value::Null).await;
                 print(&json!({"deleted": client_id, "tokens_revoked": true}))
             } else {
                 bail!("no client '{client_id}'")
@@ -205,7 +213,12 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             }
             let master = crate::master::load(&resolved.master_key_file, false)?;
             let change = patch.into_change()?;
+            let before = store.get_client(&a.client_id).await?;
             let r = clients::update(store.as_ref(), &master, &a.client_id, change, now()).await?;
+            let before = before.map_or(Value::Null, |c| clients::to_json(&c, None));
+            let object = format!("client:{}", a.client_id);
+            let after = clients::to_json(&r.client, None);
+            audit(&resolved, "client.update", &object, &before, &after).await;
             let mut out = clients::to_json(&r.client, r.secret.as_ref());
             if let Some(obj) = out.as_object_mut() {
                 obj.insert(
@@ -218,6 +231,16 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
         ClientCommand::RotateSecret { client_id } => {
             let master = crate::master::load(&resolved.master_key_file, false)?;
             let r = clients::rotate_secret(store.as_ref(), &master, &client_id, now()).await?;
+            let object = format!("client:{client_id}");
+            let after = json!({"secret": "rotated"});
+            audit(
+                &resolved,
+                "client.rotate_secret",
+                &object,
+                &Value::Null,
+                &after,
+            )
+            .await;
             print(&clients::to_json(&r.client, r.secret.as_ref()))
         }
     }
@@ -260,6 +283,9 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
                 };
                 user = users::update(store.as_ref(), &user.username, change).await?;
             }
+            let object = format!("user:{}", user.username);
+            let after = users::to_json(&user);
+            audit(&resolved, "user.create", &object, &Value::Null, &after).await;
             print(&users::to_json(&user))
         }
         UserCommand::List => {
@@ -268,7 +294,11 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
         }
         UserCommand::Delete { username } => {
             let settings = config::token_settings(&resolved)?;
+            let before = store.get_user_by_username(&username).await?;
             if users::delete(store.as_ref(), &settings, &username, now()).await? {
+                let before = before.as_ref().map_or(Value::Null, users::to_json);
+                let object = format!("user:{username}");
+                audit(&resolved, "user.delete", &object, &before, &Value::Null).await;
                 print(&json!({"deleted": username, "sessions_revoked": true}))
             } else {
                 bail!("no user '{username}'")
@@ -278,20 +308,54 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             let password = new_password;
             let settings = config::token_settings(&resolved)?;
             users::set_password(store.as_ref(), &settings, &username, &password, now()).await?;
+            let object = format!("user:{username}");
+            let after = json!({"password": "replaced", "sessions": "revoked"});
+            audit(
+                &resolved,
+                "user.set_password",
+                &object,
+                &Value::Null,
+                &after,
+            )
+            .await;
             print(&json!({"updated": username, "sessions_revoked": true}))
         }
         UserCommand::Update(a) => {
             a.patch()?;
+            let before = store.get_user_by_username(&a.username).await?;
             let user = users::update(store.as_ref(), &a.username, a.change()).await?;
+            let before = before.as_ref().map_or(Value::Null, users::to_json);
+            let object = format!("user:{}", a.username);
+            audit(
+                &resolved,
+                "user.update",
+                &object,
+                &before,
+                &users::to_json(&user),
+            )
+            .await;
             print(&users::to_json(&user))
         }
         UserCommand::Unlock { username } => {
             users::unlock(store.as_ref(), &username).await?;
+            let object = format!("user:{username}");
+            let after = json!({"failed_sign_ins": "forgotten"});
+            audit(&resolved, "user.unlock", &object, &Value::Null, &after).await;
             print(&json!({"unlocked": username}))
         }
         UserCommand::RevokeSessions { username } => {
             let settings = config::token_settings(&resolved)?;
             let seq = users::revoke_sessions(store.as_ref(), &settings, &username, now()).await?;
+            let object = format!("user:{username}");
+            let after = json!({"sessions": "revoked"});
+            audit(
+                &resolved,
+                "user.revoke_sessions",
+                &object,
+                &Value::Null,
+                &after,
+            )
+            .await;
             print(&json!({"revoked": username, "revocation_seq": seq}))
         }
     }
@@ -366,7 +430,10 @@ pub(crate) async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
                 let activates_at = now + delay;
                 let r = keys::rotate(store.as_ref(), &master, alg, now, activates_at, publish_for)
                     .await?;
-                out.push(serde_json::to_value(r)?);
+                let after = serde_json::to_value(&r)?;
+                let object = format!("key:{}", alg.as_str());
+                audit(&resolved, "key.rotate", &object, &Value::Null, &after).await;
+                out.push(after);
             }
             print(&Value::Array(out))
         }

@@ -31,6 +31,49 @@ fn open_url(resolved: &Resolved) -> Result<String> {
     Ok(url)
 }
 
+/// Records a change the CLI made on the database itself in the audit log (docs/admin-api.md,
+/// "Audit"), as `cli:<the OS user>`; changes through `--admin-url` are recorded by the server.
+/// A failure is a warning: the change is made already.
+pub(crate) async fn audit(
+    resolved: &Resolved,
+    action: &str,
+    object: &str,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) {
+    if resolved.file.calls.enabled == Some(false) {
+        return;
+    }
+    let who = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    let event = candor_calls::AuditEvent {
+        id: 0,
+        at_us: now().saturating_mul(1_000_000),
+        actor: format!("cli:{who}"),
+        action: action.to_string(),
+        object: object.to_string(),
+        changes: candor_calls::audit::changes(before, after),
+        address: None,
+        request_id: None,
+    };
+    let written = match open_url(resolved) {
+        Ok(url) => match CallStore::open(&url).await {
+            Ok(store) => store
+                .record_audit(&event)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!(error = %e, action, object, "the change is made, but the audit log cannot record it");
+    }
+}
+
 /// Opens the call log of `resolved` and starts its recorder, unless `[calls] enabled = false`.
 pub(crate) async fn start(resolved: &Resolved) -> Result<Option<Arc<CallLog>>> {
     let c = &resolved.file.calls;

@@ -1620,4 +1620,41 @@ async fn admin_commands_act_through_the_admin_api() {
         "{}",
         stderr(&out)
     );
+    // Changes made on the database directly are in the audit log too, as the CLI's user;
+    // those made through the API are the server's, as the admin token's.
+    let events = audit_events(&data.join("calls.db")).await;
+    let by = |actor: &str| {
+        events
+            .iter()
+            .filter(|(a, _)| a.starts_with(actor))
+            .map(|(_, action)| action.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by("admin-token"),
+        [
+            "client.create",
+            "client.update",
+            "user.create",
+            "user.unlock",
+            "user.update"
+        ]
+    );
+    assert_eq!(by("cli:"), ["client.update", "user.unlock", "user.update"]);
+}
+
+/// The audit log's (actor, action) pairs in a call log file, oldest first.
+async fn audit_events(calls_db: &Path) -> Vec<(String, String)> {
+    use sqlx::{Connection, Row};
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(calls_db);
+    let mut db = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::query("SELECT actor, action FROM candor_audit ORDER BY id")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("actor"), r.get::<String, _>("action")))
+        .collect()
 }
