@@ -232,7 +232,7 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             let master = crate::master::load(&resolved.master_key_file, false)?;
             let r = clients::rotate_secret(store.as_ref(), &master, &client_id, now()).await?;
             let object = format!("client:{client_id}");
-            let after = json!({"secret": "rotated"});
+            let after = candor_server::audit::effect("client.rotate_secret");
             audit(
                 &resolved,
                 "client.rotate_secret",
@@ -309,7 +309,7 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             let settings = config::token_settings(&resolved)?;
             users::set_password(store.as_ref(), &settings, &username, &password, now()).await?;
             let object = format!("user:{username}");
-            let after = json!({"password": "replaced", "sessions": "revoked"});
+            let after = candor_server::audit::effect("user.set_password");
             audit(
                 &resolved,
                 "user.set_password",
@@ -339,7 +339,7 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
         UserCommand::Unlock { username } => {
             users::unlock(store.as_ref(), &username).await?;
             let object = format!("user:{username}");
-            let after = json!({"failed_sign_ins": "forgotten"});
+            let after = candor_server::audit::effect("user.unlock");
             audit(&resolved, "user.unlock", &object, &Value::Null, &after).await;
             print(&json!({"unlocked": username}))
         }
@@ -347,7 +347,7 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             let settings = config::token_settings(&resolved)?;
             let seq = users::revoke_sessions(store.as_ref(), &settings, &username, now()).await?;
             let object = format!("user:{username}");
-            let after = json!({"sessions": "revoked"});
+            let after = candor_server::audit::effect("user.revoke_sessions");
             audit(
                 &resolved,
                 "user.revoke_sessions",

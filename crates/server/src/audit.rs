@@ -18,6 +18,23 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
+/// What an action that changes no public field did, as its event's `changes` show it: that a
+/// secret or a password changed is recorded, never what it is.
+pub fn effect(action: &str) -> Value {
+    match action {
+        "client.rotate_secret" => serde_json::json!({"secret": "rotated"}),
+        "user.set_password" => serde_json::json!({"password": "replaced", "sessions": "revoked"}),
+        "user.unlock" => serde_json::json!({"failed_sign_ins": "forgotten"}),
+        "user.revoke_sessions" => serde_json::json!({"sessions": "revoked"}),
+        _ => Value::Null,
+    }
+}
+
+/// Records `action`, one of [`effect`]'s, on `object`.
+pub async fn record_effect(app: &App, actor: &Actor, action: &str, object: &str) {
+    record(app, actor, action, object, &Value::Null, &effect(action)).await;
+}
+
 /// Records that `actor` did `action` to `object`, which was `before` and is now `after`
 /// (public JSON views; `Value::Null` for none). A failure to write is logged, never fatal:
 /// the change is made already.

@@ -227,12 +227,11 @@ async fn signed_in(app: &App, jar: &CookieJar) -> Result<Frame, Response> {
 /// admin's and the form carries its CSRF token; else the page to answer with.
 async fn changing(
     app: &App,
-    jar: &CookieJar,
+    frame: Frame,
     headers: &axum::http::HeaderMap,
     peer: Option<axum::Extension<candor_serve::Peer>>,
     form: &[(String, String)],
 ) -> Result<(Frame, crate::audit::Actor), Response> {
-    let frame = signed_in(app, jar).await?;
     let sent = form
         .iter()
         .find(|(k, _)| k == "csrf")
@@ -284,6 +283,8 @@ impl axum::extract::FromRequest<App> for Change {
             .get::<candor_serve::Peer>()
             .cloned()
             .map(axum::Extension);
+        // The session first: an anonymous caller makes Candor read no body.
+        let frame = signed_in(app, &jar).await?;
         let body = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
             sign_in(
                 app,
@@ -292,7 +293,7 @@ impl axum::extract::FromRequest<App> for Change {
             )
         })?;
         let form = form_of(&body);
-        let (frame, actor) = changing(app, &jar, &parts.headers, peer, &form).await?;
+        let (frame, actor) = changing(app, frame, &parts.headers, peer, &form).await?;
         Ok(Change { frame, actor, form })
     }
 }
@@ -383,16 +384,7 @@ pub(super) async fn rotate_secret(
         Ok(r) => {
             app.clients().forget(&client_id);
             let object = format!("client:{client_id}");
-            let after = serde_json::json!({"secret": "rotated"});
-            crate::audit::record(
-                &app,
-                &actor,
-                "client.rotate_secret",
-                &object,
-                &serde_json::Value::Null,
-                &after,
-            )
-            .await;
+            crate::audit::record_effect(&app, &actor, "client.rotate_secret", &object).await;
             let secret = r.secret.map(|s| s.expose().to_string()).unwrap_or_default();
             clients_page(&app, frame, Some((client_id, secret))).await
         }
@@ -474,16 +466,7 @@ pub(super) async fn unlock(
     let done = match crate::users::unlock(app.store(), &username).await {
         Ok(()) => {
             let object = format!("user:{username}");
-            let after = serde_json::json!({"failed_sign_ins": "forgotten"});
-            crate::audit::record(
-                &app,
-                &actor,
-                "user.unlock",
-                &object,
-                &serde_json::Value::Null,
-                &after,
-            )
-            .await;
+            crate::audit::record_effect(&app, &actor, "user.unlock", &object).await;
             format!("{username} is unlocked: their failed sign-ins are forgotten.")
         }
         Err(e) => format!("Not unlocked: {e}"),
@@ -731,11 +714,21 @@ fn explain(capture: &str, now: i64) -> Result<String, String> {
 pub(super) async fn doctor(
     State(app): State<App>,
     jar: CookieJar,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // The session first: an anonymous caller makes Candor read no capture.
     let frame = match signed_in(&app, &jar).await {
         Ok(f) => f,
         Err(page) => return page,
+    };
+    let Ok(body) = axum::body::to_bytes(body, MAX_CAPTURE_BYTES).await else {
+        return sign_in(
+            &app,
+            Some(format!(
+                "The capture is larger than {MAX_CAPTURE_BYTES} bytes."
+            )),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        );
     };
     let capture = form_urlencoded::parse(&body)
         .find(|(k, _)| k == "capture")

@@ -88,9 +88,7 @@ pub fn router(app: App) -> Router {
             .route("/admin/audit", get(console::audit))
             .route(
                 "/admin/doctor",
-                get(console::doctor_form).post(console::doctor).layer(
-                    axum::extract::DefaultBodyLimit::max(console::MAX_CAPTURE_BYTES),
-                ),
+                get(console::doctor_form).post(console::doctor),
             )
             .route("/admin/login", get(console::login))
             .route("/admin/callback", get(console::callback))

@@ -211,8 +211,7 @@ pub(super) async fn rotate_secret(
         let r = clients::rotate_secret(app.store(), app.master(), &client_id, app.now()).await?;
         app.clients().forget(&client_id);
         let object = format!("client:{client_id}");
-        let after = serde_json::json!({"secret": "rotated"});
-        who.record(&app, "client.rotate_secret", &object, &Value::Null, &after)
+        who.record_effect(&app, "client.rotate_secret", &object)
             .await;
         Ok((StatusCode::OK, answer(&r.client, r.secret.as_ref())))
     };

@@ -152,6 +152,11 @@ impl axum::extract::FromRequestParts<App> for Changer {
 }
 
 impl Changer {
+    /// Records an action that changes no public field (docs/admin-api.md, "Audit").
+    async fn record_effect(&self, app: &App, action: &str, object: &str) {
+        crate::audit::record_effect(app, &self.0, action, object).await;
+    }
+
     /// Records the change (docs/admin-api.md, "Audit").
     async fn record(&self, app: &App, action: &str, object: &str, before: &Value, after: &Value) {
         crate::audit::record(app, &self.0, action, object, before, after).await;

@@ -9,7 +9,7 @@ use candor_proto::Code;
 use candor_proto::secret::Secret;
 use serde::{Deserialize, Serialize};
 
-use super::{Changer, ListQuery, Refused, page, respond, view};
+use super::{Answer, Changer, ListQuery, Refused, page, respond, view};
 use crate::app::App;
 use crate::users::{self, UserView};
 use serde_json::Value;
@@ -68,6 +68,25 @@ pub(super) struct Done {
     /// Whether the user's sessions and grants were ended (their tokens are void, and the
     /// revocation feed tells gateways).
     sessions_revoked: bool,
+}
+
+/// Records `action` on `username` and says what it did.
+async fn acted(
+    app: &App,
+    who: &Changer,
+    username: &str,
+    action: &str,
+    sessions_revoked: bool,
+) -> Answer<Done> {
+    who.record_effect(app, action, &format!("user:{username}"))
+        .await;
+    Ok((
+        StatusCode::OK,
+        Done {
+            username: username.to_string(),
+            sessions_revoked,
+        },
+    ))
 }
 
 async fn find(app: &App, username: &str) -> Result<candor_store::User, Refused> {
@@ -230,17 +249,7 @@ pub(super) async fn set_password(
     let answer = async {
         let password = Secret::new(input.password);
         users::set_password(app.store(), app.settings(), &username, &password, app.now()).await?;
-        let object = format!("user:{username}");
-        let after = serde_json::json!({"password": "replaced", "sessions": "revoked"});
-        who.record(&app, "user.set_password", &object, &Value::Null, &after)
-            .await;
-        Ok((
-            StatusCode::OK,
-            Done {
-                username: username.clone(),
-                sessions_revoked: true,
-            },
-        ))
+        acted(&app, &who, &username, "user.set_password", true).await
     };
     respond(&app, answer.await)
 }
@@ -256,17 +265,7 @@ pub(super) async fn unlock(
 ) -> Response {
     let answer = async {
         users::unlock(app.store(), &username).await?;
-        let object = format!("user:{username}");
-        let after = serde_json::json!({"failed_sign_ins": "forgotten"});
-        who.record(&app, "user.unlock", &object, &Value::Null, &after)
-            .await;
-        Ok((
-            StatusCode::OK,
-            Done {
-                username: username.clone(),
-                sessions_revoked: false,
-            },
-        ))
+        acted(&app, &who, &username, "user.unlock", false).await
     };
     respond(&app, answer.await)
 }
@@ -282,17 +281,7 @@ pub(super) async fn revoke_sessions(
 ) -> Response {
     let answer = async {
         users::revoke_sessions(app.store(), app.settings(), &username, app.now()).await?;
-        let object = format!("user:{username}");
-        let after = serde_json::json!({"sessions": "revoked"});
-        who.record(&app, "user.revoke_sessions", &object, &Value::Null, &after)
-            .await;
-        Ok((
-            StatusCode::OK,
-            Done {
-                username: username.clone(),
-                sessions_revoked: true,
-            },
-        ))
+        acted(&app, &who, &username, "user.revoke_sessions", true).await
     };
     respond(&app, answer.await)
 }
