@@ -8,7 +8,10 @@ service clients through the CLI (scope `candor:admin` and `candor:admin:read`), 
 client_credentials token, with the admin's (in that order: only the last one changes things).
 
 Checks: not_a_server_error, response_schema_conformance and content_type_conformance (where the
-document describes the status), and hooks.py's candor_error_shape and candor_role.
+document describes the status), and hooks.py's candor_error_shape, candor_role and candor_routed
+(candor_rules.py). After each `st run`, a few edge probes schemathesis does not make (a path
+parameter that is not UTF-8, a body over the limit, another Content-Type, broken JSON) are held
+to the same rules.
 
 Writes $RESULTS_DIR/schemathesis.json (scenarios admin-api-fuzz-anonymous, -viewer, -admin) and,
 under $RESULTS_DIR/schemathesis/, per scenario the schemathesis output, its JSON report and VCR
@@ -21,8 +24,8 @@ _ANONYMOUS (examples per operation and phase; defaults below), FUZZ_SEED.
 
 import base64
 import collections
-import glob
 import hashlib
+from http.client import HTTPConnection, HTTPException
 import json
 import os
 import re
@@ -35,6 +38,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+import candor_rules as rules
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CANDOR_BIN = os.environ["CANDOR_BIN"]
@@ -241,7 +246,68 @@ def undocumented(requests_log, openapi):
     return out
 
 
-def run_scenario(candor, openapi, catalogue_path, scenario, role, token, examples):
+BODY_LIMIT_PROBE = 70_000  # bytes: over the admin API's 64 KiB body limit
+
+
+def edge_probes(issuer, openapi, catalogue, role, auth):
+    """Requests schemathesis does not make (it sends valid UTF-8 and bodies within reason), each
+    held to the same rules: a path parameter that is not UTF-8 once percent-decoded, in every
+    operation that has one; a body over the size limit; a body of another Content-Type; JSON that
+    does not parse. -> (requests as dicts with method, path, status, problem)"""
+    probes = []  # (method, path template, raw path, content type, body)
+    for template, ops in openapi.get("paths", {}).items():
+        params = re.findall(r"\{([^}]+)\}", template)
+        for method, op in ops.items():
+            if method not in ("get", "post", "put", "patch", "delete") or not params:
+                continue
+            body = b"{}" if op.get("requestBody") else None
+            for bad in params:
+                raw = template
+                for p in params:
+                    raw = raw.replace("{" + p + "}", "%FF%FE" if p == bad else "schemathesis-probe")
+                probes.append((method.upper(), template, raw, "application/json" if body else None, body))
+    clients = "/admin/api/v1/clients"
+    big = b'{"client_name": "' + b"a" * BODY_LIMIT_PROBE + b'"}'
+    probes += [
+        ("POST", clients, clients, "application/json", big),
+        ("POST", clients, clients, "text/plain", b'{"client_name": "schemathesis-probe"}'),
+        ("POST", clients, clients, "application/json", b'{"client_name": '),
+        ("PATCH", clients + "/{client_id}", clients + "/schemathesis-probe", "application/json", b"null"),
+    ]
+    host = urllib.parse.urlsplit(issuer)
+    out = []
+    for method, template, raw, content_type, body in probes:
+        headers = {}
+        if auth:
+            headers["Authorization"] = auth
+        if content_type:
+            headers["Content-Type"] = content_type
+        conn = HTTPConnection(host.hostname, host.port, timeout=10)
+        try:
+            conn.request(method, raw, body=body, headers=headers)
+            r = conn.getresponse()
+            status, ctype, content = r.status, r.getheader("Content-Type", ""), r.read()
+        except (OSError, HTTPException) as e:
+            out.append({"method": method, "path": raw, "status": None, "problem": f"no answer: {e!r}"})
+            continue
+        finally:
+            conn.close()
+        problem = (f"{status}: a server error" if status >= 500 else None) \
+            or rules.error_shape(catalogue, status, ctype, content) \
+            or rules.role_rule(role, method, status, content, credential_sent=bool(auth)) \
+            or (None if "%FF" in raw else rules.routed(method, template, status, content))
+        if problem:
+            body_arg = ""
+            if body is not None:
+                body_arg = f" -H 'Content-Type: {content_type}' --data-binary " + (
+                    f"@<({len(body)} bytes)>" if len(body) > 200 else f"'{body.decode()}'")
+            token_arg = " -H 'Authorization: Bearer $TOKEN'" if auth else ""
+            problem += f" — curl -X {method}{token_arg}{body_arg} '{issuer}{raw}'"
+        out.append({"method": method, "path": raw, "status": status, "problem": problem})
+    return out
+
+
+def run_scenario(candor, openapi, catalogue, catalogue_path, scenario, role, token, examples):
     timeout = min(ST_TIMEOUT, DEADLINE - time.monotonic())
     if timeout < 10:
         return "fail", f"not run: the runner's {BUDGET} s budget was spent by the scenarios before it"
@@ -300,7 +366,16 @@ def run_scenario(candor, openapi, catalogue_path, scenario, role, token, example
                 requests_log.append(json.loads(line))
             except ValueError:
                 pass
+    probes = edge_probes(candor.issuer, openapi, catalogue, role, auth)
+    with open(os.path.join(out_dir, "edge-probes.json"), "w", encoding="utf-8") as f:
+        json.dump(probes, f, indent=1)
+    probe_problems = collections.OrderedDict()
+    for p in probes:
+        if p["problem"]:
+            key = re.sub(r"https?://\S+|\{.*", "", p["problem"])[:60]  # one of each kind
+            probe_problems.setdefault(key, []).append(p)
     statuses = collections.Counter(r["status"] for r in requests_log)
+    statuses.update(p["status"] for p in probes if p["status"] is not None)
     histogram = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
     gaps = undocumented(requests_log, openapi)
     with open(os.path.join(out_dir, "undocumented-statuses.json"), "w", encoding="utf-8") as f:
@@ -313,25 +388,32 @@ def run_scenario(candor, openapi, catalogue_path, scenario, role, token, example
         report = None
     server_errors = sum(n for s, n in statuses.items() if s >= 500)
     ops = f"{report['operations']['tested']}/{report['operations']['total']} operations" if report else "? operations"
-    head = (f"{len(requests_log)} requests ({histogram}) to {ops}, max {examples} examples per operation, "
-            f"seed {SEED}, {took:.0f} s")
+    head = (f"{len(requests_log) + len(probes)} requests ({histogram}): schemathesis {len(requests_log)} to {ops}, "
+            f"max {examples} examples per operation, seed {SEED}, {took:.0f} s, and {len(probes)} edge probes")
     if rc == "timeout" or report is None:
         why = f"timed out after {timeout:.0f} s" if rc == "timeout" else f"exited {rc} without a JSON report"
         return "fail", f"{head}; st run {why}: {one_line(output[-300:], 300)}"
+    if not candor.alive():
+        return "fail", f"{head}; candor exited during the run: {candor.tail()}"
     tc = report["test_cases"]
     failures = tc.get("unique_failures", 0)
     errors = report.get("errors") or []
-    if not candor.alive():
-        return "fail", f"{head}; candor exited during the run: {candor.tail()}"
-    if failures or errors or tc.get("errored") or server_errors:
+    n_probe_failures = sum(len(v) for v in probe_problems.values())
+    parts = []
+    if failures or errors or tc.get("errored"):
         kinds = "; ".join(f"{f['title']} ×{f['count']} ({', '.join(f['operations'][:3])}"
                           f"{', …' if len(f['operations']) > 3 else ''})" for f in report.get("failures", []))
         shown = "; ".join(f"{title}: {one_line(message, 220)} — {curl}"
                           for title, (message, curl) in failure_examples(output).items())
         err = f"; {len(errors)} errors: {one_line(errors[0], 150)}" if errors else ""
-        return "fail", (f"{head}; {failures} failures ({tc.get('with_failures', 0)} failing test cases, "
-                        f"{server_errors} 5xx){err}: {kinds}. One of each: {shown} "
-                        f"(all in schemathesis/{scenario}/output.txt)")
+        parts.append(f"schemathesis: {failures} unique failures ({tc.get('with_failures', 0)} failing test cases){err}: "
+                     f"{kinds}. One of each: {shown} (all in schemathesis/{scenario}/output.txt)")
+    if probe_problems:
+        parts.append(f"edge probes: {n_probe_failures} failures, one of each kind: "
+                     + "; ".join(f"{v[0]['problem']} (×{len(v)})" for v in probe_problems.values())
+                     + f" (all in schemathesis/{scenario}/edge-probes.json)")
+    if parts or server_errors:
+        return "fail", (f"{head}; {failures + n_probe_failures} failures, {server_errors} 5xx — " + " | ".join(parts))
     gap = (f"; statuses the document does not list: {sum(len(v) for v in gaps.values())} "
            f"(operation, status) pairs, e.g. {next(iter(gaps))} {next(iter(gaps.values()))}") if gaps else ""
     what = {
@@ -340,7 +422,9 @@ def run_scenario(candor, openapi, catalogue_path, scenario, role, token, example
         "admin": "never refused (a missing or other token 401)",
     }[role]
     return "pass", (f"{head}; 0 failures: no 5xx, documented responses match their schema and content type, "
-                    f"every 4xx is a catalogued {{error, error_description, diagnosis}}, every operation routed, {what}{gap}")
+                    f"every 4xx is a catalogued {{error, error_description, diagnosis}} (also for the edge probes: non-UTF-8 "
+                    f"path parameters, a body over the limit, another Content-Type, broken JSON), every operation routed, "
+                    f"{what}{gap}")
 
 
 def main():
@@ -392,7 +476,7 @@ def main():
                     result(scenario, "fail", str(e))
                     continue
             log(f"{scenario}: st run, {n_ops} operations, max {examples} examples each, seed {SEED}")
-            status, detail = run_scenario(candor, openapi, catalogue_path, scenario, role, token, examples)
+            status, detail = run_scenario(candor, openapi, catalogue, catalogue_path, scenario, role, token, examples)
             if role == "anonymous" and status == "pass":
                 detail = f"GET {OPENAPI_PATH} 200 without a token (OpenAPI {openapi['openapi']}); " + detail
             result(scenario, status, detail)
