@@ -64,17 +64,25 @@ where
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        if !is_json(content_type) {
-            return Err(refuse(format!(
-                "send the body as JSON with Content-Type: application/json (got {})",
-                content_type.map_or("none".into(), candor_proto::error::quote)
-            )));
-        }
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
             .map_err(|_| refuse(format!("the body is larger than {MAX_BODY} bytes")))?;
-        parse(&bytes).map(AdminJson).map_err(|error| Unreadable {
+        // No body at all reads as `{}`: an action whose fields are all optional (rotate a
+        // secret without an overlap) can be sent bare, as curl -X POST sends it.
+        let bytes: &[u8] = match (&content_type, bytes.is_empty()) {
+            (None, true) => b"{}",
+            (ct, _) if !is_json(ct.as_deref()) => {
+                return Err(refuse(format!(
+                    "send the body as JSON with Content-Type: application/json (got {})",
+                    ct.as_deref()
+                        .map_or("none".into(), candor_proto::error::quote)
+                )));
+            }
+            _ => &bytes,
+        };
+        parse(bytes).map(AdminJson).map_err(|error| Unreadable {
             error,
             docs: Guard::from_ref(state).docs().map(str::to_string),
         })

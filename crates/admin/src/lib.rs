@@ -72,13 +72,22 @@ pub fn router(surface: Surface) -> Router {
 /// server's public listener when `[admin] on_public_listener` is set).
 pub fn calls_router(surface: Surface) -> Router {
     Router::new()
-        .route("/admin/calls", get(calls::tail))
-        .route("/admin/calls/stats", get(calls::stats))
-        .route("/admin/api/v1/calls", get(calls::tail))
-        .route("/admin/api/v1/calls/stats", get(calls::stats))
-        .route("/admin/api/v1/audit", get(audit::list))
+        .route(CALLS_PATHS[0], get(calls::tail))
+        .route(CALLS_PATHS[1], get(calls::stats))
+        .route(CALLS_PATHS[2], get(calls::tail))
+        .route(CALLS_PATHS[3], get(calls::stats))
+        .route(CALLS_PATHS[4], get(audit::list))
         .with_state(surface)
 }
+
+/// The paths [`calls_router`] serves, for a host that mounts it beside routes of its own.
+pub const CALLS_PATHS: [&str; 5] = [
+    "/admin/calls",
+    "/admin/calls/stats",
+    "/admin/api/v1/calls",
+    "/admin/api/v1/calls/stats",
+    "/admin/api/v1/audit",
+];
 
 /// The OpenAPI description of the call log's queries, for the admin API's document.
 pub fn openapi() -> utoipa::openapi::OpenApi {

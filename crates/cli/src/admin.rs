@@ -228,11 +228,14 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             }
             print(&out)
         }
-        ClientCommand::RotateSecret { client_id } => {
+        ClientCommand::RotateSecret { client_id, overlap } => {
             let master = crate::master::load(&resolved.master_key_file, false)?;
-            let r = clients::rotate_secret(store.as_ref(), &master, &client_id, now()).await?;
+            let r =
+                clients::rotate_secret(store.as_ref(), &master, &client_id, overlap, now()).await?;
             let object = format!("client:{client_id}");
-            let after = candor_server::audit::effect("client.rotate_secret");
+            let after = json!({
+                "previous_secret_expires_at": r.client.previous_secret.as_ref().map(|p| p.until),
+            });
             audit(
                 &resolved,
                 "client.rotate_secret",
@@ -243,7 +246,90 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
             .await;
             print(&clients::to_json(&r.client, r.secret.as_ref()))
         }
+        ClientCommand::Disable { client_id } => {
+            let settings = config::token_settings(&resolved)?;
+            let changed = clients::disable(store.as_ref(), &settings, &client_id, now()).await?;
+            switched_client(
+                &resolved,
+                store.as_ref(),
+                &client_id,
+                "client.disable",
+                changed,
+            )
+            .await
+        }
+        ClientCommand::Enable { client_id } => {
+            let changed = clients::enable(store.as_ref(), &client_id, now()).await?;
+            switched_client(
+                &resolved,
+                store.as_ref(),
+                &client_id,
+                "client.enable",
+                changed,
+            )
+            .await
+        }
     }
+}
+
+/// `before`/`after` of a disable or an enable, for the audit log.
+fn switch_change(disabled: bool) -> (Value, Value) {
+    (
+        json!({ "disabled": !disabled }),
+        json!({ "disabled": disabled }),
+    )
+}
+
+/// Prints a client after a disable or an enable, auditing a change that changed something.
+async fn switched_client(
+    resolved: &Resolved,
+    store: &dyn Store,
+    client_id: &str,
+    action: &str,
+    changed: bool,
+) -> Result<()> {
+    let client = store
+        .get_client(client_id)
+        .await?
+        .with_context(|| format!("no client '{client_id}'"))?;
+    if changed {
+        let (before, after) = switch_change(client.disabled_at.is_some());
+        audit(
+            resolved,
+            action,
+            &format!("client:{client_id}"),
+            &before,
+            &after,
+        )
+        .await;
+    }
+    print(&clients::to_json(&client, None))
+}
+
+/// Prints a user after a disable or an enable, auditing a change that changed something.
+async fn switched_user(
+    resolved: &Resolved,
+    store: &dyn Store,
+    username: &str,
+    action: &str,
+    changed: bool,
+) -> Result<()> {
+    let user = store
+        .get_user_by_username(username)
+        .await?
+        .with_context(|| format!("no user '{username}'"))?;
+    if changed {
+        let (before, after) = switch_change(user.disabled_at.is_some());
+        audit(
+            resolved,
+            action,
+            &format!("user:{username}"),
+            &before,
+            &after,
+        )
+        .await;
+    }
+    print(&users::to_json(&user))
 }
 
 pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
@@ -357,6 +443,70 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
             )
             .await;
             print(&json!({"revoked": username, "revocation_seq": seq}))
+        }
+        UserCommand::Disable { username } => {
+            let settings = config::token_settings(&resolved)?;
+            let changed = users::disable(store.as_ref(), &settings, &username, now()).await?;
+            switched_user(
+                &resolved,
+                store.as_ref(),
+                &username,
+                "user.disable",
+                changed,
+            )
+            .await
+        }
+        UserCommand::Enable { username } => {
+            let changed = users::enable(store.as_ref(), &username).await?;
+            switched_user(&resolved, store.as_ref(), &username, "user.enable", changed).await
+        }
+        UserCommand::Sessions { username } => {
+            let user = store
+                .get_user_by_username(&username)
+                .await?
+                .with_context(|| format!("no user '{username}'"))?;
+            let sessions = store.list_sessions(&user.id, now()).await?;
+            print(&Value::Array(
+                sessions
+                    .iter()
+                    .map(|s| {
+                        json!({"sid": s.sid, "auth_time": s.auth_time, "amr": s.amr,
+                               "created_at": s.created_at, "expires_at": s.expires_at})
+                    })
+                    .collect(),
+            ))
+        }
+        UserCommand::Consents { username } => {
+            let user = store
+                .get_user_by_username(&username)
+                .await?
+                .with_context(|| format!("no user '{username}'"))?;
+            let consents = store.list_consents(&user.id).await?;
+            print(&Value::Array(
+                consents
+                    .iter()
+                    .map(|c| {
+                        json!({"client_id": c.client_id, "scope": c.scopes.join(" "),
+                               "granted_at": c.granted_at})
+                    })
+                    .collect(),
+            ))
+        }
+        UserCommand::RevokeConsent {
+            username,
+            client_id,
+        } => {
+            let settings = config::token_settings(&resolved)?;
+            if !users::revoke_consent(store.as_ref(), &settings, &username, &client_id, now())
+                .await?
+            {
+                bail!("user '{username}' has given no consent to client '{client_id}'");
+            }
+            let object = format!("user:{username}");
+            let before = json!({ "consent": client_id });
+            let after = json!({ "consent": null });
+            audit(&resolved, "user.revoke_consent", &object, &before, &after).await;
+            print(&json!({"username": username, "consent_revoked": client_id}))
         }
     }
 }

@@ -192,8 +192,23 @@ pub(crate) enum ClientCommand {
     /// Change a client in place (its client_id, secret and tokens stay); prints it with the
     /// warnings its registration invites. Options left out leave their field as it is.
     Update(Box<ClientUpdateArgs>),
-    /// Issue a new client secret; the old one stops working at once.
+    /// Issue a new client secret (printed this once); the old one stops working at once, or
+    /// after --overlap.
     RotateSecret {
+        /// The client_id.
+        client_id: String,
+        /// Keep the old secret working this long beside the new one (e.g. 1h, 7d; at most
+        /// 30d), so that every instance of the application can move to the new one.
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+        overlap: std::time::Duration,
+    },
+    /// Disable a client: nothing more is issued to it, and every token it holds is revoked.
+    Disable {
+        /// The client_id.
+        client_id: String,
+    },
+    /// Enable a disabled client (the tokens revoked when it was disabled stay revoked).
+    Enable {
         /// The client_id.
         client_id: String,
     },
@@ -370,6 +385,33 @@ pub(crate) enum UserCommand {
     Unlock {
         /// The username.
         username: String,
+    },
+    /// Disable an account: it cannot sign in, and its sessions and grants end at once.
+    Disable {
+        /// The username.
+        username: String,
+    },
+    /// Let a disabled account sign in again.
+    Enable {
+        /// The username.
+        username: String,
+    },
+    /// List a user's live browser sessions as JSON.
+    Sessions {
+        /// The username.
+        username: String,
+    },
+    /// List the consents a user gave applications as JSON.
+    Consents {
+        /// The username.
+        username: String,
+    },
+    /// Withdraw a user's consent to a client and revoke the grants it gave.
+    RevokeConsent {
+        /// The username.
+        username: String,
+        /// The client_id.
+        client_id: String,
     },
     /// End every session and grant of a user (their refresh tokens, and their access tokens
     /// wherever the revocation feed reaches); they sign in again.

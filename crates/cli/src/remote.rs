@@ -195,9 +195,22 @@ pub(crate) async fn client(remote: &Remote, cmd: ClientCommand) -> Result<Value>
                 .call(reqwest::Method::DELETE, &["clients", &client_id], None)
                 .await
         }
-        ClientCommand::RotateSecret { client_id } => {
+        ClientCommand::RotateSecret { client_id, overlap } => {
             remote
-                .post(&["clients", &client_id, "secret"], json!({}))
+                .post(
+                    &["clients", &client_id, "secret"],
+                    json!({"overlap_seconds": overlap.as_secs()}),
+                )
+                .await
+        }
+        ClientCommand::Disable { client_id } => {
+            remote
+                .post(&["clients", &client_id, "disable"], json!({}))
+                .await
+        }
+        ClientCommand::Enable { client_id } => {
+            remote
+                .post(&["clients", &client_id, "enable"], json!({}))
                 .await
         }
     }
@@ -240,6 +253,36 @@ pub(crate) async fn user(remote: &Remote, cmd: UserCommand, password: Secret) ->
         UserCommand::RevokeSessions { username } => {
             remote
                 .post(&["users", &username, "sessions", "revoke"], json!({}))
+                .await
+        }
+        UserCommand::Disable { username } => {
+            remote
+                .post(&["users", &username, "disable"], json!({}))
+                .await
+        }
+        UserCommand::Enable { username } => {
+            remote
+                .post(&["users", &username, "enable"], json!({}))
+                .await
+        }
+        UserCommand::Sessions { username } => Ok(field(
+            remote.get(&["users", &username, "sessions"]).await?,
+            "sessions",
+        )),
+        UserCommand::Consents { username } => Ok(field(
+            remote.get(&["users", &username, "consents"]).await?,
+            "consents",
+        )),
+        UserCommand::RevokeConsent {
+            username,
+            client_id,
+        } => {
+            remote
+                .call(
+                    reqwest::Method::DELETE,
+                    &["users", &username, "consents", &client_id],
+                    None,
+                )
                 .await
         }
         UserCommand::SetPassword { username, .. } => {

@@ -229,6 +229,14 @@ catalogue! {
          form-encoded before base64 as RFC 6749 section 2.3.1 requires.",
         "Use the current secret (candor client rotate-secret prints a new one). In a Basic \
          header, form-encode client_id and secret before joining them with ':' and base64.";
+    ClientAuthClientDisabled => "client_auth.client_disabled", Server, IC, Some(401),
+        "The client is disabled",
+        "The client authenticated correctly, but an administrator disabled it: Candor issues \
+         nothing to a disabled client, and every token it held was revoked when it was \
+         disabled (gateways learn it from the revocation feed).",
+        "If it should work, enable it again: `candor client enable ID`, the console's Clients \
+         page, or POST /admin/api/v1/clients/{client_id}/enable. Otherwise the application \
+         must stop using this client.";
     ClientAuthMethodMismatch => "client_auth.method_mismatch", Server, IC, Some(401),
         "The client authenticated with a method other than the registered one",
         "Each client is registered for exactly one authentication method \
@@ -363,6 +371,12 @@ catalogue! {
         "No client with this client_id is registered; Candor cannot know where to redirect, so \
          it shows an error page.",
         "Check the client_id the app sends against `candor client list`.";
+    AuthorizationRequestClientDisabled => "authorization_request.client_disabled", Server, Some("unauthorized_client"), Some(400),
+        "The authorization request names a disabled client",
+        "An administrator disabled this client: Candor starts no sign-in for it, and shows an \
+         error page rather than redirecting to the application.",
+        "If it should work, enable it again: `candor client enable ID`, the console's Clients \
+         page, or POST /admin/api/v1/clients/{client_id}/enable.";
     ResponseTypeUnsupported => "response_type.unsupported", Server, Some("unsupported_response_type"), Some(400),
         "The response_type is not supported",
         "OAuth 2.1 keeps only response_type=code; the implicit flow (token, id_token) is gone.",
@@ -418,6 +432,13 @@ catalogue! {
          form posted as a consent, or a consent form of another session, would skip the \
          password (prompt=login, max_age); it is refused.",
         "Start the sign-in again from the application.";
+    LoginAccountDisabled => "login.account_disabled", Server, Some("access_denied"), Some(403),
+        "The account is disabled",
+        "The username and password were right, but an administrator disabled the account: it \
+         cannot sign in, and its sessions and tokens were ended when it was disabled. Only \
+         someone who typed the right password learns that the account is disabled.",
+        "Ask an administrator to enable it: `candor user enable NAME`, the console's Users \
+         page, or POST /admin/api/v1/users/{username}/enable.";
     LoginThrottled => "login.throttled", Server, IR, Some(429),
         "Too many sign-in attempts for this account, from this network or to this application",
         "After repeated wrong passwords an account is locked for a while to stop password \
@@ -715,6 +736,13 @@ catalogue! {
          candor:admin scope (the admin role) or the static admin token.",
         "Use a client granted the candor:admin scope for changes; keep candor:admin:read for \
          dashboards and reports.";
+
+    AdminMethodNotAllowed => "admin.method_not_allowed", Server, IR, Some(405),
+        "The admin API path does not take this method",
+        "The path names a resource of /admin/api/v1, but not with this HTTP method (a PUT \
+         where the API changes with PATCH, a DELETE on a list).",
+        "Use one of the methods in the Allow header; the OpenAPI document at \
+         /admin/api/v1/openapi.json lists each path's operations.";
 
     AdminInvalidRequest => "admin.invalid_request", Server, IR, Some(400),
         "The admin API request cannot be read or asks for something invalid",

@@ -153,6 +153,15 @@ pub async fn validate(
         })?;
     // Only a registered client_id reaches the call log: an unknown one is any caller's text.
     crate::calls::client(&client.client_id);
+    if client.disabled_at.is_some() {
+        return Err(page(
+            Code::AuthorizationRequestClientDisabled,
+            format!(
+                "client {} is disabled by an administrator: no sign-in starts for it until it is enabled again",
+                quote(client_id)
+            ),
+        ));
+    }
 
     // 2. The redirect URI.
     let (redirect_uri, sent) = match form.get("redirect_uri") {

@@ -359,6 +359,12 @@ pub async fn login(
     }
     match attempt(app, &username, &password).await? {
         LoginResult::Failed => Ok(view("The username or password is incorrect.", 200, None).into()),
+        LoginResult::Disabled => Ok(view(
+            "This account is disabled. Ask an administrator to enable it.",
+            403,
+            None,
+        )
+        .into()),
         LoginResult::Locked { retry_after } => {
             let minutes = (retry_after + 59) / 60;
             Ok(view(

@@ -14,7 +14,7 @@ use candor_proto::secret::digest_matches;
 use candor_store::{Client, StoreError};
 
 use crate::app::App;
-use crate::clients::unseal_secret;
+use crate::clients::{previous_secret, unseal_previous_secret, unseal_secret};
 use crate::error::ServerError;
 use crate::refusal::Refusal;
 
@@ -83,10 +83,10 @@ pub async fn authenticate(
     match (&presented, registered) {
         (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic)
         | (Presented::Post { secret, .. }, AuthMethod::ClientSecretPost) => {
-            let ok = client
-                .secret_digest
-                .as_deref()
-                .is_some_and(|d| digest_matches(secret.expose(), d));
+            let matches = |digest: &[u8]| digest_matches(secret.expose(), digest);
+            // During a rotation's overlap the previous secret is accepted too.
+            let ok = client.secret_digest.as_deref().is_some_and(matches)
+                || previous_secret(&client, app.now()).is_some_and(|p| matches(&p.digest));
             if !ok {
                 return Err(Refusal::oauth(
                     Code::ClientAuthSecretMismatch,
@@ -124,6 +124,17 @@ pub async fn authenticate(
                 ),
             ));
         }
+    }
+    // Said only to a client that proved who it is: to anyone else a disabled client looks
+    // like any other.
+    if client.disabled_at.is_some() {
+        return Err(Refusal::oauth(
+            Code::ClientAuthClientDisabled,
+            format!(
+                "client {} is disabled by an administrator: nothing is issued to it until it is enabled again",
+                quote(&client_id)
+            ),
+        ));
     }
     Ok(Authenticated {
         client,
@@ -166,14 +177,24 @@ async fn verify_assertion(
                     client.client_id
                 )))
             })?;
-            client_assertion::verify(
-                assertion,
-                AssertionKey::Secret(&secret),
-                &client.client_id,
-                &audiences,
-                now,
-                app.leeway(),
-            )?
+            let verify = |secret: &[u8]| {
+                client_assertion::verify(
+                    assertion,
+                    AssertionKey::Secret(secret),
+                    &client.client_id,
+                    &audiences,
+                    now,
+                    app.leeway(),
+                )
+            };
+            match verify(&secret) {
+                Ok(verified) => verified,
+                // During a rotation's overlap, an assertion signed with the previous secret.
+                Err(refused) => match unseal_previous_secret(app.master(), client, now) {
+                    Some(previous) => verify(&previous).map_err(|_| refused)?,
+                    None => return Err(refused.into()),
+                },
+            }
         }
     };
     let fresh = app

@@ -17,7 +17,7 @@ use candor_proto::jose::SigningAlg;
 use candor_proto::seal::MasterKey;
 use candor_proto::secret::{Secret, random_token};
 use candor_proto::{redirect_uri, scope};
-use candor_store::{Client, Directory, Store, StoreError};
+use candor_store::{Client, Directory, PreviousSecret, Store, StoreError};
 use serde_json::Value;
 
 use crate::error::ServerError;
@@ -277,6 +277,8 @@ pub async fn create(
         jwks: new.jwks,
         require_pkce: new.require_pkce || new.auth_method == AuthMethod::None,
         id_token_signed_response_alg: new.id_token_signed_response_alg,
+        disabled_at: None,
+        previous_secret: None,
         created_at: now,
         updated_at: now,
     };
@@ -289,13 +291,28 @@ pub async fn create(
     Ok(Registered { client, secret })
 }
 
-/// Issues a new secret for a client; the old one stops working at once.
+/// The longest overlap a rotation may give the previous secret: long enough for a fleet's
+/// slowest deployment, short enough that a leaked secret cannot be kept alive by rotating.
+pub const MAX_SECRET_OVERLAP: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Issues a new secret for a client. The previous one stops working at once when `overlap` is
+/// zero, else keeps working for `overlap` (at most [`MAX_SECRET_OVERLAP`]) so that every
+/// instance of the application can move to the new one; a rotation during an overlap ends
+/// the older overlap (only one previous secret is kept).
 pub async fn rotate_secret(
     store: &dyn Directory,
     master: &MasterKey,
     client_id: &str,
+    overlap: Duration,
     now: i64,
 ) -> Result<Registered, ServerError> {
+    if overlap > MAX_SECRET_OVERLAP {
+        return Err(invalid(format!(
+            "an overlap of {}s is longer than the most allowed, {}s (30 days)",
+            overlap.as_secs(),
+            MAX_SECRET_OVERLAP.as_secs()
+        )));
+    }
     let mut client = store
         .get_client(client_id)
         .await?
@@ -307,7 +324,16 @@ pub async fn rotate_secret(
         )));
     }
     let secret = random_token();
-    client.secret_digest = Some(secret.digest().to_vec());
+    let previous_digest = client.secret_digest.replace(secret.digest().to_vec());
+    let previous_sealed = client.secret_sealed.take();
+    client.previous_secret = match previous_digest {
+        Some(digest) if !overlap.is_zero() => Some(PreviousSecret {
+            digest,
+            sealed: previous_sealed,
+            until: now.saturating_add(i64::try_from(overlap.as_secs()).unwrap_or(i64::MAX)),
+        }),
+        _ => None,
+    };
     if method == AuthMethod::ClientSecretJwt {
         client.secret_sealed =
             Some(master.seal(&secret_context(client_id), secret.expose().as_bytes())?);
@@ -320,10 +346,53 @@ pub async fn rotate_secret(
     })
 }
 
+/// The previous secret of a rotation with an overlap, while it is still accepted at `now`.
+pub fn previous_secret(client: &Client, now: i64) -> Option<&PreviousSecret> {
+    client.previous_secret.as_ref().filter(|p| now < p.until)
+}
+
+/// Disables a client: nothing more is issued to it and every token it holds is revoked
+/// (gateways learn it from the revocation feed). `false` when it was disabled already.
+pub async fn disable(
+    store: &dyn Store,
+    settings: &crate::settings::Settings,
+    client_id: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    if store.get_client(client_id).await?.is_none() {
+        return Err(ServerError::NotFound(format!("client '{client_id}'")));
+    }
+    let feed_expires_at = now + settings.longest_grant_ttl().as_secs() as i64;
+    Ok(store
+        .disable_client(client_id, now, feed_expires_at)
+        .await?)
+}
+
+/// Enables a disabled client; what it held before it was disabled stays revoked. `false`
+/// when it was enabled already.
+pub async fn enable(store: &dyn Store, client_id: &str, now: i64) -> Result<bool, ServerError> {
+    if store.get_client(client_id).await?.is_none() {
+        return Err(ServerError::NotFound(format!("client '{client_id}'")));
+    }
+    Ok(store.enable_client(client_id, now).await?)
+}
+
 /// Recovers a `client_secret_jwt` client's secret, to verify its HMAC assertions.
 pub fn unseal_secret(master: &MasterKey, client: &Client) -> Option<Vec<u8>> {
-    let sealed = client.secret_sealed.as_ref()?;
-    master.open(&secret_context(&client.client_id), sealed).ok()
+    unseal(master, &client.client_id, client.secret_sealed.as_deref()?)
+}
+
+/// Recovers the previous secret of a `client_secret_jwt` client during an overlap.
+pub fn unseal_previous_secret(master: &MasterKey, client: &Client, now: i64) -> Option<Vec<u8>> {
+    unseal(
+        master,
+        &client.client_id,
+        previous_secret(client, now)?.sealed.as_deref()?,
+    )
+}
+
+fn unseal(master: &MasterKey, client_id: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+    master.open(&secret_context(client_id), sealed).ok()
 }
 
 /// A client's public registration (RFC 7591 names): what the CLI prints and the admin API
@@ -349,6 +418,15 @@ pub struct ClientView {
     pub client_id_issued_at: i64,
     /// When it was last changed (Unix seconds).
     pub updated_at: i64,
+    /// Whether it is disabled: nothing is issued to it until it is enabled again.
+    pub disabled: bool,
+    /// When it was disabled (Unix seconds), if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<i64>,
+    /// Until when (Unix seconds) the secret a rotation replaced is still accepted, during a
+    /// rotation's overlap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<i64>,
     /// The secret, only in the answer that issued it: it is never shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -380,6 +458,9 @@ impl ClientView {
                 .to_string(),
             client_id_issued_at: client.created_at,
             updated_at: client.updated_at,
+            disabled: client.disabled_at.is_some(),
+            disabled_at: client.disabled_at,
+            previous_secret_expires_at: client.previous_secret.as_ref().map(|p| p.until),
             client_secret: secret.map(|s| s.expose().to_string()),
             client_secret_expires_at: secret.map(|_| 0),
         }
@@ -630,6 +711,11 @@ pub async fn update(
             client.secret_digest = None;
             client.secret_sealed = None;
         }
+    }
+    // A new secret, or none at all, ends a rotation's overlap: the previous secret belonged
+    // to the secret that is gone.
+    if secret.is_some() || !method.uses_secret() {
+        client.previous_secret = None;
     }
     client.name = wanted.name.trim().to_string();
     client.auth_method = method;

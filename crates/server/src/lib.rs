@@ -28,6 +28,7 @@ pub mod introspection;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod manage;
 pub mod metrics;
 pub mod pending;
 pub mod refusal;

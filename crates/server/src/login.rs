@@ -22,6 +22,8 @@ pub enum LoginResult {
     Success(User),
     /// Wrong password or unknown user: the same to the caller, on purpose.
     Failed,
+    /// The right password for an account an administrator disabled.
+    Disabled,
     /// Too many failures; try again after this many seconds.
     Locked {
         retry_after: i64,
@@ -75,6 +77,12 @@ pub async fn attempt(
         .await
         .unwrap_or(false);
     match user {
+        Some(user) if matches && user.disabled_at.is_some() => {
+            crate::calls::subject(&user.id);
+            crate::calls::diagnosis(candor_proto::Code::LoginAccountDisabled);
+            tracing::info!("login refused: the account is disabled");
+            Ok(LoginResult::Disabled)
+        }
         Some(user) if matches => {
             crate::calls::subject(&user.id);
             app.store().clear_login_failures(username).await?;

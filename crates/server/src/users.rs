@@ -84,6 +84,7 @@ pub async fn create(
         email,
         name,
         roles: Vec::new(),
+        disabled_at: None,
         created_at: now,
     };
     store.insert_user(&user).await.map_err(|e| match e {
@@ -91,6 +92,14 @@ pub async fn create(
         other => other.into(),
     })?;
     Ok(user)
+}
+
+/// A password for a reset by an administrator: random, long enough for any policy, and
+/// typeable (the URL-safe alphabet of the server's tokens).
+pub fn generated_password() -> Secret {
+    let mut p = random_token().expose().to_string();
+    p.truncate(20);
+    Secret::new(p)
 }
 
 /// Replaces a user's password and ends their sessions and grants: whoever knew the old
@@ -120,12 +129,68 @@ pub async fn revoke_sessions(
     username: &str,
     now: i64,
 ) -> Result<i64, ServerError> {
-    let user = store
-        .get_user_by_username(username)
-        .await?
-        .ok_or_else(|| ServerError::NotFound(format!("user '{username}'")))?;
+    let user = by_name(store, username).await?;
     let until = now + settings.longest_grant_ttl().as_secs() as i64;
     Ok(store.revoke_subject(&user.id, now, until).await?)
+}
+
+async fn by_name(store: &dyn Store, username: &str) -> Result<User, ServerError> {
+    store
+        .get_user_by_username(username)
+        .await?
+        .ok_or_else(|| ServerError::NotFound(format!("user '{username}'")))
+}
+
+/// Disables an account: it cannot sign in, and its sessions and grants end at once (the feed
+/// tells gateways). `false` when it was disabled already.
+pub async fn disable(
+    store: &dyn Store,
+    settings: &Settings,
+    username: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    let user = by_name(store, username).await?;
+    let until = now + settings.longest_grant_ttl().as_secs() as i64;
+    Ok(store.disable_user(&user.id, now, until).await?)
+}
+
+/// Lets a disabled account sign in again. `false` when it was enabled already.
+pub async fn enable(store: &dyn Store, username: &str) -> Result<bool, ServerError> {
+    let user = by_name(store, username).await?;
+    Ok(store.enable_user(&user.id).await?)
+}
+
+/// Withdraws a user's consent to a client and revokes the grants it gave (the application
+/// must ask again). `false` when the user had not consented to that client.
+pub async fn revoke_consent(
+    store: &dyn Store,
+    settings: &Settings,
+    username: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    let user = by_name(store, username).await?;
+    let until = now + settings.longest_grant_ttl().as_secs() as i64;
+    Ok(store
+        .revoke_consent(&user.id, client_id, now, until)
+        .await?)
+}
+
+/// Ends one browser session of a user (by its public `sid`). `false` when the user has no
+/// such session: a sid of someone else's session is not theirs to end through this user.
+pub async fn end_session(
+    store: &dyn Store,
+    username: &str,
+    sid: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    let user = by_name(store, username).await?;
+    let theirs = store
+        .list_sessions(&user.id, now)
+        .await?
+        .iter()
+        .any(|s| s.sid == sid);
+    Ok(theirs && store.delete_session(sid).await?)
 }
 
 /// Deletes a user after ending their sessions and grants (the feed tells gateways that the
@@ -226,6 +291,11 @@ pub struct UserView {
     pub name: Option<String>,
     /// `admin` and `viewer` let the user's tokens with an admin scope administer.
     pub roles: Vec<String>,
+    /// Whether an administrator disabled the account (it cannot sign in).
+    pub disabled: bool,
+    /// When it was disabled (Unix seconds), if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<i64>,
     /// When it was created (Unix seconds).
     pub created_at: i64,
 }
@@ -238,6 +308,8 @@ impl UserView {
             email: user.email.clone(),
             name: user.name.clone(),
             roles: user.roles.clone(),
+            disabled: user.disabled_at.is_some(),
+            disabled_at: user.disabled_at,
             created_at: user.created_at,
         }
     }

@@ -7,8 +7,8 @@
 
 use crate::sql::query::Row;
 use crate::{
-    AccessTokenRecord, AuthorizationCodeRecord, Client, RefreshTokenRecord, Revocation,
-    RevocationKind, SessionRecord, SigningKeyRecord, StoreError, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, PreviousSecret, RefreshTokenRecord,
+    Revocation, RevocationKind, SessionRecord, SigningKeyRecord, StoreError, User,
 };
 
 /// Typed access to the columns of a row, by name.
@@ -134,6 +134,18 @@ pub(crate) fn client_from_row(row: &impl Columns) -> Result<Client, StoreError> 
             .opt_text("id_token_signed_response_alg")?
             .map(|a| parsed("id_token_signed_response_alg", &a))
             .transpose()?,
+        disabled_at: row.opt_int("disabled_at")?,
+        previous_secret: match (
+            row.opt_bytes("previous_secret_digest")?,
+            row.opt_int("previous_secret_until")?,
+        ) {
+            (Some(digest), Some(until)) => Some(PreviousSecret {
+                digest,
+                sealed: row.opt_bytes("previous_secret_sealed")?,
+                until,
+            }),
+            _ => None,
+        },
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -151,6 +163,7 @@ pub(crate) fn user_from_row(row: &impl Columns) -> Result<User, StoreError> {
             .split_whitespace()
             .map(str::to_string)
             .collect(),
+        disabled_at: row.opt_int("disabled_at")?,
         created_at: row.int("created_at")?,
     })
 }

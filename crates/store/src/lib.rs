@@ -28,8 +28,9 @@ use async_trait::async_trait;
 
 pub use candor_proto::feed::Follower;
 pub use model::{
-    AccessTokenRecord, AuthorizationCodeRecord, Client, Consumed, Issuance, NewRevocation,
-    RefreshTokenRecord, Revocation, RevocationKind, SessionRecord, SigningKeyRecord, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, Consumed, Issuance, NewRevocation,
+    PreviousSecret, RefreshTokenRecord, Revocation, RevocationKind, SessionRecord,
+    SigningKeyRecord, User,
 };
 pub use sql::{SqlStore, migrations};
 
@@ -120,6 +121,14 @@ pub trait Directory: Send + Sync {
     async fn update_client(&self, client: &Client) -> Result<bool>;
     /// `false` when no such client exists.
     async fn delete_client(&self, client_id: &str) -> Result<bool>;
+    /// Disables an enabled client and, in the same transaction, revokes every token issued to
+    /// it (a `Client` entry in the feed tells gateways, kept until `feed_expires_at`).
+    /// `false` when no such client exists or it is disabled already.
+    async fn disable_client(&self, client_id: &str, now: i64, feed_expires_at: i64)
+    -> Result<bool>;
+    /// Enables a disabled client (what it was issued before stays revoked); `false` when no
+    /// such client exists or it is enabled already.
+    async fn enable_client(&self, client_id: &str, now: i64) -> Result<bool>;
 
     // ---- users ---------------------------------------------------------------------------
 
@@ -135,6 +144,12 @@ pub trait Directory: Send + Sync {
     async fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<bool>;
     /// Replaces a user's email, name and roles (by username); `false` when no such user.
     async fn update_user_profile(&self, user: &User) -> Result<bool>;
+    /// Disables an enabled account (by id) and, in the same transaction, ends its sessions
+    /// and revokes everything issued to it, as [`TokenStore::revoke_subject`] does. `false`
+    /// when no such user exists or it is disabled already.
+    async fn disable_user(&self, user_id: &str, now: i64, feed_expires_at: i64) -> Result<bool>;
+    /// Lets a disabled account sign in again; `false` when no such user or it is enabled.
+    async fn enable_user(&self, user_id: &str) -> Result<bool>;
 }
 
 /// Signing keys (the private halves sealed by the caller).
@@ -266,6 +281,8 @@ pub trait BrowserStore: Send + Sync {
     async fn get_session(&self, digest: &[u8]) -> Result<Option<SessionRecord>>;
     /// Deletes the session with this public `sid`; `false` when none.
     async fn delete_session(&self, sid: &str) -> Result<bool>;
+    /// A user's sessions that have not expired at `now`, newest first.
+    async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<SessionRecord>>;
 
     // ---- completed authorization requests ------------------------------------------------
 
@@ -287,6 +304,19 @@ pub trait BrowserStore: Send + Sync {
         scopes: &[String],
         now: i64,
     ) -> Result<()>;
+    /// Every consent `user_id` has given, by client_id.
+    async fn list_consents(&self, user_id: &str) -> Result<Vec<Consent>>;
+    /// Withdraws the consent `user_id` gave `client_id` and, in the same transaction, revokes
+    /// every grant of that pair (refresh tokens, access tokens, a `Grant` feed entry for each,
+    /// kept until `feed_expires_at`): the application must ask again. `false` when there was
+    /// no consent.
+    async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+        feed_expires_at: i64,
+    ) -> Result<bool>;
 
     // ---- login attempts --------------------------------------------------------------------
 

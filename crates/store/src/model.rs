@@ -32,8 +32,23 @@ pub struct Client {
     pub require_pkce: bool,
     /// Algorithm for this client's id_tokens; `None` means the server default (RS256).
     pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// When an administrator disabled the client; `None` while it is enabled.
+    pub disabled_at: Option<i64>,
+    /// The secret a rotation with an overlap replaced, still accepted until its `until`.
+    pub previous_secret: Option<PreviousSecret>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A client's previous secret during a rotation's overlap period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    /// SHA-256 of the previous secret.
+    pub digest: Vec<u8>,
+    /// The previous secret sealed with the master key (`client_secret_jwt` only).
+    pub sealed: Option<Vec<u8>>,
+    /// Accepted while the time is before this (Unix seconds).
+    pub until: i64,
 }
 
 /// An end user who can log in.
@@ -48,6 +63,8 @@ pub struct User {
     pub name: Option<String>,
     /// Role names (`admin`, `viewer`), sorted, without repeats.
     pub roles: Vec<String>,
+    /// When an administrator disabled the account; `None` while it can sign in.
+    pub disabled_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -238,6 +255,14 @@ pub struct SessionRecord {
     pub amr: Vec<String>,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// A user's consent to a client: the scopes granted, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
 }
 
 /// What a redemption (of a code) or a rotation (of a refresh token) issues, stored in the same

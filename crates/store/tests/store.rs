@@ -25,8 +25,8 @@ use candor_proto::jose::SigningAlg;
 use candor_store::testing::{PostgresTestDatabase, postgres_url_or_skip};
 use candor_store::{
     AccessTokenRecord, AuthorizationCodeRecord, Backend, Client, Consumed, Issuance,
-    LOGIN_FAILURE_RETENTION, NewRevocation, RefreshTokenRecord, RevocationKind, SessionRecord,
-    SigningKeyRecord, Store, StoreError, User,
+    LOGIN_FAILURE_RETENTION, NewRevocation, PreviousSecret, RefreshTokenRecord, RevocationKind,
+    SessionRecord, SigningKeyRecord, Store, StoreError, User,
 };
 use sqlx::Connection;
 
@@ -179,6 +179,9 @@ suite!(
     purge_expired_browser_flow,
     deleting_client_or_user_cascades_browser_flow,
     browser_flow_corrupt_rows_are_errors_not_panics,
+    disable_and_enable_client,
+    disable_and_enable_user,
+    sessions_and_consents_of_a_user,
 );
 
 /// Polls all `futures` concurrently on the current task (no `'static` needed, so they may
@@ -237,6 +240,12 @@ fn client(id: &str) -> Client {
         jwks: Some(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]}"#.to_string()),
         require_pkce: true,
         id_token_signed_response_alg: Some(SigningAlg::Es256),
+        disabled_at: Some(1_700_000_002),
+        previous_secret: Some(PreviousSecret {
+            digest: vec![3, 4, 5],
+            sealed: Some(vec![7; 40]),
+            until: 1_700_003_600,
+        }),
         created_at: 1_700_000_000,
         updated_at: 1_700_000_001,
     }
@@ -259,6 +268,8 @@ fn bare_client(id: &str) -> Client {
         jwks: None,
         require_pkce: false,
         id_token_signed_response_alg: None,
+        disabled_at: None,
+        previous_secret: None,
         created_at: 0,
         updated_at: 0,
     }
@@ -272,6 +283,7 @@ fn user(id: &str, username: &str) -> User {
         email: Some(format!("{username}@example.com")),
         name: Some(format!("User {username}")),
         roles: Vec::new(),
+        disabled_at: None,
         created_at: 1_700_000_000,
     }
 }
@@ -2146,4 +2158,176 @@ async fn browser_flow_corrupt_rows_are_errors_not_panics(s: &dyn Store, raw: &Ra
     corrupt(s.login_failures("alice", 1, 60).await);
 
     s.ping().await.unwrap();
+}
+
+async fn refresh_revoked_at(s: &dyn Store, digest_byte: u8) -> Option<i64> {
+    s.get_refresh_token(&[digest_byte; 32])
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+}
+
+async fn disable_and_enable_client(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_client(&Client {
+        disabled_at: None,
+        ..client("c2")
+    })
+    .await
+    .unwrap();
+    s.insert_refresh_token(&refresh(3, "f3", "c2", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_refresh_token(&refresh(4, "f4", "c1", "u-1", 9_000))
+        .await
+        .unwrap();
+
+    assert!(s.disable_client("c2", 500, 9_000).await.unwrap());
+    assert!(
+        !s.disable_client("c2", 600, 9_000).await.unwrap(),
+        "disabled already: nothing changes, the first time stays"
+    );
+    assert!(!s.disable_client("nobody", 600, 9_000).await.unwrap());
+    assert_eq!(
+        s.get_client("c2").await.unwrap().unwrap().disabled_at,
+        Some(500)
+    );
+    assert_eq!(refresh_revoked_at(s, 3).await, Some(500));
+    assert_eq!(refresh_revoked_at(s, 4).await, None, "another client's");
+    assert_eq!(
+        s.revoked_at(RevocationKind::Client, "c2").await.unwrap(),
+        Some(500)
+    );
+
+    assert!(s.enable_client("c2", 700).await.unwrap());
+    assert!(!s.enable_client("c2", 800).await.unwrap());
+    assert!(!s.enable_client("nobody", 800).await.unwrap());
+    let enabled = s.get_client("c2").await.unwrap().unwrap();
+    assert_eq!((enabled.disabled_at, enabled.updated_at), (None, 700));
+    assert_eq!(
+        refresh_revoked_at(s, 3).await,
+        Some(500),
+        "what was revoked stays revoked"
+    );
+}
+
+async fn disable_and_enable_user(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_user(&user("u-2", "bob")).await.unwrap();
+    s.insert_session(&session(1, "sid-1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_session(&session(2, "sid-2", "u-2", 9_000))
+        .await
+        .unwrap();
+    s.insert_refresh_token(&refresh(3, "f3", "c1", "u-1", 9_000))
+        .await
+        .unwrap();
+
+    assert!(s.disable_user("u-1", 500, 9_000).await.unwrap());
+    assert!(!s.disable_user("u-1", 600, 9_000).await.unwrap());
+    assert!(!s.disable_user("nobody", 600, 9_000).await.unwrap());
+    assert_eq!(
+        s.get_user("u-1").await.unwrap().unwrap().disabled_at,
+        Some(500)
+    );
+    assert_eq!(s.get_session(&[1; 32]).await.unwrap(), None);
+    assert!(s.get_session(&[2; 32]).await.unwrap().is_some());
+    assert_eq!(refresh_revoked_at(s, 3).await, Some(500));
+    assert_eq!(
+        s.revoked_at(RevocationKind::Subject, "u-1").await.unwrap(),
+        Some(500)
+    );
+
+    assert!(s.enable_user("u-1").await.unwrap());
+    assert!(!s.enable_user("u-1").await.unwrap());
+    assert_eq!(s.get_user("u-1").await.unwrap().unwrap().disabled_at, None);
+}
+
+async fn sessions_and_consents_of_a_user(s: &dyn Store, _raw: &Raw) {
+    client_and_user(s).await;
+    s.insert_client(&client("c2")).await.unwrap();
+    s.insert_user(&user("u-2", "bob")).await.unwrap();
+    let mut older = session(1, "sid-1", "u-1", 9_000);
+    older.created_at = 5;
+    s.insert_session(&older).await.unwrap();
+    s.insert_session(&session(2, "sid-2", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_session(&session(3, "sid-3", "u-1", 100))
+        .await
+        .unwrap();
+    s.insert_session(&session(4, "sid-4", "u-2", 9_000))
+        .await
+        .unwrap();
+    let sids: Vec<String> = s
+        .list_sessions("u-1", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.sid)
+        .collect();
+    assert_eq!(
+        sids,
+        strings(&["sid-2", "sid-1"]),
+        "newest first, live only"
+    );
+
+    s.put_consent("u-1", "c2", &strings(&["openid"]), 50)
+        .await
+        .unwrap();
+    s.put_consent("u-1", "c1", &strings(&["openid", "email"]), 60)
+        .await
+        .unwrap();
+    s.put_consent("u-2", "c1", &strings(&["openid"]), 70)
+        .await
+        .unwrap();
+    let consents = s.list_consents("u-1").await.unwrap();
+    assert_eq!(
+        consents
+            .iter()
+            .map(|c| (c.client_id.as_str(), c.scopes.len(), c.granted_at))
+            .collect::<Vec<_>>(),
+        vec![("c1", 2, 60), ("c2", 1, 50)]
+    );
+
+    // Withdrawing u-1's consent to c1 revokes that pair's grants, and only those.
+    s.insert_refresh_token(&refresh(5, "g-1", "c1", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_refresh_token(&refresh(6, "g-2", "c2", "u-1", 9_000))
+        .await
+        .unwrap();
+    s.insert_refresh_token(&refresh(7, "g-3", "c1", "u-2", 9_000))
+        .await
+        .unwrap();
+    s.insert_access_token(&opaque(8, "g-4")).await.unwrap();
+    assert!(s.revoke_consent("u-1", "c1", 500, 9_000).await.unwrap());
+    assert!(!s.revoke_consent("u-1", "c1", 600, 9_000).await.unwrap());
+    assert_eq!(s.get_consent("u-1", "c1").await.unwrap(), None);
+    assert!(s.get_consent("u-1", "c2").await.unwrap().is_some());
+    assert!(s.get_consent("u-2", "c1").await.unwrap().is_some());
+    assert_eq!(refresh_revoked_at(s, 5).await, Some(500));
+    assert_eq!(refresh_revoked_at(s, 6).await, None);
+    assert_eq!(refresh_revoked_at(s, 7).await, None);
+    assert_eq!(
+        s.get_access_token(&[8; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(500)
+    );
+    for grant in ["g-1", "g-4"] {
+        assert_eq!(
+            s.revoked_at(RevocationKind::Grant, grant).await.unwrap(),
+            Some(500),
+            "{grant}"
+        );
+    }
+    assert_eq!(
+        s.revoked_at(RevocationKind::Grant, "g-2").await.unwrap(),
+        None
+    );
 }

@@ -60,7 +60,10 @@ fn surface(app: &App) -> candor_admin::Surface {
 /// The admin listener's router: health, readiness, metrics, the call log's queries and the
 /// admin API, behind the admin credential attached to `app`.
 pub(super) fn router(app: App) -> axum::Router {
-    candor_admin::router(surface(&app)).merge(super::admin_api::routes().with_state(app))
+    let shape = axum::middleware::from_fn_with_state(app.clone(), super::admin_api::well_formed);
+    candor_admin::router(surface(&app))
+        .merge(super::admin_api::routes().with_state(app))
+        .layer(shape)
 }
 
 /// The admin API alone (the server's resources and the call log's queries), for the public
@@ -68,14 +71,13 @@ pub(super) fn router(app: App) -> axum::Router {
 /// the public listener serves already.
 pub(super) fn api_routes(app: &App) -> axum::Router<App> {
     let calls = candor_admin::calls_router(surface(app));
-    [
-        "/admin/calls",
-        "/admin/calls/stats",
-        "/admin/api/v1/calls",
-        "/admin/api/v1/calls/stats",
-    ]
-    .into_iter()
-    .fold(super::admin_api::routes(), |r, path| {
-        r.route_service(path, calls.clone())
-    })
+    candor_admin::CALLS_PATHS
+        .iter()
+        .fold(super::admin_api::routes(), |r, path| {
+            r.route_service(path, calls.clone())
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            super::admin_api::well_formed,
+        ))
 }

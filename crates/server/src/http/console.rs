@@ -380,7 +380,15 @@ pub(super) async fn rotate_secret(
     Change { frame, actor, form }: Change,
 ) -> Response {
     let client_id = field(&form, "client_id").to_string();
-    match crate::clients::rotate_secret(app.store(), app.master(), &client_id, app.now()).await {
+    match crate::clients::rotate_secret(
+        app.store(),
+        app.master(),
+        &client_id,
+        std::time::Duration::ZERO,
+        app.now(),
+    )
+    .await
+    {
         Ok(r) => {
             app.clients().forget(&client_id);
             let object = format!("client:{client_id}");

@@ -445,10 +445,15 @@ async fn public_clients_cannot_use_client_credentials(s: TestServer) {
 
 async fn rotated_secret_replaces_the_old_one(s: TestServer) {
     let (id, old) = s.service_client().await;
-    let rotated =
-        candor_server::clients::rotate_secret(s.store.as_ref(), &s.master, &id, s.app.now())
-            .await
-            .unwrap();
+    let rotated = candor_server::clients::rotate_secret(
+        s.store.as_ref(),
+        &s.master,
+        &id,
+        std::time::Duration::ZERO,
+        s.app.now(),
+    )
+    .await
+    .unwrap();
     let new = rotated.secret.unwrap().expose().to_string();
     assert_ne!(new, old);
     s.cc_token(&id, &new, None).await;

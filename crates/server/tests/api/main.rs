@@ -11,6 +11,7 @@
 mod common;
 
 mod admin_api;
+mod admin_lifecycle;
 mod bad_input;
 mod browser;
 mod calls;

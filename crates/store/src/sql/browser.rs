@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 
 use super::SqlStore;
-use super::query::query;
+use super::feed::append_revocation_in;
+use super::query::{Tx, query};
 use crate::codec::{self, Columns};
-use crate::{BrowserStore, Result, SessionRecord};
+use crate::{BrowserStore, Consent, NewRevocation, Result, RevocationKind, SessionRecord};
 
 #[async_trait]
 impl BrowserStore for SqlStore {
@@ -45,6 +46,20 @@ impl BrowserStore for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(deleted > 0)
+    }
+
+    async fn list_sessions(&self, user_id: &str, now: i64) -> Result<Vec<SessionRecord>> {
+        query(
+            "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+             ORDER BY created_at DESC, sid",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(codec::session_from_row)
+        .collect()
     }
 
     // ---- completed authorization requests ------------------------------------------------
@@ -93,6 +108,86 @@ impl BrowserStore for SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn list_consents(&self, user_id: &str) -> Result<Vec<Consent>> {
+        query("SELECT * FROM consents WHERE user_id = $1 ORDER BY client_id")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Consent {
+                    client_id: row.text("client_id")?,
+                    scopes: row.list("scopes")?,
+                    granted_at: row.int("granted_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+        feed_expires_at: i64,
+    ) -> Result<bool> {
+        let mut tx = Tx::begin_write(&self.pool).await?;
+        let deleted = query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&mut tx)
+            .await?;
+        if deleted == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // The grants of the pair: refresh-token families are named by their grant id, and
+        // access tokens carry it.
+        let mut grants: Vec<String> = Vec::new();
+        for select in [
+            "SELECT DISTINCT family_id AS grant_id FROM refresh_tokens \
+             WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+            "SELECT DISTINCT grant_id FROM access_tokens \
+             WHERE subject = $1 AND client_id = $2 AND revoked_at IS NULL \
+             AND grant_id IS NOT NULL",
+        ] {
+            for row in query(select)
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_all(&mut tx)
+                .await?
+            {
+                grants.push(row.text("grant_id")?);
+            }
+        }
+        grants.sort();
+        grants.dedup();
+        for revoke in [
+            "UPDATE refresh_tokens SET revoked_at = $3 \
+             WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+            "UPDATE access_tokens SET revoked_at = $3 \
+             WHERE subject = $1 AND client_id = $2 AND revoked_at IS NULL",
+        ] {
+            query(revoke)
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut tx)
+                .await?;
+        }
+        for grant in grants {
+            let entry = NewRevocation {
+                kind: RevocationKind::Grant,
+                id: grant,
+                expires_at: feed_expires_at,
+                revoked_at: now,
+            };
+            append_revocation_in(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     // ---- failed logins -------------------------------------------------------------------

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 
 use super::SqlStore;
-use super::query::{Query, query};
-use crate::{Client, Directory, Result, StoreError, User, codec};
+use super::feed::append_revocation_in;
+use super::query::{Query, Tx, query};
+use crate::{Client, Directory, NewRevocation, Result, RevocationKind, StoreError, User, codec};
 
 #[async_trait]
 impl Directory for SqlStore {
@@ -15,8 +16,10 @@ impl Directory for SqlStore {
             "INSERT INTO clients (client_id, name, secret_digest, secret_sealed, auth_method, \
              redirect_uris, post_logout_redirect_uris, grant_types, scopes, audiences, \
              access_token_format, jwks, require_pkce, id_token_signed_response_alg, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             created_at, updated_at, disabled_at, previous_secret_digest, \
+             previous_secret_sealed, previous_secret_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20)",
         );
         bind_client(query, client)?
             .execute(&self.pool)
@@ -73,10 +76,66 @@ impl Directory for SqlStore {
              auth_method = $5, redirect_uris = $6, post_logout_redirect_uris = $7, \
              grant_types = $8, scopes = $9, audiences = $10, access_token_format = $11, \
              jwks = $12, require_pkce = $13, id_token_signed_response_alg = $14, \
-             created_at = $15, updated_at = $16 \
+             created_at = $15, updated_at = $16, disabled_at = $17, \
+             previous_secret_digest = $18, previous_secret_sealed = $19, \
+             previous_secret_until = $20 \
              WHERE client_id = $1",
         );
         let changed = bind_client(query, client)?.execute(&self.pool).await?;
+        Ok(changed > 0)
+    }
+
+    async fn disable_client(
+        &self,
+        client_id: &str,
+        now: i64,
+        feed_expires_at: i64,
+    ) -> Result<bool> {
+        let mut tx = Tx::begin_write(&self.pool).await?;
+        let changed = query(
+            "UPDATE clients SET disabled_at = $2, updated_at = $2 \
+             WHERE client_id = $1 AND disabled_at IS NULL",
+        )
+        .bind(client_id)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for revoke in [
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE client_id = $1 AND revoked_at IS NULL",
+            "UPDATE access_tokens SET revoked_at = $2 \
+             WHERE client_id = $1 AND revoked_at IS NULL",
+        ] {
+            query(revoke)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut tx)
+                .await?;
+        }
+        let entry = NewRevocation {
+            kind: RevocationKind::Client,
+            id: client_id.to_string(),
+            expires_at: feed_expires_at,
+            revoked_at: now,
+        };
+        append_revocation_in(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn enable_client(&self, client_id: &str, now: i64) -> Result<bool> {
+        let changed = query(
+            "UPDATE clients SET disabled_at = NULL, updated_at = $2 \
+             WHERE client_id = $1 AND disabled_at IS NOT NULL",
+        )
+        .bind(client_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(changed > 0)
     }
 
@@ -155,6 +214,32 @@ impl Directory for SqlStore {
         Ok(changed > 0)
     }
 
+    async fn disable_user(&self, user_id: &str, now: i64, feed_expires_at: i64) -> Result<bool> {
+        let mut tx = Tx::begin_write(&self.pool).await?;
+        let changed =
+            query("UPDATE users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut tx)
+                .await?;
+        if changed == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        super::tokens::revoke_subject_in(&mut tx, user_id, now, feed_expires_at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn enable_user(&self, user_id: &str) -> Result<bool> {
+        let changed =
+            query("UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL")
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(changed > 0)
+    }
+
     async fn set_password_hash(&self, username: &str, password_hash: &str) -> Result<bool> {
         let changed = query("UPDATE users SET password_hash = $2 WHERE username = $1")
             .bind(username)
@@ -165,7 +250,7 @@ impl Directory for SqlStore {
     }
 }
 
-/// Binds every column of `client` as `$1` to `$16`, in the order the insert and the update of
+/// Binds every column of `client` as `$1` to `$20`, in the order the insert and the update of
 /// clients name them.
 fn bind_client<'q>(query: Query<'q>, client: &'q Client) -> Result<Query<'q>> {
     Ok(query
@@ -184,5 +269,14 @@ fn bind_client<'q>(query: Query<'q>, client: &'q Client) -> Result<Query<'q>> {
         .bind(client.require_pkce)
         .bind(client.id_token_signed_response_alg.map(|a| a.as_str()))
         .bind(client.created_at)
-        .bind(client.updated_at))
+        .bind(client.updated_at)
+        .bind(client.disabled_at)
+        .bind(client.previous_secret.as_ref().map(|p| p.digest.as_slice()))
+        .bind(
+            client
+                .previous_secret
+                .as_ref()
+                .and_then(|p| p.sealed.as_deref()),
+        )
+        .bind(client.previous_secret.as_ref().map(|p| p.until)))
 }

@@ -53,6 +53,12 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
     }
 }
 
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
+        Arg::OptBytes(v)
+    }
+}
+
 impl<'a> From<&'a Option<String>> for Arg<'a> {
     fn from(v: &'a Option<String>) -> Self {
         Arg::OptText(v.as_deref().map(Cow::Borrowed))

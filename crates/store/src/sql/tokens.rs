@@ -223,36 +223,47 @@ impl TokenStore for SqlStore {
 
     async fn revoke_subject(&self, user_id: &str, now: i64, feed_expires_at: i64) -> Result<i64> {
         let mut tx = Tx::begin_write(&self.pool).await?;
-        query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut tx)
-            .await?;
-        query(
-            "UPDATE refresh_tokens SET revoked_at = $2 \
-             WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        query(
-            "UPDATE access_tokens SET revoked_at = $2 \
-             WHERE subject = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        let entry = NewRevocation {
-            kind: RevocationKind::Subject,
-            id: user_id.to_string(),
-            expires_at: feed_expires_at,
-            revoked_at: now,
-        };
-        let seq = append_revocation_in(&mut tx, &entry).await?;
+        let seq = revoke_subject_in(&mut tx, user_id, now, feed_expires_at).await?;
         tx.commit().await?;
         Ok(seq)
     }
+}
+
+/// Ends every session of a user and revokes everything issued to them, inside `tx`: the
+/// feed's `Subject` entry tells gateways.
+pub(super) async fn revoke_subject_in(
+    tx: &mut Tx,
+    user_id: &str,
+    now: i64,
+    feed_expires_at: i64,
+) -> Result<i64> {
+    query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    query(
+        "UPDATE refresh_tokens SET revoked_at = $2 \
+         WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    query(
+        "UPDATE access_tokens SET revoked_at = $2 \
+         WHERE subject = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let entry = NewRevocation {
+        kind: RevocationKind::Subject,
+        id: user_id.to_string(),
+        expires_at: feed_expires_at,
+        revoked_at: now,
+    };
+    append_revocation_in(tx, &entry).await
 }
 
 impl SqlStore {

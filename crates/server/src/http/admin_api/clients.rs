@@ -7,11 +7,11 @@ use axum::response::Response;
 use candor_admin::{AdminAuth, AdminJson};
 use candor_proto::Code;
 use serde::Serialize;
-use serde_json::Value;
 
-use super::{Answer, Changer, ListQuery, Refused, page, respond, view};
+use super::{Answer, Changer, ListQuery, Refused, page, respond};
 use crate::app::App;
 use crate::clients::{self, ClientPatch, ClientRegistration, ClientView, Warning};
+use crate::manage;
 
 /// A page of clients.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -27,21 +27,6 @@ pub(super) struct ClientAnswer {
     #[serde(flatten)]
     client: ClientView,
     warnings: Vec<Warning>,
-}
-
-/// Refuses a second client with the name of another: names label clients in the call log,
-/// metrics and consent pages (as `candor client create` does).
-async fn name_free(app: &App, name: &str, except: Option<&str>) -> Result<(), Refused> {
-    match clients::named(app.store(), name.trim()).await? {
-        Some(twin) if Some(twin.client_id.as_str()) != except => Err(Refused::new(
-            Code::AdminConflict,
-            format!(
-                "a client named '{}' is registered already (client_id '{}')",
-                twin.name, twin.client_id
-            ),
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn answer(
@@ -88,17 +73,8 @@ pub(super) async fn create(
     AdminJson(input): AdminJson<ClientRegistration>,
 ) -> Response {
     let answer: Answer<ClientAnswer> = async {
-        name_free(&app, &input.client_name, None).await?;
-        let new = input.into_new()?;
-        let registered = clients::create(app.store(), app.master(), new, app.now()).await?;
-        let object = format!("client:{}", registered.client.client_id);
-        let after = view(&ClientView::of(&registered.client, None));
-        who.record(&app, "client.create", &object, &Value::Null, &after)
-            .await;
-        Ok((
-            StatusCode::CREATED,
-            answer(&registered.client, registered.secret.as_ref()),
-        ))
+        let r = manage::create_client(&app, &who.0, input.into_new()?).await?;
+        Ok((StatusCode::CREATED, answer(&r.client, r.secret.as_ref())))
     }
     .await;
     respond(&app, answer)
@@ -135,23 +111,8 @@ pub(super) async fn update(
     AdminJson(patch): AdminJson<ClientPatch>,
 ) -> Response {
     let answer = async {
-        if let Some(name) = &patch.client_name {
-            name_free(&app, name, Some(&client_id)).await?;
-        }
-        let change = patch.into_change()?;
-        let before = app.store().get_client(&client_id).await?;
-        let updated =
-            clients::update(app.store(), app.master(), &client_id, change, app.now()).await?;
-        app.clients().forget(&client_id);
-        let before = before.map_or(Value::Null, |c| view(&ClientView::of(&c, None)));
-        let after = view(&ClientView::of(&updated.client, None));
-        let object = format!("client:{client_id}");
-        who.record(&app, "client.update", &object, &before, &after)
-            .await;
-        Ok((
-            StatusCode::OK,
-            answer(&updated.client, updated.secret.as_ref()),
-        ))
+        let r = manage::update_client(&app, &who.0, &client_id, patch.into_change()?).await?;
+        Ok((StatusCode::OK, answer(&r.client, r.secret.as_ref())))
     };
     respond(&app, answer.await)
 }
@@ -174,18 +135,7 @@ pub(super) async fn delete(
     Path(client_id): Path<String>,
 ) -> Response {
     let answer = async {
-        let before = app.store().get_client(&client_id).await?;
-        if !clients::delete(app.store(), app.settings(), &client_id, app.now()).await? {
-            return Err(Refused::new(
-                Code::AdminNotFound,
-                format!("no client '{client_id}'"),
-            ));
-        }
-        app.clients().forget(&client_id);
-        let before = before.map_or(Value::Null, |c| view(&ClientView::of(&c, None)));
-        let object = format!("client:{client_id}");
-        who.record(&app, "client.delete", &object, &before, &Value::Null)
-            .await;
+        manage::delete_client(&app, &who.0, &client_id).await?;
         Ok((
             StatusCode::OK,
             Deleted {
@@ -197,23 +147,66 @@ pub(super) async fn delete(
     respond(&app, answer.await)
 }
 
-/// Issues a new secret (in this answer only); the old one stops working at once.
+/// How a secret is rotated.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RotateSecretInput {
+    /// How long the previous secret keeps working beside the new one, in seconds (at most
+    /// 2592000, 30 days). Absent or 0: it stops working at once.
+    #[serde(default)]
+    overlap_seconds: u64,
+}
+
+/// Issues a new secret (in this answer only). The previous one stops working at once, or
+/// after `overlap_seconds` so that every instance of the application can move to the new one.
 #[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/secret", tag = "clients",
-    params(("client_id" = String, Path)),
+    params(("client_id" = String, Path)), request_body(content = RotateSecretInput,
+    description = "Optional: without a body the previous secret stops working at once."),
     responses((status = 200, body = ClientAnswer), (status = 400, body = super::ErrorBody),
               (status = 404, body = super::ErrorBody)))]
 pub(super) async fn rotate_secret(
     who: Changer,
     State(app): State<App>,
     Path(client_id): Path<String>,
+    AdminJson(input): AdminJson<RotateSecretInput>,
 ) -> Response {
     let answer = async {
-        let r = clients::rotate_secret(app.store(), app.master(), &client_id, app.now()).await?;
-        app.clients().forget(&client_id);
-        let object = format!("client:{client_id}");
-        who.record_effect(&app, "client.rotate_secret", &object)
-            .await;
+        let overlap = std::time::Duration::from_secs(input.overlap_seconds);
+        let r = manage::rotate_secret(&app, &who.0, &client_id, overlap).await?;
         Ok((StatusCode::OK, answer(&r.client, r.secret.as_ref())))
+    };
+    respond(&app, answer.await)
+}
+
+/// Disables the client: nothing more is issued to it, and every token it holds is revoked
+/// (gateways learn it from the revocation feed within a second).
+#[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/disable", tag = "clients",
+    params(("client_id" = String, Path)),
+    responses((status = 200, body = ClientAnswer), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn disable(
+    who: Changer,
+    State(app): State<App>,
+    Path(client_id): Path<String>,
+) -> Response {
+    let answer = async {
+        let client = manage::set_client_disabled(&app, &who.0, &client_id, true).await?;
+        Ok((StatusCode::OK, answer(&client, None)))
+    };
+    respond(&app, answer.await)
+}
+
+/// Enables a disabled client; the tokens revoked when it was disabled stay revoked.
+#[utoipa::path(post, path = "/admin/api/v1/clients/{client_id}/enable", tag = "clients",
+    params(("client_id" = String, Path)),
+    responses((status = 200, body = ClientAnswer), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn enable(
+    who: Changer,
+    State(app): State<App>,
+    Path(client_id): Path<String>,
+) -> Response {
+    let answer = async {
+        let client = manage::set_client_disabled(&app, &who.0, &client_id, false).await?;
+        Ok((StatusCode::OK, answer(&client, None)))
     };
     respond(&app, answer.await)
 }

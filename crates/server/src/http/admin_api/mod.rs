@@ -10,7 +10,7 @@ mod users;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use candor_proto::{Code, OAuthError};
 use serde::Serialize;
 use serde_json::Value;
@@ -37,6 +37,14 @@ pub(super) fn routes() -> Router<App> {
             "/admin/api/v1/clients/{client_id}/secret",
             post(clients::rotate_secret),
         )
+        .route(
+            "/admin/api/v1/clients/{client_id}/disable",
+            post(clients::disable),
+        )
+        .route(
+            "/admin/api/v1/clients/{client_id}/enable",
+            post(clients::enable),
+        )
         .route("/admin/api/v1/users", get(users::list).post(users::create))
         .route(
             "/admin/api/v1/users/{username}",
@@ -51,8 +59,79 @@ pub(super) fn routes() -> Router<App> {
             "/admin/api/v1/users/{username}/sessions/revoke",
             post(users::revoke_sessions),
         )
+        .route(
+            "/admin/api/v1/users/{username}/disable",
+            post(users::disable),
+        )
+        .route("/admin/api/v1/users/{username}/enable", post(users::enable))
+        .route(
+            "/admin/api/v1/users/{username}/sessions",
+            get(users::sessions),
+        )
+        .route(
+            "/admin/api/v1/users/{username}/sessions/{sid}",
+            delete(users::end_session),
+        )
+        .route(
+            "/admin/api/v1/users/{username}/consents",
+            get(users::consents),
+        )
+        .route(
+            "/admin/api/v1/users/{username}/consents/{client_id}",
+            delete(users::revoke_consent),
+        )
         .route("/admin/api/v1/keys", get(keys::list))
         .route("/admin/api/v1/keys/rotate", post(keys::rotate))
+}
+
+/// What every admin API answer holds to, whatever the router or an extractor says on its
+/// own: a refusal that is not the catalogue's JSON — a 405 for a method a path does not take,
+/// axum's plain-text 400 for a path parameter that is not UTF-8 once percent-decoded — is
+/// rewritten as the catalogue's body (the Allow header kept). Run after the handler's own
+/// extractors, so a request without a credential still meets the credential check first.
+pub(super) async fn well_formed(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let answer = next.run(req).await;
+    let status = answer.status();
+    let is_json = answer
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return answer;
+    }
+    let allow = answer.headers().get(header::ALLOW).cloned();
+    let (code, why) = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = allow.as_ref().and_then(|v| v.to_str().ok());
+        (
+            Code::AdminMethodNotAllowed,
+            format!(
+                "this path does not take {method}; it takes {}",
+                allowed.unwrap_or("other methods")
+            ),
+        )
+    } else {
+        let (_, body) = answer.into_parts();
+        let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        (
+            Code::AdminInvalidRequest,
+            format!("the request cannot be read: {}", text.trim()),
+        )
+    };
+    let mut refused = candor_admin::error_response(
+        &OAuthError::new(code, why),
+        Some(&candor_proto::error::docs_base(app.issuer())),
+    );
+    if let Some(allow) = allow {
+        refused.headers_mut().insert(header::ALLOW, allow);
+    }
+    refused
 }
 
 /// The OpenAPI 3.1 description of the admin API, from the handlers' own annotations.
@@ -64,9 +143,10 @@ pub(super) fn routes() -> Router<App> {
     ),
     paths(
         clients::list, clients::create, clients::show, clients::update, clients::delete,
-        clients::rotate_secret,
+        clients::rotate_secret, clients::disable, clients::enable,
         users::list, users::create, users::show, users::update, users::delete, users::set_password,
-        users::unlock, users::revoke_sessions,
+        users::unlock, users::revoke_sessions, users::disable, users::enable, users::sessions,
+        users::end_session, users::consents, users::revoke_consent,
         keys::list, keys::rotate,
     ),
     components(schemas(ErrorBody)),
@@ -102,7 +182,48 @@ impl utoipa::Modify for BearerAuth {
 pub(super) fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(candor_admin::openapi());
+    describe_refusals(&mut doc);
     doc
+}
+
+/// Every operation can be refused for its credential (401 `admin.unauthorized`), and every
+/// change for a viewer's (403 `admin.forbidden`): said once here rather than on each handler.
+fn describe_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    let refusal = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (operation, changes) in operations {
+            let Some(operation) = operation.as_mut() else {
+                continue;
+            };
+            let responses = &mut operation.responses.responses;
+            responses.entry("401".into()).or_insert_with(|| {
+                refusal("No admin credential, or not a valid one (`admin.unauthorized`)")
+            });
+            if changes {
+                responses.entry("403".into()).or_insert_with(|| {
+                    refusal("The credential may read but not change (`admin.forbidden`)")
+                });
+            }
+        }
+    }
 }
 
 /// `GET /admin/api/v1/openapi.json`: public, like any API description (it holds no data).
@@ -152,11 +273,6 @@ impl axum::extract::FromRequestParts<App> for Changer {
 }
 
 impl Changer {
-    /// Records an action that changes no public field (docs/admin-api.md, "Audit").
-    async fn record_effect(&self, app: &App, action: &str, object: &str) {
-        crate::audit::record_effect(app, &self.0, action, object).await;
-    }
-
     /// Records the change (docs/admin-api.md, "Audit").
     async fn record(&self, app: &App, action: &str, object: &str, before: &Value, after: &Value) {
         crate::audit::record(app, &self.0, action, object, before, after).await;

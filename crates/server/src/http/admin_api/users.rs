@@ -9,10 +9,10 @@ use candor_proto::Code;
 use candor_proto::secret::Secret;
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, Changer, ListQuery, Refused, page, respond, view};
+use super::{Changer, ListQuery, Refused, page, respond};
 use crate::app::App;
+use crate::manage;
 use crate::users::{self, UserView};
-use serde_json::Value;
 
 /// A page of users.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -28,6 +28,7 @@ pub(super) struct UserList {
 pub(super) struct UserInput {
     username: String,
     /// At least 8 characters; stored as an Argon2id hash, never returned.
+    #[schema(min_length = 8)]
     password: String,
     email: Option<String>,
     name: Option<String>,
@@ -54,11 +55,60 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// A new password.
+/// A new password: the one given, or (when `password` is absent) one the server generates
+/// and answers this once.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PasswordInput {
-    password: String,
+    #[schema(min_length = 8)]
+    password: Option<String>,
+}
+
+/// A password reset's answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Reset {
+    #[serde(flatten)]
+    done: Done,
+    /// The generated password, only when the request gave none: hand it to the user over a
+    /// channel you trust; it is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+}
+
+/// A browser session of a user.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SessionView {
+    /// The session's public id (`sid` in id_tokens and logout tokens).
+    sid: String,
+    /// When the user authenticated (Unix seconds).
+    auth_time: i64,
+    /// How (`pwd`…).
+    amr: Vec<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+/// A user's live sessions, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SessionList {
+    sessions: Vec<SessionView>,
+}
+
+/// A consent a user gave an application.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ConsentView {
+    client_id: String,
+    /// The client's name, when it is still registered.
+    client_name: Option<String>,
+    /// The scopes granted, space-separated.
+    scope: String,
+    granted_at: i64,
+}
+
+/// A user's consents, by client_id.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ConsentList {
+    consents: Vec<ConsentView>,
 }
 
 /// What an action on a user did.
@@ -70,16 +120,8 @@ pub(super) struct Done {
     sessions_revoked: bool,
 }
 
-/// Records `action` on `username` and says what it did.
-async fn acted(
-    app: &App,
-    who: &Changer,
-    username: &str,
-    action: &str,
-    sessions_revoked: bool,
-) -> Answer<Done> {
-    who.record_effect(app, action, &format!("user:{username}"))
-        .await;
+/// What an action on `username` did.
+fn done(username: &str, sessions_revoked: bool) -> super::Answer<Done> {
     Ok((
         StatusCode::OK,
         Done {
@@ -135,28 +177,16 @@ pub(super) async fn create(
 ) -> Response {
     let answer = async {
         let password = Secret::new(input.password);
-        // Checked before anything is stored: a bad role leaves no half-made user.
-        let roles = users::roles(&input.roles)?;
-        let mut user = users::create(
-            app.store(),
+        let user = manage::create_user(
+            &app,
+            &who.0,
             &input.username,
             &password,
             input.email,
             input.name,
-            app.now(),
+            &input.roles,
         )
         .await?;
-        if !roles.is_empty() {
-            let change = users::UserChange {
-                roles: Some(roles),
-                ..users::UserChange::default()
-            };
-            user = users::update(app.store(), &user.username, change).await?;
-        }
-        let object = format!("user:{}", user.username);
-        let after = view(&UserView::of(&user));
-        who.record(&app, "user.create", &object, &Value::Null, &after)
-            .await;
         Ok((StatusCode::CREATED, UserView::of(&user)))
     };
     respond(&app, answer.await)
@@ -187,17 +217,12 @@ pub(super) async fn update(
     AdminJson(patch): AdminJson<UserPatch>,
 ) -> Response {
     let answer = async {
-        let before = view(&UserView::of(&find(&app, &username).await?));
         let change = users::UserChange {
             email: patch.email,
             name: patch.name,
             roles: patch.roles,
         };
-        let user = users::update(app.store(), &username, change).await?;
-        let after = view(&UserView::of(&user));
-        let object = format!("user:{username}");
-        who.record(&app, "user.update", &object, &before, &after)
-            .await;
+        let user = manage::update_user(&app, &who.0, &username, change).await?;
         Ok((StatusCode::OK, UserView::of(&user)))
     };
     respond(&app, answer.await)
@@ -213,32 +238,17 @@ pub(super) async fn delete(
     Path(username): Path<String>,
 ) -> Response {
     let answer = async {
-        let before = find(&app, &username).await?;
-        if !users::delete(app.store(), app.settings(), &username, app.now()).await? {
-            return Err(Refused::new(
-                Code::AdminNotFound,
-                format!("no user '{username}'"),
-            ));
-        }
-        let object = format!("user:{username}");
-        let before = view(&UserView::of(&before));
-        who.record(&app, "user.delete", &object, &before, &Value::Null)
-            .await;
-        Ok((
-            StatusCode::OK,
-            Done {
-                username: username.clone(),
-                sessions_revoked: true,
-            },
-        ))
+        manage::delete_user(&app, &who.0, &username).await?;
+        done(&username, true)
     };
     respond(&app, answer.await)
 }
 
-/// Replaces the password and ends the user's sessions and grants.
+/// Resets the password — to the one given, or to a generated one answered this once — and
+/// ends the user's sessions and grants.
 #[utoipa::path(post, path = "/admin/api/v1/users/{username}/password", tag = "users",
     params(("username" = String, Path)), request_body = PasswordInput,
-    responses((status = 200, body = Done), (status = 400, body = super::ErrorBody),
+    responses((status = 200, body = Reset), (status = 400, body = super::ErrorBody),
               (status = 404, body = super::ErrorBody)))]
 pub(super) async fn set_password(
     who: Changer,
@@ -247,9 +257,139 @@ pub(super) async fn set_password(
     AdminJson(input): AdminJson<PasswordInput>,
 ) -> Response {
     let answer = async {
-        let password = Secret::new(input.password);
-        users::set_password(app.store(), app.settings(), &username, &password, app.now()).await?;
-        acted(&app, &who, &username, "user.set_password", true).await
+        let password = input.password.map(Secret::new);
+        let generated = manage::reset_password(&app, &who.0, &username, password).await?;
+        Ok((
+            StatusCode::OK,
+            Reset {
+                done: Done {
+                    username: username.clone(),
+                    sessions_revoked: true,
+                },
+                password: generated.map(|g| g.expose().to_string()),
+            },
+        ))
+    };
+    respond(&app, answer.await)
+}
+
+/// Disables the account: it cannot sign in, and its sessions and grants end at once.
+#[utoipa::path(post, path = "/admin/api/v1/users/{username}/disable", tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn disable(
+    who: Changer,
+    State(app): State<App>,
+    Path(username): Path<String>,
+) -> Response {
+    let answer = async {
+        let user = manage::set_user_disabled(&app, &who.0, &username, true).await?;
+        Ok((StatusCode::OK, UserView::of(&user)))
+    };
+    respond(&app, answer.await)
+}
+
+/// Lets a disabled account sign in again.
+#[utoipa::path(post, path = "/admin/api/v1/users/{username}/enable", tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn enable(
+    who: Changer,
+    State(app): State<App>,
+    Path(username): Path<String>,
+) -> Response {
+    let answer = async {
+        let user = manage::set_user_disabled(&app, &who.0, &username, false).await?;
+        Ok((StatusCode::OK, UserView::of(&user)))
+    };
+    respond(&app, answer.await)
+}
+
+/// The user's live browser sessions, newest first.
+#[utoipa::path(get, path = "/admin/api/v1/users/{username}/sessions", tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 200, body = SessionList), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn sessions(
+    _: AdminAuth,
+    State(app): State<App>,
+    Path(username): Path<String>,
+) -> Response {
+    let answer = async {
+        let user = find(&app, &username).await?;
+        let sessions = app
+            .store()
+            .list_sessions(&user.id, app.now())
+            .await?
+            .into_iter()
+            .map(|s| SessionView {
+                sid: s.sid,
+                auth_time: s.auth_time,
+                amr: s.amr,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect();
+        Ok((StatusCode::OK, SessionList { sessions }))
+    };
+    respond(&app, answer.await)
+}
+
+/// Ends one session of the user (the browser must sign in again; tokens already issued stay
+/// until they expire or are revoked — `sessions/revoke` ends everything).
+#[utoipa::path(delete, path = "/admin/api/v1/users/{username}/sessions/{sid}", tag = "users",
+    params(("username" = String, Path), ("sid" = String, Path)),
+    responses((status = 200, body = Done), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn end_session(
+    who: Changer,
+    State(app): State<App>,
+    Path((username, sid)): Path<(String, String)>,
+) -> Response {
+    let answer = async {
+        manage::end_session(&app, &who.0, &username, &sid).await?;
+        done(&username, false)
+    };
+    respond(&app, answer.await)
+}
+
+/// The consents the user gave applications.
+#[utoipa::path(get, path = "/admin/api/v1/users/{username}/consents", tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 200, body = ConsentList), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn consents(
+    _: AdminAuth,
+    State(app): State<App>,
+    Path(username): Path<String>,
+) -> Response {
+    let answer = async {
+        let user = find(&app, &username).await?;
+        let mut consents = Vec::new();
+        for c in app.store().list_consents(&user.id).await? {
+            let client_name = app.store().get_client(&c.client_id).await?.map(|x| x.name);
+            consents.push(ConsentView {
+                client_id: c.client_id,
+                client_name,
+                scope: c.scopes.join(" "),
+                granted_at: c.granted_at,
+            });
+        }
+        Ok((StatusCode::OK, ConsentList { consents }))
+    };
+    respond(&app, answer.await)
+}
+
+/// Withdraws the user's consent to a client and revokes what that consent let it hold: the
+/// application must ask again.
+#[utoipa::path(delete, path = "/admin/api/v1/users/{username}/consents/{client_id}", tag = "users",
+    params(("username" = String, Path), ("client_id" = String, Path)),
+    responses((status = 200, body = Done), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn revoke_consent(
+    who: Changer,
+    State(app): State<App>,
+    Path((username, client_id)): Path<(String, String)>,
+) -> Response {
+    let answer = async {
+        manage::revoke_consent(&app, &who.0, &username, &client_id).await?;
+        done(&username, false)
     };
     respond(&app, answer.await)
 }
@@ -264,8 +404,8 @@ pub(super) async fn unlock(
     Path(username): Path<String>,
 ) -> Response {
     let answer = async {
-        users::unlock(app.store(), &username).await?;
-        acted(&app, &who, &username, "user.unlock", false).await
+        manage::unlock(&app, &who.0, &username).await?;
+        done(&username, false)
     };
     respond(&app, answer.await)
 }
@@ -280,8 +420,8 @@ pub(super) async fn revoke_sessions(
     Path(username): Path<String>,
 ) -> Response {
     let answer = async {
-        users::revoke_sessions(app.store(), app.settings(), &username, app.now()).await?;
-        acted(&app, &who, &username, "user.revoke_sessions", true).await
+        manage::revoke_sessions(&app, &who.0, &username).await?;
+        done(&username, true)
     };
     respond(&app, answer.await)
 }
