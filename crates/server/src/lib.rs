@@ -30,6 +30,7 @@ pub mod login;
 pub mod logout;
 pub mod manage;
 pub mod metrics;
+mod page_style;
 pub mod pending;
 pub mod refusal;
 pub mod revocation;

@@ -78,11 +78,23 @@ pub fn router(app: App) -> Router {
         endpoints
             .merge(admin::api_routes(&app))
             .route("/admin", get(console::overview))
-            .route("/admin/clients", get(console::clients))
-            .route("/admin/users", get(console::users))
-            .route("/admin/users/roles", post(console::set_roles))
-            .route("/admin/users/unlock", post(console::unlock))
-            .route("/admin/clients/rotate", post(console::rotate_secret))
+            .route(
+                "/admin/clients",
+                get(console::clients).post(console::create_client),
+            )
+            .route(
+                "/admin/clients/{client_id}",
+                get(console::client).post(console::client_change),
+            )
+            .route(
+                "/admin/users",
+                get(console::users).post(console::create_user),
+            )
+            .route(
+                "/admin/users/{username}",
+                get(console::user).post(console::user_change),
+            )
+            .route("/admin/diagnoses", get(console::diagnoses))
             .route("/admin/keys", get(console::keys))
             .route("/admin/requests", get(console::calls))
             .route("/admin/audit", get(console::audit))

@@ -27,6 +27,253 @@ async fn on_postgres() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managing_on_sqlite() {
+    let s = console_server(Backend::Sqlite)
+        .await
+        .expect("sqlite server");
+    an_admin_manages_clients_and_users_from_the_console(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managing_on_postgres() {
+    if let Some(s) = console_server(Backend::Postgres).await {
+        an_admin_manages_clients_and_users_from_the_console(s).await;
+    }
+}
+
+/// The secret or password a page shows once, in its `<pre><code>`.
+fn shown_once(page: &str) -> String {
+    page.split("<pre><code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
+    prepare(&s).await;
+    let change = candor_server::users::UserChange {
+        roles: Some(vec!["admin".into()]),
+        ..Default::default()
+    };
+    candor_server::users::update(s.store.as_ref(), "alice", change)
+        .await
+        .unwrap();
+    let b = Browser::new();
+    let overview = sign_in(&s, &b, "alice").await;
+    assert_eq!(overview.status, 200, "{}", overview.text);
+    let clients = b.get(&s.url("/admin/clients")).await;
+    let csrf = flow::hidden(&clients.text, "csrf");
+
+    // Register a client: its page, with the secret shown once, which works.
+    let created = b
+        .post(
+            &s.url("/admin/clients"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("client_name", "Reports"),
+                ("client_id", "reports"),
+                ("scope", "reports:read"),
+                ("grant_types", "client_credentials"),
+                ("token_endpoint_auth_method", "client_secret_basic"),
+                ("access_token_format", "jwt"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let secret = shown_once(&created.text);
+    assert!(secret.len() > 20, "{}", created.text);
+    s.cc_token("reports", &secret, None).await;
+    // A refused registration keeps what was typed and says why.
+    let refused = b
+        .post(
+            &s.url("/admin/clients"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("client_name", "Bad"),
+                ("redirect_uris", "http://bad.example/cb"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.text.contains("plain http"), "{}", refused.text);
+    assert!(refused.text.contains("http://bad.example/cb"));
+
+    // Edit: near-duplicate redirect URIs are saved with the warning the server will act on.
+    let edited = b
+        .post(
+            &s.url("/admin/clients/reports"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("action", "edit"),
+                ("client_name", "Reports"),
+                (
+                    "redirect_uris",
+                    "https://r.example/cb\nhttps://r.example/cb/",
+                ),
+                ("scope", "reports:read reports:write"),
+                ("grant_types", "client_credentials"),
+                ("grant_types", "authorization_code"),
+                ("token_endpoint_auth_method", "client_secret_basic"),
+                ("access_token_format", "jwt"),
+                ("require_pkce", "on"),
+            ],
+        )
+        .await;
+    assert!(edited.text.contains("Saved."), "{}", edited.text);
+    assert!(edited.text.contains("redirect_uri.trailing_slash"));
+    let stored = s.store.get_client("reports").await.unwrap().unwrap();
+    assert_eq!(stored.redirect_uris.len(), 2);
+    assert_eq!(stored.scopes.len(), 2);
+
+    // Disable: refused at the token endpoint with the reason; enable again.
+    let disabled = b
+        .post(
+            &s.url("/admin/clients/reports"),
+            &[("csrf", csrf.as_str()), ("action", "disable")],
+        )
+        .await;
+    assert!(
+        disabled.text.contains("reports is disabled"),
+        "{}",
+        disabled.text
+    );
+    s.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Auth::Basic("reports", &secret),
+    )
+    .await
+    .assert_error(401, "invalid_client", "client_auth.client_disabled");
+    b.post(
+        &s.url("/admin/clients/reports"),
+        &[("csrf", csrf.as_str()), ("action", "enable")],
+    )
+    .await;
+    assert!(
+        s.store
+            .get_client("reports")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_none()
+    );
+
+    // Delete needs the client_id typed.
+    let kept = b
+        .post(
+            &s.url("/admin/clients/reports"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("action", "delete"),
+                ("confirm", "nope"),
+            ],
+        )
+        .await;
+    assert!(kept.text.contains("Nothing changed"), "{}", kept.text);
+    assert!(s.store.get_client("reports").await.unwrap().is_some());
+    let gone = b
+        .post(
+            &s.url("/admin/clients/reports"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("action", "delete"),
+                ("confirm", "reports"),
+            ],
+        )
+        .await;
+    assert!(gone.text.contains("reports is deleted"), "{}", gone.text);
+    assert!(s.store.get_client("reports").await.unwrap().is_none());
+
+    // A user: created; alice's page lists the session her sign-in made.
+    let created = b
+        .post(
+            &s.url("/admin/users"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("username", "bob"),
+                ("password", "a long password for bob"),
+                ("roles", "viewer"),
+            ],
+        )
+        .await;
+    assert!(created.text.contains("bob is created"), "{}", created.text);
+    let bob = s.store.get_user_by_username("bob").await.unwrap().unwrap();
+    assert_eq!(bob.roles, vec!["viewer".to_string()]);
+    let alice = b.get(&s.url("/admin/users/alice")).await;
+    assert!(alice.text.contains("End session"), "{}", alice.text);
+
+    // bob: password reset (shown once, works), disabled, enabled.
+    let reset = b
+        .post(
+            &s.url("/admin/users/bob"),
+            &[("csrf", csrf.as_str()), ("action", "reset")],
+        )
+        .await;
+    let password = shown_once(&reset.text);
+    assert!(password.len() >= 20, "{}", reset.text);
+    let hash = s
+        .store
+        .get_user_by_username("bob")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert!(candor_server::users::verify_password(
+        &candor_proto::secret::Secret::new(password.clone()),
+        &hash
+    ));
+    let disabled = b
+        .post(
+            &s.url("/admin/users/bob"),
+            &[("csrf", csrf.as_str()), ("action", "disable")],
+        )
+        .await;
+    assert!(
+        disabled.text.contains("bob is disabled"),
+        "{}",
+        disabled.text
+    );
+    b.post(
+        &s.url("/admin/users/bob"),
+        &[("csrf", csrf.as_str()), ("action", "enable")],
+    )
+    .await;
+    assert!(
+        s.store
+            .get_user_by_username("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_none()
+    );
+
+    // The Diagnoses page lists the catalogue; the audit log holds every change, no secret.
+    let diagnoses = b.get(&s.url("/admin/diagnoses")).await;
+    assert!(
+        diagnoses.text.contains("client_auth.client_disabled"),
+        "{}",
+        diagnoses.text
+    );
+    let audit = b.get(&s.url("/admin/audit")).await;
+    for action in [
+        "client.create",
+        "client.update",
+        "client.disable",
+        "client.enable",
+        "client.delete",
+        "user.create",
+        "user.set_password",
+        "user.disable",
+    ] {
+        assert!(audit.text.contains(action), "{action} missing");
+    }
+    assert!(!audit.text.contains(&secret) && !audit.text.contains(&password));
+}
+
 /// Signs `username` in to the console in `b`: the last page the console answers with.
 async fn sign_in(s: &TestServer, b: &Browser, username: &str) -> crate::common::Response {
     let start = b.get(&s.url("/admin/login")).await;
@@ -56,8 +303,8 @@ async fn sign_in(s: &TestServer, b: &Browser, username: &str) -> crate::common::
     }
 }
 
-async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
-    // A server with the console, its client, a call log and alice.
+/// The console's client, a call log and `flow::setup`'s client and alice.
+async fn prepare(s: &TestServer) -> flow::Setup {
     candor_server::console::ensure(s.store.as_ref(), &s.master, s.app.settings(), s.app.now())
         .await
         .unwrap();
@@ -75,7 +322,11 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     );
     s.app
         .attach_call_log(std::sync::Arc::new(candor_calls::CallLog::new(recorder)));
-    let setup = flow::setup(&s).await;
+    flow::setup(s).await
+}
+
+async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
+    let setup = prepare(&s).await;
 
     // Without a session: the way in, and nothing else.
     let b = Browser::new();
@@ -84,7 +335,22 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     assert!(first.text.contains("Sign in with Candor"), "{}", first.text);
     assert!(!first.text.contains("Overview</h1>"));
     let csp = first.header("content-security-policy").unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("script-src 'unsafe-inline'"));
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    // The page's one inline style sheet is the one the policy allows by its hash.
+    let style = first
+        .text
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(css, _)| css)
+        .unwrap();
+    let hash = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        candor_proto::secret::digest(style),
+    );
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
 
     // alice has no role: refused after the sign-in, with the way to get one.
     let refused = sign_in(&s, &b, "alice").await;
@@ -220,8 +486,8 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     assert!(!users.text.contains("name=\"csrf\""));
     let refused = b
         .post(
-            &s.url("/admin/users/unlock"),
-            &[("username", "alice"), ("csrf", "x")],
+            &s.url("/admin/users/alice"),
+            &[("action", "unlock"), ("csrf", "x")],
         )
         .await;
     assert_eq!(refused.status, 403);
@@ -238,16 +504,16 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     assert!(csrf.len() > 20, "{}", users.text);
     let stale = b
         .post(
-            &s.url("/admin/users/unlock"),
-            &[("username", "alice"), ("csrf", "forged")],
+            &s.url("/admin/users/alice"),
+            &[("action", "unlock"), ("csrf", "forged")],
         )
         .await;
     assert_eq!(stale.status, 403);
     assert!(stale.text.contains("CSRF token does not match"));
     let unlocked = b
         .post(
-            &s.url("/admin/users/unlock"),
-            &[("username", "alice"), ("csrf", &csrf)],
+            &s.url("/admin/users/alice"),
+            &[("action", "unlock"), ("csrf", &csrf)],
         )
         .await;
     assert!(
@@ -257,8 +523,8 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     );
     let rotated = b
         .post(
-            &s.url("/admin/clients/rotate"),
-            &[("client_id", setup.client_id.as_str()), ("csrf", &csrf)],
+            &s.url(&format!("/admin/clients/{}", setup.client_id)),
+            &[("action", "rotate"), ("overlap", "0"), ("csrf", &csrf)],
         )
         .await;
     let secret = rotated

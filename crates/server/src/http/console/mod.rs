@@ -1,4 +1,14 @@
-//! The console's pages (`/admin`; see [`crate::console`]).
+//! The console's pages (`/admin`; see [`crate::console`]): the frame every page shares, the
+//! session and its CSRF check, and the pages over the call log, keys, audit and doctor;
+//! [`clients`] and [`users`] hold the pages that manage those.
+
+mod clients;
+mod diagnoses;
+mod users;
+
+pub(super) use clients::{client, client_change, clients, create_client};
+pub(super) use diagnoses::diagnoses;
+pub(super) use users::{create_user, user, user_change, users};
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -31,39 +41,6 @@ struct OverviewPage {
     frame: Frame,
     docs: String,
     overview: Overview,
-}
-
-struct ClientRow {
-    id: String,
-    name: String,
-    method: &'static str,
-    grants: String,
-    warnings: Vec<crate::clients::Warning>,
-    has_secret: bool,
-}
-
-#[derive(Template)]
-#[template(path = "console_clients.html")]
-struct ClientsPage {
-    frame: Frame,
-    /// A secret just issued: (client_id, secret), shown this once.
-    rotated: Option<(String, String)>,
-    clients: Vec<ClientRow>,
-}
-
-struct UserRow {
-    username: String,
-    name: String,
-    email: String,
-    roles: String,
-}
-
-#[derive(Template)]
-#[template(path = "console_users.html")]
-struct UsersPage {
-    frame: Frame,
-    done: Option<String>,
-    users: Vec<UserRow>,
 }
 
 struct CallRow {
@@ -339,149 +316,6 @@ pub(super) async fn overview(State(app): State<App>, jar: CookieJar) -> Response
     render(StatusCode::OK, page.render())
 }
 
-/// `GET /admin/clients`.
-pub(super) async fn clients(State(app): State<App>, jar: CookieJar) -> Response {
-    match signed_in(&app, &jar).await {
-        Ok(frame) => clients_page(&app, frame, None).await,
-        Err(page) => page,
-    }
-}
-
-async fn clients_page(app: &App, frame: Frame, rotated: Option<(String, String)>) -> Response {
-    let mut all = app.store().list_clients().await.unwrap_or_default();
-    all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    let clients = all
-        .iter()
-        .map(|c| ClientRow {
-            id: c.client_id.clone(),
-            name: c.name.clone(),
-            method: c.auth_method.as_str(),
-            grants: c
-                .grant_types
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            warnings: crate::clients::warnings(c),
-            has_secret: c.auth_method.uses_secret(),
-        })
-        .collect();
-    let page = ClientsPage {
-        frame,
-        rotated,
-        clients,
-    };
-    render(StatusCode::OK, page.render())
-}
-
-/// `POST /admin/clients/rotate` (`client_id`, `csrf`): a new secret, shown once.
-pub(super) async fn rotate_secret(
-    State(app): State<App>,
-    Change { frame, actor, form }: Change,
-) -> Response {
-    let client_id = field(&form, "client_id").to_string();
-    match crate::clients::rotate_secret(
-        app.store(),
-        app.master(),
-        &client_id,
-        std::time::Duration::ZERO,
-        app.now(),
-    )
-    .await
-    {
-        Ok(r) => {
-            app.clients().forget(&client_id);
-            let object = format!("client:{client_id}");
-            crate::audit::record_effect(&app, &actor, "client.rotate_secret", &object).await;
-            let secret = r.secret.map(|s| s.expose().to_string()).unwrap_or_default();
-            clients_page(&app, frame, Some((client_id, secret))).await
-        }
-        Err(e) => sign_in(
-            &app,
-            Some(format!("Not rotated: {e}")),
-            StatusCode::BAD_REQUEST,
-        ),
-    }
-}
-
-/// `GET /admin/users`.
-pub(super) async fn users(State(app): State<App>, jar: CookieJar) -> Response {
-    match signed_in(&app, &jar).await {
-        Ok(frame) => users_page(&app, frame, None).await,
-        Err(page) => page,
-    }
-}
-
-async fn users_page(app: &App, frame: Frame, done: Option<String>) -> Response {
-    let users = app
-        .store()
-        .list_users()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| UserRow {
-            username: u.username,
-            name: u.name.unwrap_or_default(),
-            email: u.email.unwrap_or_default(),
-            roles: u.roles.join(" "),
-        })
-        .collect();
-    let page = UsersPage { frame, done, users };
-    render(StatusCode::OK, page.render())
-}
-
-/// `POST /admin/users/roles` (`username`, `roles` space-separated, `csrf`).
-pub(super) async fn set_roles(
-    State(app): State<App>,
-    Change { frame, actor, form }: Change,
-) -> Response {
-    let username = field(&form, "username").to_string();
-    let roles: Vec<String> = field(&form, "roles")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    let before = app
-        .store()
-        .get_user_by_username(&username)
-        .await
-        .ok()
-        .flatten();
-    let change = crate::users::UserChange {
-        roles: Some(roles),
-        ..crate::users::UserChange::default()
-    };
-    let done = match crate::users::update(app.store(), &username, change).await {
-        Ok(user) => {
-            let view = |u: &candor_store::User| {
-                serde_json::to_value(crate::users::UserView::of(u)).unwrap_or_default()
-            };
-            let before = before.as_ref().map_or(serde_json::Value::Null, view);
-            let object = format!("user:{username}");
-            crate::audit::record(&app, &actor, "user.update", &object, &before, &view(&user)).await;
-            format!("The roles of {username} are now: {}", user.roles.join(" "))
-        }
-        Err(e) => format!("Not changed: {e}"),
-    };
-    users_page(&app, frame, Some(done)).await
-}
-
-/// `POST /admin/users/unlock` (`username`, `csrf`).
-pub(super) async fn unlock(
-    State(app): State<App>,
-    Change { frame, actor, form }: Change,
-) -> Response {
-    let username = field(&form, "username").to_string();
-    let done = match crate::users::unlock(app.store(), &username).await {
-        Ok(()) => {
-            let object = format!("user:{username}");
-            crate::audit::record_effect(&app, &actor, "user.unlock", &object).await;
-            format!("{username} is unlocked: their failed sign-ins are forgotten.")
-        }
-        Err(e) => format!("Not unlocked: {e}"),
-    };
-    users_page(&app, frame, Some(done)).await
-}
-
 /// `GET /admin/login`: remember state, verifier and nonce; send the browser to `/authorize`.
 pub(super) async fn login(State(app): State<App>, jar: CookieJar) -> Response {
     let (started, url) = first_party::start(app.issuer(), &console::PARTY);
@@ -582,39 +416,10 @@ pub(super) async fn calls(
         diagnosis: typed("diagnosis"),
         status: typed("status"),
     };
-    let mut refused = None;
-    let mut calls = Vec::new();
-    match app.call_log() {
-        None => refused = Some("The call log is off ([calls] enabled = false).".to_string()),
-        Some(log) => match candor_calls::params::tail_query(&params, app.now()) {
-            Err(e) => refused = Some(e.to_string()),
-            Ok(mut q) => {
-                q.limit = 100;
-                match log.tail(&q).await {
-                    Ok(page) => {
-                        calls = page
-                            .calls
-                            .into_iter()
-                            .map(|c| CallRow {
-                                at: when(c.at_us.div_euclid(1_000_000)),
-                                route: c.route,
-                                method: c.method,
-                                path: c.path,
-                                status: c.status,
-                                client: c.client_id.unwrap_or_default(),
-                                diagnosis: c.diagnosis.unwrap_or_default(),
-                                ms: format!("{:.1}", c.latency_us as f64 / 1000.0),
-                            })
-                            .collect()
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the console cannot read the call log");
-                        refused = Some("The call log cannot be read; see the server's log.".into());
-                    }
-                }
-            }
-        },
-    }
+    let (calls, refused) = match recent_calls(&app, &params, 100).await {
+        Ok(calls) => (calls, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
     let page = CallsPage {
         frame,
         docs: candor_proto::error::docs_base(app.issuer()),
@@ -625,22 +430,52 @@ pub(super) async fn calls(
     render(StatusCode::OK, page.render())
 }
 
-/// `GET /admin/audit`: the latest changes made through the admin API.
-pub(super) async fn audit(State(app): State<App>, jar: CookieJar) -> Response {
-    let frame = match signed_in(&app, &jar).await {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
+/// The latest calls that `params` (the call log's own query parameters) select, newest
+/// first; or why there are none to show.
+async fn recent_calls(
+    app: &App,
+    params: &candor_calls::params::Params,
+    limit: u32,
+) -> Result<Vec<CallRow>, String> {
+    let log = app
+        .call_log()
+        .ok_or_else(|| "The call log is off ([calls] enabled = false).".to_string())?;
+    let mut q = candor_calls::params::tail_query(params, app.now()).map_err(|e| e.to_string())?;
+    q.limit = limit;
+    let page = log.tail(&q).await.map_err(|e| {
+        tracing::warn!(error = %e, "the console cannot read the call log");
+        "The call log cannot be read; see the server's log.".to_string()
+    })?;
+    Ok(page
+        .calls
+        .into_iter()
+        .map(|c| CallRow {
+            at: when(c.at_us.div_euclid(1_000_000)),
+            route: c.route,
+            method: c.method,
+            path: c.path,
+            status: c.status,
+            client: c.client_id.unwrap_or_default(),
+            diagnosis: c.diagnosis.unwrap_or_default(),
+            ms: format!("{:.1}", c.latency_us as f64 / 1000.0),
+        })
+        .collect())
+}
+
+/// The latest audit events, of one object when `object` is given, newest first.
+async fn audit_events(app: &App, object: Option<&str>, limit: u32) -> Vec<EventRow> {
     let q = candor_calls::AuditQuery {
-        limit: 200,
+        limit,
+        object: object.map(str::to_string),
         ..candor_calls::AuditQuery::default()
     };
     let events = match app.call_log() {
         Some(log) => log.recorder.store().audit(&q).await.unwrap_or_default(),
         None => Vec::new(),
     };
-    let events = events
+    events
         .into_iter()
+        .rev()
         .map(|e| EventRow {
             at: when(e.at_us.div_euclid(1_000_000)),
             actor: e.actor,
@@ -649,7 +484,16 @@ pub(super) async fn audit(State(app): State<App>, jar: CookieJar) -> Response {
             changes: e.changes.to_string(),
             address: e.address.unwrap_or_default(),
         })
-        .collect();
+        .collect()
+}
+
+/// `GET /admin/audit`: the latest changes made through the admin API.
+pub(super) async fn audit(State(app): State<App>, jar: CookieJar) -> Response {
+    let frame = match signed_in(&app, &jar).await {
+        Ok(f) => f,
+        Err(page) => return page,
+    };
+    let events = audit_events(&app, None, 200).await;
     let page = AuditPage { frame, events };
     render(StatusCode::OK, page.render())
 }
