@@ -259,6 +259,12 @@ const REFRESH_REFUSED: &[Code] = &[
 ];
 const VERIFIER_REFUSED: &[Code] = &[Code::PkceVerifierMismatch, Code::PkceVerifierMalformed];
 const REDIRECT_REFUSED: &[Code] = &[Code::RedirectUriMismatch, Code::RedirectUriUnsafe];
+/// A secret refused, in words that do not say whether the provider checked the method first:
+/// a wrong secret, or a secret sent by a client registered for another method.
+const SECRET_REFUSED: &[Code] = &[
+    Code::ClientAuthSecretMismatch,
+    Code::ClientAuthMethodMismatch,
+];
 const CLIENT_CREDENTIALS_REFUSED: &[Code] = &[Code::ClientAuthSecretMismatch, Code::ClientUnknown];
 /// "Invalid client": the RFC's invalid_client, every way a client fails to authenticate.
 const CLIENT_REFUSED: &[Code] = &[
@@ -343,13 +349,7 @@ static READINGS: &[(Object, Condition, Phrase)] = {
             "not found",
             CLIENT_CREDENTIALS_REFUSED,
         ),
-        reading(
-            Secret,
-            "client secret",
-            Invalid,
-            "invalid",
-            Code::ClientAuthSecretMismatch,
-        ),
+        several(Secret, "client secret", Invalid, "invalid", SECRET_REFUSED),
         reading(
             Secret,
             "client secret",
@@ -881,7 +881,16 @@ fn pairs(text: &str) -> (Vec<&'static Phrase>, usize) {
                 i += n;
                 continue;
             }
-            let object = longest(&words, i, OBJECTS);
+            let object = longest(&words, i, OBJECTS).or_else(|| {
+                // "challenge" alone is PKCE's only in a clause about PKCE ("PKCE code
+                // verifier specified but challenge not present"); elsewhere it may be a
+                // sign-in's (an MFA challenge).
+                (words.get(i).is_some_and(|w| w == "challenge")
+                    && seen
+                        .iter()
+                        .any(|(o, _)| matches!(o, Object::Pkce | Object::Verifier)))
+                .then_some((1, Object::Challenge))
+            });
             let condition = longest(&words, i, CONDITIONS);
             match (object, condition) {
                 (Some((n, o)), c) if c.is_none_or(|(m, _)| n >= m) => {
@@ -1087,6 +1096,8 @@ mod tests {
         // An example is not a statement: Cognito's invalid_client text names no client.
         assert!(read("Client authentication failed. For example, when the client includes `client_id` and `client_secret` in the authorization header, but there's no such client with that `client_id` and `client_secret`.").is_none());
         assert_eq!(named("Session not active"), None);
+        // A refused secret, in words that do not say the method was checked first.
+        assert_eq!(candidates("The client secret is invalid"), SECRET_REFUSED);
         // "or" joins what may have happened: both stay.
         let either = candidates("The authorization code is expired or revoked");
         assert!(either.contains(&Code::CodeExpired) && either.contains(&Code::CodeRevoked));
@@ -1110,6 +1121,17 @@ mod tests {
                 read(text).map(|m| m.code)
             );
         }
+    }
+
+    /// A condition is said of the object it follows, and "challenge" alone is PKCE's only
+    /// in a clause about PKCE.
+    #[test]
+    fn a_bare_challenge_in_a_pkce_clause() {
+        assert_eq!(
+            named("code_verifier sent, but the challenge is absent"),
+            Some(Code::PkceChallengeMissing)
+        );
+        assert_eq!(named("MFA challenge required"), None);
     }
 
     #[test]
