@@ -194,6 +194,11 @@ const ZITADEL: &str = "Zitadel (zitadel/oidc)";
 const ZITADEL_CODE: &str = "zitadel/oidc:pkg/op/token_code.go";
 const ZITADEL_CLIENT_CREDENTIALS: &str = "zitadel/oidc:pkg/op/token_client_credentials.go";
 const SPRING_JWT_ASSERTION: &str = "spring-projects/spring-authorization-server:oauth2-authorization-server/src/main/java/org/springframework/security/oauth2/server/authorization/authentication/JwtClientAssertionDecoderFactory.java";
+/// A verifier refused by comparing it with the challenge: Entra says "does not match" also
+/// when no code_verifier was sent (or an empty one), which only the request shows.
+const VERIFIER_REFUSED_BY_COMPARISON: &[Code] =
+    &[Code::PkceVerifierMismatch, Code::PkceVerifierMissing];
+const ENTRA_VERIFIER_NOTE: &str = "Entra says this when the code_verifier differs from the challenge's and when the token request carries none (a back end redeeming a code a browser library obtained, a library that drops or renames it)";
 /// A code the provider does not hold (any more): it does not say whether it never issued it,
 /// the code expired, or it was redeemed already.
 const CODE_REFUSED: &[Code] = &[Code::CodeUnknown, Code::CodeExpired, Code::CodeReused];
@@ -383,7 +388,13 @@ pub static PHRASES: &[Phrase] = &[
     row(ENTRA, Matcher::Aadsts(54005), Code::CodeReused, ENTRA_CODES),
     row(ENTRA, Matcher::Aadsts(70000), Code::CodeUnknown, ENTRA_CODES)
         .refresh(Code::RefreshTokenUnknown),
-    row(ENTRA, Matcher::Aadsts(501481), Code::PkceVerifierMismatch, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(501481), Code::PkceVerifierMismatch, ENTRA_CODES)
+        .note(ENTRA_VERIFIER_NOTE)
+        .candidates(VERIFIER_REFUSED_BY_COMPARISON),
+    // The same sentence under its older number (corpus/providers/dev: django-allauth#2916).
+    row(ENTRA, Matcher::Aadsts(50148), Code::PkceVerifierMismatch, ENTRA_CODES)
+        .note(ENTRA_VERIFIER_NOTE)
+        .candidates(VERIFIER_REFUSED_BY_COMPARISON),
     row(ENTRA, Matcher::Aadsts(9002325), Code::PkceVerifierMissing, ENTRA_CODES),
     row(ENTRA, Matcher::Aadsts(70011), Code::ScopeUnknown, ENTRA_CODES)
         .value("scope", "The scope ", " is"),
@@ -1373,6 +1384,13 @@ pub fn in_error(error: &str, description: Option<&str>, grant: Option<&str>) -> 
     .map(|p| matched(p, d, grant))
     // No row knows the words: what they say of what, when they say it of one thing.
     .or_else(|| structure::read(d))
+}
+
+/// Whether a description says a request parameter without a phrase or object of its own is
+/// wrong ("The id_token_hint is invalid"): then the error value's general meaning names no
+/// cause.
+pub fn states_other_parameter_defect(description: &str) -> bool {
+    structure::states_other_parameter_defect(description)
 }
 
 /// The entities error pages use for quotes and markup characters, decoded: the phrases are

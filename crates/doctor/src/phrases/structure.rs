@@ -24,6 +24,11 @@ use super::{Match, Matcher, Phrase, row};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Object {
     Client,
+    /// The client's identifier itself (`client_id`): "invalid" of it is an identifier the
+    /// provider does not know, not a failed authentication.
+    ClientId,
+    /// A request parameter named as such ("duplicated parameter").
+    Parameter,
     ClientCredentials,
     Secret,
     Assertion,
@@ -53,6 +58,7 @@ enum Object {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Condition {
     Missing,
+    Duplicate,
     NotFound,
     Invalid,
     Malformed,
@@ -108,10 +114,12 @@ const OBJECTS: &[(&str, Object)] = &[
     ("client credentials grant", Object::GrantType),
     ("client credentials", Object::ClientCredentials),
     ("client credential", Object::ClientCredentials),
-    ("client_id", Object::Client),
-    ("client id", Object::Client),
-    ("clientid", Object::Client),
+    ("client_id", Object::ClientId),
+    ("client id", Object::ClientId),
+    ("clientid", Object::ClientId),
     ("client", Object::Client),
+    ("parameter", Object::Parameter),
+    ("parameters", Object::Parameter),
     ("scope", Object::Scope),
     ("scopes", Object::Scope),
     ("response_type", Object::ResponseType),
@@ -162,6 +170,14 @@ const AHEAD: &[(&str, Condition)] = &[
 /// The words for each condition.
 const CONDITIONS: &[(&str, Condition)] = &[
     ("missing", Condition::Missing),
+    // Absent from the client's registration, not from the request.
+    ("missing in the client configuration", Condition::NotFound),
+    ("missing from the client configuration", Condition::NotFound),
+    ("not in the client configuration", Condition::NotFound),
+    ("duplicated", Condition::Duplicate),
+    ("duplicate", Condition::Duplicate),
+    ("repeated", Condition::Duplicate),
+    ("more than once", Condition::Duplicate),
     ("required", Condition::Missing),
     ("absent", Condition::Missing),
     ("not provided", Condition::Missing),
@@ -332,6 +348,35 @@ static READINGS: &[(Object, Condition, Phrase)] = {
     use Object::*;
     &[
         reading(Client, "client", NotFound, "unknown", Code::ClientUnknown),
+        reading(
+            ClientId,
+            "client_id",
+            NotFound,
+            "unknown",
+            Code::ClientUnknown,
+        ),
+        reading(
+            ClientId,
+            "client_id",
+            Invalid,
+            "invalid",
+            Code::ClientUnknown,
+        ),
+        reading(
+            ClientId,
+            "client_id",
+            Disabled,
+            "disabled",
+            Code::ClientDisabled,
+        ),
+        several(ClientId, "client_id", Missing, "missing", CLIENT_MISSING),
+        reading(
+            Parameter,
+            "parameter",
+            Duplicate,
+            "sent more than once",
+            Code::TokenRequestDuplicateParameter,
+        ),
         reading(Client, "client", Disabled, "disabled", Code::ClientDisabled),
         several(Client, "client_id", Missing, "missing", CLIENT_MISSING),
         several(Client, "client", Invalid, "invalid", CLIENT_REFUSED),
@@ -672,6 +717,13 @@ static READINGS: &[(Object, Condition, Phrase)] = {
         reading(
             ResponseType,
             "response_type",
+            NotFound,
+            "not configured for the client",
+            Code::ResponseTypeUnsupported,
+        ),
+        reading(
+            ResponseType,
+            "response_type",
             Missing,
             "missing",
             Code::AuthorizationRequestMissingParameter,
@@ -925,6 +977,31 @@ fn pairs(text: &str) -> (Vec<&'static Phrase>, usize) {
     (found, conditions.len())
 }
 
+/// Request parameters that have no object of their own here: words that say one of them is
+/// wrong say what is wrong, whatever the error value's general meaning.
+/// Only names no sentence uses as plain words ("resource owner", "prompt", "display" are).
+const OTHER_PARAMETERS: &[&str] = &[
+    "id_token_hint",
+    "login_hint",
+    "max_age",
+    "request_uri",
+    "acr_values",
+    "ui_locales",
+    "response_mode",
+];
+
+/// Whether the words state a condition (invalid, missing, …) of a request parameter that has
+/// no object of its own ("The id_token_hint is invalid"): the error value they come with
+/// (zitadel/oidc sends `login_required` then) does not name the cause.
+pub(super) fn states_other_parameter_defect(text: &str) -> bool {
+    let (_, conditions) = pairs(text);
+    conditions > 0
+        && clauses(text)
+            .iter()
+            .flatten()
+            .any(|w| OTHER_PARAMETERS.contains(&w.as_str()))
+}
+
 /// The causes a row leaves: its candidates, or its one code.
 fn causes(p: &Phrase) -> Vec<Code> {
     if p.candidates.is_empty() {
@@ -1132,6 +1209,37 @@ mod tests {
             Some(Code::PkceChallengeMissing)
         );
         assert_eq!(named("MFA challenge required"), None);
+    }
+
+    /// The identifier itself, a parameter sent twice, a value missing from the client's
+    /// configuration rather than from the request.
+    #[test]
+    fn identifiers_duplicates_and_configuration() {
+        assert_eq!(
+            named("Invalid value for 'client_id' parameter."),
+            Some(Code::ClientUnknown)
+        );
+        assert_eq!(
+            named("duplicated parameter"),
+            Some(Code::TokenRequestDuplicateParameter)
+        );
+        assert_eq!(
+            named("The requested redirect_uri is missing in the client configuration."),
+            Some(Code::RedirectUriMismatch)
+        );
+        assert_eq!(
+            named("The requested response type is missing in the client configuration."),
+            Some(Code::ResponseTypeUnsupported)
+        );
+        // Missing from the request stays missing.
+        assert_eq!(
+            named("The redirect_uri is missing in the request."),
+            Some(Code::RedirectUriMissing)
+        );
+        assert!(states_other_parameter_defect(
+            "The id_token_hint is invalid."
+        ));
+        assert!(!states_other_parameter_defect("The user is not logged in"));
     }
 
     #[test]
