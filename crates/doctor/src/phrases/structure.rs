@@ -29,6 +29,8 @@ enum Object {
     ClientId,
     /// A request parameter named as such ("duplicated parameter").
     Parameter,
+    /// The request's body as a whole ("error parsing form").
+    Body,
     ClientCredentials,
     Secret,
     Assertion,
@@ -118,6 +120,11 @@ const OBJECTS: &[(&str, Object)] = &[
     ("client id", Object::ClientId),
     ("clientid", Object::ClientId),
     ("client", Object::Client),
+    ("form", Object::Body),
+    ("form body", Object::Body),
+    ("request body", Object::Body),
+    ("post body", Object::Body),
+    ("body", Object::Body),
     ("parameter", Object::Parameter),
     ("parameters", Object::Parameter),
     ("scope", Object::Scope),
@@ -204,6 +211,11 @@ const CONDITIONS: &[(&str, Condition)] = &[
     ("could not be parsed", Condition::Malformed),
     ("cannot be parsed", Condition::Malformed),
     ("failed to parse", Condition::Malformed),
+    ("error parsing", Condition::Malformed),
+    ("error decoding", Condition::Malformed),
+    ("cannot parse", Condition::Malformed),
+    ("can not parse", Condition::Malformed),
+    ("could not parse", Condition::Malformed),
     ("unable to parse", Condition::Malformed),
     ("could not decode", Condition::Malformed),
     ("failed to decode", Condition::Malformed),
@@ -370,6 +382,13 @@ static READINGS: &[(Object, Condition, Phrase)] = {
             Code::ClientDisabled,
         ),
         several(ClientId, "client_id", Missing, "missing", CLIENT_MISSING),
+        reading(
+            Body,
+            "request body",
+            Malformed,
+            "could not be parsed",
+            Code::TokenRequestMalformedBody,
+        ),
         reading(
             Parameter,
             "parameter",
@@ -874,6 +893,9 @@ fn clauses(text: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// Prepositions that name where something is.
+const LOCATIVE: &[&str] = &["in", "from", "at", "within", "inside"];
+
 /// Two words that open an example.
 const EXAMPLE: &[[&str; 2]] = &[
     ["for", "example"],
@@ -928,6 +950,12 @@ fn pairs(text: &str) -> (Vec<&'static Phrase>, usize) {
         let mut pending: Vec<Condition> = Vec::new();
         let mut i = 0;
         while i < words.len() {
+            // A condition said of the clause's subject that has no reading for it does not
+            // pass to a place named after it ("credentials missing or malformed *in* the
+            // Authorization header and the POST body" is not a malformed body).
+            if !seen.is_empty() && words.get(i).is_some_and(|w| LOCATIVE.contains(&w.as_str())) {
+                pending.clear();
+            }
             if let Some((n, c)) = longest(&words, i, AHEAD) {
                 pending.push(c);
                 i += n;
@@ -1218,6 +1246,15 @@ mod tests {
         assert_eq!(
             named("Invalid value for 'client_id' parameter."),
             Some(Code::ClientUnknown)
+        );
+        assert_eq!(
+            named("error parsing form"),
+            Some(Code::TokenRequestMalformedBody)
+        );
+        // What the subject is said to be is not said of a place named after it.
+        assert_eq!(
+            named("The client secret is missing or malformed in the request body."),
+            Some(Code::ClientAuthMissing)
         );
         assert_eq!(
             named("duplicated parameter"),
