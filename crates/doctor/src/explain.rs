@@ -59,9 +59,16 @@ pub fn oauth_error_finding_at(
         .then(|| phrases::in_error(&err.error, err.description.as_deref(), grant))
         .flatten();
     // An error value whose RFC meaning is one cause names it when no phrase says more.
-    let by_value = (err.code() == Code::ResponseOAuthError && phrase.is_none())
-        .then(|| cause_of_error_value_at(&err.error, grant))
-        .flatten();
+    // Unless the words say another parameter is what is wrong (zitadel/oidc answers an
+    // invalid id_token_hint with login_required).
+    let by_value = (err.code() == Code::ResponseOAuthError
+        && phrase.is_none()
+        && !err
+            .description
+            .as_deref()
+            .is_some_and(phrases::states_other_parameter_defect))
+    .then(|| cause_of_error_value_at(&err.error, grant))
+    .flatten();
     // Words that leave several causes name none of them, unless the grant of the request
     // singles one out (a refresh).
     let candidates: &[Code] = match &phrase {

@@ -433,6 +433,12 @@ pub fn embedded_error(status: u16, text: &str) -> Option<OAuthErrorResponse> {
             }
         }
     }
+    // error="...", error_description="..." (a challenge or a library's summary of one).
+    if text.contains("error=\"")
+        && let Some(e) = auth_params(text, status)
+    {
+        return Some(e);
+    }
     // error=...&error_description=... (a redirect's query, a form-encoded answer).
     let query = text
         .split(['?', ' ', '\n'])
@@ -492,7 +498,13 @@ fn node_inspect_to_json(text: &str) -> String {
 
 /// RFC 6750 section 3: `WWW-Authenticate: Bearer error="...", error_description="..."`.
 fn www_authenticate_error(resp: &HttpResponse) -> Option<OAuthErrorResponse> {
-    let h = resp.header("www-authenticate")?;
+    auth_params(resp.header("www-authenticate")?, resp.status)
+}
+
+/// An error object written as quoted auth-params, `error="…", error_description="…"`: a
+/// `WWW-Authenticate` challenge, or the same summary a library prints (Spring Security OAuth's
+/// `OAuth Error error="invalid_grant", error_description="…"`).
+fn auth_params(h: &str, status: u16) -> Option<OAuthErrorResponse> {
     let param = |name: &str| -> Option<String> {
         let lower = h.to_ascii_lowercase();
         let at = lower.find(&format!("{name}="))? + name.len() + 1;
@@ -505,7 +517,7 @@ fn www_authenticate_error(resp: &HttpResponse) -> Option<OAuthErrorResponse> {
         Some(v.to_string())
     };
     Some(OAuthErrorResponse {
-        status: resp.status,
+        status,
         error: param("error")?,
         description: param("error_description"),
         uri: param("error_uri"),
@@ -552,6 +564,14 @@ mod tests {
             (e.error.as_str(), e.description.as_deref()),
             ("invalid_grant", Some("Bad Request"))
         );
+        // Quoted auth-params, as Spring Security OAuth prints its OAuth2Exception.
+        let e = embedded_error(
+            400,
+            "OAuth Error error=\"invalid_grant\", error_description=\"Invalid redirect: x does not match one of the registered values.\"",
+        )
+        .unwrap();
+        assert_eq!(e.error, "invalid_grant");
+        assert!(e.description.unwrap().starts_with("Invalid redirect"));
         // A key-like word inside a value is left alone.
         assert_eq!(
             node_inspect_to_json("{ error: 'x', note: 'the error: y' }"),

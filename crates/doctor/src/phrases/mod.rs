@@ -194,6 +194,14 @@ const ZITADEL: &str = "Zitadel (zitadel/oidc)";
 const ZITADEL_CODE: &str = "zitadel/oidc:pkg/op/token_code.go";
 const ZITADEL_CLIENT_CREDENTIALS: &str = "zitadel/oidc:pkg/op/token_client_credentials.go";
 const SPRING_JWT_ASSERTION: &str = "spring-projects/spring-authorization-server:oauth2-authorization-server/src/main/java/org/springframework/security/oauth2/server/authorization/authentication/JwtClientAssertionDecoderFactory.java";
+/// A verifier refused by comparing it with the challenge: Entra says "does not match" also
+/// when no code_verifier was sent (or an empty one), which only the request shows.
+const VERIFIER_REFUSED_BY_COMPARISON: &[Code] =
+    &[Code::PkceVerifierMismatch, Code::PkceVerifierMissing];
+const ENTRA_VERIFIER_NOTE: &str = "Entra says this when the code_verifier differs from the challenge's and when the token request carries none (a back end redeeming a code a browser library obtained, a library that drops or renames it)";
+/// A code the provider does not hold (any more): it does not say whether it never issued it,
+/// the code expired, or it was redeemed already.
+const CODE_REFUSED: &[Code] = &[Code::CodeUnknown, Code::CodeExpired, Code::CodeReused];
 const COGNITO_TOKEN: &str =
     "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html";
 
@@ -266,7 +274,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::CodeUnknown,
         KEYCLOAK_CODE_GRANT,
     )
-    .note("Keycloak says this for a code it does not know and for a code already redeemed (it then also ends the session the first redemption started)"),
+    .note("Keycloak says this for a code it does not know and for a code already redeemed (it then also ends the session the first redemption started)")
+    .candidates(&[Code::CodeUnknown, Code::CodeReused]),
     row(
         KEYCLOAK,
         desc("invalid_grant", "Incorrect redirect_uri"),
@@ -285,7 +294,9 @@ pub static PHRASES: &[Phrase] = &[
         desc("invalid_grant", "PKCE verification failed"),
         Code::PkceVerifierMismatch,
         KEYCLOAK_PKCE,
-    ),
+    )
+    .note("Keycloak's PkceUtils opens every refused verifier with these words: one that does not match the challenge, a malformed one, or a challenge method it cannot compute")
+    .candidates(&[Code::PkceVerifierMismatch, Code::PkceVerifierMalformed, Code::PkceMethodUnsupported]),
     row(
         KEYCLOAK,
         any_desc("Invalid client or Invalid client credentials"),
@@ -326,7 +337,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::CodeUnknown,
         "https://community.auth0.com/t/authorisation-code-flow-error-403/73029",
     )
-    .note("Auth0 says this for an expired, already used or unknown code, and for one issued with another redirect_uri"),
+    .note("Auth0 says this for an expired, already used or unknown code, and for one issued with another redirect_uri")
+    .candidates(&[Code::CodeUnknown, Code::CodeExpired, Code::CodeReused, Code::RedirectUriMismatch]),
     row(
         AUTH0,
         Matcher::Exact {
@@ -358,13 +370,16 @@ pub static PHRASES: &[Phrase] = &[
         Code::CodeUnknown,
         "https://github.com/oktadev/okta-smartfhir-docs/issues/13",
     )
-    .note("Okta says this for an expired code and for one already used"),
+    .note("Okta says this for an expired code and for one already used")
+    .candidates(&[Code::CodeExpired, Code::CodeReused, Code::CodeUnknown]),
     // --- Microsoft Entra ID: AADSTS numbers.
     row(ENTRA, Matcher::Aadsts(50011), Code::RedirectUriNotRegistered, ENTRA_CODES)
         .value("redirect_uri", "redirect URI '", "'"),
     row(ENTRA, Matcher::Aadsts(700016), Code::ClientUnknown, ENTRA_CODES)
         .value("client_id", "identifier '", "'"),
-    row(ENTRA, Matcher::Aadsts(7000215), Code::ClientAuthSecretMismatch, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(7000215), Code::ClientAuthSecretMismatch, ENTRA_CODES)
+        .note("Entra says this for a wrong secret (its ID sent for its value, another app's, an expired one) and for a secret sent by an app that authenticates otherwise (a certificate); the request, which a response alone lacks, tells them apart")
+        .candidates(&[Code::ClientAuthSecretMismatch, Code::ClientAuthMethodMismatch]),
     row(ENTRA, Matcher::Aadsts(7000222), Code::ClientAuthSecretMismatch, ENTRA_CODES)
         .note("AADSTS7000222: the client secret has expired; create a new one in the app registration"),
     row(ENTRA, Matcher::Aadsts(7000218), Code::ClientAuthMissing, ENTRA_CODES),
@@ -373,7 +388,13 @@ pub static PHRASES: &[Phrase] = &[
     row(ENTRA, Matcher::Aadsts(54005), Code::CodeReused, ENTRA_CODES),
     row(ENTRA, Matcher::Aadsts(70000), Code::CodeUnknown, ENTRA_CODES)
         .refresh(Code::RefreshTokenUnknown),
-    row(ENTRA, Matcher::Aadsts(501481), Code::PkceVerifierMismatch, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(501481), Code::PkceVerifierMismatch, ENTRA_CODES)
+        .note(ENTRA_VERIFIER_NOTE)
+        .candidates(VERIFIER_REFUSED_BY_COMPARISON),
+    // The same sentence under its older number (corpus/providers/dev: django-allauth#2916).
+    row(ENTRA, Matcher::Aadsts(50148), Code::PkceVerifierMismatch, ENTRA_CODES)
+        .note(ENTRA_VERIFIER_NOTE)
+        .candidates(VERIFIER_REFUSED_BY_COMPARISON),
     row(ENTRA, Matcher::Aadsts(9002325), Code::PkceVerifierMissing, ENTRA_CODES),
     row(ENTRA, Matcher::Aadsts(70011), Code::ScopeUnknown, ENTRA_CODES)
         .value("scope", "The scope ", " is"),
@@ -416,7 +437,8 @@ pub static PHRASES: &[Phrase] = &[
     ),
     // --- GitHub: its own error values.
     row(GITHUB, Matcher::Error("bad_verification_code"), Code::CodeUnknown, GITHUB_TOKEN_ERRORS)
-        .note("GitHub says this for an incorrect or expired code, or one issued for another redirect"),
+        .note("GitHub says this for an incorrect or expired code, or one issued for another redirect")
+        .candidates(&[Code::CodeUnknown, Code::CodeExpired, Code::RedirectUriMismatch]),
     row(
         GITHUB,
         Matcher::Error("incorrect_client_credentials"),
@@ -501,7 +523,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::CodeUnknown,
         AUTHLIB_CODE,
     )
-    .note("Authlib says this for every code it does not hold any more: unknown, already redeemed, or expired (query_authorization_code returns nothing for all three)"),
+    .note("Authlib says this for every code it does not hold any more: unknown, already redeemed, or expired (query_authorization_code returns nothing for all three)")
+    .candidates(CODE_REFUSED),
     row(
         AUTHLIB,
         desc("invalid_grant", "Invalid 'redirect_uri' in request"),
@@ -755,9 +778,12 @@ pub static PHRASES: &[Phrase] = &[
     row(GITHUB, Matcher::Error("incorrect_device_code"), Code::CodeUnknown, GITHUB_DEVICE),
     row(GITHUB, Matcher::Error("device_flow_disabled"), Code::GrantTypeNotAllowed, GITHUB_DEVICE),
     // Slack: its own error values ({"ok":false,"error":...}).
-    row(SLACK, Matcher::Error("bad_redirect_uri"), Code::RedirectUriMismatch, "https://github.com/slackapi/python-slack-sdk/issues/791"),
+    row(SLACK, Matcher::Error("bad_redirect_uri"), Code::RedirectUriMismatch, "https://github.com/slackapi/python-slack-sdk/issues/791")
+        .note("Slack says this when the token request's redirect_uri is not the one the authorization request used, and when the token request has none")
+        .candidates(&[Code::RedirectUriMismatch, Code::RedirectUriMissing]),
     row(SLACK, Matcher::Error("invalid_code"), Code::CodeUnknown, "https://github.com/krishamoud/meteor-slack-api/issues/7")
-        .note("Slack says this for an unknown, expired or already used code"),
+        .note("Slack says this for an unknown, expired or already used code")
+        .candidates(CODE_REFUSED),
     // Discord answers with Authlib's words.
     row(
         "Discord (Authlib)",
@@ -765,7 +791,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::CodeUnknown,
         "https://github.com/discord/discord-api-docs/issues/5579",
     )
-    .note("Discord says this for every code it does not hold any more: unknown, already redeemed, or expired"),
+    .note("Discord says this for every code it does not hold any more: unknown, already redeemed, or expired")
+    .candidates(CODE_REFUSED),
     // Twitter / X.
     row(
         "Twitter / X",
@@ -773,7 +800,8 @@ pub static PHRASES: &[Phrase] = &[
         Code::CodeUnknown,
         "https://github.com/plhery/node-twitter-api-v2/issues/496",
     )
-    .note("X says this for an unknown, expired or already used code"),
+    .note("X says this for an unknown, expired or already used code")
+    .candidates(CODE_REFUSED),
     row(
         "Twitter / X",
         any_desc("Missing valid authorization header"),
@@ -853,7 +881,8 @@ pub static PHRASES: &[Phrase] = &[
     row(ZITADEL, Matcher::Exact { error: "invalid_request", description: "PKCE required" }, Code::PkceChallengeMissing, ZITADEL_CODE)
         .note("a public client redeemed a code whose authorization request had no code_challenge"),
     row(ZITADEL, Matcher::Exact { error: "invalid_grant", description: "invalid code" }, Code::CodeUnknown, ZITADEL_CODE)
-        .note("the provider has no authorization request for this code: a wrong code, or one expired or already redeemed"),
+        .note("the provider has no authorization request for this code: a wrong code, or one expired or already redeemed")
+        .candidates(CODE_REFUSED),
     row(ZITADEL, any_desc("client_credentials grant not supported"), Code::GrantTypeUnsupported, ZITADEL_CLIENT_CREDENTIALS),
     row(ZITADEL, Matcher::Exact { error: "invalid_request", description: "error decoding form" }, Code::TokenRequestMalformedBody, ZITADEL_CLIENT_CREDENTIALS),
     // Spring Authorization Server: a JWT-authenticating client registered without its key.
@@ -972,7 +1001,8 @@ pub static PHRASES: &[Phrase] = &[
         .note("the client secret has expired (client_secret_expires_at): issue a new one"),
     row(SPRING, any_desc("Client authentication failed: code_challenge"), Code::PkceChallengeMissing, SPRING_PKCE),
     row(SPRING, any_desc("Client authentication failed: code"), Code::CodeUnknown, SPRING_PKCE)
-        .note("Spring says this for a code it does not hold: unknown, already redeemed or expired"),
+        .note("Spring says this for a code it does not hold: unknown, already redeemed or expired")
+        .candidates(CODE_REFUSED),
     row(
         "Spring Security OAuth (legacy)",
         any_desc("Request method 'GET' not support"),
@@ -1028,7 +1058,8 @@ pub static PHRASES: &[Phrase] = &[
     row(ENTRA, Matcher::Aadsts(700020), Code::PromptConsentRequired, ENTRA_CODES)
         .note("the grant needs the user again (consent or sign-in): send an interactive request"),
     row(ENTRA, Matcher::Aadsts(900561), Code::TokenRequestNotPost, ENTRA_CODES),
-    row(ENTRA, Matcher::Aadsts(90014), Code::TokenRequestMissingParameter, ENTRA_CODES),
+    row(ENTRA, Matcher::Aadsts(90014), Code::TokenRequestMissingParameter, ENTRA_CODES)
+        .value("parameter", "parameter: '", "'"),
     row(ENTRA, Matcher::Aadsts(90100), Code::TokenRequestInvalidParameter, ENTRA_CODES),
     row(ENTRA, Matcher::Aadsts(90102), Code::TokenRequestInvalidParameter, ENTRA_CODES),
     row(ENTRA, Matcher::Aadsts(901002), Code::TokenRequestInvalidParameter, ENTRA_CODES),
@@ -1052,6 +1083,12 @@ pub fn rows() -> impl Iterator<Item = &'static Phrase> {
 /// is broader than one cause, and the sentence after it says which. Each entry: the row's
 /// code, the words, the code they mean.
 const REFINEMENTS: &[(Code, &str, Code)] = &[
+    // "PKCE verification failed: Code mismatch": the verifier does not match the challenge.
+    (
+        Code::PkceVerifierMismatch,
+        "mismatch",
+        Code::PkceVerifierMismatch,
+    ),
     // Slack's bad_redirect_uri, with its warning that the URL must use https.
     (
         Code::RedirectUriMismatch,
@@ -1298,17 +1335,29 @@ fn matched(p: &'static Phrase, text: &str, grant: Option<&str>) -> Match {
     if let Some((_, _, to)) = refinement {
         code = *to;
     }
+    let offending = p
+        .offending
+        .as_ref()
+        .and_then(|o| cut(text, o).map(|v| (o.what, v)));
+    // A missing parameter that is the client's credential is missing client authentication
+    // (Entra's "must contain the following parameter: 'client_secret or client_assertion'").
+    if code == Code::TokenRequestMissingParameter
+        && let Some(("parameter", v)) = &offending
+        && CREDENTIAL_PARAMETERS.iter().any(|c| has_token(v, c))
+    {
+        code = Code::ClientAuthMissing;
+    }
     Match {
         phrase: p,
         code,
         refined,
         several: Vec::new(),
-        offending: p
-            .offending
-            .as_ref()
-            .and_then(|o| cut(text, o).map(|v| (o.what, v))),
+        offending,
     }
 }
+
+/// The request parameters that carry the client's credential.
+const CREDENTIAL_PARAMETERS: &[&str] = &["client_secret", "client_assertion"];
 
 /// The phrase of an OAuth error response (`error`, `error_description`) at a request of
 /// `grant` (its grant_type, for token requests).
@@ -1335,6 +1384,13 @@ pub fn in_error(error: &str, description: Option<&str>, grant: Option<&str>) -> 
     .map(|p| matched(p, d, grant))
     // No row knows the words: what they say of what, when they say it of one thing.
     .or_else(|| structure::read(d))
+}
+
+/// Whether a description says a request parameter without a phrase or object of its own is
+/// wrong ("The id_token_hint is invalid"): then the error value's general meaning names no
+/// cause.
+pub fn states_other_parameter_defect(description: &str) -> bool {
+    structure::states_other_parameter_defect(description)
 }
 
 /// The entities error pages use for quotes and markup characters, decoded: the phrases are
@@ -1391,14 +1447,17 @@ pub fn in_text(body: &str) -> Option<Match> {
         return best(|m| matches!(*m, Matcher::Aadsts(n) if numbers.contains(&n)))
             .map(|p| matched(p, text, None));
     }
+    // A provider's words before an error value found as a word: in a text, an error value may
+    // be another provider's (Slack's `invalid_code` in Facebook's WWW-Authenticate header)
+    // while a phrase is the sentence the provider wrote.
     best(|m| match *m {
         Matcher::Page(s) => contains_ci(text, s),
         Matcher::Aadsts(n) => numbers.contains(&n),
         Matcher::Description { contains, .. } => contains_ci(text, contains),
         Matcher::Exact { description, .. } => whole.eq_ignore_ascii_case(description),
-        Matcher::Error(e) => has_token(text, e),
-        Matcher::Structure { .. } => false,
+        Matcher::Error(_) | Matcher::Structure { .. } => false,
     })
+    .or_else(|| best(|m| matches!(*m, Matcher::Error(e) if has_token(text, e))))
     .map(|p| matched(p, text, None))
     // A short text (a library's one-line message) is read by its structure too; a long one
     // (a log, a stack trace) holds too many sentences that are not the provider's answer.
@@ -2468,6 +2527,71 @@ mod tests {
             block, table,
             "docs/doctor.md's table of rows is out of date"
         );
+    }
+
+    /// Words a provider says for several causes list them (issue 23: no confident wrong
+    /// answer), and the words after them or the value they name narrow them when they can.
+    #[test]
+    fn words_of_several_causes_list_them() {
+        let cands = |e: &str, d: &str| {
+            in_error(e, Some(d), None)
+                .map(|m| m.candidates().to_vec())
+                .unwrap_or_default()
+        };
+        // A code the provider does not hold: unknown, expired or already redeemed.
+        assert_eq!(
+            cands("invalid_grant", "Invalid \"code\" in request."),
+            CODE_REFUSED
+        );
+        // Entra's refused secret: the request tells a wrong secret from another method.
+        assert_eq!(
+            cands(
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."
+            ),
+            [
+                Code::ClientAuthSecretMismatch,
+                Code::ClientAuthMethodMismatch
+            ]
+        );
+        // Keycloak's PKCE refusal: the words after it narrow it.
+        assert_eq!(cands("invalid_grant", "PKCE verification failed").len(), 3);
+        let m = in_error(
+            "invalid_grant",
+            Some("PKCE verification failed: Code mismatch"),
+            None,
+        )
+        .unwrap();
+        assert!(m.candidates().is_empty());
+        assert_eq!(m.code, Code::PkceVerifierMismatch);
+        // A missing parameter that is the client's credential.
+        let m = in_error(
+            "invalid_request",
+            Some("AADSTS90014: The request body must contain the following parameter: 'client_secret or client_assertion'."),
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.code, Code::ClientAuthMissing);
+        let m = in_error(
+            "invalid_request",
+            Some(
+                "AADSTS90014: The request body must contain the following parameter: 'grant_type'.",
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.code, Code::TokenRequestMissingParameter);
+    }
+
+    /// In a text, a provider's sentence outweighs an error value found as a word (which may
+    /// be another provider's).
+    #[test]
+    fn a_sentence_before_an_error_value_in_text() {
+        let m = in_text("WWW-Authenticate: OAuth \"invalid_code\" \"Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request\"").unwrap();
+        assert_eq!(m.code, Code::RedirectUriMismatch);
+        // Alone, the error value is still read.
+        let m = in_text("SlackAPIError: invalid_code").unwrap();
+        assert_eq!(m.candidates(), CODE_REFUSED);
     }
 
     #[test]

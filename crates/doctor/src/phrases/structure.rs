@@ -24,6 +24,13 @@ use super::{Match, Matcher, Phrase, row};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Object {
     Client,
+    /// The client's identifier itself (`client_id`): "invalid" of it is an identifier the
+    /// provider does not know, not a failed authentication.
+    ClientId,
+    /// A request parameter named as such ("duplicated parameter").
+    Parameter,
+    /// The request's body as a whole ("error parsing form").
+    Body,
     ClientCredentials,
     Secret,
     Assertion,
@@ -53,6 +60,7 @@ enum Object {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Condition {
     Missing,
+    Duplicate,
     NotFound,
     Invalid,
     Malformed,
@@ -108,10 +116,17 @@ const OBJECTS: &[(&str, Object)] = &[
     ("client credentials grant", Object::GrantType),
     ("client credentials", Object::ClientCredentials),
     ("client credential", Object::ClientCredentials),
-    ("client_id", Object::Client),
-    ("client id", Object::Client),
-    ("clientid", Object::Client),
+    ("client_id", Object::ClientId),
+    ("client id", Object::ClientId),
+    ("clientid", Object::ClientId),
     ("client", Object::Client),
+    ("form", Object::Body),
+    ("form body", Object::Body),
+    ("request body", Object::Body),
+    ("post body", Object::Body),
+    ("body", Object::Body),
+    ("parameter", Object::Parameter),
+    ("parameters", Object::Parameter),
     ("scope", Object::Scope),
     ("scopes", Object::Scope),
     ("response_type", Object::ResponseType),
@@ -162,6 +177,14 @@ const AHEAD: &[(&str, Condition)] = &[
 /// The words for each condition.
 const CONDITIONS: &[(&str, Condition)] = &[
     ("missing", Condition::Missing),
+    // Absent from the client's registration, not from the request.
+    ("missing in the client configuration", Condition::NotFound),
+    ("missing from the client configuration", Condition::NotFound),
+    ("not in the client configuration", Condition::NotFound),
+    ("duplicated", Condition::Duplicate),
+    ("duplicate", Condition::Duplicate),
+    ("repeated", Condition::Duplicate),
+    ("more than once", Condition::Duplicate),
     ("required", Condition::Missing),
     ("absent", Condition::Missing),
     ("not provided", Condition::Missing),
@@ -188,6 +211,11 @@ const CONDITIONS: &[(&str, Condition)] = &[
     ("could not be parsed", Condition::Malformed),
     ("cannot be parsed", Condition::Malformed),
     ("failed to parse", Condition::Malformed),
+    ("error parsing", Condition::Malformed),
+    ("error decoding", Condition::Malformed),
+    ("cannot parse", Condition::Malformed),
+    ("can not parse", Condition::Malformed),
+    ("could not parse", Condition::Malformed),
     ("unable to parse", Condition::Malformed),
     ("could not decode", Condition::Malformed),
     ("failed to decode", Condition::Malformed),
@@ -259,6 +287,12 @@ const REFRESH_REFUSED: &[Code] = &[
 ];
 const VERIFIER_REFUSED: &[Code] = &[Code::PkceVerifierMismatch, Code::PkceVerifierMalformed];
 const REDIRECT_REFUSED: &[Code] = &[Code::RedirectUriMismatch, Code::RedirectUriUnsafe];
+/// A secret refused, in words that do not say whether the provider checked the method first:
+/// a wrong secret, or a secret sent by a client registered for another method.
+const SECRET_REFUSED: &[Code] = &[
+    Code::ClientAuthSecretMismatch,
+    Code::ClientAuthMethodMismatch,
+];
 const CLIENT_CREDENTIALS_REFUSED: &[Code] = &[Code::ClientAuthSecretMismatch, Code::ClientUnknown];
 /// "Invalid client": the RFC's invalid_client, every way a client fails to authenticate.
 const CLIENT_REFUSED: &[Code] = &[
@@ -326,6 +360,42 @@ static READINGS: &[(Object, Condition, Phrase)] = {
     use Object::*;
     &[
         reading(Client, "client", NotFound, "unknown", Code::ClientUnknown),
+        reading(
+            ClientId,
+            "client_id",
+            NotFound,
+            "unknown",
+            Code::ClientUnknown,
+        ),
+        reading(
+            ClientId,
+            "client_id",
+            Invalid,
+            "invalid",
+            Code::ClientUnknown,
+        ),
+        reading(
+            ClientId,
+            "client_id",
+            Disabled,
+            "disabled",
+            Code::ClientDisabled,
+        ),
+        several(ClientId, "client_id", Missing, "missing", CLIENT_MISSING),
+        reading(
+            Body,
+            "request body",
+            Malformed,
+            "could not be parsed",
+            Code::TokenRequestMalformedBody,
+        ),
+        reading(
+            Parameter,
+            "parameter",
+            Duplicate,
+            "sent more than once",
+            Code::TokenRequestDuplicateParameter,
+        ),
         reading(Client, "client", Disabled, "disabled", Code::ClientDisabled),
         several(Client, "client_id", Missing, "missing", CLIENT_MISSING),
         several(Client, "client", Invalid, "invalid", CLIENT_REFUSED),
@@ -343,13 +413,7 @@ static READINGS: &[(Object, Condition, Phrase)] = {
             "not found",
             CLIENT_CREDENTIALS_REFUSED,
         ),
-        reading(
-            Secret,
-            "client secret",
-            Invalid,
-            "invalid",
-            Code::ClientAuthSecretMismatch,
-        ),
+        several(Secret, "client secret", Invalid, "invalid", SECRET_REFUSED),
         reading(
             Secret,
             "client secret",
@@ -672,6 +736,13 @@ static READINGS: &[(Object, Condition, Phrase)] = {
         reading(
             ResponseType,
             "response_type",
+            NotFound,
+            "not configured for the client",
+            Code::ResponseTypeUnsupported,
+        ),
+        reading(
+            ResponseType,
+            "response_type",
             Missing,
             "missing",
             Code::AuthorizationRequestMissingParameter,
@@ -822,6 +893,9 @@ fn clauses(text: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// Prepositions that name where something is.
+const LOCATIVE: &[&str] = &["in", "from", "at", "within", "inside"];
+
 /// Two words that open an example.
 const EXAMPLE: &[[&str; 2]] = &[
     ["for", "example"],
@@ -876,12 +950,27 @@ fn pairs(text: &str) -> (Vec<&'static Phrase>, usize) {
         let mut pending: Vec<Condition> = Vec::new();
         let mut i = 0;
         while i < words.len() {
+            // A condition said of the clause's subject that has no reading for it does not
+            // pass to a place named after it ("credentials missing or malformed *in* the
+            // Authorization header and the POST body" is not a malformed body).
+            if !seen.is_empty() && words.get(i).is_some_and(|w| LOCATIVE.contains(&w.as_str())) {
+                pending.clear();
+            }
             if let Some((n, c)) = longest(&words, i, AHEAD) {
                 pending.push(c);
                 i += n;
                 continue;
             }
-            let object = longest(&words, i, OBJECTS);
+            let object = longest(&words, i, OBJECTS).or_else(|| {
+                // "challenge" alone is PKCE's only in a clause about PKCE ("PKCE code
+                // verifier specified but challenge not present"); elsewhere it may be a
+                // sign-in's (an MFA challenge).
+                (words.get(i).is_some_and(|w| w == "challenge")
+                    && seen
+                        .iter()
+                        .any(|(o, _)| matches!(o, Object::Pkce | Object::Verifier)))
+                .then_some((1, Object::Challenge))
+            });
             let condition = longest(&words, i, CONDITIONS);
             match (object, condition) {
                 (Some((n, o)), c) if c.is_none_or(|(m, _)| n >= m) => {
@@ -914,6 +1003,31 @@ fn pairs(text: &str) -> (Vec<&'static Phrase>, usize) {
         }
     }
     (found, conditions.len())
+}
+
+/// Request parameters that have no object of their own here: words that say one of them is
+/// wrong say what is wrong, whatever the error value's general meaning.
+/// Only names no sentence uses as plain words ("resource owner", "prompt", "display" are).
+const OTHER_PARAMETERS: &[&str] = &[
+    "id_token_hint",
+    "login_hint",
+    "max_age",
+    "request_uri",
+    "acr_values",
+    "ui_locales",
+    "response_mode",
+];
+
+/// Whether the words state a condition (invalid, missing, …) of a request parameter that has
+/// no object of its own ("The id_token_hint is invalid"): the error value they come with
+/// (zitadel/oidc sends `login_required` then) does not name the cause.
+pub(super) fn states_other_parameter_defect(text: &str) -> bool {
+    let (_, conditions) = pairs(text);
+    conditions > 0
+        && clauses(text)
+            .iter()
+            .flatten()
+            .any(|w| OTHER_PARAMETERS.contains(&w.as_str()))
 }
 
 /// The causes a row leaves: its candidates, or its one code.
@@ -1087,6 +1201,8 @@ mod tests {
         // An example is not a statement: Cognito's invalid_client text names no client.
         assert!(read("Client authentication failed. For example, when the client includes `client_id` and `client_secret` in the authorization header, but there's no such client with that `client_id` and `client_secret`.").is_none());
         assert_eq!(named("Session not active"), None);
+        // A refused secret, in words that do not say the method was checked first.
+        assert_eq!(candidates("The client secret is invalid"), SECRET_REFUSED);
         // "or" joins what may have happened: both stay.
         let either = candidates("The authorization code is expired or revoked");
         assert!(either.contains(&Code::CodeExpired) && either.contains(&Code::CodeRevoked));
@@ -1110,6 +1226,57 @@ mod tests {
                 read(text).map(|m| m.code)
             );
         }
+    }
+
+    /// A condition is said of the object it follows, and "challenge" alone is PKCE's only
+    /// in a clause about PKCE.
+    #[test]
+    fn a_bare_challenge_in_a_pkce_clause() {
+        assert_eq!(
+            named("code_verifier sent, but the challenge is absent"),
+            Some(Code::PkceChallengeMissing)
+        );
+        assert_eq!(named("MFA challenge required"), None);
+    }
+
+    /// The identifier itself, a parameter sent twice, a value missing from the client's
+    /// configuration rather than from the request.
+    #[test]
+    fn identifiers_duplicates_and_configuration() {
+        assert_eq!(
+            named("Invalid value for 'client_id' parameter."),
+            Some(Code::ClientUnknown)
+        );
+        assert_eq!(
+            named("error parsing form"),
+            Some(Code::TokenRequestMalformedBody)
+        );
+        // What the subject is said to be is not said of a place named after it.
+        assert_eq!(
+            named("The client secret is missing or malformed in the request body."),
+            Some(Code::ClientAuthMissing)
+        );
+        assert_eq!(
+            named("duplicated parameter"),
+            Some(Code::TokenRequestDuplicateParameter)
+        );
+        assert_eq!(
+            named("The requested redirect_uri is missing in the client configuration."),
+            Some(Code::RedirectUriMismatch)
+        );
+        assert_eq!(
+            named("The requested response type is missing in the client configuration."),
+            Some(Code::ResponseTypeUnsupported)
+        );
+        // Missing from the request stays missing.
+        assert_eq!(
+            named("The redirect_uri is missing in the request."),
+            Some(Code::RedirectUriMissing)
+        );
+        assert!(states_other_parameter_defect(
+            "The id_token_hint is invalid."
+        ));
+        assert!(!states_other_parameter_defect("The user is not logged in"));
     }
 
     #[test]
