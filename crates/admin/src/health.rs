@@ -21,6 +21,10 @@ pub trait Host: Send + Sync + 'static {
     async fn readiness(&self) -> Readiness;
     /// Registers this process's collectors for one scrape.
     async fn metrics(&self, registry: &mut candor_metrics::Registry);
+    /// The gateway running in this process, if one does.
+    fn gateway(&self) -> Option<std::sync::Arc<dyn crate::GatewayView>> {
+        None
+    }
 }
 
 /// `/readyz`'s answer: `{"status": "ready" | "unavailable", …details}`.

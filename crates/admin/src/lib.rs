@@ -8,7 +8,9 @@
 //! * `GET /readyz` — ready to take traffic, as the host judges ([`Readiness`]);
 //! * `GET /metrics` — Prometheus text of the host's collectors;
 //! * `GET /admin/calls`, `GET /admin/calls/stats` — the call log's queries (docs/calls.md),
-//!   admin only; the same under `/admin/api/v1/calls`, beside the rest of the admin API.
+//!   admin only; the same under `/admin/api/v1/calls`, beside the rest of the admin API;
+//! * `GET /admin/api/v1/audit` — the audit log; `GET /admin/api/v1/gateway` — the routes and
+//!   issuers of a gateway in this process ([`GatewayView`]).
 //!
 //! Anything else is a JSON `server.not_found`. To add an endpoint: a handler in a module
 //! named for what it manages, taking [`AdminAuth`] (reads) or [`AdminChange`] (changes) first,
@@ -18,6 +20,7 @@
 mod audit;
 mod auth;
 mod calls;
+mod gateway;
 mod health;
 mod json;
 mod respond;
@@ -31,6 +34,7 @@ use axum::routing::get;
 pub use auth::{
     AdminAuth, AdminChange, Guard, Principal, Role, SCOPE_ADMIN, SCOPE_VIEWER, TokenVerifier,
 };
+pub use gateway::{GatewayStatus, GatewayView, IssuerStatus, RouteStatus, UpstreamStatus};
 pub use health::{Host, Readiness, readiness_response};
 pub use json::{AdminJson, MAX_BODY};
 pub use respond::error_response;
@@ -77,16 +81,18 @@ pub fn calls_router(surface: Surface) -> Router {
         .route(CALLS_PATHS[2], get(calls::tail))
         .route(CALLS_PATHS[3], get(calls::stats))
         .route(CALLS_PATHS[4], get(audit::list))
+        .route(CALLS_PATHS[5], get(gateway::status))
         .with_state(surface)
 }
 
 /// The paths [`calls_router`] serves, for a host that mounts it beside routes of its own.
-pub const CALLS_PATHS: [&str; 5] = [
+pub const CALLS_PATHS: [&str; 6] = [
     "/admin/calls",
     "/admin/calls/stats",
     "/admin/api/v1/calls",
     "/admin/api/v1/calls/stats",
     "/admin/api/v1/audit",
+    "/admin/api/v1/gateway",
 ];
 
 /// The OpenAPI description of the call log's queries, for the admin API's document.
@@ -94,6 +100,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut doc = calls::ApiDoc::openapi();
     doc.merge(audit::ApiDoc::openapi());
+    doc.merge(gateway::ApiDoc::openapi());
     doc
 }
 

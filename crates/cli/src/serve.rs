@@ -179,6 +179,7 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
             crate::output::stdout(&format!("candor gateway listening on {}\n", config.listen))?;
             // The gateway's issuer may be this very server: it must be answering before the
             // gateway loads its keys and feed.
+            let shows_gateway = app.clone();
             let server = tokio::spawn(candor_server::serve_with(
                 listener,
                 app,
@@ -195,6 +196,8 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 gateway.leave_shared_metrics_to_the_server();
             }
             gateway.attach_admin(admin_guard);
+            // The server's admin API and console show the gateway's routes and issuers.
+            shows_gateway.attach_gateway(gateway.clone());
             if let Some(path) = &global.config {
                 crate::gateway::reload_on_sighup(gateway.clone(), path.clone(), docs);
             }

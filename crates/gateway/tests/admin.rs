@@ -105,6 +105,32 @@ async fn the_admin_listener_answers_the_call_log_to_the_admin_token_only() {
     .await;
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["diagnosis"], "admin.query_invalid");
+    // What it runs now: the route with its upstream in rotation (the admin token only).
+    let status = call(
+        get.clone(),
+        &format!("{admin}/admin/api/v1/gateway"),
+        Some(ADMIN_TOKEN),
+        &[],
+    )
+    .await;
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    let route = &status.body["routes"][0];
+    assert_eq!(route["name"], "orders");
+    assert_eq!(route["path_prefix"], "/orders");
+    assert_eq!(route["auth"], "none");
+    assert_eq!(route["upstreams"][0]["available"], true, "{route}");
+    assert!(
+        route["upstreams"][0]["idle_connections"].as_u64().unwrap() >= 1,
+        "{route}"
+    );
+    let refused = call(
+        get.clone(),
+        &format!("{admin}/admin/api/v1/gateway"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(refused.status, 401);
     let unknown = call(get, &format!("{admin}/nothing"), None, &[]).await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["diagnosis"], "server.not_found");

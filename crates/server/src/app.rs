@@ -38,6 +38,9 @@ struct Inner {
     calls: std::sync::OnceLock<Arc<candor_calls::CallLog>>,
     /// The admin credential, once attached ([`App::attach_admin`]).
     admin: std::sync::OnceLock<candor_admin::Guard>,
+    /// The gateway running beside the server in this process, for the admin API and the
+    /// console to show.
+    gateway: std::sync::OnceLock<Arc<dyn candor_admin::GatewayView>>,
     /// Woken when this node appends to the revocation feed, so that waiting feed readers
     /// answer at once (other nodes' appends are found by polling).
     feed_grew: tokio::sync::Notify,
@@ -77,6 +80,7 @@ impl App {
                 metrics: crate::metrics::ServerMetrics::default(),
                 calls: std::sync::OnceLock::new(),
                 admin: std::sync::OnceLock::new(),
+                gateway: std::sync::OnceLock::new(),
                 feed_grew: tokio::sync::Notify::new(),
             }),
         })
@@ -127,6 +131,17 @@ impl App {
     /// every admin request is refused.
     pub fn attach_admin(&self, guard: candor_admin::Guard) {
         let _ = self.inner.admin.set(guard);
+    }
+
+    /// Shows `gateway` (running beside the server in this process) in the admin API and the
+    /// console (once; a second call is ignored).
+    pub fn attach_gateway(&self, gateway: Arc<dyn candor_admin::GatewayView>) {
+        let _ = self.inner.gateway.set(gateway);
+    }
+
+    /// The gateway running beside the server, if any.
+    pub fn gateway(&self) -> Option<Arc<dyn candor_admin::GatewayView>> {
+        self.inner.gateway.get().cloned()
     }
 
     /// The admin credential: the attached static token (if any) and this server's access

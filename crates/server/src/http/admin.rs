@@ -36,6 +36,10 @@ impl Host for ServerHost {
         }
     }
 
+    fn gateway(&self) -> Option<Arc<dyn candor_admin::GatewayView>> {
+        self.0.gateway()
+    }
+
     /// The server's endpoints and store; and what the process shares with a gateway run
     /// beside the server (the call log, the rate limiter, the process): the gateway's admin
     /// listener then leaves them out (docs/server.md, "Metrics").

@@ -95,6 +95,7 @@ pub fn router(app: App) -> Router {
                 get(console::user).post(console::user_change),
             )
             .route("/admin/diagnoses", get(console::diagnoses))
+            .route("/admin/gateway", get(console::gateway))
             .route("/admin/keys", get(console::keys))
             .route("/admin/requests", get(console::calls))
             .route("/admin/audit", get(console::audit))

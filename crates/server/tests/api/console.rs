@@ -251,6 +251,14 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
             .is_none()
     );
 
+    // No gateway runs beside this server: the Gateway page says so and how to start one.
+    let gateway = b.get(&s.url("/admin/gateway")).await;
+    assert!(
+        gateway.text.contains("No gateway runs in this process"),
+        "{}",
+        gateway.text
+    );
+
     // The Diagnoses page lists the catalogue; the audit log holds every change, no secret.
     let diagnoses = b.get(&s.url("/admin/diagnoses")).await;
     assert!(

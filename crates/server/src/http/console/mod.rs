@@ -4,10 +4,12 @@
 
 mod clients;
 mod diagnoses;
+mod gateway;
 mod users;
 
 pub(super) use clients::{client, client_change, clients, create_client};
 pub(super) use diagnoses::diagnoses;
+pub(super) use gateway::gateway;
 pub(super) use users::{create_user, user, user_change, users};
 
 use askama::Template;
