@@ -7,7 +7,10 @@ use candor_proto::secret::hint;
 use candor_proto::{Code, scope};
 use candor_store::{Client, Consumed, RefreshTokenRecord};
 
+use candor_calls::Kind;
+
 use crate::app::App;
+use crate::events::{Event, emit};
 use crate::grant::mint::{self, TokenResponse, UserGrant};
 use crate::refusal::Refusal;
 
@@ -145,6 +148,8 @@ async fn spent(app: &App, client: &Client, r: &RefreshTokenRecord, now: i64) -> 
         return e.into();
     }
     tracing::warn!(family = %r.family_id, "refresh token reused; its family is revoked");
+    let reuse = Event::new(Kind::TokenReuseDetected).cause(Code::RefreshTokenReused);
+    emit(app, reuse.subject(&r.user_id).client(&r.client_id));
     Refusal::oauth(
         Code::RefreshTokenReused,
         format!(

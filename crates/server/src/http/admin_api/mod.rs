@@ -4,6 +4,7 @@
 //! are the ones the CLI and the server use (`clients`, `users`, `keys`).
 
 mod clients;
+mod events;
 mod keys;
 mod users;
 
@@ -53,6 +54,8 @@ pub(super) fn routes() -> Router<App> {
         )
         .route("/admin/api/v1/keys", get(keys::list))
         .route("/admin/api/v1/keys/rotate", post(keys::rotate))
+        .route("/admin/api/v1/events", get(events::list))
+        .route("/admin/api/v1/events/stats", get(events::stats))
 }
 
 /// The OpenAPI 3.1 description of the admin API, from the handlers' own annotations.
@@ -68,6 +71,7 @@ pub(super) fn routes() -> Router<App> {
         users::list, users::create, users::show, users::update, users::delete, users::set_password,
         users::unlock, users::revoke_sessions,
         keys::list, keys::rotate,
+        events::list, events::stats,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
