@@ -72,7 +72,8 @@ pub struct EventLog {
     counters: Arc<EventCounters>,
     store: Option<CallStore>,
     webhooks: Arc<[Webhook]>,
-    exporter: Option<Arc<RecordExporter>>,
+    /// Taken at shutdown, to close it once the writer, its other holder, is done.
+    exporter: Mutex<Option<Arc<RecordExporter>>>,
     otlp: Option<Arc<OtlpCounters>>,
     writer: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -111,7 +112,7 @@ impl EventLog {
             counters: Arc::new(EventCounters::default()),
             store: store.clone(),
             webhooks: webhooks.clone(),
-            exporter: exporter.clone(),
+            exporter: Mutex::new(exporter.clone()),
             otlp,
             writer: tokio::sync::Mutex::new(None),
         });
@@ -146,7 +147,7 @@ impl EventLog {
 
     /// Exports an audit event over OTLP, when that is on; never waits.
     pub fn export_audit(&self, event: &AuditEvent) {
-        if let Some(e) = &self.exporter {
+        if let Some(e) = &*self.exporter.lock().unwrap_or_else(PoisonError::into_inner) {
             e.offer("candor.audit", vec![audit_record(event)]);
         }
     }
@@ -189,9 +190,12 @@ impl EventLog {
         for w in self.webhooks.iter() {
             w.close(wait).await;
         }
-        if let Some(e) = &self.exporter
-            && let Some(e) = Arc::into_inner(e.clone())
-        {
+        let exporter = self
+            .exporter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(e) = exporter.and_then(Arc::into_inner) {
             e.close(wait).await;
         }
     }

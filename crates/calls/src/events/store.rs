@@ -6,6 +6,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::stats::Bind;
 use crate::store::CallStore;
 use candor_store::db::Pool;
 
@@ -50,30 +51,51 @@ const COLUMNS: &str = "id, uid, at_us, node, kind, client_id, subject, cause, gr
                        address, request_id, detail";
 
 impl CallStore {
-    /// The events `q` asks for, oldest first.
+    /// The events `q` asks for, oldest first. Only the conditions asked for reach the SQL,
+    /// so that each can use its index (kind, client, subject: each with the id).
     pub async fn events(&self, q: &EventQuery) -> crate::Result<Vec<StoredEvent>> {
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut sql = format!("SELECT {COLUMNS} FROM candor_identity_events WHERE 1 = 1");
+        let texts = [
+            ("kind", &q.kind),
+            ("client_id", &q.client_id),
+            ("subject", &q.subject),
+            ("cause", &q.cause),
+        ];
+        for (column, value) in texts {
+            if let Some(v) = value {
+                binds.push(Bind::Text(v.clone()));
+                sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+            }
+        }
+        let ints = [
+            ("at_us >=", q.since_us),
+            ("at_us <", q.until_us),
+            ("id >", q.after),
+            ("id <", q.before),
+        ];
+        for (condition, value) in ints {
+            if let Some(v) = value {
+                binds.push(Bind::Int(v));
+                sql.push_str(&format!(" AND {condition} ${}", binds.len()));
+            }
+        }
         // The latest N (newest first, then put in order) — or, following, the next N.
         let order = if q.after.is_some() { "ASC" } else { "DESC" };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM candor_identity_events \
-             WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR client_id = $2) \
-               AND ($3 IS NULL OR subject = $3) AND ($4 IS NULL OR cause = $4) \
-               AND ($5 IS NULL OR at_us >= $5) AND ($6 IS NULL OR at_us < $6) \
-               AND ($7 IS NULL OR id > $7) AND ($8 IS NULL OR id < $8) \
-             ORDER BY id {order} LIMIT $9"
-        );
+        sql.push_str(&format!(
+            " ORDER BY id {order} LIMIT {}",
+            q.limit.clamp(1, 10_000)
+        ));
         macro_rules! fetch {
-            ($p:expr) => {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&q.kind)
-                    .bind(&q.client_id)
-                    .bind(&q.subject)
-                    .bind(&q.cause)
-                    .bind(q.since_us)
-                    .bind(q.until_us)
-                    .bind(q.after)
-                    .bind(q.before)
-                    .bind(i64::from(q.limit.clamp(1, 10_000)))
+            ($p:expr) => {{
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in &binds {
+                    query = match b {
+                        Bind::Int(n) => query.bind(*n),
+                        Bind::Text(t) => query.bind(t.clone()),
+                    };
+                }
+                query
                     .fetch_all($p)
                     .await?
                     .iter()
@@ -94,7 +116,7 @@ impl CallStore {
                         })
                     })
                     .collect::<crate::Result<Vec<_>>>()?
-            };
+            }};
         }
         let mut events = match self.pool() {
             Pool::Sqlite(p) => fetch!(p),
