@@ -308,12 +308,26 @@ async fn attempt_once(
         .body(message.body.clone())
         .send()
         .await
-        .map_err(|e| e.without_url().to_string())?;
+        .map_err(describe)?;
     if res.status().is_success() {
         Ok(())
     } else {
         Err(format!("the receiver answered {}", res.status().as_u16()))
     }
+}
+
+/// What went wrong, with its causes ("error sending request: … connection refused"), never
+/// the URL (it may hold a token).
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut out = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 #[cfg(test)]
