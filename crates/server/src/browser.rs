@@ -403,6 +403,7 @@ pub async fn login(
                 expires_at: now + app.settings().session_ttl.as_secs() as i64,
             };
             app.store().insert_session(&session).await?;
+            emit(app, Event::new(Kind::SigninSucceeded).subject(&user.id));
             let mut req = pending.request;
             req.prompt.login = false;
             let step = consent_step(app, req, &session).await?;

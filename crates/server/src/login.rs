@@ -9,11 +9,10 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use candor_proto::secret::{Secret, random_token};
-use candor_store::User;
-
 use candor_calls::Kind;
 use candor_proto::Code;
+use candor_proto::secret::{Secret, random_token};
+use candor_store::User;
 
 use crate::app::App;
 use crate::error::ServerError;
@@ -90,7 +89,6 @@ pub async fn attempt(
         Some(user) if matches => {
             crate::calls::subject(&user.id);
             app.store().clear_login_failures(username).await?;
-            emit(app, Event::new(Kind::SigninSucceeded).subject(&user.id));
             Ok(LoginResult::Success(user))
         }
         _ => {

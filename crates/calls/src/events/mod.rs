@@ -47,7 +47,7 @@ macro_rules! kinds {
 
 kinds! {
     SigninSucceeded => "signin.succeeded",
-        "A user signed in with their password; subject is the user, client_id the application.";
+        "A user signed in with their password and a session began; subject is the user, client_id the application.";
     SigninFailed => "signin.failed",
         "A sign-in was refused; cause says why: login.invalid_password, login.unknown_user (no subject), login.locked, login.throttled.";
     LockoutStarted => "lockout.started",

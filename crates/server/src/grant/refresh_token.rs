@@ -1,13 +1,12 @@
 //! The refresh_token grant (RFC 6749 §6, RFC 9700 §4.14): rotation on every use, reuse
 //! detection that revokes the whole family, absolute and idle lifetimes, narrowing scope.
 
+use candor_calls::Kind;
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::secret::hint;
 use candor_proto::{Code, scope};
 use candor_store::{Client, Consumed, RefreshTokenRecord};
-
-use candor_calls::Kind;
 
 use crate::app::App;
 use crate::events::{Event, emit};
