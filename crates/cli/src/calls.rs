@@ -164,7 +164,7 @@ pub(crate) async fn start_events(
     resolved: &Resolved,
     calls: Option<&Arc<CallLog>>,
 ) -> Result<Option<Arc<EventLog>>> {
-    let webhooks = webhooks(resolved)?;
+    let webhooks = webhooks(&resolved.file.webhooks)?;
     if calls.is_none() && webhooks.is_empty() {
         return Ok(None);
     }
@@ -195,9 +195,9 @@ pub(crate) async fn start_events(
 }
 
 /// `[[webhooks]]`, checked: each names a URL, a secret and at least one known kind.
-pub(crate) fn webhooks(resolved: &Resolved) -> Result<Vec<WebhookSettings>> {
+pub(crate) fn webhooks(sections: &[config::WebhookSection]) -> Result<Vec<WebhookSettings>> {
     let mut out: Vec<WebhookSettings> = Vec::new();
-    for (i, w) in resolved.file.webhooks.iter().enumerate() {
+    for (i, w) in sections.iter().enumerate() {
         let key = format!("webhooks[{i}]");
         let url = url::Url::parse(&w.url).with_context(|| format!("{key}.url is not a URL"))?;
         let secure = url.scheme() == "https"
@@ -523,4 +523,63 @@ fn stats_table(by: &[candor_calls::Dimension], bucketed: bool, rows: &[StatsRow]
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<Vec<WebhookSettings>> {
+        let file: config::FileConfig = toml::from_str(toml_text)?;
+        webhooks(&file.webhooks)
+    }
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    #[test]
+    fn webhooks_are_checked_with_the_key_named() {
+        let ok = parse(&format!(
+            "[[webhooks]]\nurl = \"https://hooks.example/c\"\nsecret = \"{SECRET}\"\n\
+             kinds = [\"signin.failed\", \"signin.failed\"]\n\
+             [[webhooks]]\nname = \"all\"\nurl = \"http://127.0.0.1:9/h\"\n\
+             secret = \"{SECRET}\"\nkinds = [\"*\"]\nbackoff = \"50ms\"\n"
+        ))
+        .unwrap_or_default();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].name, "hooks.example", "named after the host");
+        assert_eq!(ok[0].kinds, [Kind::SigninFailed]);
+        assert_eq!((ok[0].attempts, ok[0].queue), (8, 1000));
+        assert_eq!(ok[1].kinds.len(), Kind::ALL.len());
+        assert_eq!(ok[1].backoff, Duration::from_millis(50));
+        for (body, names) in [
+            ("url = \"http://hooks.example/c\"", "webhooks[0].url"),
+            (
+                "url = \"https://h.example\"\nkinds = [\"signin.maybe\"]",
+                "webhooks[0].kinds",
+            ),
+            (
+                "url = \"https://h.example\"\nkinds = []",
+                "webhooks[0].kinds",
+            ),
+            (
+                "url = \"https://h.example\"\nkinds = [\"*\"]\nattempts = 0",
+                "webhooks[0].attempts",
+            ),
+        ] {
+            let text = format!("[[webhooks]]\nsecret = \"{SECRET}\"\n{body}\n");
+            let err = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(names), "{body}: {err}");
+        }
+        let err = parse("[[webhooks]]\nurl = \"https://h.example\"\nsecret = \"hunter2-hunter2\"\nkinds = [\"*\"]\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("webhooks[0].secret") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
 }

@@ -53,6 +53,7 @@ pub(crate) struct WebhookSection {
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
     /// The event kinds it receives (`signin.failed`, `token.reuse_detected`, …; "*": all).
+    #[serde(default)]
     pub kinds: Vec<String>,
     /// Per attempt (default "10s").
     pub timeout: Option<String>,
