@@ -136,14 +136,24 @@ impl CallStore {
 
     /// Deletes events before `cutoff_us`; returns how many went.
     pub async fn purge_audit(&self, cutoff_us: i64) -> crate::Result<u64> {
-        const DELETE: &str = "DELETE FROM candor_audit WHERE at_us < $1";
+        self.delete_before("candor_audit", cutoff_us).await
+    }
+
+    /// Deletes the rows of `table` (one of the call log's, a fixed name) whose `at_us` is
+    /// before `cutoff_us`; returns how many went.
+    pub(crate) async fn delete_before(
+        &self,
+        table: &'static str,
+        cutoff_us: i64,
+    ) -> crate::Result<u64> {
+        let delete = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE at_us < $1"));
         Ok(match self.pool() {
-            Pool::Sqlite(p) => sqlx::query(DELETE)
+            Pool::Sqlite(p) => sqlx::query(delete)
                 .bind(cutoff_us)
                 .execute(p)
                 .await?
                 .rows_affected(),
-            Pool::Postgres(p) => sqlx::query(DELETE)
+            Pool::Postgres(p) => sqlx::query(delete)
                 .bind(cutoff_us)
                 .execute(p)
                 .await?

@@ -2,11 +2,13 @@
 //! handle becomes one [`Call`], written off the request path by a [`Recorder`] into a
 //! [`CallStore`] (SQLite or PostgreSQL), kept for a retention, and counted by the query
 //! layer of [`stats`] and the typed queries of [`CallLog`] (answered over HTTP by the admin
-//! surface, `candor-admin`, and by `candor calls`).
+//! surface, `candor-admin`, and by `candor calls`). Beside the calls: the audit log
+//! ([`audit`]) and the identity events ([`events`]), with their webhooks.
 
 pub mod access;
 pub mod audit;
 pub mod block;
+pub mod events;
 pub mod histogram;
 pub mod log;
 pub mod metrics;
@@ -19,6 +21,7 @@ pub mod store;
 pub mod trace;
 
 pub use audit::{AuditEvent, AuditQuery};
+pub use events::{EventLog, EventQuery, EventSettings, IdentityEvent, Kind, StoredEvent};
 pub use log::{CallLog, Page, Stats};
 pub use otlp::OtlpSettings;
 pub use record::{Call, Principal, Source};

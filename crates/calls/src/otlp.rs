@@ -65,20 +65,7 @@ impl Exporter {
         settings: OtlpSettings,
         counters: Arc<OtlpCounters>,
     ) -> Result<Exporter, String> {
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (name, value) in &settings.headers {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("OTLP header name '{name}' is not a header name"))?;
-            let mut value = reqwest::header::HeaderValue::from_str(value)
-                .map_err(|_| format!("OTLP header '{name}': the value is not a header value"))?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .default_headers(headers)
-            .build()
-            .map_err(|e| format!("OTLP client: {e}"))?;
+        let client = http_client(&settings)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(export_loop(rx, client, settings, counters.clone()));
         Ok(Exporter { tx, counters, task })
@@ -104,6 +91,24 @@ impl Exporter {
             tracing::warn!("the OTLP export did not finish in time; its last calls are lost");
         }
     }
+}
+
+/// The HTTP client of an export: its timeout, and the configured headers (marked sensitive).
+fn http_client(settings: &OtlpSettings) -> Result<reqwest::Client, String> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in &settings.headers {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("OTLP header name '{name}' is not a header name"))?;
+        let mut value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| format!("OTLP header '{name}': the value is not a header value"))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .default_headers(headers)
+        .build()
+        .map_err(|e| format!("OTLP client: {e}"))
 }
 
 async fn export_loop(
@@ -335,6 +340,141 @@ fn traces(node: &str, calls: &[StoredCall], ids: &[Ids]) -> Value {
         "resource": resource(node),
         "scopeSpans": [{ "scope": scope(), "spans": spans }],
     }]})
+}
+
+/// The export of identity and audit events: one log record each (`POST {endpoint}/v1/logs`,
+/// scope `candor.events` or `candor.audit`), queued as the calls' batches are ([`QUEUE`]
+/// batches at most; a full queue drops, counted) and posted by one task. Only when the
+/// export's `logs` signal is on: events are not spans.
+#[derive(Debug)]
+pub(crate) struct RecordExporter {
+    tx: mpsc::Sender<(&'static str, Vec<Value>)>,
+    counters: Arc<OtlpCounters>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RecordExporter {
+    pub(crate) fn start(
+        settings: OtlpSettings,
+        node: Arc<str>,
+        counters: Arc<OtlpCounters>,
+    ) -> Result<RecordExporter, String> {
+        let client = http_client(&settings)?;
+        let (tx, mut rx) = mpsc::channel::<(&'static str, Vec<Value>)>(QUEUE);
+        let url = format!("{}/v1/logs", settings.endpoint.trim_end_matches('/'));
+        let c = counters.clone();
+        let task = tokio::spawn(async move {
+            let failing = AtomicBool::new(false);
+            while let Some((scope_name, records)) = rx.recv().await {
+                let n = records.len() as u64;
+                let body = json!({ "resourceLogs": [{
+                    "resource": resource(&node),
+                    "scopeLogs": [{
+                        "scope": { "name": scope_name, "version": env!("CARGO_PKG_VERSION") },
+                        "logRecords": records,
+                    }],
+                }]});
+                match post(&client, &url, &body).await {
+                    Ok(()) => {
+                        c.exported.fetch_add(n, Ordering::Relaxed);
+                        if failing.swap(false, Ordering::Relaxed) {
+                            tracing::info!("the OTLP collector takes events again");
+                        }
+                    }
+                    Err(e) => {
+                        c.failed.fetch_add(n, Ordering::Relaxed);
+                        if !failing.swap(true, Ordering::Relaxed) {
+                            tracing::warn!(url = %url, error = %e, "cannot export events over OTLP; they are dropped until it can");
+                        }
+                    }
+                }
+            }
+        });
+        Ok(RecordExporter { tx, counters, task })
+    }
+
+    /// Queues `records` of scope `scope`; never waits.
+    pub(crate) fn offer(&self, scope: &'static str, records: Vec<Value>) {
+        let n = records.len() as u64;
+        if n > 0 && self.tx.try_send((scope, records)).is_err() {
+            self.counters.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Exports what is queued, waiting at most `wait`.
+    pub(crate) async fn close(self, wait: Duration) {
+        drop(self.tx);
+        if tokio::time::timeout(wait, self.task).await.is_err() {
+            tracing::warn!("the OTLP export did not finish in time; its last events are lost");
+        }
+    }
+}
+
+/// The log record of an identity event: `event.name` its kind; a failure (one with a cause)
+/// a warning.
+pub(crate) fn event_record(e: &crate::events::IdentityEvent) -> Value {
+    let cause = e.cause.map(candor_proto::Code::as_str);
+    let (number, severity) = if cause.is_some() {
+        (13, "WARN")
+    } else {
+        (9, "INFO")
+    };
+    let mut attributes = vec![
+        text("event.name", e.kind.as_str()),
+        text("candor.event.id", &e.uid),
+    ];
+    for (key, value) in [
+        ("candor.client_id", e.client_id.as_deref()),
+        ("user.id", e.subject.as_deref()),
+        ("candor.diagnosis", cause),
+        ("candor.grant", e.grant),
+        ("client.address", e.address.as_deref()),
+        ("candor.request_id", e.request_id.as_deref()),
+        ("candor.detail", e.detail.as_deref()),
+    ] {
+        if let Some(v) = value {
+            attributes.push(text(key, v));
+        }
+    }
+    let body = match cause {
+        Some(c) => format!("{} {c}", e.kind.as_str()),
+        None => e.kind.as_str().to_string(),
+    };
+    json!({
+        "timeUnixNano": nanos(e.at_us),
+        "observedTimeUnixNano": nanos(crate::record::now_us()),
+        "severityNumber": number,
+        "severityText": severity,
+        "body": { "stringValue": body },
+        "attributes": attributes,
+    })
+}
+
+/// The log record of an audit event (a change made through the admin API).
+pub(crate) fn audit_record(e: &crate::audit::AuditEvent) -> Value {
+    let mut attributes = vec![
+        text("event.name", "candor.audit"),
+        text("candor.actor", &e.actor),
+        text("candor.action", &e.action),
+        text("candor.object", &e.object),
+        text("candor.changes", &e.changes.to_string()),
+    ];
+    for (key, value) in [
+        ("client.address", e.address.as_deref()),
+        ("candor.request_id", e.request_id.as_deref()),
+    ] {
+        if let Some(v) = value {
+            attributes.push(text(key, v));
+        }
+    }
+    json!({
+        "timeUnixNano": nanos(e.at_us),
+        "observedTimeUnixNano": nanos(crate::record::now_us()),
+        "severityNumber": 9,
+        "severityText": "INFO",
+        "body": { "stringValue": format!("{} {} by {}", e.action, e.object, e.actor) },
+        "attributes": attributes,
+    })
 }
 
 #[cfg(test)]

@@ -63,8 +63,10 @@ pub fn filter(params: &Params) -> Result<Filter> {
                 f.status = Some(StatusFilter::parse(v)?);
             }
             "source" => {
-                f.source =
-                    Some(Source::parse(v).ok_or_else(|| bad(k, "expected gateway or server"))?)
+                f.source = Some(
+                    Source::parse(v)
+                        .ok_or_else(|| bad(k, "expected gateway, server or identity"))?,
+                )
             }
             "refused" => f.refused_only = matches!(v.as_str(), "true" | "1" | "yes"),
             _ => {}

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-/// Which part of Candor handled the request.
+/// Which part of Candor handled the request; in the rollups also `identity`, the identity
+/// events ([`crate::events`]), which no call has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Gateway,
     Server,
+    Identity,
 }
 
 impl Source {
@@ -18,6 +20,7 @@ impl Source {
         match self {
             Source::Gateway => "gateway",
             Source::Server => "server",
+            Source::Identity => "identity",
         }
     }
 
@@ -25,6 +28,7 @@ impl Source {
         match s {
             "gateway" => Some(Source::Gateway),
             "server" => Some(Source::Server),
+            "identity" => Some(Source::Identity),
             _ => None,
         }
     }

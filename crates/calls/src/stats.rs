@@ -130,7 +130,8 @@ pub(crate) enum Bind {
     Text(String),
 }
 
-/// Which calls a query or a tail keeps. Empty keeps all.
+/// Which calls a query or a tail keeps. Empty keeps all calls; the identity events counted in
+/// the same rollups are kept only with `source: Some(Source::Identity)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub source: Option<Source>,
@@ -178,8 +179,10 @@ impl Filter {
             binds.push(Bind::Text(value.to_string()));
             sql.push_str(&format!(" AND {column} = ${}", binds.len()));
         };
-        if let Some(s) = self.source {
-            eq(sql, "source", s.as_str());
+        match self.source {
+            Some(s) => eq(sql, "source", s.as_str()),
+            // Calls, not identity events, unless these are asked for by name.
+            None => sql.push_str(" AND source <> 'identity'"),
         }
         if let Some(r) = &self.route {
             eq(sql, "route", r);

@@ -26,6 +26,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AssertSqlSafe, QueryBuilder, Row};
 
 use crate::Result;
+use crate::events::IdentityEvent;
 use crate::histogram::{self, BUCKETS};
 use crate::record::{Call, Source};
 use crate::stats::Filter;
@@ -175,6 +176,8 @@ macro_rules! bind_all {
     };
 }
 
+/// Identity event rows per INSERT: 11 parameters each.
+const EVENTS_PER_INSERT: usize = 500;
 /// Rollup rows per INSERT: 43 parameters each stays under SQLite's 32766.
 const ROLLUPS_PER_INSERT: usize = 300;
 /// Blocks deleted per statement on SQLite, so that a purge never holds the write lock long.
@@ -359,6 +362,35 @@ impl Prepared {
         Ok(out)
     }
 
+    /// The rollup sums of identity events (no blocks: their rows are their own table's).
+    fn of_events(events: &[IdentityEvent]) -> Prepared {
+        let mut out = Prepared {
+            calls: events.len(),
+            ..Prepared::default()
+        };
+        let zero = histogram::bucket_of(0);
+        for e in events {
+            for ((_, width), sums) in ROLLUPS.iter().zip(out.sums.iter_mut()) {
+                let minute = e.at_us.div_euclid(MINUTE_US);
+                let key = Key {
+                    minute: minute - minute.rem_euclid(*width),
+                    source: Source::Identity,
+                    route: Arc::from(e.kind.as_str()),
+                    client_id: e.client_id.as_deref().map(Arc::from),
+                    status: e.status(),
+                    diagnosis: e.cause.map(candor_proto::Code::as_str),
+                    upstream: e.grant.map(Arc::from),
+                };
+                let agg = sums.entry(key).or_insert(NO_CALLS);
+                agg.calls += 1;
+                if let Some(b) = agg.buckets.get_mut(zero) {
+                    *b += 1;
+                }
+            }
+        }
+        out
+    }
+
     /// How many calls these are.
     pub fn calls(&self) -> usize {
         self.calls
@@ -486,6 +518,54 @@ impl CallStore {
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 insert_batch!(tx, sqlx::Postgres, node, prepared);
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes identity events (made on node `node`): their rows, and their sums in the
+    /// rollups under source `identity` (route: the kind, diagnosis: the cause, upstream: the
+    /// grant, status: [`IdentityEvent::status`], latency 0), in one transaction.
+    pub async fn write_events(&self, node: &str, events: &[IdentityEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let prepared = Prepared::of_events(events);
+        macro_rules! write_rows {
+            ($tx:ident, $db:ty) => {{
+                for chunk in events.chunks(EVENTS_PER_INSERT) {
+                    let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                        "INSERT INTO candor_identity_events (uid, at_us, node, kind, client_id, \
+                         subject, cause, grant_type, address, request_id, detail) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.uid.clone())
+                            .push_bind(e.at_us)
+                            .push_bind(node.to_string())
+                            .push_bind(e.kind.as_str())
+                            .push_bind(e.client_id.clone())
+                            .push_bind(e.subject.clone())
+                            .push_bind(e.cause.map(candor_proto::Code::as_str))
+                            .push_bind(e.grant)
+                            .push_bind(e.address.clone())
+                            .push_bind(e.request_id.clone())
+                            .push_bind(e.detail.clone());
+                    });
+                    q.build().execute(&mut *$tx).await?;
+                }
+                insert_batch!($tx, $db, node, prepared);
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                write_rows!(tx, sqlx::Sqlite);
+                tx.commit().await?;
+            }
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                write_rows!(tx, sqlx::Postgres);
                 tx.commit().await?;
             }
         }

@@ -214,7 +214,7 @@ async fn an_old_call_log_is_adopted_with_its_rows(url: &str) {
     let store = CallStore::open(url).await.unwrap();
     assert_eq!(
         raw.versions("_candor_calls_migrations").await,
-        ["1 ok", "2 ok"]
+        ["1 ok", "2 ok", "3 ok"]
     );
     assert_eq!(store.count_calls().await.unwrap(), 2);
     assert_eq!(store.count_partial_rollups().await.unwrap(), 1);
@@ -238,7 +238,7 @@ async fn an_old_call_log_is_adopted_with_its_rows(url: &str) {
     assert_eq!(again.count_calls().await.unwrap(), 3);
     assert_eq!(
         raw.versions("_candor_calls_migrations").await,
-        ["1 ok", "2 ok"]
+        ["1 ok", "2 ok", "3 ok"]
     );
 }
 
@@ -296,7 +296,7 @@ async fn the_store_and_the_call_log_share_a_database(url: &str) {
     let mut raw = Raw::connect(url).await;
     assert_eq!(
         raw.versions("_candor_calls_migrations").await,
-        ["1 ok", "2 ok"]
+        ["1 ok", "2 ok", "3 ok"]
     );
     let store_versions = raw.versions("_sqlx_migrations").await;
     assert!(

@@ -583,6 +583,7 @@ pub(crate) async fn keys(global: &Global, cmd: KeysCommand) -> Result<()> {
                 let after = serde_json::to_value(&r)?;
                 let object = format!("key:{}", alg.as_str());
                 audit(&resolved, "key.rotate", &object, &Value::Null, &after).await;
+                crate::calls::key_rotated(&resolved, &r).await;
                 out.push(after);
             }
             print(&Value::Array(out))

@@ -581,8 +581,9 @@ pub(crate) struct CallsFilter {
     /// Only this upstream URL.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
-    /// Only calls of the gateway or of the server.
-    #[arg(long, value_name = "SOURCE", value_parser = ["gateway", "server"])]
+    /// Only calls of the gateway or of the server; for stats, `identity` counts the identity
+    /// events instead (docs/calls.md).
+    #[arg(long, value_name = "SOURCE", value_parser = ["gateway", "server", "identity"])]
     pub source: Option<String>,
     /// Only refused calls (those with a diagnosis).
     #[arg(long)]

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use candor_calls::events::webhook::WebhookSettings;
 use candor_calls::params::{self, Params};
-use candor_calls::{CallLog, CallStore, Recorder, StatsRow, StoredCall};
+use candor_calls::{
+    CallLog, CallStore, EventLog, EventSettings, Kind, Recorder, StatsRow, StoredCall,
+};
 
 use crate::args::{CallsCommand, CallsFilter, Global, OutputFormat};
 use crate::config::{self, Resolved};
@@ -74,6 +77,36 @@ pub(crate) async fn audit(
     }
 }
 
+/// Records a rotation the CLI made on the database itself as an identity event (`key.rotated`)
+/// beside the call log; a running server's webhooks do not see it (they see rotations made
+/// through the admin API). A failure is a warning: the rotation is made already.
+pub(crate) async fn key_rotated(resolved: &Resolved, rotation: &candor_server::keys::Rotation) {
+    if resolved.file.calls.enabled == Some(false) {
+        return;
+    }
+    let mut event = candor_calls::IdentityEvent::new(Kind::KeyRotated);
+    event.detail = Some(candor_server::events::rotation_detail(rotation));
+    let node = resolved
+        .file
+        .calls
+        .node
+        .clone()
+        .unwrap_or_else(candor_calls::recorder::node_name);
+    let written = match open_url(resolved) {
+        Ok(url) => match CallStore::open(&url).await {
+            Ok(store) => store
+                .write_events(&node, &[event])
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "the key is rotated, but its identity event cannot be recorded");
+    }
+}
+
 /// Opens the call log of `resolved` and starts its recorder, unless `[calls] enabled = false`.
 pub(crate) async fn start(resolved: &Resolved) -> Result<Option<Arc<CallLog>>> {
     let c = &resolved.file.calls;
@@ -122,6 +155,127 @@ pub(crate) async fn start(resolved: &Resolved) -> Result<Option<Arc<CallLog>>> {
     );
     let recorder = Recorder::start(store, settings);
     Ok(Some(Arc::new(CallLog::new(recorder))))
+}
+
+/// Starts the identity events' log (docs/admin-api.md, "Identity events"): stored in the
+/// call log when it is on, exported over OTLP with it, and delivered to `[[webhooks]]`.
+/// `None` when there is nowhere to send them.
+pub(crate) async fn start_events(
+    resolved: &Resolved,
+    calls: Option<&Arc<CallLog>>,
+) -> Result<Option<Arc<EventLog>>> {
+    let webhooks = webhooks(&resolved.file.webhooks)?;
+    if calls.is_none() && webhooks.is_empty() {
+        return Ok(None);
+    }
+    let c = &resolved.file.calls;
+    let mut settings = EventSettings {
+        webhooks,
+        ..EventSettings::default()
+    };
+    if let Some(r) = &c.retention {
+        settings.retention = humantime::parse_duration(r)
+            .with_context(|| format!("[calls] retention = '{r}' is not a duration"))?;
+    }
+    if let Some(n) = &c.node {
+        settings.node = Arc::from(n.as_str());
+    }
+    if calls.is_some()
+        && let Some(o) = &c.otlp
+    {
+        settings.otlp = Some(otlp_settings(o)?);
+    }
+    for w in &settings.webhooks {
+        tracing::info!(webhook = %w.name, kinds = w.kinds.len(), "webhook on");
+    }
+    let store = calls.map(|l| l.recorder.store().clone());
+    EventLog::start(store, settings)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// `[[webhooks]]`, checked: each names a URL, a secret and at least one known kind.
+pub(crate) fn webhooks(sections: &[config::WebhookSection]) -> Result<Vec<WebhookSettings>> {
+    let mut out: Vec<WebhookSettings> = Vec::new();
+    for (i, w) in sections.iter().enumerate() {
+        let key = format!("webhooks[{i}]");
+        let url = url::Url::parse(&w.url).with_context(|| format!("{key}.url is not a URL"))?;
+        let secure = url.scheme() == "https"
+            || (url.scheme() == "http" && candor_proto::loopback::is_loopback_url(&url));
+        if !secure || url.fragment().is_some() {
+            bail!("{key}.url: expected https (or http to this machine), without a fragment");
+        }
+        let name = w
+            .name
+            .clone()
+            .or_else(|| url.host_str().map(str::to_string))
+            .unwrap_or_else(|| format!("webhook-{i}"));
+        if out.iter().any(|o| o.name == name) {
+            bail!("{key}.name: '{name}' is the name of another webhook; give each its own");
+        }
+        let secret = match (&w.secret, &w.secret_file) {
+            (Some(s), None) => match s.strip_prefix("env:") {
+                Some(var) => std::env::var(var).with_context(|| {
+                    format!("{key}.secret = 'env:{var}': the variable is not set")
+                })?,
+                None => s.clone(),
+            },
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("{key}.secret_file: cannot read {}", path.display()))?,
+            _ => bail!("{key}: give one of secret and secret_file"),
+        };
+        let key_bytes = candor_calls::events::webhook::secret_key(&secret)
+            .map_err(|why| anyhow::anyhow!("{key}.secret: {why}"))?;
+        let mut kinds = Vec::new();
+        for k in &w.kinds {
+            if k == "*" {
+                kinds = Kind::ALL.to_vec();
+                break;
+            }
+            let kind = Kind::parse(k).with_context(|| {
+                format!(
+                    "{key}.kinds: '{k}' is not an event kind; known: {}",
+                    Kind::list()
+                )
+            })?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        if kinds.is_empty() {
+            bail!(
+                "{key}.kinds: name at least one event kind (\"*\" for all): {}",
+                Kind::list()
+            );
+        }
+        let duration =
+            |value: &Option<String>, name: &str, default: Duration| -> Result<Duration> {
+                match value {
+                    Some(v) => humantime::parse_duration(v)
+                        .with_context(|| format!("{key}.{name} = '{v}' is not a duration")),
+                    None => Ok(default),
+                }
+            };
+        let attempts = w.attempts.unwrap_or(8);
+        if !(1..=20).contains(&attempts) {
+            bail!("{key}.attempts: expected 1 to 20");
+        }
+        let queue = w.queue.unwrap_or(1000);
+        if !(1..=100_000).contains(&queue) {
+            bail!("{key}.queue: expected 1 to 100000");
+        }
+        out.push(WebhookSettings {
+            name,
+            url: url.to_string(),
+            key: key_bytes,
+            kinds,
+            timeout: duration(&w.timeout, "timeout", Duration::from_secs(10))?,
+            attempts,
+            backoff: duration(&w.backoff, "backoff", Duration::from_secs(1))?,
+            queue,
+        });
+    }
+    Ok(out)
 }
 
 /// `[calls.otlp]`, checked.
@@ -369,4 +523,63 @@ fn stats_table(by: &[candor_calls::Dimension], bucketed: bool, rows: &[StatsRow]
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<Vec<WebhookSettings>> {
+        let file: config::FileConfig = toml::from_str(toml_text)?;
+        webhooks(&file.webhooks)
+    }
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    #[test]
+    fn webhooks_are_checked_with_the_key_named() {
+        let ok = parse(&format!(
+            "[[webhooks]]\nurl = \"https://hooks.example/c\"\nsecret = \"{SECRET}\"\n\
+             kinds = [\"signin.failed\", \"signin.failed\"]\n\
+             [[webhooks]]\nname = \"all\"\nurl = \"http://127.0.0.1:9/h\"\n\
+             secret = \"{SECRET}\"\nkinds = [\"*\"]\nbackoff = \"50ms\"\n"
+        ))
+        .unwrap_or_default();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].name, "hooks.example", "named after the host");
+        assert_eq!(ok[0].kinds, [Kind::SigninFailed]);
+        assert_eq!((ok[0].attempts, ok[0].queue), (8, 1000));
+        assert_eq!(ok[1].kinds.len(), Kind::ALL.len());
+        assert_eq!(ok[1].backoff, Duration::from_millis(50));
+        for (body, names) in [
+            ("url = \"http://hooks.example/c\"", "webhooks[0].url"),
+            (
+                "url = \"https://h.example\"\nkinds = [\"signin.maybe\"]",
+                "webhooks[0].kinds",
+            ),
+            (
+                "url = \"https://h.example\"\nkinds = []",
+                "webhooks[0].kinds",
+            ),
+            (
+                "url = \"https://h.example\"\nkinds = [\"*\"]\nattempts = 0",
+                "webhooks[0].attempts",
+            ),
+        ] {
+            let text = format!("[[webhooks]]\nsecret = \"{SECRET}\"\n{body}\n");
+            let err = parse(&text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(names), "{body}: {err}");
+        }
+        let err = parse("[[webhooks]]\nurl = \"https://h.example\"\nsecret = \"hunter2-hunter2\"\nkinds = [\"*\"]\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("webhooks[0].secret") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
 }

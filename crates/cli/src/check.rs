@@ -38,6 +38,7 @@ pub(crate) async fn run(global: &Global) -> Result<()> {
         }
     };
     config::settings(&resolved, &issuer)?;
+    crate::calls::webhooks(&resolved.file.webhooks)?;
     crate::limits::endpoint_limits(&resolved)?;
     let url = &resolved.database_url;
     if !(url.starts_with("sqlite:")

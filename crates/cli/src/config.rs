@@ -35,6 +35,47 @@ pub(crate) struct FileConfig {
     pub rate_limits: RateLimitsSection,
     /// The gateway's section, read and checked by `candor_gateway::config` (docs/gateway.md).
     pub gateway: Option<toml::Table>,
+    /// `[[webhooks]]`: where identity events are POSTed, signed (docs/configuration.md).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSection>,
+}
+
+/// One `[[webhooks]]` entry.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WebhookSection {
+    /// Its name in metrics and logs (default: the URL's host).
+    pub name: Option<String>,
+    /// Where events are POSTed: https, or http to this machine.
+    pub url: String,
+    /// The Standard Webhooks secret, `whsec_` and base64; "env:NAME" reads it from the
+    /// environment. Or `secret_file`.
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    /// The event kinds it receives (`signin.failed`, `token.reuse_detected`, …; "*": all).
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Per attempt (default "10s").
+    pub timeout: Option<String>,
+    /// Attempts per event, the first included (default 8).
+    pub attempts: Option<u32>,
+    /// The wait before the first retry, doubling at each (default "1s").
+    pub backoff: Option<String>,
+    /// Events waiting for delivery at most (default 1000).
+    pub queue: Option<usize>,
+}
+
+/// Never prints the secret.
+impl std::fmt::Debug for WebhookSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSection")
+            .field("name", &self.name)
+            .field("url", &candor_proto::secret::redact_url(&self.url))
+            .field("secret", &self.secret.as_ref().map(|_| "<secret>"))
+            .field("secret_file", &self.secret_file)
+            .field("kinds", &self.kinds)
+            .finish()
+    }
 }
 
 /// Sign-in defences: the per-account lock and the per-address and per-application rates.

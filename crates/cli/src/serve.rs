@@ -106,6 +106,10 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
     if let Some(log) = &calls {
         app.attach_call_log(log.clone());
     }
+    let events = crate::calls::start_events(&resolved, calls.as_ref()).await?;
+    if let Some(events) = &events {
+        app.attach_events(events.clone());
+    }
     if let Some(admin) = &resolved.file.server.admin_listen {
         let addr: SocketAddr = admin
             .parse()
@@ -217,6 +221,10 @@ pub(crate) async fn run(global: &Global, args: ServeArgs) -> Result<()> {
                 .context("server task")?
                 .context("server error")?;
         }
+    }
+    if let Some(events) = events {
+        // Written, and given a few seconds to reach the webhooks.
+        events.shutdown(std::time::Duration::from_secs(5)).await;
     }
     if let Some(log) = calls {
         // What is queued is written before the process ends.

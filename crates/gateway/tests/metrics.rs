@@ -108,8 +108,34 @@ async fn both_admin_listeners_show_the_documented_metrics_and_the_shared_ones_on
     let issuer = Issuer::start(Backend::Sqlite).await.unwrap();
     // The call log, exporting to a collector that is not there: its OTLP counters show too.
     let dir = tempfile::tempdir().unwrap();
-    let (_store, _recorder, log) = call_log_exporting_spans(dir.path()).await;
+    let (store, _recorder, log) = call_log_exporting_spans(dir.path()).await;
     issuer.app.attach_call_log(log.clone());
+    // The identity events' log, with a webhook and the OTLP export: their counters show too.
+    let events = candor_calls::EventLog::start(
+        Some(store),
+        candor_calls::EventSettings {
+            otlp: Some(candor_calls::OtlpSettings {
+                endpoint: "http://127.0.0.1:9".into(),
+                headers: Vec::new(),
+                logs: true,
+                traces: false,
+                timeout: std::time::Duration::from_secs(1),
+            }),
+            webhooks: vec![candor_calls::events::webhook::WebhookSettings {
+                name: "pager".into(),
+                url: "http://127.0.0.1:9/hook".into(),
+                key: vec![1; 32],
+                kinds: vec![candor_calls::Kind::SigninFailed],
+                timeout: std::time::Duration::from_secs(1),
+                attempts: 1,
+                backoff: std::time::Duration::from_secs(1),
+                queue: 10,
+            }],
+            ..candor_calls::EventSettings::default()
+        },
+    )
+    .unwrap();
+    issuer.app.attach_events(events);
 
     // The server's admin listener.
     let server_admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

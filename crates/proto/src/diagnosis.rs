@@ -448,6 +448,31 @@ catalogue! {
         "Wait until the time shown, then try again; reset the password if it is forgotten. \
          Behind a reverse proxy, list it in [server] trusted_proxies so that users are told \
          apart by their own addresses.";
+    LoginInvalidPassword => "login.invalid_password", Server, IR, Some(401),
+        "The password is not the user's",
+        "A sign-in named an existing user with another password. The sign-in page shows the \
+         form again (with HTTP 200) and says only that the username or password is incorrect, \
+         never which: the cause is recorded for administrators in the identity event \
+         signin.failed, counted with this status. Repeated failures lock the account \
+         (login.locked).",
+        "The user retypes the password, or an administrator resets it. Many of these for one \
+         account from many addresses is a guessing attack: the lock stops it.";
+    LoginUnknownUser => "login.unknown_user", Server, IR, Some(401),
+        "No user has this username",
+        "A sign-in named a username no user has. The sign-in page answers exactly as for a \
+         wrong password (the same words, the same work), so that usernames cannot be \
+         discovered; the cause is recorded for administrators in the identity event \
+         signin.failed, without the username typed.",
+        "Check the username (a typo, another directory's name); create the user if it should \
+         exist. Many of these from one address is someone trying names.";
+    LoginLocked => "login.locked", Server, IR, Some(429),
+        "The account is locked after too many failed sign-ins",
+        "After [login] max_failures failed sign-ins within failure_window, the account refuses \
+         every sign-in, even with the right password, until the window is over. The page \
+         says so with HTTP 429; the identity events lockout.started and signin.failed record \
+         it.",
+        "Wait until the time shown; an administrator can unlock the account at once \
+         (candor user unlock, or the admin API).";
     LogoutRedirectNotRegistered => "logout.redirect_not_registered", Server, IR, Some(400),
         "The post_logout_redirect_uri is not registered for the client",
         "RP-initiated logout redirects only to URIs registered for the client \

@@ -36,6 +36,8 @@ struct Inner {
     metrics: crate::metrics::ServerMetrics,
     /// The call log, once attached ([`App::attach_call_log`]).
     calls: std::sync::OnceLock<Arc<candor_calls::CallLog>>,
+    /// The identity events' log, once attached ([`App::attach_events`]).
+    events: std::sync::OnceLock<Arc<candor_calls::EventLog>>,
     /// The admin credential, once attached ([`App::attach_admin`]).
     admin: std::sync::OnceLock<candor_admin::Guard>,
     /// The gateway running beside the server in this process, for the admin API and the
@@ -79,6 +81,7 @@ impl App {
                 clock,
                 metrics: crate::metrics::ServerMetrics::default(),
                 calls: std::sync::OnceLock::new(),
+                events: std::sync::OnceLock::new(),
                 admin: std::sync::OnceLock::new(),
                 gateway: std::sync::OnceLock::new(),
                 feed_grew: tokio::sync::Notify::new(),
@@ -125,6 +128,15 @@ impl App {
 
     pub fn call_log(&self) -> Option<&Arc<candor_calls::CallLog>> {
         self.inner.calls.get()
+    }
+
+    /// Records identity events into `log` from now on (once; a second call is ignored).
+    pub fn attach_events(&self, log: Arc<candor_calls::EventLog>) {
+        let _ = self.inner.events.set(log);
+    }
+
+    pub fn events(&self) -> Option<&Arc<candor_calls::EventLog>> {
+        self.inner.events.get()
     }
 
     /// Guards the admin surface with `guard` (once; a second call is ignored). Until then

@@ -70,6 +70,9 @@ pub async fn record(
         address: actor.address.clone(),
         request_id: actor.request_id.clone(),
     };
+    if let Some(events) = app.events() {
+        events.export_audit(&event);
+    }
     if let Err(e) = log.recorder.store().record_audit(&event).await {
         tracing::error!(error = %e, action, object, "cannot write the audit event");
     }

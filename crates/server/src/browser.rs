@@ -16,9 +16,11 @@ use crate::authorize::{
     AuthRequest, AuthorizeError, Callback, callback_url, csrf_digest, error_url, validate,
 };
 use crate::error::ServerError;
+use crate::events::{Event, emit};
 use crate::login::{LoginResult, attempt};
 use crate::pending::{Pending, Step as FormStep};
 use crate::throttle::Limited;
+use candor_calls::Kind;
 use candor_proto::secret::random_id;
 
 /// What the browser should see next.
@@ -296,6 +298,7 @@ pub async fn login(
     if !csrf_ok(form, csrf_cookie, req) {
         return Ok(forged().into());
     }
+    crate::calls::client(&req.client_id);
     if form.get("cancel").is_some() {
         // Back to the application, which learns the user declined (RFC 6749 §4.1.2.1
         // access_denied); the form is used up like any other answer to it.
@@ -306,6 +309,10 @@ pub async fn login(
         {
             return Ok(expired().into());
         }
+        emit(
+            app,
+            Event::new(Kind::ConsentDenied).cause(Code::ConsentDenied),
+        );
         return Ok(Step::Redirect(error_url(
             app,
             &callback(req),
@@ -344,6 +351,10 @@ pub async fn login(
         crate::calls::diagnosis(Code::LoginThrottled);
         crate::calls::client(&req.client_id);
         app.metrics().login_throttled();
+        emit(
+            app,
+            Event::new(Kind::SigninFailed).cause(Code::LoginThrottled),
+        );
         return Ok(view(
             &format!(
                 "Too many sign-in attempts {whose}. Try again in {seconds} second{}.",
@@ -398,6 +409,7 @@ pub async fn login(
                 expires_at: now + app.settings().session_ttl.as_secs() as i64,
             };
             app.store().insert_session(&session).await?;
+            emit(app, Event::new(Kind::SigninSucceeded).subject(&user.id));
             let mut req = pending.request;
             req.prompt.login = false;
             let step = consent_step(app, req, &session).await?;
@@ -467,14 +479,20 @@ pub async fn consent(
             app.store()
                 .put_consent(&session.user_id, &req.client_id, &req.scopes, app.now())
                 .await?;
+            let given = Event::new(Kind::ConsentGiven).detail(req.scopes.join(" "));
+            emit(app, given.subject(&session.user_id).client(&req.client_id));
             Ok(Step::Redirect(issue_code(app, &req, &session).await?).into())
         }
-        _ => Ok(Step::Redirect(error_url(
-            app,
-            &callback(&req),
-            &OAuthError::new(Code::ConsentDenied, "the user denied the request"),
-        ))
-        .into()),
+        _ => {
+            let denied = Event::new(Kind::ConsentDenied).cause(Code::ConsentDenied);
+            emit(app, denied.subject(&session.user_id).client(&req.client_id));
+            Ok(Step::Redirect(error_url(
+                app,
+                &callback(&req),
+                &OAuthError::new(Code::ConsentDenied, "the user denied the request"),
+            ))
+            .into())
+        }
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Note {
     pub scopes: Option<String>,
     pub diagnosis: Option<Code>,
     pub grant: Option<GrantType>,
+    /// The client's address (trusted proxies resolved), for identity events.
+    pub address: Option<std::net::IpAddr>,
+    pub request_id: Option<String>,
 }
 
 tokio::task_local! {
@@ -38,6 +41,13 @@ fn with(f: impl FnOnce(&mut Note)) {
             f(&mut n);
         }
     });
+}
+
+/// What the current request has noted so far (`None` outside a request).
+pub fn current() -> Option<Note> {
+    NOTE.try_with(|n| n.lock().ok().map(|n| n.clone()))
+        .ok()
+        .flatten()
 }
 
 /// The request is made by (or for) this client.
@@ -157,7 +167,15 @@ pub async fn track(
                 .map(str::to_string),
         )
     });
-    let note = Arc::new(Mutex::new(Note::default()));
+    let note = Arc::new(Mutex::new(Note {
+        address: Some(crate::http::client_address_of(&app, &req)),
+        request_id: req
+            .headers()
+            .get(crate::http::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        ..Note::default()
+    }));
     let response = NOTE.scope(note.clone(), next.run(req)).await;
     let elapsed = started.elapsed();
     let note = note.lock().map(|n| n.clone()).unwrap_or_default();

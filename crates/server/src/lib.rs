@@ -19,6 +19,7 @@ pub mod demo;
 pub mod discovery;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod feed;
 pub mod first_party;
 pub mod grant;

@@ -9,11 +9,14 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use candor_calls::Kind;
+use candor_proto::Code;
 use candor_proto::secret::{Secret, random_token};
 use candor_store::User;
 
 use crate::app::App;
 use crate::error::ServerError;
+use crate::events::{Event, emit};
 use crate::users::{hash_password, verify_password};
 
 /// What a login attempt yields.
@@ -55,6 +58,14 @@ pub async fn attempt(
         // one window from now.
         tracing::info!(attempts, "login refused: the account is locked");
         app.metrics().login_throttled();
+        let user = app.store().get_user_by_username(username).await?;
+        emit(
+            app,
+            with_user(
+                Event::new(Kind::SigninFailed).cause(Code::LoginLocked),
+                user.as_ref(),
+            ),
+        );
         return Ok(LoginResult::Locked {
             retry_after: window,
         });
@@ -79,8 +90,10 @@ pub async fn attempt(
     match user {
         Some(user) if matches && user.disabled_at.is_some() => {
             crate::calls::subject(&user.id);
-            crate::calls::diagnosis(candor_proto::Code::LoginAccountDisabled);
+            crate::calls::diagnosis(Code::LoginAccountDisabled);
             tracing::info!("login refused: the account is disabled");
+            let refused = Event::new(Kind::SigninFailed).cause(Code::LoginAccountDisabled);
+            emit(app, with_user(refused, Some(&user)));
             Ok(LoginResult::Disabled)
         }
         Some(user) if matches => {
@@ -91,6 +104,18 @@ pub async fn attempt(
         _ => {
             tracing::info!(failures = attempts, "login failed");
             app.metrics().login_failed();
+            let cause = match user {
+                Some(_) => Code::LoginInvalidPassword,
+                None => Code::LoginUnknownUser,
+            };
+            emit(
+                app,
+                with_user(Event::new(Kind::SigninFailed).cause(cause), user.as_ref()),
+            );
+            if attempts == s.login_max_failures {
+                let lockout = Event::new(Kind::LockoutStarted).cause(Code::LoginLocked);
+                emit(app, with_user(lockout, user.as_ref()));
+            }
             if attempts >= s.login_max_failures {
                 Ok(LoginResult::Locked {
                     retry_after: window,
@@ -99,5 +124,14 @@ pub async fn attempt(
                 Ok(LoginResult::Failed)
             }
         }
+    }
+}
+
+/// `event` about `user`, when there is such a user (never the username as typed: a person
+/// who types a password into the username field must not find it in a log).
+fn with_user(event: Event, user: Option<&User>) -> Event {
+    match user {
+        Some(u) => event.subject(&u.id),
+        None => event,
     }
 }

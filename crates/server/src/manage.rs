@@ -348,11 +348,13 @@ pub async fn revoke_consent(
     client_id: &str,
 ) -> Result<(), ServerError> {
     let now = app.now();
+    let user = user_of(app, username).await?;
     if !users::revoke_consent(app.store(), app.settings(), username, client_id, now).await? {
         return Err(ServerError::NotFound(format!(
             "consent of user '{username}' to client '{client_id}'"
         )));
     }
+    crate::events::consent_revoked(app, actor, &user.id, client_id);
     let before = json!({ "consent": client_id });
     let after = json!({ "consent": null });
     audit::record(

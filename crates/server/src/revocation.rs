@@ -47,26 +47,41 @@ pub async fn revoke(
         if state != TokenState::Expired {
             let until = now + app.settings().refresh_token_ttl.as_secs() as i64;
             app.revoke_family(family_id, now, until).await?;
+            revoked(app, &facts, "refresh_family");
         }
         return Ok(());
     }
     if state != TokenState::Active {
         return Ok(());
     }
-    match facts.held {
+    match &facts.held {
         Held::Opaque { digest } => {
-            app.revoke_opaque(&digest, now).await?;
+            app.revoke_opaque(digest, now).await?;
         }
         Held::Refresh { .. } => {}
         Held::Jwt => {
             app.append_revocation(&NewRevocation {
                 kind: RevocationKind::AccessToken,
-                id: facts.jti,
+                id: facts.jti.clone(),
                 expires_at: facts.expires_at,
                 revoked_at: now,
             })
             .await?;
         }
     }
+    revoked(app, &facts, "access_token");
     Ok(())
+}
+
+/// The identity event of a revocation: what was revoked, and whose.
+fn revoked(app: &App, facts: &crate::token_lookup::TokenFacts, what: &str) {
+    let event = crate::events::Event::new(candor_calls::Kind::TokenRevoked).detail(what);
+    crate::events::emit(
+        app,
+        // A user's token (one with an auth_time); a client's own token's subject is the client.
+        match (&facts.subject, facts.auth_time) {
+            (Some(sub), Some(_)) => event.subject(sub),
+            _ => event,
+        },
+    );
 }

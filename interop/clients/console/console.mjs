@@ -241,7 +241,7 @@ const ours = (f) => {
   const named = f.hidden.filter(([k]) => ['client_id', 'username'].includes(k)).map(([, v]) => v);
   return [...(detail ? [detail.id] : []), ...named].every((id) => id.startsWith('console-'));
 };
-const formKey = (f) => `${new URL(f.action).pathname}${f.hidden.find(([k]) => k === 'action') ? `#${f.hidden.find(([k]) => k === 'action')[1]}` : ''}`;
+const formKey = (f) => `${new URL(f.action).pathname}${f.hidden.find(([k]) => k === 'op') ? `#${f.hidden.find(([k]) => k === 'op')[1]}` : ''}`;
 
 // =============================================================================================
 const admin = await newContext();
@@ -330,7 +330,7 @@ async function findForm(page, { action, hiddenAction, button, field }) {
       fields: [...el.elements].map((x) => x.name).filter(Boolean),
     }));
     if (action && !action.test(new URL(info.action).pathname)) continue;
-    if (hiddenAction && info.hidden.action !== hiddenAction) continue;
+    if (hiddenAction && info.hidden.op !== hiddenAction) continue;
     if (button && !button.test(info.button)) continue;
     if (field && !Object.entries(field).every(([k, v]) => info.hidden[k] === v || (v === true && info.fields.includes(k)))) continue;
     return f;
@@ -529,7 +529,7 @@ await results.run('console-admin-actions', [], async () => {
   });
   // A session and a consent of console-target's to act on (through console-sample), when the
   // user's page has forms for them (one per session or consent: shown only when there is one).
-  const actionsOf = async () => (await postForms(page)).map((f) => f.hidden.find(([k]) => k === 'action')?.[1] ?? '');
+  const actionsOf = async () => (await postForms(page)).map((f) => f.hidden.find(([k]) => k === 'op')?.[1] ?? '');
   await gotoObject(page, 'user', people.target.username);
   if ((await actionsOf()).some((a) => /session|consent/.test(a))) {
     if (!candor(['user', 'sessions', people.target.username]).length || !candor(['user', 'consents', people.target.username]).length) {

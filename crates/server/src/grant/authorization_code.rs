@@ -164,6 +164,9 @@ async fn reused(app: &App, r: &AuthorizationCodeRecord, now: i64) -> Refusal {
         return e.into();
     }
     tracing::warn!(grant_id = %r.grant_id, "authorization code reused; its grant is revoked");
+    let reuse = crate::events::Event::new(candor_calls::Kind::TokenReuseDetected);
+    let reuse = reuse.cause(Code::CodeReused).subject(&r.user_id);
+    crate::events::emit(app, reuse.client(&r.client_id));
     Refusal::oauth(
         Code::CodeReused,
         format!(

@@ -99,5 +99,9 @@ pub async fn exchange(app: &App, req: &TokenRequest<'_>) -> Result<TokenResponse
     if let Some(scope) = &response.scope {
         crate::calls::scopes(scope);
     }
+    crate::events::emit(
+        app,
+        crate::events::Event::new(candor_calls::Kind::TokenIssued),
+    );
     Ok(response)
 }

@@ -1,6 +1,7 @@
 //! The refresh_token grant (RFC 6749 §6, RFC 9700 §4.14): rotation on every use, reuse
 //! detection that revokes the whole family, absolute and idle lifetimes, narrowing scope.
 
+use candor_calls::Kind;
 use candor_proto::error::quote;
 use candor_proto::form::Form;
 use candor_proto::secret::hint;
@@ -8,6 +9,7 @@ use candor_proto::{Code, scope};
 use candor_store::{Client, Consumed, RefreshTokenRecord};
 
 use crate::app::App;
+use crate::events::{Event, emit};
 use crate::grant::mint::{self, TokenResponse, UserGrant};
 use crate::refusal::Refusal;
 
@@ -145,6 +147,8 @@ async fn spent(app: &App, client: &Client, r: &RefreshTokenRecord, now: i64) -> 
         return e.into();
     }
     tracing::warn!(family = %r.family_id, "refresh token reused; its family is revoked");
+    let reuse = Event::new(Kind::TokenReuseDetected).cause(Code::RefreshTokenReused);
+    emit(app, reuse.subject(&r.user_id).client(&r.client_id));
     Refusal::oauth(
         Code::RefreshTokenReused,
         format!(

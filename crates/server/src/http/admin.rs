@@ -50,6 +50,9 @@ impl Host for ServerHost {
         if let Some(log) = app.call_log() {
             registry.register_collector(Box::new(log.metrics()));
         }
+        if let Some(events) = app.events() {
+            registry.register_collector(Box::new(events.metrics()));
+        }
         registry.register_collector(Box::new(candor_limit::LimiterMetrics::new(
             app.throttles().limiter().clone(),
         )));

@@ -153,6 +153,15 @@ pub fn admin_router(app: App) -> Router {
     admin::router(app)
 }
 
+/// The client's address of `req`: its peer, or what a trusted proxy says it forwarded for.
+pub(crate) fn client_address_of<B>(app: &App, req: &Request<B>) -> std::net::IpAddr {
+    let peer = req
+        .extensions()
+        .get::<candor_serve::Peer>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    candor_proto::forwarded::client_ip_of(peer, req.headers(), &app.settings().trusted_proxies)
+}
+
 /// The path of the issuer URL without a trailing slash ("" for a bare host).
 fn issuer_path(issuer: &str) -> String {
     url::Url::parse(issuer)

@@ -106,7 +106,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
             &s.url("/admin/clients/reports"),
             &[
                 ("csrf", csrf.as_str()),
-                ("action", "edit"),
+                ("op", "edit"),
                 ("client_name", "Reports"),
                 (
                     "redirect_uris",
@@ -131,7 +131,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
     let disabled = b
         .post(
             &s.url("/admin/clients/reports"),
-            &[("csrf", csrf.as_str()), ("action", "disable")],
+            &[("csrf", csrf.as_str()), ("op", "disable")],
         )
         .await;
     assert!(
@@ -148,7 +148,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
     .assert_error(401, "invalid_client", "client_auth.client_disabled");
     b.post(
         &s.url("/admin/clients/reports"),
-        &[("csrf", csrf.as_str()), ("action", "enable")],
+        &[("csrf", csrf.as_str()), ("op", "enable")],
     )
     .await;
     assert!(
@@ -167,7 +167,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
             &s.url("/admin/clients/reports"),
             &[
                 ("csrf", csrf.as_str()),
-                ("action", "delete"),
+                ("op", "delete"),
                 ("confirm", "nope"),
             ],
         )
@@ -179,7 +179,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
             &s.url("/admin/clients/reports"),
             &[
                 ("csrf", csrf.as_str()),
-                ("action", "delete"),
+                ("op", "delete"),
                 ("confirm", "reports"),
             ],
         )
@@ -209,7 +209,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
     let reset = b
         .post(
             &s.url("/admin/users/bob"),
-            &[("csrf", csrf.as_str()), ("action", "reset")],
+            &[("csrf", csrf.as_str()), ("op", "reset")],
         )
         .await;
     let password = shown_once(&reset.text);
@@ -228,7 +228,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
     let disabled = b
         .post(
             &s.url("/admin/users/bob"),
-            &[("csrf", csrf.as_str()), ("action", "disable")],
+            &[("csrf", csrf.as_str()), ("op", "disable")],
         )
         .await;
     assert!(
@@ -238,7 +238,7 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
     );
     b.post(
         &s.url("/admin/users/bob"),
-        &[("csrf", csrf.as_str()), ("action", "enable")],
+        &[("csrf", csrf.as_str()), ("op", "enable")],
     )
     .await;
     assert!(
@@ -495,7 +495,7 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     let refused = b
         .post(
             &s.url("/admin/users/alice"),
-            &[("action", "unlock"), ("csrf", "x")],
+            &[("op", "unlock"), ("csrf", "x")],
         )
         .await;
     assert_eq!(refused.status, 403);
@@ -513,7 +513,7 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     let stale = b
         .post(
             &s.url("/admin/users/alice"),
-            &[("action", "unlock"), ("csrf", "forged")],
+            &[("op", "unlock"), ("csrf", "forged")],
         )
         .await;
     assert_eq!(stale.status, 403);
@@ -521,7 +521,7 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     let unlocked = b
         .post(
             &s.url("/admin/users/alice"),
-            &[("action", "unlock"), ("csrf", &csrf)],
+            &[("op", "unlock"), ("csrf", &csrf)],
         )
         .await;
     assert!(
@@ -532,7 +532,7 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
     let rotated = b
         .post(
             &s.url(&format!("/admin/clients/{}", setup.client_id)),
-            &[("action", "rotate"), ("overlap", "0"), ("csrf", &csrf)],
+            &[("op", "rotate"), ("overlap", "0"), ("csrf", &csrf)],
         )
         .await;
     let secret = rotated

@@ -18,6 +18,7 @@ mod calls;
 mod client_auth;
 mod console;
 mod discovery;
+mod events;
 mod feed;
 mod flow;
 mod introspection;

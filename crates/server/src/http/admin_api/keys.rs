@@ -137,6 +137,7 @@ pub(super) async fn rotate(
                 &after,
             )
             .await;
+            crate::events::key_rotated(&app, &who.0, &rotation);
             rotations.push(rotation);
         }
         // This node signs with the new key on time without waiting for its next refresh.

@@ -4,6 +4,7 @@
 //! are the ones the CLI and the server use (`clients`, `users`, `keys`).
 
 mod clients;
+mod events;
 mod keys;
 mod users;
 
@@ -82,6 +83,8 @@ pub(super) fn routes() -> Router<App> {
         )
         .route("/admin/api/v1/keys", get(keys::list))
         .route("/admin/api/v1/keys/rotate", post(keys::rotate))
+        .route("/admin/api/v1/events", get(events::list))
+        .route("/admin/api/v1/events/stats", get(events::stats))
 }
 
 /// What every admin API answer holds to, whatever the router or an extractor says on its
@@ -148,6 +151,7 @@ pub(super) async fn well_formed(
         users::unlock, users::revoke_sessions, users::disable, users::enable, users::sessions,
         users::end_session, users::consents, users::revoke_consent,
         keys::list, keys::rotate,
+        events::list, events::stats,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

@@ -302,7 +302,8 @@ async fn failures(app: &App, client_id: &str) -> Vec<(String, u64)> {
     rows
 }
 
-/// `POST /admin/clients/{client_id}` (`action` = `edit`, `rotate`, `disable`, `enable` or
+/// `POST /admin/clients/{client_id}` (`op` — not `action`, which would shadow the form's own
+/// `action` in the DOM — = `edit`, `rotate`, `disable`, `enable` or
 /// `delete`): the client's page with what was done, or the list after a deletion.
 pub(in crate::http) async fn client_change(
     State(app): State<App>,
@@ -310,7 +311,7 @@ pub(in crate::http) async fn client_change(
     Change { frame, actor, form }: Change,
 ) -> Response {
     let id = client_id.as_str();
-    let action = field(&form, "action");
+    let action = field(&form, "op");
     let done: Result<(String, Option<String>), ServerError> = match action {
         "edit" => {
             let typed = ClientForm::typed(&form);

@@ -200,7 +200,7 @@ async fn page(
     render(StatusCode::OK, page.render())
 }
 
-/// `POST /admin/users/{username}` (`action` = `profile`, `disable`, `enable`, `reset`,
+/// `POST /admin/users/{username}` (`op` = `profile`, `disable`, `enable`, `reset`,
 /// `unlock`, `revoke_sessions`, `end_session` with `sid`, `revoke_consent` with `client_id`,
 /// or `delete` with `confirm`): the user's page with what was done.
 pub(in crate::http) async fn user_change(
@@ -209,7 +209,7 @@ pub(in crate::http) async fn user_change(
     Change { frame, actor, form }: Change,
 ) -> Response {
     let name = username.as_str();
-    let done: Result<(String, Option<String>), ServerError> = match field(&form, "action") {
+    let done: Result<(String, Option<String>), ServerError> = match field(&form, "op") {
         "profile" => {
             let change = UserChange {
                 email: Some(optional(&form, "email")),
