@@ -130,6 +130,9 @@ pub struct Overview {
     pub failing: Vec<Failing>,
     /// Whether there is a call log to read at all.
     pub logged: bool,
+    /// The last hour minute by minute, for the charts: `[[unix_minute…], [calls…], [errors…],
+    /// [p95_ms…]]`, as uPlot takes its data (JSON of numbers only).
+    pub series: String,
 }
 
 async fn window(log: &candor_calls::CallLog, now: i64, seconds: i64) -> Window {
@@ -214,5 +217,30 @@ pub async fn overview(app: &App, now: i64) -> Overview {
         day: window(log, now, 86_400).await,
         failing,
         logged: true,
+        series: series(log, now).await,
     }
+}
+
+/// The last hour per minute (see [`Overview::series`]); minutes without a call are zeros, so
+/// the charts show the quiet too.
+async fn series(log: &candor_calls::CallLog, now: i64) -> String {
+    let start = (now - 3600).div_euclid(60) * 60;
+    let q = candor_calls::StatsQuery {
+        since: start,
+        until: now,
+        by: Vec::new(),
+        interval: Some(candor_calls::Interval::Minute),
+        filter: candor_calls::Filter::default(),
+        limit: None,
+    };
+    let rows = log.stats(&q).await.map(|s| s.rows).unwrap_or_default();
+    let minutes: Vec<i64> = (0..=60).map(|i| start + i * 60).collect();
+    let at = |minute: i64| rows.iter().find(|r| r.bucket == Some(minute));
+    let calls: Vec<u64> = minutes.iter().map(|m| at(*m).map_or(0, |r| r.calls)).collect();
+    let errors: Vec<u64> = minutes.iter().map(|m| at(*m).map_or(0, |r| r.errors)).collect();
+    let p95: Vec<f64> = minutes
+        .iter()
+        .map(|m| at(*m).map_or(0.0, |r| r.latency.p95_ms))
+        .collect();
+    serde_json::json!([minutes, calls, errors, p95]).to_string()
 }

@@ -59,6 +59,11 @@ pub(super) async fn home(State(app): State<App>) -> Response {
 
 /// `GET /assets/candor.js`: the pages' one script, cacheable (it changes only with the binary).
 pub(super) async fn script() -> Response {
+    javascript(crate::docs::SCRIPT)
+}
+
+/// A script the console's pages load: JavaScript, cacheable (it changes only with the binary).
+fn javascript(body: &'static str) -> Response {
     (
         StatusCode::OK,
         [
@@ -66,9 +71,19 @@ pub(super) async fn script() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        crate::docs::SCRIPT,
+        body,
     )
         .into_response()
+}
+
+/// `GET /assets/uplot.js`: uPlot, the console's charting library, vendored (docs/architecture.md).
+pub(super) async fn uplot() -> Response {
+    javascript(include_str!("../../assets/uplot-1.6.32.iife.min.js"))
+}
+
+/// `GET /assets/console.js`: the console's charts and live tail (progressive enhancement).
+pub(super) async fn console_script() -> Response {
+    javascript(include_str!("../../assets/console.js"))
 }
 
 pub(super) async fn docs_index(State(app): State<App>) -> Response {

@@ -60,6 +60,8 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(meta::readyz))
         .route("/docs/errors", get(meta::docs_index))
         .route("/assets/candor.js", get(meta::script))
+        .route("/assets/uplot.js", get(meta::uplot))
+        .route("/assets/console.js", get(meta::console_script))
         .route("/docs/errors/{code}", get(meta::docs_code));
     let endpoints = if app.settings().demo {
         endpoints
@@ -95,6 +97,7 @@ pub fn router(app: App) -> Router {
                 get(console::user).post(console::user_change),
             )
             .route("/admin/diagnoses", get(console::diagnoses))
+            .route("/admin/requests.json", get(console::calls_since))
             .route("/admin/gateway", get(console::gateway))
             .route("/admin/keys", get(console::keys))
             .route("/admin/requests", get(console::calls))

@@ -204,6 +204,20 @@ async fn an_admin_manages_clients_and_users_from_the_console(s: TestServer) {
     assert_eq!(bob.roles, vec!["viewer".to_string()]);
     let alice = b.get(&s.url("/admin/users/alice")).await;
     assert!(alice.text.contains("End session"), "{}", alice.text);
+    // Her timeline: the sign-in to the console and its tokens (written off the request path:
+    // read again until they are there).
+    let mut timeline = alice.text.clone();
+    for _ in 0..100 {
+        if timeline.contains("signin.succeeded") && timeline.contains("token.issued") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        timeline = b.get(&s.url("/admin/users/alice")).await.text;
+    }
+    assert!(timeline.contains("signin.succeeded"), "{timeline}");
+    assert!(timeline.contains("token.issued"), "{timeline}");
+    let console_client = b.get(&s.url("/admin/clients/candor-console")).await;
+    assert!(console_client.text.contains("token.issued"), "{}", console_client.text);
 
     // bob: password reset (shown once, works), disabled, enabled.
     let reset = b
@@ -322,7 +336,7 @@ async fn prepare(s: &TestServer) -> flow::Setup {
     };
     let store = candor_calls::CallStore::open(&url).await.unwrap();
     let recorder = candor_calls::Recorder::start(
-        store,
+        store.clone(),
         candor_calls::Settings {
             flush_every: Duration::from_millis(50),
             ..candor_calls::Settings::default()
@@ -330,6 +344,9 @@ async fn prepare(s: &TestServer) -> flow::Setup {
     );
     s.app
         .attach_call_log(std::sync::Arc::new(candor_calls::CallLog::new(recorder)));
+    let events =
+        candor_calls::EventLog::start(Some(store), candor_calls::EventSettings::default()).unwrap();
+    s.app.attach_events(events);
     flow::setup(s).await
 }
 
@@ -436,6 +453,44 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
         "{}",
         calls.text
     );
+    // The charts' data: the last hour per minute (61 minutes), the three refusals in it; the
+    // scripts that draw them come from this server only.
+    let series: serde_json::Value = serde_json::from_str(
+        overview
+            .text
+            .split("<script type=\"application/json\" id=\"candor-series\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</script>").next())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(series[0].as_array().unwrap().len(), 61, "{series}");
+    let errors: u64 = series[2].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
+    assert!(errors >= 3, "{series}");
+    for script in ["/assets/uplot.js", "/assets/console.js"] {
+        assert!(overview.text.contains(&s.url(script)), "{script}");
+        let r = s.get(script).await;
+        assert_eq!(r.status, 200);
+        assert!(r.header("content-type").unwrap().starts_with("text/javascript"));
+    }
+    // The live tail: the calls after the last one shown, with the page's filter, for a
+    // session only.
+    let url = calls
+        .text
+        .split("data-tail=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(url.contains("diagnosis=client_auth.") && url.contains("after="), "{url}");
+    let none: serde_json::Value = serde_json::from_str(&b.get(&url).await.text).unwrap();
+    assert_eq!(none["calls"], serde_json::json!([]), "{none}");
+    let from_start = url.split("after=").next().unwrap().to_string() + "after=0";
+    let all: serde_json::Value = serde_json::from_str(&b.get(&from_start).await.text).unwrap();
+    assert_eq!(all["calls"].as_array().unwrap().len(), 3, "{all}");
+    assert_eq!(all["calls"][0]["diagnosis"], "client_auth.secret_mismatch");
+    let anonymous = reqwest::get(&from_start).await.unwrap().text().await.unwrap();
+    assert!(anonymous.contains("Sign in with Candor"), "{anonymous}");
     let bad = b.get(&s.url("/admin/requests?status=abc")).await;
     assert!(bad.text.contains("role=\"alert\""), "{}", bad.text);
     // A change through the admin API shows on the audit page.
@@ -478,6 +533,36 @@ async fn a_user_with_a_role_signs_in_and_sees_who_fails_why(s: TestServer) {
         "{}",
         unreadable.text
     );
+    // A HAR file uploaded as the browser's form sends it (multipart), the repository's own
+    // capture of a healthy Chromium login: read, and explained as a flow.
+    let har = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../interop/captures/candor-login.har"
+    ))
+    .unwrap();
+    let boundary = "----candor-test-boundary-7d1";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"capture_file\"; filename=\"login.har\"\r\n\
+         Content-Type: application/json\r\n\r\n{har}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"capture\"\r\n\r\n\r\n--{boundary}--\r\n"
+    );
+    let uploaded = b
+        .http
+        .post(s.url("/admin/doctor"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(uploaded.contains("Findings"), "{uploaded}");
+    assert!(!uploaded.contains("cannot read"), "{uploaded}");
+
     // Without the session (another site's form): the sign-in page, nothing explained.
     let foreign = reqwest::Client::new()
         .post(s.url("/admin/doctor"))

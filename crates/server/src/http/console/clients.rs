@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use serde_json::{Value, json};
 
-use super::{CallRow, Change, EventRow, Frame, field, render, signed_in};
+use super::{CallRow, Change, EventRow, Frame, IdentityRow, field, render, signed_in};
 use crate::app::App;
 use crate::clients::{ClientPatch, ClientRegistration, ClientView, Warning};
 use crate::error::ServerError;
@@ -151,6 +151,8 @@ struct ClientPage {
     calls_refused: Option<String>,
     /// Failures by diagnosis over the last day: (code, count).
     failures: Vec<(String, u64)>,
+    /// Its sign-ins, consents and tokens (the identity events), newest first.
+    identity: Vec<IdentityRow>,
     events: Vec<EventRow>,
 }
 
@@ -267,6 +269,7 @@ async fn page(
         calls,
         calls_refused,
         failures: failures(app, client_id).await,
+        identity: super::identity_events(app, Some(client_id), None, 20).await,
         events: super::audit_events(app, Some(&format!("client:{client_id}")), 20).await,
         client: view,
         frame,

@@ -42,9 +42,12 @@ struct SignInPage {
 struct OverviewPage {
     frame: Frame,
     docs: String,
+    /// Where the scripts are (`<issuer>/assets`).
+    assets: String,
     overview: Overview,
 }
 
+#[derive(serde::Serialize)]
 struct CallRow {
     at: String,
     route: String,
@@ -69,6 +72,10 @@ struct CallFilter {
 #[template(path = "console_calls.html")]
 struct CallsPage {
     frame: Frame,
+    /// Where the scripts are (`<issuer>/assets`).
+    assets: String,
+    /// The live tail's URL (this filter, after the last call shown).
+    tail: String,
     docs: String,
     filter: CallFilter,
     refused: Option<String>,
@@ -312,6 +319,7 @@ pub(super) async fn overview(State(app): State<App>, jar: CookieJar) -> Response
     };
     let page = OverviewPage {
         frame,
+        assets: format!("{}/assets", app.issuer().trim_end_matches('/')),
         docs: candor_proto::error::docs_base(app.issuer()),
         overview: console::overview(&app, app.now()).await,
     };
@@ -399,12 +407,7 @@ pub(super) async fn calls(
         Err(page) => return page,
     };
     // Empty fields of the form are no filter.
-    let params: candor_calls::params::Params = candor_calls::params::parse_query(query.as_deref())
-        .into_iter()
-        .filter(|(k, v)| {
-            !v.is_empty() && ["client", "route", "diagnosis", "status"].contains(&k.as_str())
-        })
-        .collect();
+    let params = call_params(query.as_deref(), &[]);
     let typed = |name: &str| {
         params
             .iter()
@@ -418,12 +421,19 @@ pub(super) async fn calls(
         diagnosis: typed("diagnosis"),
         status: typed("status"),
     };
-    let (calls, refused) = match recent_calls(&app, &params, 100).await {
-        Ok(calls) => (calls, None),
-        Err(why) => (Vec::new(), Some(why)),
+    let (calls, after, refused) = match calls_page(&app, &params, 100).await {
+        Ok((calls, after)) => (calls, after, None),
+        Err(why) => (Vec::new(), None, Some(why)),
     };
+    // The live tail follows the same filter from the last call shown.
+    let mut follow = form_urlencoded::Serializer::new(String::new());
+    follow.extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    follow.append_pair("after", &after.unwrap_or(0).to_string());
+    let tail = format!("{}/requests.json?{}", home(&app), follow.finish());
     let page = CallsPage {
         frame,
+        assets: format!("{}/assets", app.issuer().trim_end_matches('/')),
+        tail,
         docs: candor_proto::error::docs_base(app.issuer()),
         filter,
         refused,
@@ -439,6 +449,15 @@ async fn recent_calls(
     params: &candor_calls::params::Params,
     limit: u32,
 ) -> Result<Vec<CallRow>, String> {
+    Ok(calls_page(app, params, limit).await?.0)
+}
+
+/// [`recent_calls`], with the id to follow from (the call log's `after`).
+async fn calls_page(
+    app: &App,
+    params: &candor_calls::params::Params,
+    limit: u32,
+) -> Result<(Vec<CallRow>, Option<i64>), String> {
     let log = app
         .call_log()
         .ok_or_else(|| "The call log is off ([calls] enabled = false).".to_string())?;
@@ -448,7 +467,7 @@ async fn recent_calls(
         tracing::warn!(error = %e, "the console cannot read the call log");
         "The call log cannot be read; see the server's log.".to_string()
     })?;
-    Ok(page
+    let rows = page
         .calls
         .into_iter()
         .map(|c| CallRow {
@@ -461,7 +480,43 @@ async fn recent_calls(
             diagnosis: c.diagnosis.unwrap_or_default(),
             ms: format!("{:.1}", c.latency_us as f64 / 1000.0),
         })
-        .collect())
+        .collect();
+    Ok((rows, page.after))
+}
+
+/// The calls page's filter parameters, as the call log reads them (empty fields dropped).
+fn call_params(query: Option<&str>, extra: &[&str]) -> candor_calls::params::Params {
+    candor_calls::params::parse_query(query)
+        .into_iter()
+        .filter(|(k, v)| {
+            !v.is_empty()
+                && (["client", "route", "diagnosis", "status"].contains(&k.as_str())
+                    || extra.contains(&k.as_str()))
+        })
+        .collect()
+}
+
+/// `GET /admin/requests.json?after=ID&…`: the calls written after `after` that the calls
+/// page's filter selects, for its live tail; `{"calls": [...], "after": ID}`.
+pub(super) async fn calls_since(
+    State(app): State<App>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Err(page) = signed_in(&app, &jar).await {
+        return page;
+    }
+    let params = call_params(query.as_deref(), &["after"]);
+    let body = match calls_page(&app, &params, 200).await {
+        Ok((calls, after)) => serde_json::json!({ "calls": calls, "after": after }),
+        Err(why) => serde_json::json!({ "error": why }),
+    };
+    let mut answer = axum::Json(body).into_response();
+    answer.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    answer
 }
 
 /// The latest audit events, of one object when `object` is given, newest first.
@@ -484,6 +539,51 @@ async fn audit_events(app: &App, object: Option<&str>, limit: u32) -> Vec<EventR
             action: e.action,
             object: e.object,
             changes: e.changes.to_string(),
+            address: e.address.unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// An identity event as a timeline shows it.
+struct IdentityRow {
+    at: String,
+    kind: String,
+    client: String,
+    cause: String,
+    grant: String,
+    address: String,
+}
+
+/// The latest identity events of one client or one user (their internal id), newest first;
+/// empty when the call log is off.
+async fn identity_events(
+    app: &App,
+    client_id: Option<&str>,
+    subject: Option<&str>,
+    limit: u32,
+) -> Vec<IdentityRow> {
+    let Some(log) = app.call_log() else {
+        return Vec::new();
+    };
+    let q = candor_calls::EventQuery {
+        client_id: client_id.map(str::to_string),
+        subject: subject.map(str::to_string),
+        limit,
+        ..candor_calls::EventQuery::default()
+    };
+    let events = log.recorder.store().events(&q).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the console cannot read the identity events");
+        Vec::new()
+    });
+    events
+        .into_iter()
+        .rev()
+        .map(|e| IdentityRow {
+            at: when(e.at_us.div_euclid(1_000_000)),
+            kind: e.kind,
+            client: e.client_id.unwrap_or_default(),
+            cause: e.cause.unwrap_or_default(),
+            grant: e.grant.unwrap_or_default(),
             address: e.address.unwrap_or_default(),
         })
         .collect()
@@ -568,6 +668,7 @@ fn explain(capture: &str, now: i64) -> Result<String, String> {
 pub(super) async fn doctor(
     State(app): State<App>,
     jar: CookieJar,
+    headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Response {
     // The session first: an anonymous caller makes Candor read no capture.
@@ -584,16 +685,31 @@ pub(super) async fn doctor(
             StatusCode::PAYLOAD_TOO_LARGE,
         );
     };
-    let capture = form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "capture")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let (findings, refused) = match explain(&capture, app.now()) {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let read = if content_type.starts_with("multipart/form-data") {
+        uploaded(content_type, body).await
+    } else {
+        let pasted = form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "capture")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        Ok((pasted, None))
+    };
+    // What was pasted is shown back in the form; an uploaded file is not (it may be megabytes).
+    let (capture, found) = match read {
+        Ok((pasted, file)) => {
+            let found = explain(file.as_deref().unwrap_or(&pasted), app.now())
+                .map_err(|why| format!("The doctor cannot read this capture: {why}"));
+            (pasted, found)
+        }
+        Err(why) => (String::new(), Err(why)),
+    };
+    let (findings, refused) = match found {
         Ok(text) => (Some(text), None),
-        Err(why) => (
-            None,
-            Some(format!("The doctor cannot read this capture: {why}")),
-        ),
+        Err(why) => (None, Some(why)),
     };
     let page = DoctorPage {
         frame,
@@ -602,4 +718,31 @@ pub(super) async fn doctor(
         findings,
     };
     render(StatusCode::OK, page.render())
+}
+
+/// A form sent as `multipart/form-data`: the pasted text (`capture`) and the uploaded file
+/// (`capture_file`), when one was chosen. Read from `body`, already bounded.
+async fn uploaded(
+    content_type: &str,
+    body: bytes::Bytes,
+) -> Result<(String, Option<String>), String> {
+    let unreadable = |e: multer::Error| format!("The form cannot be read: {e}");
+    let boundary = multer::parse_boundary(content_type).map_err(unreadable)?;
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let (mut pasted, mut file) = (String::new(), String::new());
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        match field.name() {
+            Some("capture") => pasted = field.text().await.map_err(unreadable)?,
+            Some("capture_file") => {
+                let bytes = field.bytes().await.map_err(unreadable)?;
+                file = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                    "The file is not text: a HAR file is JSON, a response is what curl -i prints."
+                        .to_string()
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok((pasted, Some(file).filter(|f| !f.trim().is_empty())))
 }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use candor_proto::secret::Secret;
 
-use super::{Change, EventRow, Frame, field, render, signed_in, when};
+use super::{Change, EventRow, Frame, IdentityRow, field, render, signed_in, when};
 use crate::app::App;
 use crate::error::ServerError;
 use crate::manage;
@@ -50,12 +50,15 @@ struct ConsentRow {
 #[template(path = "console_user.html")]
 struct UserPage {
     frame: Frame,
+    docs: String,
     notice: Option<String>,
     /// A password just generated, shown this once.
     password: Option<String>,
     user: UserView,
     sessions: Vec<SessionRow>,
     consents: Vec<ConsentRow>,
+    /// Their sign-ins, consents and tokens (the identity events), newest first.
+    identity: Vec<IdentityRow>,
     events: Vec<EventRow>,
 }
 
@@ -190,11 +193,13 @@ async fn page(
     }
     let page = UserPage {
         frame,
+        docs: candor_proto::error::docs_base(app.issuer()),
         notice,
         password,
         user: UserView::of(&user),
         sessions,
         consents,
+        identity: super::identity_events(app, None, Some(&user.id), 20).await,
         events: super::audit_events(app, Some(&format!("user:{username}")), 20).await,
     };
     render(StatusCode::OK, page.render())
