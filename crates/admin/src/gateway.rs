@@ -78,13 +78,13 @@ pub struct IssuerStatus {
 /// `GET /admin/api/v1/gateway`.
 #[utoipa::path(get, path = "/admin/api/v1/gateway", tag = "gateway",
     responses((status = 200, body = GatewayStatus),
-              (status = 404, description = "server.not_found: no gateway runs in this process")))]
+              (status = 404, description = "admin.not_found: no gateway runs in this process")))]
 pub(crate) async fn status(_: AdminAuth, State(surface): State<Surface>) -> Response {
     match surface.host.gateway() {
         Some(gateway) => json(StatusCode::OK, &gateway.status(surface.host.now())),
         None => error_response(
             &OAuthError::new(
-                Code::ServerNotFound,
+                Code::AdminNotFound,
                 "no gateway runs in this process (a [gateway] section starts one beside the server)",
             ),
             surface.host.guard().docs(),

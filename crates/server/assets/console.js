@@ -13,7 +13,7 @@
     var series;
     try { series = JSON.parse(data.textContent); } catch (e) { return; }
     if (!Array.isArray(series) || series.length !== 4) return;
-    var width = Math.max(280, Math.min(traffic.parentElement.clientWidth || 640, 1100));
+    var width = Math.max(240, Math.min(traffic.clientWidth || 640, 1100));
     var style = getComputedStyle(document.documentElement);
     var accent = style.getPropertyValue("--accent").trim() || "#0b57d0";
     var danger = style.getPropertyValue("--danger").trim() || "#b42318";
@@ -26,6 +26,8 @@
       title: "p95 latency per minute (ms)", width: width, height: 180, axes: axes,
       series: [{}, { label: "p95 ms", stroke: accent }]
     }, [series[0], series[3]], latency);
+    var note = document.getElementById("charts-note");
+    if (note) note.hidden = true;
   }
 
   function cell(text, code, href) {

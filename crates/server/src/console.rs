@@ -236,8 +236,14 @@ async fn series(log: &candor_calls::CallLog, now: i64) -> String {
     let rows = log.stats(&q).await.map(|s| s.rows).unwrap_or_default();
     let minutes: Vec<i64> = (0..=60).map(|i| start + i * 60).collect();
     let at = |minute: i64| rows.iter().find(|r| r.bucket == Some(minute));
-    let calls: Vec<u64> = minutes.iter().map(|m| at(*m).map_or(0, |r| r.calls)).collect();
-    let errors: Vec<u64> = minutes.iter().map(|m| at(*m).map_or(0, |r| r.errors)).collect();
+    let calls: Vec<u64> = minutes
+        .iter()
+        .map(|m| at(*m).map_or(0, |r| r.calls))
+        .collect();
+    let errors: Vec<u64> = minutes
+        .iter()
+        .map(|m| at(*m).map_or(0, |r| r.errors))
+        .collect();
     let p95: Vec<f64> = minutes
         .iter()
         .map(|m| at(*m).map_or(0.0, |r| r.latency.p95_ms))
