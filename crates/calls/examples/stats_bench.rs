@@ -181,9 +181,66 @@ async fn main() {
         }
         timings.push(serde_json::json!({"query": name, "seconds": best, "rows": rows}));
     }
+    // What the console's Overview asks (server/src/console.rs), `now` at the end of the range:
+    // the last hour and the last day in total, the last hour by diagnosis and client, and the
+    // last hour per minute for its charts; and what a client's page asks: its refused calls of
+    // the last day by diagnosis and its 20 latest calls (the busiest client: the worst case).
+    let now = end_us / 1_000_000;
+    let window =
+        |seconds: i64, by: Vec<Dimension>, interval: Option<Interval>, filter: Filter| StatsQuery {
+            since: now - seconds,
+            until: now,
+            by,
+            interval,
+            filter,
+            limit: None,
+        };
+    let overview = [
+        window(3600, vec![], None, Filter::default()),
+        window(86_400, vec![], None, Filter::default()),
+        window(
+            3600,
+            vec![Dimension::Diagnosis, Dimension::Client],
+            None,
+            Filter::default(),
+        ),
+        window(3600, vec![], Some(Interval::Minute), Filter::default()),
+    ];
+    let busiest = Filter {
+        client_id: Some("client-000".into()),
+        ..Filter::default()
+    };
+    let client_page = window(86_400, vec![Dimension::Diagnosis], None, busiest.clone());
+    let mut pages = Vec::new();
+    for (name, queries, tail) in [
+        ("console overview (4 queries)", &overview[..], false),
+        (
+            "console client page (failures by diagnosis + 20 latest calls)",
+            std::slice::from_ref(&client_page),
+            true,
+        ),
+    ] {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            for q in queries {
+                store.stats(q).await.unwrap();
+            }
+            if tail {
+                let latest = store
+                    .tail(&busiest, Some(now * 1_000_000 - 86_400_000_000), None, 20)
+                    .await
+                    .unwrap();
+                assert!(!latest.is_empty(), "the busiest client has calls");
+            }
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        pages.push(serde_json::json!({"page": name, "seconds": best}));
+    }
     println!(
         "{}",
         serde_json::json!({
+            "pages": pages,
             "backend": store.backend(),
             "calls": total,
             "hours": hours,
