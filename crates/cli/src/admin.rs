@@ -272,14 +272,6 @@ pub(crate) async fn client(global: &Global, cmd: ClientCommand) -> Result<()> {
     }
 }
 
-/// `before`/`after` of a disable or an enable, for the audit log.
-fn switch_change(disabled: bool) -> (Value, Value) {
-    (
-        json!({ "disabled": !disabled }),
-        json!({ "disabled": disabled }),
-    )
-}
-
 /// Prints a client after a disable or an enable, auditing a change that changed something.
 async fn switched_client(
     resolved: &Resolved,
@@ -293,7 +285,7 @@ async fn switched_client(
         .await?
         .with_context(|| format!("no client '{client_id}'"))?;
     if changed {
-        let (before, after) = switch_change(client.disabled_at.is_some());
+        let (before, after) = candor_server::manage::switch(client.disabled_at.is_some());
         audit(
             resolved,
             action,
@@ -319,7 +311,7 @@ async fn switched_user(
         .await?
         .with_context(|| format!("no user '{username}'"))?;
     if changed {
-        let (before, after) = switch_change(user.disabled_at.is_some());
+        let (before, after) = candor_server::manage::switch(user.disabled_at.is_some());
         audit(
             resolved,
             action,
@@ -466,31 +458,18 @@ pub(crate) async fn user(global: &Global, cmd: UserCommand) -> Result<()> {
                 .await?
                 .with_context(|| format!("no user '{username}'"))?;
             let sessions = store.list_sessions(&user.id, now()).await?;
-            print(&Value::Array(
-                sessions
-                    .iter()
-                    .map(|s| {
-                        json!({"sid": s.sid, "auth_time": s.auth_time, "amr": s.amr,
-                               "created_at": s.created_at, "expires_at": s.expires_at})
-                    })
-                    .collect(),
-            ))
+            let views: Vec<users::SessionView> =
+                sessions.iter().map(users::SessionView::of).collect();
+            print(&serde_json::to_value(views)?)
         }
         UserCommand::Consents { username } => {
             let user = store
                 .get_user_by_username(&username)
                 .await?
                 .with_context(|| format!("no user '{username}'"))?;
-            let consents = store.list_consents(&user.id).await?;
-            print(&Value::Array(
-                consents
-                    .iter()
-                    .map(|c| {
-                        json!({"client_id": c.client_id, "scope": c.scopes.join(" "),
-                               "granted_at": c.granted_at})
-                    })
-                    .collect(),
-            ))
+            print(&serde_json::to_value(
+                users::consents(store.as_ref(), &user.id).await?,
+            )?)
         }
         UserCommand::RevokeConsent {
             username,

@@ -30,8 +30,8 @@ fn user_view(user: Option<&User>) -> Value {
     user.map_or(Value::Null, users::to_json)
 }
 
-/// `before`/`after` of a disable or an enable.
-fn switch(disabled: bool) -> (Value, Value) {
+/// `before`/`after` of a disable or an enable, for the audit log.
+pub fn switch(disabled: bool) -> (Value, Value) {
     (
         json!({ "disabled": !disabled }),
         json!({ "disabled": disabled }),

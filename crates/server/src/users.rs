@@ -315,6 +315,57 @@ impl UserView {
     }
 }
 
+/// A browser session of a user, as the admin API and the CLI show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session's public id (`sid` in id_tokens and logout tokens).
+    pub sid: String,
+    /// When the user authenticated (Unix seconds).
+    pub auth_time: i64,
+    /// How (`pwd`…).
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl SessionView {
+    pub fn of(s: &candor_store::SessionRecord) -> Self {
+        SessionView {
+            sid: s.sid.clone(),
+            auth_time: s.auth_time,
+            amr: s.amr.clone(),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// A consent a user gave an application, as the admin API, the console and the CLI show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ConsentView {
+    pub client_id: String,
+    /// The client's name, when it is still registered.
+    pub client_name: Option<String>,
+    /// The scopes granted, space-separated.
+    pub scope: String,
+    pub granted_at: i64,
+}
+
+/// The consents `user_id` gave, by client_id, with the clients' names.
+pub async fn consents(store: &dyn Store, user_id: &str) -> Result<Vec<ConsentView>, ServerError> {
+    let mut out = Vec::new();
+    for c in store.list_consents(user_id).await? {
+        let client_name = store.get_client(&c.client_id).await?.map(|x| x.name);
+        out.push(ConsentView {
+            client_id: c.client_id,
+            client_name,
+            scope: c.scopes.join(" "),
+            granted_at: c.granted_at,
+        });
+    }
+    Ok(out)
+}
+
 /// [`UserView`] as JSON.
 pub fn to_json(user: &User) -> Value {
     serde_json::to_value(UserView::of(user)).unwrap_or(Value::Null)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Changer, ListQuery, Refused, page, respond};
 use crate::app::App;
 use crate::manage;
-use crate::users::{self, UserView};
+use crate::users::{self, ConsentView, SessionView, UserView};
 
 /// A page of users.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -75,34 +75,10 @@ pub(super) struct Reset {
     password: Option<String>,
 }
 
-/// A browser session of a user.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct SessionView {
-    /// The session's public id (`sid` in id_tokens and logout tokens).
-    sid: String,
-    /// When the user authenticated (Unix seconds).
-    auth_time: i64,
-    /// How (`pwd`…).
-    amr: Vec<String>,
-    created_at: i64,
-    expires_at: i64,
-}
-
 /// A user's live sessions, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct SessionList {
     sessions: Vec<SessionView>,
-}
-
-/// A consent a user gave an application.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct ConsentView {
-    client_id: String,
-    /// The client's name, when it is still registered.
-    client_name: Option<String>,
-    /// The scopes granted, space-separated.
-    scope: String,
-    granted_at: i64,
 }
 
 /// A user's consents, by client_id.
@@ -320,14 +296,8 @@ pub(super) async fn sessions(
             .store()
             .list_sessions(&user.id, app.now())
             .await?
-            .into_iter()
-            .map(|s| SessionView {
-                sid: s.sid,
-                auth_time: s.auth_time,
-                amr: s.amr,
-                created_at: s.created_at,
-                expires_at: s.expires_at,
-            })
+            .iter()
+            .map(SessionView::of)
             .collect();
         Ok((StatusCode::OK, SessionList { sessions }))
     };
@@ -362,16 +332,7 @@ pub(super) async fn consents(
 ) -> Response {
     let answer = async {
         let user = find(&app, &username).await?;
-        let mut consents = Vec::new();
-        for c in app.store().list_consents(&user.id).await? {
-            let client_name = app.store().get_client(&c.client_id).await?.map(|x| x.name);
-            consents.push(ConsentView {
-                client_id: c.client_id,
-                client_name,
-                scope: c.scopes.join(" "),
-                granted_at: c.granted_at,
-            });
-        }
+        let consents = users::consents(app.store(), &user.id).await?;
         Ok((StatusCode::OK, ConsentList { consents }))
     };
     respond(&app, answer.await)

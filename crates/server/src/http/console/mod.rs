@@ -141,6 +141,11 @@ fn when(unix: i64) -> String {
     }
 }
 
+/// Where the console's scripts are served (`<issuer>/assets`).
+fn assets(app: &App) -> String {
+    format!("{}/assets", app.issuer().trim_end_matches('/'))
+}
+
 fn home(app: &App) -> String {
     console::home_uri(app.issuer())
 }
@@ -319,7 +324,7 @@ pub(super) async fn overview(State(app): State<App>, jar: CookieJar) -> Response
     };
     let page = OverviewPage {
         frame,
-        assets: format!("{}/assets", app.issuer().trim_end_matches('/')),
+        assets: assets(&app),
         docs: candor_proto::error::docs_base(app.issuer()),
         overview: console::overview(&app, app.now()).await,
     };
@@ -432,7 +437,7 @@ pub(super) async fn calls(
     let tail = format!("{}/requests.json?{}", home(&app), follow.finish());
     let page = CallsPage {
         frame,
-        assets: format!("{}/assets", app.issuer().trim_end_matches('/')),
+        assets: assets(&app),
         tail,
         docs: candor_proto::error::docs_base(app.issuer()),
         filter,
